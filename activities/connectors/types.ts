@@ -1,0 +1,40 @@
+/** State-changing actions a connector may offer, smallest blast radius first. */
+export type ActionName = 'restrict' | 'isolate' | 'revoke' | 'rotate';
+
+/** What every action call carries; `idempotencyKey` makes retries safe at the provider. */
+export interface ActionRequest {
+  identityId: string;
+  idempotencyKey: string;
+}
+
+/** What an action reports back. Never a secret value: fingerprints only. */
+export interface ActionResult {
+  /** False when the identity was already in the target state (idempotent repeat). */
+  changed: boolean;
+  detail: Record<string, unknown>;
+}
+
+/** One action of one identity system, Falco-Talon style: metadata plus run/undo. */
+export interface ConnectorAction {
+  name: ActionName;
+  description: string;
+  /** Provider permissions the action needs, for operators granting Cordon access. */
+  permissions: string[];
+  reversible: boolean;
+  run(request: ActionRequest): Promise<ActionResult>;
+  /** Present exactly when `reversible`; safe to call when `run` never took effect. */
+  undo?(request: ActionRequest): Promise<ActionResult>;
+}
+
+/** Evidence captured before acting; must hold no secret values. */
+export type IdentitySnapshot = Record<string, unknown>;
+
+/** An identity system Cordon can act on. */
+export interface Connector {
+  name: string;
+  description: string;
+  actions: Partial<Record<ActionName, ConnectorAction>>;
+  snapshot(identityId: string): Promise<IdentitySnapshot>;
+  /** Checks that `action` holds on the identity now (the post-condition). */
+  verify(identityId: string, action: ActionName): Promise<boolean>;
+}

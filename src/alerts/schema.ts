@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+/** What the detector says happened. */
+export const AlertKind = z.enum([
+  'secret_leak',
+  'anomalous_usage',
+  'impossible_travel',
+  'policy_violation',
+  'agent_scope_violation',
+  'cert_compromise',
+  'privilege_escalation',
+  'token_abuse',
+]);
+export type AlertKind = z.infer<typeof AlertKind>;
+
+/** Alert severity, lowest first; the order is used to compare severities. */
+export const Severity = z.enum(['low', 'medium', 'high', 'critical']);
+export type Severity = z.infer<typeof Severity>;
+
+/** An identity in one identity system; `provider` names the connector. */
+export const IdentityRef = z.object({
+  provider: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a connector name: lowercase letters, digits, dashes'),
+  id: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[^\s]+$/, 'must not contain whitespace'),
+});
+export type IdentityRef = z.infer<typeof IdentityRef>;
+
+/** Cordon's native alert: every supported format is normalized into this. */
+export const AlertSchema = z
+  .object({
+    id: z.string().min(1).max(200),
+    source: z.string().min(1).max(200),
+    kind: AlertKind,
+    severity: Severity,
+    confidence: z.number().min(0).max(1),
+    identity: IdentityRef,
+    observedAt: z.iso.datetime({ offset: true }).optional(),
+    summary: z.string().max(1000).optional(),
+    evidence: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+export type Alert = z.infer<typeof AlertSchema>;
+
+/** One failing field of an input, as HTTP answers and CLI messages report it. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** Flattens zod issues into `{ field, message }` pairs with dotted paths. */
+export function fieldProblems(error: z.ZodError): FieldProblem[] {
+  return error.issues.map((issue) => ({
+    field: issue.path.length ? issue.path.join('.') : '(root)',
+    message: issue.message,
+  }));
+}

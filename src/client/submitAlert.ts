@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { Alert } from '../alerts/schema';
+import { IDENTITY, PROVIDER, SEVERITY } from '../temporal/searchAttributes';
+import type { containIdentity } from '../../workflows';
+import { alertSignal, containmentWorkflowId, deliveryQuery, type Disposition } from '../../workflows/definitions';
+
+/** What intake and the CLI answer for one submitted alert. */
+export interface Submission {
+  workflowId: string;
+  runId: string;
+  /** `pending` when the workflow has the alert but no worker answered in time. */
+  disposition: Disposition | 'pending';
+}
+
+// How long to wait for a worker to report what the alert became.
+const DISPOSITION_WAIT_MS = 10_000;
+
+/**
+ * Delivers a validated alert to its identity's containment workflow, starting it if none
+ * runs (signalWithStart), then asks the workflow what it made of this delivery.
+ */
+export async function submitAlert(client: Client, taskQueue: string, alert: Alert): Promise<Submission> {
+  const workflowId = containmentWorkflowId(alert.identity);
+  const deliveryId = randomUUID();
+  const handle = await client.workflow.signalWithStart<typeof containIdentity, [unknown, { deliveryId: string }?]>('containIdentity', {
+    workflowId,
+    taskQueue,
+    args: [{ identity: alert.identity }],
+    signal: alertSignal,
+    signalArgs: [alert, { deliveryId }],
+    typedSearchAttributes: [
+      { key: IDENTITY, value: `${alert.identity.provider}:${alert.identity.id}` },
+      { key: PROVIDER, value: alert.identity.provider },
+      { key: SEVERITY, value: alert.severity },
+    ],
+    staticSummary: `Contain ${alert.identity.provider} identity ${alert.identity.id}`,
+    staticDetails: `Started by alert ${alert.id} (${alert.kind}, ${alert.severity}) from ${alert.source}`,
+  });
+  const runId = handle.signaledRunId;
+  const disposition = await client
+    .withDeadline(Date.now() + DISPOSITION_WAIT_MS, () =>
+      client.workflow.getHandle(workflowId, runId).query(deliveryQuery, deliveryId),
+    )
+    .catch(() => null);
+  return { workflowId, runId, disposition: disposition ?? 'pending' };
+}

@@ -1,0 +1,78 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const optionalText = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+/**
+ * Every setting Cordon reads, keyed by the environment variable that sets it.
+ * The README's configuration table is this schema in prose: keep them together.
+ */
+export const ConfigSchema = z.object({
+  TEMPORAL_ADDRESS: optionalText.pipe(
+    z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port, e.g. temporal:7233').optional(),
+  ),
+  TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
+  CORDON_TASK_QUEUE: z.string().trim().min(1).default('cordon'),
+  CORDON_DEV_SERVER_PORT: port(7233),
+  CORDON_UI_PORT: port(8233),
+  CORDON_HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  CORDON_HTTP_PORT: port(8080),
+  CORDON_DATA_DIR: z.string().trim().min(1).default('.cordon'),
+  DATABASE_URL: optionalText.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  CORDON_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  CORDON_TEMPORAL_CLI: optionalText,
+  CORDON_TEMPORAL_TEST_SERVER: optionalText,
+  CORDON_WORKFLOW_BUNDLE: optionalText,
+  CORDON_UI_URL: optionalText.pipe(z.url().optional()),
+});
+
+/** The validated configuration, with the data directory made absolute. */
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Raised when an environment variable holds an unusable value; names the variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; problem: string }[]) {
+    super(problems.map((p) => `${p.variable}: ${p.problem}`).join('; '));
+    this.name = 'ConfigError';
+  }
+}
+
+// Values of these may carry credentials, so errors never echo them.
+const SECRET_VARIABLES = new Set(['DATABASE_URL']);
+
+function describeProblem(variable: string, message: string, env: Record<string, string | undefined>) {
+  if (SECRET_VARIABLES.has(variable)) return message;
+  return `${message} (got ${JSON.stringify(env[variable] ?? null)})`;
+}
+
+/** Reads and validates the configuration from an environment (defaults to process.env). */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const known = Object.fromEntries(
+    Object.keys(ConfigSchema.shape).map((key) => [key, env[key]]),
+  );
+  const parsed = ConfigSchema.safeParse(known);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? 'environment'),
+        problem: describeProblem(String(issue.path[0]), issue.message, env),
+      })),
+    );
+  }
+  return { ...parsed.data, CORDON_DATA_DIR: path.resolve(parsed.data.CORDON_DATA_DIR) };
+}
+
+/** The Temporal Web UI base URL that notifications and the README link to. */
+export function uiUrl(config: Config): string {
+  return config.CORDON_UI_URL ?? `http://127.0.0.1:${config.CORDON_UI_PORT}`;
+}

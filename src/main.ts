@@ -1,0 +1,110 @@
+// `npm start`: the whole service. Embedded Temporal unless TEMPORAL_ADDRESS is set, then the
+// worker and the intake HTTP server; SIGINT/SIGTERM drain them in reverse order.
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { ConfigError, loadConfig, uiUrl, type Config } from './config';
+import { temporalAddress } from './client/connect';
+import { openDatabase } from './db';
+import { buildIntake } from './intake/server';
+import { createLogger, type Logger } from './log';
+import { startEmbeddedServer } from './temporal/embeddedServer';
+import { registerSearchAttributes } from './temporal/registerSearchAttributes';
+import { loadWorkflowBundle } from '../worker/bundle';
+import { installRuntime } from '../worker/runtime';
+import { createWorker } from '../worker/worker';
+
+type Stop = () => Promise<unknown>;
+
+function configOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const { variable, problem } of err.problems) console.error(`cordon: invalid ${variable}: ${problem}`);
+    process.exit(2);
+  }
+}
+
+async function start(config: Config, logger: Logger, stops: Stop[]): Promise<{ workerDone: Promise<void> }> {
+  installRuntime(logger);
+  if (!config.TEMPORAL_ADDRESS) {
+    const server = await startEmbeddedServer(config, logger);
+    stops.push(() => server.stop());
+  }
+  const address = temporalAddress(config);
+  const namespace = config.TEMPORAL_NAMESPACE;
+
+  const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.CORDON_DATA_DIR });
+  stops.push(() => db.close());
+  logger.info({ kind: db.kind }, 'audit database ready');
+
+  const connection = await Connection.connect({ address });
+  stops.push(() => connection.close());
+  if (config.TEMPORAL_ADDRESS) await registerSearchAttributes(connection, namespace, logger);
+  const client = new Client({ connection, namespace });
+
+  const workerConnection = await NativeConnection.connect({ address });
+  stops.push(() => workerConnection.close());
+  const worker = await createWorker({
+    connection: workerConnection,
+    namespace,
+    taskQueue: config.CORDON_TASK_QUEUE,
+    workflowBundle: await loadWorkflowBundle(config.CORDON_WORKFLOW_BUNDLE),
+    db,
+  });
+  const workerDone = worker.run();
+  stops.push(async () => {
+    worker.shutdown();
+    await workerDone;
+  });
+
+  const intake = buildIntake({ client, taskQueue: config.CORDON_TASK_QUEUE, logger });
+  await intake.listen({ host: config.CORDON_HTTP_HOST, port: config.CORDON_HTTP_PORT });
+  stops.push(() => intake.close());
+
+  logger.info(
+    {
+      intake: `http://${config.CORDON_HTTP_HOST}:${config.CORDON_HTTP_PORT}`,
+      temporal: address,
+      namespace,
+      ui: config.TEMPORAL_ADDRESS ? config.CORDON_UI_URL : uiUrl(config),
+      taskQueue: config.CORDON_TASK_QUEUE,
+    },
+    'cordon is running',
+  );
+  return { workerDone };
+}
+
+async function run(): Promise<void> {
+  const config = configOrExit();
+  const logger = createLogger(config.CORDON_LOG_LEVEL);
+  const stops: Stop[] = [];
+  let stopping: Promise<void> | undefined;
+
+  // Reverse start order: stop taking alerts, drain the worker, then close what it used.
+  const stop = (reason: string, code: number) =>
+    (stopping ??= (async () => {
+      logger.info({ reason }, 'shutting down');
+      for (const step of stops.reverse()) {
+        await step().catch((err) => logger.error({ err }, 'shutdown step failed'));
+      }
+      logger.info({ code }, 'stopped');
+      logger.flush();
+      process.exit(code);
+    })());
+
+  process.once('SIGINT', () => void stop('SIGINT', 0));
+  process.once('SIGTERM', () => void stop('SIGTERM', 0));
+  try {
+    const { workerDone } = await start(config, logger, stops);
+    workerDone.catch((err) => {
+      logger.fatal({ err }, 'worker failed');
+      void stop('worker failed', 1);
+    });
+  } catch (err) {
+    logger.fatal({ err }, 'start-up failed');
+    await stop('start-up failed', 1);
+  }
+}
+
+void run();

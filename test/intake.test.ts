@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { listActions } from '../activities/connectors/simulated/state';
+import { openDatabase, type Database } from '../src/db';
+import { buildIntake } from '../src/intake/server';
+import { statusQuery } from '../workflows/definitions';
+import { makeAlert } from './support/alerts';
+import { decodedHistoryText } from './support/history';
+import { startDevServer, startWorker, testLogger } from './support/temporal';
+
+let env: TestWorkflowEnvironment;
+let db: Database;
+let worker: Worker;
+let workerDone: Promise<void>;
+let intake: ReturnType<typeof buildIntake>;
+let baseUrl: string;
+
+beforeAll(async () => {
+  [env, db] = await Promise.all([startDevServer(), openDatabase({})]);
+  const taskQueue = `intake-${randomUUID()}`;
+  worker = await startWorker(env, db, taskQueue);
+  workerDone = worker.run();
+  intake = buildIntake({ client: env.client, taskQueue, logger: testLogger });
+  baseUrl = await intake.listen({ host: '127.0.0.1', port: 0 });
+});
+
+afterAll(async () => {
+  await intake?.close();
+  worker?.shutdown();
+  await workerDone;
+  await Promise.all([env?.teardown(), db?.close()]);
+});
+
+async function post(body: unknown, contentType = 'application/json') {
+  const res = await fetch(`${baseUrl}/v1/alerts`, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function workflowExists(workflowId: string): Promise<boolean> {
+  try {
+    await env.client.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
+describe('POST /v1/alerts', () => {
+  it('starts the identity workflow, which restricts the identity at the simulated provider', async () => {
+    const alert = makeAlert();
+    const { status, body } = await post(alert);
+
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ workflowId: `contain:simulated:${alert.identity.id}`, disposition: 'started' });
+    const handle = env.client.workflow.getHandle(body.workflowId as string);
+    await vi.waitFor(async () => expect((await handle.query(statusQuery)).stage).toBe('holding'), { timeout: 20_000 });
+
+    const state = await handle.query(statusQuery);
+    expect(state.outcome).toBe('contained');
+    expect(state.applied).toEqual([{ action: 'restrict', changed: true, detail: { restricted: true } }]);
+    expect(await listActions(db, alert.identity.id)).toEqual(['restrict']);
+    expect((await handle.describe()).typedSearchAttributes.getAll().map((p) => p.key.name)).toEqual(
+      expect.arrayContaining(['CordonIdentity', 'CordonProvider', 'CordonSeverity', 'CordonStage']),
+    );
+  });
+
+  it('answers duplicate for a repeated alert id and merged for a new alert on the same identity', async () => {
+    const first = makeAlert();
+    const again = { ...first };
+    const other = makeAlert({ identity: first.identity, kind: 'anomalous_usage' });
+
+    expect((await post(first)).body.disposition).toBe('started');
+    expect((await post(again)).body.disposition).toBe('duplicate');
+    expect((await post(other)).body.disposition).toBe('merged');
+
+    const handle = env.client.workflow.getHandle(`contain:simulated:${first.identity.id}`);
+    await vi.waitFor(async () => expect((await handle.query(statusQuery)).stage).toBe('holding'), { timeout: 20_000 });
+    const state = await handle.query(statusQuery);
+    expect(state.alerts.map((a) => [a.id, a.deliveries])).toEqual([[first.id, 2], [other.id, 1]]);
+    expect(await listActions(db, first.identity.id)).toEqual(['restrict']);
+  });
+
+  it('rejects a malformed alert with 400 naming each failing field, and starts nothing', async () => {
+    const alert = makeAlert();
+    const { status, body } = await post({ ...alert, severity: 'urgent', confidence: 1.7, kind: undefined });
+
+    expect(status).toBe(400);
+    expect(body.error).toBe('invalid alert');
+    const fields = (body.problems as { field: string }[]).map((p) => p.field).sort();
+    expect(fields).toEqual(['confidence', 'kind', 'severity']);
+    expect(await workflowExists(`contain:simulated:${alert.identity.id}`)).toBe(false);
+  });
+
+  it('rejects a body that is not JSON with 400 and a JSON error', async () => {
+    const { status, body } = await post('{"id": ');
+    expect(status).toBe(400);
+    expect(body.problems).toEqual([expect.objectContaining({ field: '(body)' })]);
+  });
+
+  it('rejects unknown fields, so typos in forwarder mappings are caught', async () => {
+    const { status, body } = await post({ ...makeAlert(), sevrity: 'high' });
+    expect(status).toBe(400);
+    expect(JSON.stringify(body.problems)).toContain('sevrity');
+  });
+
+  it('keeps secret values out of workflow history: evidence secrets become fingerprints', async () => {
+    const secret = `ghp_${randomUUID()}`;
+    const alert = makeAlert({ evidence: { token: secret, repository: 'acme/site' } });
+    const { body } = await post(alert);
+
+    const text = await decodedHistoryText(env.client.workflow.getHandle(body.workflowId as string));
+    expect(text).not.toContain(secret);
+    expect(text).toContain('acme/site');
+  });
+
+  it('reports health of itself and Temporal', async () => {
+    const res = await fetch(`${baseUrl}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok', temporal: 'ok' });
+  });
+});

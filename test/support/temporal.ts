@@ -1,0 +1,50 @@
+// Real Temporal servers for tests: the dev server binary and the time-skipping test server.
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { resolveTemporalCli, resolveTestServer, type ResolvedBinary } from '../../src/temporal/binaries';
+import { SEARCH_ATTRIBUTES } from '../../src/temporal/searchAttributes';
+import { createLogger } from '../../src/log';
+import { installRuntime } from '../../worker/runtime';
+import { createWorker } from '../../worker/worker';
+import type { Database } from '../../src/db';
+
+/** Test logs go nowhere unless CORDON_TEST_LOG_LEVEL asks for them. */
+export const testLogger = createLogger(process.env.CORDON_TEST_LOG_LEVEL ?? 'silent');
+
+function executable(binary: ResolvedBinary) {
+  return binary.path
+    ? ({ type: 'existing-path', path: binary.path } as const)
+    : ({ type: 'cached-download' } as const);
+}
+
+/** Starts `temporal server start-dev` (in memory) with Cordon's search attributes. */
+export async function startDevServer(): Promise<TestWorkflowEnvironment> {
+  installRuntime(testLogger);
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: executable(resolveTemporalCli()),
+      ip: '127.0.0.1',
+      searchAttributes: [...SEARCH_ATTRIBUTES],
+    },
+  });
+}
+
+/** Starts the Java time-skipping test server. */
+export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
+  installRuntime(testLogger);
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: executable(resolveTestServer()) },
+  });
+}
+
+/** A Cordon worker on the environment, on its own task queue, using the prebuilt bundle. */
+export async function startWorker(env: TestWorkflowEnvironment, db: Database, taskQueue: string): Promise<Worker> {
+  return createWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    db,
+  });
+}

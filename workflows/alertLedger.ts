@@ -1,0 +1,66 @@
+import { AlertSchema, type IdentityRef } from '../src/alerts/schema';
+import type { Alert } from '../src/alerts/schema';
+import type { AlertDelivery, Disposition, RecordedAlert } from './definitions';
+
+// Deliveries are remembered so intake can answer with a disposition; old ones are dropped.
+const MAX_REMEMBERED_DELIVERIES = 1000;
+
+/**
+ * Every alert a containment has received: dedupes by alert id, records rejected inputs and
+ * answers "what became of delivery X". Pure state; the workflow owns one.
+ */
+export class AlertLedger {
+  readonly alerts: RecordedAlert[] = [];
+  readonly rejected: { reason: string }[] = [];
+  private readonly deliveries = new Map<string, Disposition>();
+  private fresh: Alert[] = [];
+
+  constructor(private readonly identity: IdentityRef) {}
+
+  /** Records one delivery and returns its disposition; new alerts queue for `takeNew`. */
+  receive(input: unknown, delivery?: AlertDelivery): Disposition {
+    const disposition = this.classify(input);
+    if (delivery?.deliveryId) {
+      this.deliveries.set(delivery.deliveryId, disposition);
+      if (this.deliveries.size > MAX_REMEMBERED_DELIVERIES) {
+        this.deliveries.delete(this.deliveries.keys().next().value as string);
+      }
+    }
+    return disposition;
+  }
+
+  /** The disposition of a delivery, or null when unknown. */
+  dispositionOf(deliveryId: string): Disposition | null {
+    return this.deliveries.get(deliveryId) ?? null;
+  }
+
+  /** Alerts received since the last call, for the workflow to act on. */
+  takeNew(): Alert[] {
+    const taken = this.fresh;
+    this.fresh = [];
+    return taken;
+  }
+
+  private classify(input: unknown): Disposition {
+    const parsed = AlertSchema.safeParse(input);
+    if (!parsed.success) {
+      const fields = parsed.error.issues.map((i) => i.path.join('.') || '(root)');
+      this.rejected.push({ reason: `invalid alert: ${[...new Set(fields)].join(', ')}` });
+      return 'rejected';
+    }
+    const alert = parsed.data;
+    if (alert.identity.provider !== this.identity.provider || alert.identity.id !== this.identity.id) {
+      this.rejected.push({ reason: `alert ${alert.id} names another identity` });
+      return 'rejected';
+    }
+    const known = this.alerts.find((a) => a.id === alert.id);
+    if (known) {
+      known.deliveries += 1;
+      return 'duplicate';
+    }
+    const { id, source, kind, severity, confidence, observedAt } = alert;
+    this.alerts.push({ id, source, kind, severity, confidence, observedAt, deliveries: 1 });
+    this.fresh.push(alert);
+    return this.alerts.length === 1 ? 'started' : 'merged';
+  }
+}
