@@ -1,8 +1,8 @@
 import { AlertSchema, fieldProblems, type Alert, type FieldProblem } from './schema';
-import { fingerprintSecrets } from './fingerprint';
+import { fingerprintSecrets } from '../digest';
 
 export * from './schema';
-export { fingerprint, fingerprintSecrets } from './fingerprint';
+export { fingerprint, fingerprintSecrets } from '../digest';
 
 /** The result of checking an untrusted alert: the normalized alert or the failing fields. */
 export type ParsedAlert = { ok: true; alert: Alert } | { ok: false; problems: FieldProblem[] };

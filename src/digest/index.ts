@@ -8,6 +8,21 @@ export function fingerprint(value: string): string {
   return `sha256:${bytesToHex(sha256(utf8ToBytes(value)))}`;
 }
 
+/** JSON with object keys sorted at every depth, so equal values always hash the same. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/** The fingerprint of a value's canonical JSON. */
+export function digestOf(value: unknown): string {
+  return fingerprint(canonicalJson(value));
+}
+
 const SECRET_KEY = /secret|token|password|passwd|private.?key|credential|api.?key|^key$/i;
 
 /**
@@ -20,9 +35,7 @@ export function fingerprintSecrets(value: unknown, key = ''): unknown {
   }
   if (Array.isArray(value)) return value.map((item) => fingerprintSecrets(item, key));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, fingerprintSecrets(v, k)]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fingerprintSecrets(v, k)]));
   }
   return value;
 }

@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import { AlertKind, Severity } from '../alerts/schema';
+import { IdentityClass } from '../inventory/schema';
+
+/** Containment stages, smallest blast radius first; plans always run in this order. */
+export const StageName = z.enum(['observe', 'restrict', 'isolate', 'verify-window', 'revoke', 'rotate']);
+export type StageName = z.infer<typeof StageName>;
+export const STAGE_ORDER = StageName.options;
+
+/** Stages that cannot be undone: never automatic without the policy saying so for the case. */
+export const IRREVERSIBLE_STAGES: readonly StageName[] = ['revoke', 'rotate'];
+
+/** A duration such as `90s`, `15m`, `4h` or `2d`. */
+export const Duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration like 30s, 15m, 4h or 2d');
+
+/** What happens when an approval deadline passes with no decision and no escalation left. */
+export const OnTimeout = z.enum(['hold', 'proceed', 'abort', 'rollback', 'lapse']);
+export type OnTimeout = z.infer<typeof OnTimeout>;
+
+/** Who approves a gated stage, and how the wait is bounded. */
+export const ApprovalSettings = z
+  .object({
+    groups: z.array(z.string().min(1)).min(1),
+    required: z.number().int().min(1),
+    selfApproval: z.boolean(),
+    deadline: Duration,
+    reminderEvery: Duration,
+    /** Groups added, one per passed deadline, before `onTimeout` applies. */
+    escalation: z.array(z.string().min(1)),
+    onTimeout: OnTimeout,
+    /** With `lapse`: how long reversible containment is held before it is rolled back. */
+    maxHold: Duration,
+  })
+  .strict();
+export type ApprovalSettings = z.infer<typeof ApprovalSettings>;
+
+/** Conditions on the alert and the identity; every given field must hold. */
+export const Match = z
+  .object({
+    kinds: z.array(AlertKind).min(1).optional(),
+    minSeverity: Severity.optional(),
+    minConfidence: z.number().min(0).max(1).optional(),
+    confidenceBelow: z.number().min(0).max(1).optional(),
+    known: z.boolean().optional(),
+    classes: z.array(IdentityClass).min(1).optional(),
+    shared: z.boolean().optional(),
+    environments: z.array(z.string()).min(1).optional(),
+    criticality: z.array(Severity).min(1).optional(),
+  })
+  .strict();
+export type Match = z.infer<typeof Match>;
+
+/** One stage of a rule's plan. */
+export const StageRule = z
+  .object({
+    stage: StageName,
+    approval: z.enum(['auto', 'required']).default('auto'),
+    /** Overrides of the policy's approval defaults for this stage. */
+    approvers: ApprovalSettings.partial().optional(),
+    /** verify-window only: how long to watch before the next stage. */
+    window: Duration.optional(),
+    /** On a `deny` decision: undo everything (rollback) or keep what was done (hold). */
+    onDeny: z.enum(['rollback', 'hold']).default('rollback'),
+    /** When the action still fails after its retries. */
+    onFailure: z.enum(['rollback', 'hold']).default('hold'),
+  })
+  .strict();
+export type StageRule = z.infer<typeof StageRule>;
+
+/** Alert + identity conditions mapped to the stages to run; the first matching rule wins. */
+export const Rule = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    when: Match.default({}),
+    stages: z.array(StageRule).min(1),
+  })
+  .strict();
+export type Rule = z.infer<typeof Rule>;
+
+/** Forces approval for some stages whenever `when` holds, whatever rule matched. */
+export const Guard = z
+  .object({
+    name: z.string().min(1),
+    when: Match,
+    requireApproval: z.array(StageName).min(1),
+  })
+  .strict();
+export type Guard = z.infer<typeof Guard>;
+
+/** The policy file. */
+export const PolicySchema = z
+  .object({
+    version: z.string().min(1),
+    approverGroups: z.record(z.string(), z.array(z.string().min(1)).min(1)),
+    approvalDefaults: ApprovalSettings,
+    verifyWindow: Duration.default('15m'),
+    /** How long a finished containment stays open for late evidence or a false positive. */
+    caseHold: Duration.default('24h'),
+    rules: z.array(Rule).min(1),
+    guards: z.array(Guard).default([]),
+    governor: z
+      .object({
+        budget: z.object({
+          limit: z.number().int().min(0),
+          window: Duration,
+          stages: z.array(StageName).min(1),
+        }),
+      })
+      .strict(),
+  })
+  .strict()
+  .superRefine((policy, ctx) => {
+    const groups = new Set(Object.keys(policy.approverGroups));
+    const checkGroups = (names: string[] | undefined, path: (string | number)[]) =>
+      names?.forEach((name, i) => {
+        if (!groups.has(name)) ctx.addIssue({ code: 'custom', path: [...path, i], message: `unknown approver group "${name}"` });
+      });
+    checkGroups(policy.approvalDefaults.groups, ['approvalDefaults', 'groups']);
+    checkGroups(policy.approvalDefaults.escalation, ['approvalDefaults', 'escalation']);
+    policy.rules.forEach((rule, r) => {
+      let last = -1;
+      rule.stages.forEach((stage, s) => {
+        const path = ['rules', r, 'stages', s];
+        const position = STAGE_ORDER.indexOf(stage.stage);
+        if (position <= last) ctx.addIssue({ code: 'custom', path: [...path, 'stage'], message: 'stages must be unique and in order observe, restrict, isolate, verify-window, revoke, rotate' });
+        last = position;
+        checkGroups(stage.approvers?.groups, [...path, 'approvers', 'groups']);
+        checkGroups(stage.approvers?.escalation, [...path, 'approvers', 'escalation']);
+        const onTimeout = stage.approvers?.onTimeout ?? policy.approvalDefaults.onTimeout;
+        if (IRREVERSIBLE_STAGES.includes(stage.stage) && stage.approval === 'required' && onTimeout === 'proceed') {
+          ctx.addIssue({ code: 'custom', path: [...path, 'approvers', 'onTimeout'], message: 'an irreversible stage cannot proceed on timeout' });
+        }
+      });
+    });
+  });
+/** A validated policy. */
+export type Policy = z.infer<typeof PolicySchema>;
