@@ -55,6 +55,12 @@ export function createIdentityActivities(connectors: Map<string, Connector>) {
     },
     /** Reduces the identity's privileges (reversible). */
     restrictIdentity: perform('restrict'),
+    /** Disables the identity and cuts its sessions (reversible). */
+    isolateIdentity: perform('isolate'),
+    /** Invalidates the credential (irreversible). */
+    revokeCredential: perform('revoke'),
+    /** Issues a new credential into the secret store (irreversible); returns a fingerprint only. */
+    rotateCredential: perform('rotate'),
     /** Undoes one earlier action; idempotent and safe when the action never took effect. */
     async undoAction(target: IdentityTarget & { action: ActionName }): Promise<ActionResult> {
       const action = actionOf(target.provider, target.action);

@@ -1,19 +1,37 @@
+import type { Client } from '@temporalio/client';
 import type { Database } from '../src/db';
+import type { Logger } from '../src/log';
+import { createAuditActivities } from './audit';
 import { createConnectors } from './connectors/registry';
+import { createContextActivities } from './context';
+import { createGovernorActivities } from './governor';
 import { createIdentityActivities } from './identity';
+import { createNotifyActivities } from './notify';
 
 export type { IdentityTarget } from './identity';
 export { IdentityFailure } from './identity';
 
-/** What activities need from the process: clients and stores, never config parsing. */
+/** What activities need from the process: clients, stores and file locations. */
 export interface ActivityDeps {
   db: Database;
+  client: Client;
+  taskQueue: string;
+  namespace: string;
+  policyFile: string;
+  inventoryFile: string;
+  uiUrl: string;
+  notifyWebhookUrl?: string;
+  logger: Logger;
 }
 
 /** Every activity the worker registers. Workflows import this type only. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createIdentityActivities(createConnectors(deps)),
+    ...createContextActivities(deps),
+    ...createAuditActivities(deps.db),
+    ...createNotifyActivities({ ...deps, webhookUrl: deps.notifyWebhookUrl }),
+    ...createGovernorActivities(deps.client, deps.taskQueue),
   };
 }
 

@@ -5,6 +5,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, loadConfig, uiUrl, type Config } from './config';
 import { temporalAddress } from './client/connect';
 import { openDatabase } from './db';
+import { ConfigFileError, loadInventory, loadPolicy } from './policy/load';
 import { buildIntake } from './intake/server';
 import { createLogger, type Logger } from './log';
 import { startEmbeddedServer } from './temporal/embeddedServer';
@@ -15,12 +16,19 @@ import { createWorker } from '../worker/worker';
 
 type Stop = () => Promise<unknown>;
 
+// Bad settings or config files stop start-up with exit code 2, before anything starts.
 function configOrExit(): Config {
   try {
-    return loadConfig();
+    const config = loadConfig();
+    loadPolicy(config.CORDON_POLICY_FILE);
+    loadInventory(config.CORDON_INVENTORY_FILE);
+    return config;
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const { variable, problem } of err.problems) console.error(`cordon: invalid ${variable}: ${problem}`);
+    if (err instanceof ConfigError) {
+      for (const { variable, problem } of err.problems) console.error(`cordon: invalid ${variable}: ${problem}`);
+    } else if (err instanceof ConfigFileError) {
+      console.error(`cordon: ${err.message}`);
+    } else throw err;
     process.exit(2);
   }
 }
@@ -51,6 +59,12 @@ async function start(config: Config, logger: Logger, stops: Stop[]): Promise<{ w
     taskQueue: config.CORDON_TASK_QUEUE,
     workflowBundle: await loadWorkflowBundle(config.CORDON_WORKFLOW_BUNDLE),
     db,
+    client,
+    policyFile: config.CORDON_POLICY_FILE,
+    inventoryFile: config.CORDON_INVENTORY_FILE,
+    uiUrl: uiUrl(config),
+    notifyWebhookUrl: config.CORDON_NOTIFY_WEBHOOK_URL,
+    logger,
   });
   const workerDone = worker.run();
   stops.push(async () => {

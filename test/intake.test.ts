@@ -61,11 +61,12 @@ describe('POST /v1/alerts', () => {
     expect(status).toBe(200);
     expect(body).toMatchObject({ workflowId: `contain:simulated:${alert.identity.id}`, disposition: 'started' });
     const handle = env.client.workflow.getHandle(body.workflowId as string);
-    await vi.waitFor(async () => expect((await handle.query(statusQuery)).stage).toBe('holding'), { timeout: 20_000 });
+    // An unknown identity: observe and restrict run automatically, revoke waits for approval.
+    await vi.waitFor(async () => expect((await handle.query(statusQuery)).pendingRequest?.stage).toBe('revoke'), { timeout: 20_000 });
 
     const state = await handle.query(statusQuery);
-    expect(state.outcome).toBe('contained');
-    expect(state.applied).toEqual([{ action: 'restrict', changed: true, detail: { restricted: true } }]);
+    expect(state.outcome).toBe('active');
+    expect(state.applied).toEqual([{ stage: 'restrict', action: 'restrict', changed: true, verified: true, detail: { restricted: true } }]);
     expect(await listActions(db, alert.identity.id)).toEqual(['restrict']);
     expect((await handle.describe()).typedSearchAttributes.getAll().map((p) => p.key.name)).toEqual(
       expect.arrayContaining(['CordonIdentity', 'CordonProvider', 'CordonSeverity', 'CordonStage']),
@@ -82,7 +83,7 @@ describe('POST /v1/alerts', () => {
     expect((await post(other)).body.disposition).toBe('merged');
 
     const handle = env.client.workflow.getHandle(`contain:simulated:${first.identity.id}`);
-    await vi.waitFor(async () => expect((await handle.query(statusQuery)).stage).toBe('holding'), { timeout: 20_000 });
+    await vi.waitFor(async () => expect((await handle.query(statusQuery)).pendingRequest).toBeDefined(), { timeout: 20_000 });
     const state = await handle.query(statusQuery);
     expect(state.alerts.map((a) => [a.id, a.deliveries])).toEqual([[first.id, 2], [other.id, 1]]);
     expect(await listActions(db, first.identity.id)).toEqual(['restrict']);

@@ -3,7 +3,7 @@ import { createActivities, type ActivityDeps } from '../activities';
 import type { loadWorkflowBundle } from './bundle';
 
 /** Where the worker connects and what it serves. */
-export interface WorkerOptions extends ActivityDeps {
+export interface WorkerOptions extends Omit<ActivityDeps, 'namespace' | 'taskQueue'> {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
@@ -17,6 +17,6 @@ export function createWorker({ connection, namespace, taskQueue, workflowBundle,
     namespace,
     taskQueue,
     workflowBundle,
-    activities: createActivities(deps),
+    activities: createActivities({ ...deps, namespace, taskQueue }),
   });
 }

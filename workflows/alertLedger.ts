@@ -1,5 +1,5 @@
-import { AlertSchema, type IdentityRef } from '../src/alerts/schema';
-import type { Alert } from '../src/alerts/schema';
+import { AlertSchema, type Alert, type IdentityRef } from '../src/alerts/schema';
+import { digestOf, fingerprintSecrets } from '../src/digest';
 import type { AlertDelivery, Disposition, RecordedAlert } from './definitions';
 
 // Deliveries are remembered so intake can answer with a disposition; old ones are dropped.
@@ -10,12 +10,14 @@ const MAX_REMEMBERED_DELIVERIES = 1000;
  * answers "what became of delivery X". Pure state; the workflow owns one.
  */
 export class AlertLedger {
-  readonly alerts: RecordedAlert[] = [];
-  readonly rejected: { reason: string }[] = [];
   private readonly deliveries = new Map<string, Disposition>();
   private fresh: Alert[] = [];
 
-  constructor(private readonly identity: IdentityRef) {}
+  constructor(
+    private readonly identity: IdentityRef,
+    readonly alerts: RecordedAlert[] = [],
+    readonly rejected: { reason: string }[] = [],
+  ) {}
 
   /** Records one delivery and returns its disposition; new alerts queue for `takeNew`. */
   receive(input: unknown, delivery?: AlertDelivery): Disposition {
@@ -32,6 +34,11 @@ export class AlertLedger {
   /** The disposition of a delivery, or null when unknown. */
   dispositionOf(deliveryId: string): Disposition | null {
     return this.deliveries.get(deliveryId) ?? null;
+  }
+
+  /** True when alerts arrived that the workflow has not planned for yet. */
+  hasNew(): boolean {
+    return this.fresh.length > 0;
   }
 
   /** Alerts received since the last call, for the workflow to act on. */
@@ -58,8 +65,11 @@ export class AlertLedger {
       known.deliveries += 1;
       return 'duplicate';
     }
+    // Signals sent straight to Temporal skip intake's fingerprinting; apply it here too.
+    if (alert.evidence) alert.evidence = fingerprintSecrets(alert.evidence) as Record<string, unknown>;
     const { id, source, kind, severity, confidence, observedAt } = alert;
-    this.alerts.push({ id, source, kind, severity, confidence, observedAt, deliveries: 1 });
+    const evidence = alert.evidence ? digestOf(alert.evidence) : undefined;
+    this.alerts.push({ id, source, kind, severity, confidence, observedAt, evidence, deliveries: 1 });
     this.fresh.push(alert);
     return this.alerts.length === 1 ? 'started' : 'merged';
   }

@@ -1,64 +1,246 @@
-import { condition, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { OUTCOME, STAGE } from '../src/temporal/searchAttributes';
+import { allHandlersFinished, condition, continueAsNew, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { ActionName } from '../activities/connectors/types';
+import { canonicalJson, digestOf } from '../src/digest';
+import { durationMs } from '../src/policy/duration';
+import { escalatePlan, plan as planFor, type PlannedStage } from '../src/policy/plan';
+import { OUTCOME, SEVERITY, STAGE } from '../src/temporal/searchAttributes';
+import { bookkeeping, identitySystem } from './activities';
+import { ApprovalGate } from './approvalGate';
+import { AuditTrail } from './auditTrail';
 import { AlertLedger } from './alertLedger';
-import {
-  alertSignal,
-  deliveryQuery,
-  statusQuery,
-  type AppliedAction,
-  type ContainIdentityInput,
-  type ContainmentStatus,
-} from './definitions';
+import { Containment } from './containment';
+import type { ApprovalRequest, ContainIdentityInput, ContainmentStatus, NotificationKind, Outcome } from './definitions';
+import { Saga } from './saga';
 
-const identityActions = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
+const PERFORM = {
+  restrict: identitySystem.restrictIdentity,
+  isolate: identitySystem.isolateIdentity,
+  revoke: identitySystem.revokeCredential,
+  rotate: identitySystem.rotateCredential,
+} as const;
+const SEVERITY_ORDER = ['low', 'medium', 'high', 'critical'];
+const MAX_HISTORY_EVENTS = 10_000;
+const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS;
 
-// How long a containment case stays open for more evidence after it acted.
-const CASE_OPEN_FOR = '7 days';
-
-/** Contains one identity: collects its alerts, captures evidence, then restricts it. */
+/**
+ * Contains one identity: plans from its alerts, then runs the plan's stages smallest first,
+ * gating those that need approval, undoing reversible steps on a false positive, a denial or a
+ * failure the policy rolls back, and keeping the case open for late evidence.
+ */
 export async function containIdentity(input: ContainIdentityInput): Promise<ContainmentStatus> {
-  const target = { provider: input.identity.provider, identityId: input.identity.id };
-  const ledger = new AlertLedger(input.identity);
-  const applied: AppliedAction[] = [];
-  let stage = 'waiting-for-alert';
-  let outcome = 'active';
-  let snapshot: Record<string, unknown> | undefined;
+  const { identity, carried } = input;
+  const target = { provider: identity.provider, identityId: identity.id };
+  const audit = new AuditTrail(`${identity.provider}:${identity.id}`, carried?.audit);
+  const ledger = new AlertLedger(identity, carried?.status.alerts, carried?.status.rejectedInputs);
+  const saga = new Saga(target, audit, carried?.status.compensations);
+  const gate = new ApprovalGate(audit, (kind, request) => notify(kind, request));
+  const c = new Containment(identity, audit, ledger, saga, gate, carried);
+  if (input.alert) c.receiveAlert(input.alert);
 
-  const status = (): ContainmentStatus => ({
-    identity: input.identity,
-    stage,
-    outcome,
-    alerts: ledger.alerts,
-    rejectedInputs: ledger.rejected,
-    snapshot,
-    applied,
-  });
-  const enter = (next: string) => {
-    stage = next;
+  // A notification that cannot be delivered is audited; it never stops the containment.
+  async function notify(kind: NotificationKind, request?: ApprovalRequest): Promise<void> {
+    const { workflowId, runId } = workflowInfo();
+    try {
+      await bookkeeping.notifyApprovers({ kind, workflowId, runId, identity, stage: c.status.stage, outcome: c.status.outcome, request });
+      audit.record({ stage: c.status.stage, event: `notified.${kind}`, actor: 'cordon', frameworks: ['NIST CSF RS.CO-02'] });
+    } catch (err) {
+      audit.record({ stage: c.status.stage, event: 'notify.failed', actor: 'cordon', reason: `${kind}: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}` });
+    }
+  }
+
+  function setStage(stage: string, outcome: Outcome = c.status.outcome): void {
+    Object.assign(c.status, { stage, outcome });
     upsertSearchAttributes([{ key: STAGE, value: stage }, { key: OUTCOME, value: outcome }]);
-  };
+  }
 
-  setHandler(alertSignal, (alert, delivery) => void ledger.receive(alert, delivery));
-  setHandler(deliveryQuery, (deliveryId) => ledger.dispositionOf(deliveryId));
-  setHandler(statusQuery, status);
-  if (input.alert) ledger.receive(input.alert);
+  // Folds newly received alerts into the plan; stages are only ever added.
+  function replan(): boolean {
+    const fresh = ledger.takeNew();
+    if (!fresh.length || !c.context) return false;
+    let added = false;
+    for (const alert of fresh) {
+      const next = planFor(alert, c.context.record, c.context.policy);
+      if (!c.status.plan) {
+        c.status.plan = next;
+        audit.record({ stage: c.status.stage, event: 'plan.created', actor: 'cordon', reason: next.reasons.join('; '), result: { rule: next.rule, stages: next.stages.map((s) => s.stage) }, evidence: [alert.id] });
+        added = true;
+        continue;
+      }
+      const escalated = escalatePlan(c.status.plan, next);
+      c.status.plan = escalated.plan;
+      if (escalated.added.length) {
+        added = true;
+        audit.record({ stage: c.status.stage, event: 'plan.escalated', actor: 'cordon', reason: `alert ${alert.id}`, result: { added: escalated.added }, evidence: [alert.id] });
+      }
+    }
+    const worst = ledger.alerts.map((a) => a.severity).sort((a, b) => SEVERITY_ORDER.indexOf(b) - SEVERITY_ORDER.indexOf(a))[0];
+    if (worst) upsertSearchAttributes([{ key: SEVERITY, value: worst }]);
+    return added;
+  }
 
-  await condition(() => ledger.alerts.length > 0);
-  ledger.takeNew();
+  // Asks the governor before a state change; waits out an engaged kill switch.
+  async function permit(stage: PlannedStage | { stage: string }, approved: boolean, stopOnFalsePositive: boolean) {
+    const budget = c.context!.policy.governor.budget;
+    for (;;) {
+      c.governorReleased = false;
+      const decision = await bookkeeping.requestActionPermit({
+        workflowId: workflowInfo().workflowId,
+        stage: stage.stage,
+        destructive: (budget.stages as string[]).includes(stage.stage),
+        approved,
+        budget: { limit: budget.limit, windowMs: durationMs(budget.window) },
+      });
+      if (decision !== 'engaged') return decision;
+      audit.record({ stage: stage.stage, event: 'governor.blocked', actor: 'governor', reason: 'kill switch engaged' });
+      c.status.waitingFor = 'governor';
+      await condition(() => c.governorReleased || (stopOnFalsePositive && c.falsePositive));
+      c.status.waitingFor = undefined;
+      if (!c.governorReleased) return 'stopped';
+    }
+  }
 
-  enter('snapshot');
-  snapshot = await identityActions.snapshotIdentity(target);
+  async function rollBack(actor: string, reason: string, outcome: Outcome): Promise<void> {
+    setStage('rollback');
+    await permit({ stage: 'rollback' }, true, false);
+    if (!(await saga.unwind(actor, reason))) {
+      setStage('rollback', 'needs-attention');
+      await notify('needs-attention');
+      return;
+    }
+    const after = await identitySystem.snapshotIdentity(target);
+    const restored = c.status.snapshot === undefined || canonicalJson(after) === canonicalJson(c.status.snapshot);
+    audit.record({ stage: 'rollback', event: 'identity.restored', actor, reason, result: { restored, before: c.status.snapshot, after } });
+    setStage('rolled-back', restored ? outcome : 'needs-attention');
+  }
 
-  enter('restrict');
-  const restricted = await identityActions.restrictIdentity(target);
-  applied.push({ action: 'restrict', ...restricted });
+  async function act(stage: PlannedStage): Promise<boolean> {
+    const before = await identitySystem.snapshotIdentity(target);
+    c.status.snapshot ??= before;
+    audit.record({ stage: stage.stage, event: 'evidence.captured', actor: 'cordon', result: { snapshot: digestOf(before) }, frameworks: ['NIST CSF RS.AN-03'] });
+    const action = stage.action as ActionName;
+    const undo = stage.reversible ? saga.register(stage.stage, action) : undefined;
+    try {
+      const result = await PERFORM[action as keyof typeof PERFORM](target);
+      const verified = await identitySystem.verifyAction({ ...target, action });
+      c.status.applied.push({ stage: stage.stage, action, changed: result.changed, verified, detail: result.detail });
+      audit.record({ stage: stage.stage, event: 'action.applied', actor: 'cordon', action, result: { ...result, verified }, compensationRef: undo?.ref, frameworks: [stage.reversible ? 'NIST CSF RS.MI-01' : 'NIST CSF RS.MI-02'] });
+      return true;
+    } catch (err) {
+      const reason = ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
+      audit.record({ stage: stage.stage, event: 'action.failed', actor: 'cordon', action, reason });
+      if (stage.onFailure === 'rollback') await rollBack('cordon', `${action} failed`, 'rolled-back');
+      else {
+        setStage(stage.stage, 'needs-attention');
+        await notify('needs-attention');
+      }
+      return false;
+    }
+  }
 
-  outcome = 'contained';
-  enter('holding');
-  await condition(() => false, CASE_OPEN_FOR);
-  return status();
+  // Returns true when the stage completed; false when the plan stops here.
+  async function runStage(stage: PlannedStage): Promise<boolean> {
+    setStage(stage.stage);
+    await condition(() => !c.status.paused || c.falsePositive);
+    if (c.falsePositive) return false;
+    if (stage.stage === 'observe') {
+      const snapshot = await identitySystem.snapshotIdentity(target);
+      c.status.snapshot ??= snapshot;
+      audit.record({ stage: 'observe', event: 'case.opened', actor: 'cordon', result: { snapshot: digestOf(snapshot) }, frameworks: ['NIST CSF RS.MA-01'] });
+      await notify('case-opened');
+      return true;
+    }
+    if (stage.stage === 'verify-window') {
+      c.status.waitingFor = 'verify-window';
+      await condition(() => c.falsePositive, durationMs(stage.window ?? '15m'));
+      c.status.waitingFor = undefined;
+      return !c.falsePositive;
+    }
+    let approved = false;
+    if (!stage.requiresApproval) {
+      const decision = await permit(stage, false, true);
+      if (decision === 'stopped') return false;
+      if (decision === 'over-budget') audit.record({ stage: stage.stage, event: 'governor.over-budget', actor: 'governor', reason: 'destructive-action budget spent: approval required' });
+      approved = decision === 'granted';
+    }
+    if (!approved) {
+      const digest = digestOf({ identity, stage: stage.stage, action: stage.action, policyDigest: c.status.plan?.policyDigest });
+      const lapseUntil = stage.approval.onTimeout === 'lapse' ? Date.now() + durationMs(stage.approval.maxHold) : undefined;
+      const outcome = await gate.await(stage, digest, () => c.falsePositive, lapseUntil);
+      if (outcome === 'interrupted') return false;
+      if (outcome === 'denied') {
+        if (stage.onDeny === 'rollback') await rollBack('approver', `${stage.stage} denied`, 'rolled-back');
+        else setStage(stage.stage, 'held');
+        return false;
+      }
+      if (outcome === 'timed-out') {
+        const rule = stage.approval.onTimeout;
+        if (rule === 'rollback' || rule === 'lapse') await rollBack('cordon', `approval for ${stage.stage} timed out (${rule})`, 'rolled-back');
+        else if (rule === 'abort') setStage(stage.stage, 'aborted');
+        else if (rule === 'hold') {
+          setStage(stage.stage, 'held');
+          await notify('needs-attention');
+        }
+        if (rule !== 'proceed') return false;
+      }
+      if ((await permit(stage, true, true)) === 'stopped') return false;
+    }
+    return act(stage);
+  }
+
+  async function runPlan(): Promise<void> {
+    for (;;) {
+      replan();
+      const stage = c.status.plan?.stages.find((s) => !c.completed.has(s.stage));
+      if (!stage) return setStage('contained', 'contained');
+      if (!(await runStage(stage))) return;
+      c.completed.add(stage.stage);
+    }
+  }
+
+  // The case stays open for late evidence, a false positive or retried undos, then closes.
+  // While an undo has failed it never closes on its own: a human must look.
+  async function holdCase(): Promise<'escalated' | 'false-positive' | 'closed'> {
+    const until = c.caseHoldUntil ?? Date.now() + durationMs(c.context!.policy.caseHold);
+    c.caseHoldUntil = until;
+    for (;;) {
+      const wake = () => (c.falsePositive && !c.falsePositiveHandled) || ledger.hasNew() || c.retryCompensations || tooLong();
+      const woke = saga.failed ? await condition(wake).then(() => true) : await condition(wake, Math.max(0, until - Date.now()));
+      if (!woke) return 'closed';
+      if (c.falsePositive && !c.falsePositiveHandled) return 'false-positive';
+      if (c.retryCompensations) {
+        c.retryCompensations = false;
+        await rollBack(c.retriedBy, 'compensations retried', c.falsePositiveHandled ? 'false-positive' : 'rolled-back');
+        if (c.falsePositiveHandled && !saga.failed) return 'closed';
+        continue;
+      }
+      if (ledger.hasNew()) {
+        if (replan() && c.status.outcome === 'contained') {
+          c.caseHoldUntil = undefined;
+          setStage('escalated', 'active');
+          return 'escalated';
+        }
+        continue;
+      }
+      await c.drainAudit();
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof containIdentity>({ identity, carried: c.carry() });
+    }
+  }
+
+  await condition(() => ledger.alerts.length > 0 || c.falsePositive);
+  c.useContext(await bookkeeping.loadContainmentContext(identity));
+  for (;;) {
+    if (!c.falsePositive && c.status.outcome === 'active') await runPlan();
+    if (c.falsePositive && !c.falsePositiveHandled) {
+      c.falsePositiveHandled = true;
+      const { by, reason } = c.status.falsePositive!;
+      await rollBack(by, reason ?? 'false positive', 'false-positive');
+    }
+    if (c.falsePositiveHandled && !saga.failed) break;
+    if ((await holdCase()) === 'closed') break;
+  }
+  setStage('closed', c.status.outcome);
+  await c.drainAudit();
+  await condition(allHandlersFinished);
+  return c.status;
 }

@@ -1,6 +1,11 @@
 // Names and shapes shared by workflows and their clients: each exists in exactly one place.
-import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { Alert, IdentityRef, Severity } from '../src/alerts/schema';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
+import type { Alert, IdentityRef } from '../src/alerts/schema';
+import type { AuditEntry } from '../src/audit/entry';
+import type { Plan } from '../src/policy/plan';
+import type { AuditCursor } from './auditTrail';
+import type { Compensation } from './saga';
 
 /** What happened to one delivered alert. */
 export type Disposition = 'started' | 'merged' | 'duplicate' | 'rejected';
@@ -10,45 +15,133 @@ export interface AlertDelivery {
   deliveryId: string;
 }
 
-/** Start input of `containIdentity`; `alert` lets a plain `temporal workflow start` work. */
-export interface ContainIdentityInput {
-  identity: IdentityRef;
-  alert?: Alert;
+/** Payload of `approve` and `deny`: `{"requestId","approver","reason"}`. */
+export const DecisionInputSchema = z.object({
+  requestId: z.string().min(1),
+  approver: z.string().min(1),
+  reason: z.string().max(2000).optional(),
+});
+export type DecisionInput = z.infer<typeof DecisionInputSchema>;
+
+/** Payload of the `decide` update: a decision plus which one. */
+export type DecideInput = DecisionInput & { decision: 'approve' | 'deny' };
+
+/** The answer of `decide` (and what a signal decision became, in the audit). */
+export type DecideResult = { accepted: true; state: 'approved' | 'denied' | 'waiting' } | { accepted: false; reason: string };
+
+/** Payload of `falsePositive`. */
+export const FalsePositiveSchema = z.object({ by: z.string().min(1), reason: z.string().max(2000).optional() });
+export type FalsePositiveInput = z.infer<typeof FalsePositiveSchema>;
+
+/** Optional payload of `pause`, `resume` and `retryCompensations`. */
+export const OperatorActionSchema = z.object({ by: z.string().min(1).optional(), reason: z.string().max(2000).optional() }).optional();
+export type OperatorAction = z.infer<typeof OperatorActionSchema>;
+
+/** One recorded approval. */
+export interface Approval {
+  approver: string;
+  reason?: string;
 }
 
-/** One alert as the workflow recorded it. */
+/** An open approval request, as status shows and notifications carry it. */
+export interface ApprovalRequest {
+  requestId: string;
+  stage: string;
+  action: string;
+  /** Digest of the exact action payload being approved. */
+  actionDigest: string;
+  groups: string[];
+  required: number;
+  selfApproval: boolean;
+  deadline: string;
+  approvals: Approval[];
+}
+
+/** Why approvers or operators are being told something. */
+export type NotificationKind =
+  | 'case-opened'
+  | 'approval-requested'
+  | 'approval-reminder'
+  | 'approval-escalated'
+  | 'needs-attention'
+  | 'governor-blocked';
+
+/** One alert as the workflow recorded it (no raw evidence: a fingerprint of it). */
 export interface RecordedAlert {
   id: string;
   source: string;
   kind: Alert['kind'];
-  severity: Severity;
+  severity: Alert['severity'];
   confidence: number;
   observedAt?: string;
+  evidence?: string;
   deliveries: number;
 }
 
-/** An action applied to the identity, as status and audit report it. */
+/** An action applied to the identity. */
 export interface AppliedAction {
+  stage: string;
   action: string;
   changed: boolean;
+  verified: boolean;
   detail: Record<string, unknown>;
 }
+
+/** Where a containment stands. `needs-attention` means a human must look (e.g. an undo failed). */
+export type Outcome =
+  | 'active'
+  | 'contained'
+  | 'held'
+  | 'aborted'
+  | 'rolled-back'
+  | 'false-positive'
+  | 'needs-attention';
 
 /** The answer of the `status` query. */
 export interface ContainmentStatus {
   identity: IdentityRef;
   stage: string;
-  outcome: string;
+  outcome: Outcome;
+  paused: boolean;
+  plan?: Plan;
+  pendingRequest?: ApprovalRequest;
   alerts: RecordedAlert[];
   rejectedInputs: { reason: string }[];
   snapshot?: Record<string, unknown>;
   applied: AppliedAction[];
+  compensations: Compensation[];
+  falsePositive?: FalsePositiveInput;
+  waitingFor?: string;
 }
 
-/** A new or repeated alert about this workflow's identity: `(alert, delivery?)`. */
+/** State carried into a continued run. */
+export interface CarriedState {
+  status: ContainmentStatus;
+  completedStages: string[];
+  audit: AuditCursor;
+  caseHoldUntil?: number;
+}
+
+/** Start input of `containIdentity`; `alert` lets a plain `temporal workflow start` work. */
+export interface ContainIdentityInput {
+  identity: IdentityRef;
+  alert?: Alert;
+  carried?: CarriedState;
+}
+
 export const alertSignal = defineSignal<[unknown, AlertDelivery?]>('alert');
-/** Current state of the containment. */
+export const approveSignal = defineSignal<[DecisionInput]>('approve');
+export const denySignal = defineSignal<[DecisionInput]>('deny');
+export const falsePositiveSignal = defineSignal<[FalsePositiveInput]>('falsePositive');
+export const pauseSignal = defineSignal<[OperatorAction?]>('pause');
+export const resumeSignal = defineSignal<[OperatorAction?]>('resume');
+/** Retries undos that failed earlier (after an operator fixed the cause). */
+export const retryCompensationsSignal = defineSignal<[OperatorAction?]>('retryCompensations');
+/** Sent by the governor to workflows it held when the kill switch is released. */
+export const governorReleasedSignal = defineSignal('governorReleased');
+export const decideUpdate = defineUpdate<DecideResult, [DecideInput]>('decide');
 export const statusQuery = defineQuery<ContainmentStatus>('status');
+export const auditQuery = defineQuery<AuditEntry[]>('audit');
 /** The disposition of one delivery, or null if the workflow has not seen it. */
 export const deliveryQuery = defineQuery<Disposition | null, [string]>('delivery');
 

@@ -1,2 +1,3 @@
 // The worker's workflowsPath: every workflow type Cordon registers.
 export { containIdentity } from './containIdentity';
+export { cordonGovernor } from './governor';

@@ -34,6 +34,9 @@ export const ConfigSchema = z.object({
   CORDON_TEMPORAL_TEST_SERVER: optionalText,
   CORDON_WORKFLOW_BUNDLE: optionalText,
   CORDON_UI_URL: optionalText.pipe(z.url().optional()),
+  CORDON_POLICY_FILE: z.string().trim().min(1).default('config/policy.yaml'),
+  CORDON_INVENTORY_FILE: z.string().trim().min(1).default('config/inventory.yaml'),
+  CORDON_NOTIFY_WEBHOOK_URL: optionalText.pipe(z.url().optional()),
 });
 
 /** The validated configuration, with the data directory made absolute. */
@@ -48,7 +51,7 @@ export class ConfigError extends Error {
 }
 
 // Values of these may carry credentials, so errors never echo them.
-const SECRET_VARIABLES = new Set(['DATABASE_URL']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'CORDON_NOTIFY_WEBHOOK_URL']);
 
 function describeProblem(variable: string, message: string, env: Record<string, string | undefined>) {
   if (SECRET_VARIABLES.has(variable)) return message;
@@ -69,7 +72,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       })),
     );
   }
-  return { ...parsed.data, CORDON_DATA_DIR: path.resolve(parsed.data.CORDON_DATA_DIR) };
+  const data = parsed.data;
+  return {
+    ...data,
+    CORDON_DATA_DIR: path.resolve(data.CORDON_DATA_DIR),
+    CORDON_POLICY_FILE: path.resolve(data.CORDON_POLICY_FILE),
+    CORDON_INVENTORY_FILE: path.resolve(data.CORDON_INVENTORY_FILE),
+  };
 }
 
 /** The Temporal Web UI base URL that notifications and the README link to. */

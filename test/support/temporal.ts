@@ -1,4 +1,5 @@
 // Real Temporal servers for tests: the dev server binary and the time-skipping test server.
+import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
@@ -38,13 +39,33 @@ export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment
   });
 }
 
+const CONFIG_DIR = path.resolve(__dirname, '..', '..', 'config');
+
+/** Options a test may change: config files and the notification webhook. */
+export interface TestWorkerOptions {
+  policyFile?: string;
+  inventoryFile?: string;
+  notifyWebhookUrl?: string;
+}
+
 /** A Cordon worker on the environment, on its own task queue, using the prebuilt bundle. */
-export async function startWorker(env: TestWorkflowEnvironment, db: Database, taskQueue: string): Promise<Worker> {
+export async function startWorker(
+  env: TestWorkflowEnvironment,
+  db: Database,
+  taskQueue: string,
+  options: TestWorkerOptions = {},
+): Promise<Worker> {
   return createWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
     db,
+    client: env.client,
+    policyFile: options.policyFile ?? path.join(CONFIG_DIR, 'policy.yaml'),
+    inventoryFile: options.inventoryFile ?? path.join(CONFIG_DIR, 'inventory.yaml'),
+    uiUrl: 'http://127.0.0.1:8233',
+    notifyWebhookUrl: options.notifyWebhookUrl,
+    logger: testLogger,
   });
 }

@@ -1,19 +1,30 @@
 import type { Database } from '../../../src/db';
-import type { Connector } from '../types';
+import type { ActionName, Connector } from '../types';
+import { isolateAction } from './isolate';
 import { restrictAction } from './restrict';
-import { readState } from './state';
+import { revokeAction } from './revoke';
+import { rotateAction } from './rotate';
+import { readState, type SimulatedState } from './state';
+
+const POST_CONDITIONS: Record<ActionName, (s: SimulatedState) => boolean> = {
+  restrict: (s) => s.restricted,
+  isolate: (s) => s.status !== 'active',
+  revoke: (s) => s.status === 'revoked',
+  rotate: (s) => s.credentialVersion > 1,
+};
 
 /** The `simulated` identity system: real state in the Cordon database, no external calls. */
 export function createSimulatedConnector(db: Database): Connector {
   return {
     name: 'simulated',
     description: 'An identity system simulated in the audit database, for dry runs and tests',
-    actions: { restrict: restrictAction(db) },
-    snapshot: async (identityId) => ({ ...(await readState(db, identityId)) }),
-    async verify(identityId, action) {
-      const state = await readState(db, identityId);
-      if (action === 'restrict') return state.restricted;
-      return false;
+    actions: {
+      restrict: restrictAction(db),
+      isolate: isolateAction(db),
+      revoke: revokeAction(db),
+      rotate: rotateAction(db),
     },
+    snapshot: async (identityId) => ({ ...(await readState(db, identityId)) }),
+    verify: async (identityId, action) => POST_CONDITIONS[action](await readState(db, identityId)),
   };
 }

@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Database } from '../../../src/db';
 
 /** The observable state of a simulated identity. */
@@ -18,6 +19,34 @@ export async function readState(db: Database, identityId: string): Promise<Simul
   return rows[0]?.state ?? INITIAL;
 }
 
+/** Makes `action` on an identity fail: `permanent` (non-retryable) or the next `count` calls. */
+export async function injectFault(db: Database, identityId: string, action: string, fault: 'permanent' | number) {
+  await db.query(
+    `INSERT INTO simulated_faults (identity_id, action, remaining) VALUES ($1, $2, $3)
+     ON CONFLICT (identity_id, action) DO UPDATE SET remaining = EXCLUDED.remaining`,
+    [identityId, action, fault === 'permanent' ? -1 : fault],
+  );
+}
+
+/** Removes an injected fault. */
+export async function clearFault(db: Database, identityId: string, action: string) {
+  await db.query('DELETE FROM simulated_faults WHERE identity_id = $1 AND action = $2', [identityId, action]);
+}
+
+async function failIfFaulted(db: Database, identityId: string, action: string): Promise<void> {
+  const { rows } = await db.query<{ remaining: number }>(
+    `UPDATE simulated_faults SET remaining = CASE WHEN remaining > 0 THEN remaining - 1 ELSE remaining END
+     WHERE identity_id = $1 AND action = $2 AND remaining <> 0 RETURNING remaining`,
+    [identityId, action],
+  );
+  if (!rows.length) return;
+  throw ApplicationFailure.create({
+    type: 'SimulatedFault',
+    message: `simulated ${action} failure on ${identityId}`,
+    nonRetryable: rows[0].remaining < 0,
+  });
+}
+
 /**
  * Applies `change` once per idempotency key, in one statement: the action row and the new
  * state land together or not at all, so a retried call never applies twice.
@@ -29,6 +58,7 @@ export async function applyOnce(
   action: string,
   change: (state: SimulatedState) => SimulatedState,
 ): Promise<{ applied: boolean; state: SimulatedState }> {
+  await failIfFaulted(db, identityId, action);
   const next = change(await readState(db, identityId));
   const { rows } = await db.query<{ applied: boolean }>(
     `WITH recorded AS (

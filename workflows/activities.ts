@@ -1,0 +1,21 @@
+// Activity proxies, declared once with a retry preset per kind of side effect.
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+
+/** Actions on identity systems: retried with backoff; permanent failures are non-retryable. */
+export const identitySystem = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8 },
+});
+
+/** Compensations: retried harder, because a dropped undo leaves an identity cut off. */
+export const compensation = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 12 },
+});
+
+/** Bookkeeping (audit store, context, notifications, governor): fast, many retries. */
+export const bookkeeping = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds', maximumAttempts: 20 },
+});

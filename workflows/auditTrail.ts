@@ -1,0 +1,63 @@
+import { workflowInfo } from '@temporalio/workflow';
+import { GENESIS_HASH, hashEntry, type AuditEntry } from '../src/audit/entry';
+
+/** What a caller says about an event; the trail adds identity, sequence and chain. */
+export type AuditEvent = Pick<AuditEntry, 'stage' | 'event' | 'actor'> &
+  Partial<Pick<AuditEntry, 'reason' | 'action' | 'result' | 'evidence' | 'compensationRef' | 'frameworks'>>;
+
+/** Where a chain continues from (carried across continue-as-new). */
+export interface AuditCursor {
+  seq: number;
+  lastHash: string;
+}
+
+/**
+ * The workflow's audit chain. Entries are built from workflow state only (deterministic time,
+ * ids and inputs), so replaying the history rebuilds the identical chain; `unsaved` holds the
+ * entries not yet handed to the persisting activity.
+ */
+export class AuditTrail {
+  readonly entries: AuditEntry[] = [];
+  unsaved: AuditEntry[] = [];
+  policy: { version?: string; digest?: string } = {};
+
+  constructor(
+    private readonly identity: string,
+    private cursor: AuditCursor = { seq: 0, lastHash: GENESIS_HASH },
+  ) {}
+
+  /** Appends one event to the chain and returns the entry. */
+  record(event: AuditEvent): AuditEntry {
+    const { workflowId, runId } = workflowInfo();
+    const body = {
+      workflowId,
+      runId,
+      seq: this.cursor.seq + 1,
+      at: new Date().toISOString(),
+      identity: this.identity,
+      policyVersion: this.policy.version,
+      policyDigest: this.policy.digest,
+      evidence: [],
+      frameworks: [],
+      ...event,
+      prevHash: this.cursor.lastHash,
+    };
+    const entry = { ...body, hash: hashEntry(body) } as AuditEntry;
+    this.cursor = { seq: entry.seq, lastHash: entry.hash };
+    this.entries.push(entry);
+    this.unsaved.push(entry);
+    return entry;
+  }
+
+  /** Hands over the unsaved entries (the caller persists them). */
+  takeUnsaved(): AuditEntry[] {
+    const taken = this.unsaved;
+    this.unsaved = [];
+    return taken;
+  }
+
+  /** The position a continued run starts from. */
+  position(): AuditCursor {
+    return this.cursor;
+  }
+}

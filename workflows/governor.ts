@@ -1,0 +1,75 @@
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { governorReleasedSignal } from './definitions';
+import {
+  engageUpdate,
+  governorStatusQuery,
+  releaseUpdate,
+  requestPermitUpdate,
+  type GovernorStatus,
+  type SwitchInput,
+} from './governorDefinitions';
+
+const KEEP_GRANTS_MS = 24 * 3_600_000;
+const MAX_HISTORY_EVENTS = 5_000;
+
+function validateSwitch(input: SwitchInput): void {
+  if (!input || typeof input.by !== 'string' || input.by.length === 0) throw new Error('"by" is required');
+}
+
+/**
+ * The singleton governor shared by every containment: a kill switch and a budget of
+ * destructive actions per time window. Updates make every answer synchronous and ordered.
+ */
+export async function cordonGovernor(carried?: GovernorStatus): Promise<void> {
+  const state: GovernorStatus = carried ?? { engaged: false, granted: [], waiting: [] };
+
+  setHandler(requestPermitUpdate, (request) => {
+    if (state.engaged) {
+      if (!state.waiting.includes(request.workflowId)) state.waiting.push(request.workflowId);
+      return 'engaged';
+    }
+    const now = Date.now();
+    state.granted = state.granted.filter((g) => now - Date.parse(g.at) < KEEP_GRANTS_MS);
+    if (!request.destructive) return 'granted';
+    const recent = state.granted.filter((g) => now - Date.parse(g.at) < request.budget.windowMs);
+    if (!request.approved && recent.length >= request.budget.limit) return 'over-budget';
+    state.granted.push({ at: new Date(now).toISOString(), workflowId: request.workflowId, stage: request.stage });
+    return 'granted';
+  });
+
+  setHandler(
+    engageUpdate,
+    ({ by, reason }) => {
+      Object.assign(state, { engaged: true, engagedBy: by, reason, since: new Date().toISOString() });
+      return state;
+    },
+    { validator: validateSwitch },
+  );
+
+  setHandler(
+    releaseUpdate,
+    async ({ by, reason }) => {
+      Object.assign(state, { engaged: false, engagedBy: by, reason, since: new Date().toISOString() });
+      const waiting = state.waiting.splice(0);
+      // A waiting containment may have finished meanwhile; that is not the governor's failure.
+      await Promise.all(
+        waiting.map((id) => getExternalWorkflowHandle(id).signal(governorReleasedSignal).catch(() => undefined)),
+      );
+      return state;
+    },
+    { validator: validateSwitch },
+  );
+
+  setHandler(governorStatusQuery, () => state);
+
+  await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS);
+  await condition(allHandlersFinished);
+  await continueAsNew<typeof cordonGovernor>(state);
+}

@@ -1,0 +1,42 @@
+// The governor's names and shapes, shared by the governor workflow, activities and the CLI.
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+
+/** The singleton governor's workflow id. */
+export const GOVERNOR_WORKFLOW_ID = 'cordon-governor';
+
+/** Asked before every state-changing action. */
+export interface PermitRequest {
+  workflowId: string;
+  stage: string;
+  /** Counts against the destructive-action budget. */
+  destructive: boolean;
+  /** Humans approved this very action: the budget no longer applies, the kill switch still does. */
+  approved: boolean;
+  budget: { limit: number; windowMs: number };
+}
+
+/** `granted`: go. `engaged`: kill switch on, wait for release. `over-budget`: get approval first. */
+export type PermitDecision = 'granted' | 'engaged' | 'over-budget';
+
+/** Who engaged or released the kill switch, and why. */
+export interface SwitchInput {
+  by: string;
+  reason?: string;
+}
+
+/** The governor's state, as `cordon governor status` prints it. */
+export interface GovernorStatus {
+  engaged: boolean;
+  engagedBy?: string;
+  reason?: string;
+  since?: string;
+  /** Destructive actions granted, newest last (kept for 24 hours). */
+  granted: { at: string; workflowId: string; stage: string }[];
+  /** Workflows waiting for the kill switch to be released. */
+  waiting: string[];
+}
+
+export const requestPermitUpdate = defineUpdate<PermitDecision, [PermitRequest]>('requestPermit');
+export const engageUpdate = defineUpdate<GovernorStatus, [SwitchInput]>('engage');
+export const releaseUpdate = defineUpdate<GovernorStatus, [SwitchInput]>('release');
+export const governorStatusQuery = defineQuery<GovernorStatus>('status');
