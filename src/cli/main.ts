@@ -1,19 +1,20 @@
 // `cordon`: the command line for forwarders, approvers and engineers.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Command, CommanderError } from 'commander';
-import { parseAlert } from '../alerts';
 import { connectClient } from '../client/connect';
-import { submitAlert } from '../client/submitAlert';
 import { ConfigError, loadConfig } from '../config';
-import { statusQuery } from '../../workflows/definitions';
+import { ConfigFileError } from '../policy/load';
+import { decide, declareFalsePositive, governor, planAlert, sendAlert, showStatus } from './commands';
 import { ExitCode, UsageError } from './errors';
-import { printJson, readJsonFile } from './io';
+import { printJson } from './io';
 
-async function withClient<T>(fn: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
+type Run<T> = (client: Client, taskQueue: string) => Promise<T>;
+
+async function withClient<T>(fn: Run<T>): Promise<void> {
   const config = loadConfig();
   const client = await connectClient(config);
   try {
-    return await fn(client, config.CORDON_TASK_QUEUE);
+    printJson(await fn(client, config.CORDON_TASK_QUEUE));
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new UsageError(`no such workflow: ${err.workflowId}`);
     throw err;
@@ -33,23 +34,51 @@ function program(): Command {
     .command('send')
     .argument('<file>', 'native alert JSON file, or - for stdin')
     .description("start or join the identity's containment workflow")
-    .action(async (file: string) => {
-      const parsed = parseAlert(readJsonFile(file));
-      if (!parsed.ok) {
-        throw new UsageError(
-          `invalid alert in ${file}:\n${parsed.problems.map((p) => `  ${p.field}: ${p.message}`).join('\n')}`,
-        );
-      }
-      printJson(await withClient((client, taskQueue) => submitAlert(client, taskQueue, parsed.alert)));
+    .action((file: string) => withClient(sendAlert(file)));
+
+  cli
+    .command('plan')
+    .argument('<alert>', 'native alert JSON file, or - for stdin')
+    .option('--policy <file>', 'policy YAML (default: CORDON_POLICY_FILE)')
+    .option('--inventory <file>', 'inventory YAML (default: CORDON_INVENTORY_FILE)')
+    .description('print the containment plan for an alert; needs no Temporal')
+    .action((file: string, opts: { policy?: string; inventory?: string }) => {
+      const config = loadConfig();
+      printJson(planAlert(file, opts.policy ?? config.CORDON_POLICY_FILE, opts.inventory ?? config.CORDON_INVENTORY_FILE));
     });
 
   cli
     .command('status')
     .argument('<workflowId>', 'e.g. contain:simulated:svc-deploy')
     .description("print a containment workflow's status as JSON")
-    .action(async (workflowId: string) => {
-      printJson(await withClient((client) => client.workflow.getHandle(workflowId).query(statusQuery)));
-    });
+    .action((workflowId: string) => withClient(showStatus(workflowId)));
+
+  for (const decision of ['approve', 'deny'] as const) {
+    cli
+      .command(decision)
+      .argument('<workflowId>')
+      .requiredOption('--request <id>', 'approval request id (see status)')
+      .requiredOption('--as <approver>', 'who decides')
+      .option('--reason <text>')
+      .description(`${decision} the pending request (refusals exit 2 with the reason)`)
+      .action((workflowId: string, opts) => withClient(decide(workflowId, decision, opts)));
+  }
+
+  cli
+    .command('false-positive')
+    .argument('<workflowId>')
+    .requiredOption('--as <who>', 'who declares it')
+    .option('--reason <text>')
+    .description('declare the alerts a false positive: every reversible step is undone')
+    .action((workflowId: string, opts) => withClient(declareFalsePositive(workflowId, opts)));
+
+  cli
+    .command('governor')
+    .argument('<action>', 'engage | release | status')
+    .option('--as <who>', 'who engages or releases')
+    .option('--reason <text>')
+    .description('the global kill switch and destructive-action budget')
+    .action((action: string, opts) => withClient(governor(action, opts)));
 
   return cli;
 }
@@ -59,10 +88,8 @@ async function run(argv: string[]): Promise<number> {
     await program().parseAsync(argv);
     return ExitCode.ok;
   } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-    }
-    if (err instanceof UsageError || err instanceof ConfigError) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof ConfigFileError) {
       console.error(`cordon: ${err.message}`);
       return ExitCode.usage;
     }

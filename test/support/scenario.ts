@@ -1,0 +1,98 @@
+// Helpers for containment scenarios: a writable inventory, a webhook sink, status waits.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { stringify } from 'yaml';
+import { expect, vi } from 'vitest';
+import type { InventoryIdentity } from '../../src/inventory';
+import { statusQuery, type ContainmentStatus } from '../../workflows/definitions';
+
+export const TEST_POLICY = path.resolve(__dirname, '..', 'fixtures', 'policy.yaml');
+
+/** An inventory file the test extends as it invents identities; the worker rereads it per run. */
+export class TestInventory {
+  readonly file = path.join(mkdtempSync(path.join(tmpdir(), 'cordon-inventory-')), 'inventory.yaml');
+  private readonly identities: Partial<InventoryIdentity>[] = [];
+  private counter = 0;
+
+  constructor() {
+    this.flush();
+  }
+
+  /** Adds an identity in `environment` (which picks the test policy's rule); returns its id. */
+  add(environment: string, extra: Partial<InventoryIdentity> = {}): string {
+    this.counter += 1;
+    const id = `${environment}-${this.counter}-${process.pid}`;
+    this.identities.push({ provider: 'simulated', id, class: 'ephemeral', environment, owner: 'carol', ...extra });
+    this.flush();
+    return id;
+  }
+
+  private flush(): void {
+    writeFileSync(this.file, stringify({ identities: this.identities }));
+  }
+}
+
+/** A local webhook receiver that keeps every JSON body it is sent. */
+export class WebhookSink {
+  readonly received: Record<string, unknown>[] = [];
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<WebhookSink> {
+    let sink: WebhookSink | undefined;
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        sink?.received.push(JSON.parse(body));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    sink = new WebhookSink(server, `http://127.0.0.1:${port}/hook`);
+    return sink;
+  }
+
+  /** Bodies of one kind for one workflow. */
+  of(kind: string, workflowId: string) {
+    return this.received.filter((b) => b.kind === kind && b.workflowId === workflowId);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** Polls the status query until `check` passes (the workflow progresses asynchronously). */
+export async function waitForStatus(
+  handle: WorkflowHandle,
+  check: (status: ContainmentStatus) => void,
+  timeout = 20_000,
+): Promise<ContainmentStatus> {
+  return vi.waitFor(
+    async () => {
+      const status = await handle.query(statusQuery);
+      check(status);
+      return status;
+    },
+    { timeout, interval: 100 },
+  );
+}
+
+/** Waits until the workflow has an approval request open, and returns its id. */
+export async function pendingRequestId(handle: WorkflowHandle, stage?: string): Promise<string> {
+  const status = await waitForStatus(handle, (s) => {
+    expect(s.pendingRequest).toBeDefined();
+    if (stage) expect(s.pendingRequest?.stage).toBe(stage);
+  });
+  return status.pendingRequest!.requestId;
+}
+
+/** The containment handle of a simulated identity. */
+export const containment = (client: Client, id: string) => client.workflow.getHandle(`contain:simulated:${id}`);
