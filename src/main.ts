@@ -48,7 +48,7 @@ async function start(config: Config, logger: Logger, stops: Stop[]): Promise<{ w
 
   const connection = await Connection.connect({ address });
   stops.push(() => connection.close());
-  if (config.TEMPORAL_ADDRESS) await registerSearchAttributes(connection, namespace, logger);
+  if (config.TEMPORAL_ADDRESS && config.CORDON_SEARCH_ATTRIBUTES) await registerSearchAttributes(connection, namespace, logger);
   const client = new Client({ connection, namespace });
 
   const workerConnection = await NativeConnection.connect({ address });
@@ -72,7 +72,7 @@ async function start(config: Config, logger: Logger, stops: Stop[]): Promise<{ w
     await workerDone;
   });
 
-  const intake = buildIntake({ client, taskQueue: config.CORDON_TASK_QUEUE, logger });
+  const intake = buildIntake({ client, taskQueue: config.CORDON_TASK_QUEUE, logger, searchAttributes: config.CORDON_SEARCH_ATTRIBUTES });
   await intake.listen({ host: config.CORDON_HTTP_HOST, port: config.CORDON_HTTP_PORT });
   stops.push(() => intake.close());
 

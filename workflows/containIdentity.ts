@@ -48,9 +48,13 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
     }
   }
 
+  const index = (pairs: Parameters<typeof upsertSearchAttributes>[0]) => {
+    if (input.searchAttributes !== false) upsertSearchAttributes(pairs);
+  };
+
   function setStage(stage: string, outcome: Outcome = c.status.outcome): void {
     Object.assign(c.status, { stage, outcome });
-    upsertSearchAttributes([{ key: STAGE, value: stage }, { key: OUTCOME, value: outcome }]);
+    index([{ key: STAGE, value: stage }, { key: OUTCOME, value: outcome }]);
   }
 
   // Folds newly received alerts into the plan; stages are only ever added.
@@ -74,7 +78,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
       }
     }
     const worst = ledger.alerts.map((a) => a.severity).sort((a, b) => SEVERITY_ORDER.indexOf(b) - SEVERITY_ORDER.indexOf(a))[0];
-    if (worst) upsertSearchAttributes([{ key: SEVERITY, value: worst }]);
+    if (worst) index([{ key: SEVERITY, value: worst }]);
     return added;
   }
 
@@ -223,7 +227,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
       }
       await c.drainAudit();
       await condition(allHandlersFinished);
-      await continueAsNew<typeof containIdentity>({ identity, carried: c.carry() });
+      await continueAsNew<typeof containIdentity>({ identity, searchAttributes: input.searchAttributes, carried: c.carry() });
     }
   }
 

@@ -125,6 +125,8 @@ export interface CarriedState {
 /** Start input of `containIdentity`; `alert` lets a plain `temporal workflow start` work. */
 export interface ContainIdentityInput {
   identity: IdentityRef;
+  /** False where Cordon's search attributes are not registered (default true). */
+  searchAttributes?: boolean;
   alert?: Alert;
   carried?: CarriedState;
 }

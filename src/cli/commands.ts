@@ -18,9 +18,9 @@ function validAlert(file: string) {
 }
 
 /** `alert send FILE`: validate locally, then start or join the containment. */
-export function sendAlert(file: string) {
+export function sendAlert(file: string, searchAttributes: boolean) {
   const alert = validAlert(file);
-  return (client: Client, taskQueue: string) => submitAlert(client, taskQueue, alert);
+  return (client: Client, taskQueue: string) => submitAlert(client, taskQueue, alert, { searchAttributes });
 }
 
 /** `plan ALERT.json`: the plan the policy gives, without Temporal. */

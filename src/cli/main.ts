@@ -34,7 +34,7 @@ function program(): Command {
     .command('send')
     .argument('<file>', 'native alert JSON file, or - for stdin')
     .description("start or join the identity's containment workflow")
-    .action((file: string) => withClient(sendAlert(file)));
+    .action((file: string) => withClient(sendAlert(file, loadConfig().CORDON_SEARCH_ATTRIBUTES)));
 
   cli
     .command('plan')

@@ -20,20 +20,27 @@ const DISPOSITION_WAIT_MS = 10_000;
  * Delivers a validated alert to its identity's containment workflow, starting it if none
  * runs (signalWithStart), then asks the workflow what it made of this delivery.
  */
-export async function submitAlert(client: Client, taskQueue: string, alert: Alert): Promise<Submission> {
+export async function submitAlert(
+  client: Client,
+  taskQueue: string,
+  alert: Alert,
+  { searchAttributes = true }: { searchAttributes?: boolean } = {},
+): Promise<Submission> {
   const workflowId = containmentWorkflowId(alert.identity);
   const deliveryId = randomUUID();
   const handle = await client.workflow.signalWithStart<typeof containIdentity, [unknown, { deliveryId: string }?]>('containIdentity', {
     workflowId,
     taskQueue,
-    args: [{ identity: alert.identity }],
+    args: [{ identity: alert.identity, searchAttributes }],
     signal: alertSignal,
     signalArgs: [alert, { deliveryId }],
-    typedSearchAttributes: [
-      { key: IDENTITY, value: `${alert.identity.provider}:${alert.identity.id}` },
-      { key: PROVIDER, value: alert.identity.provider },
-      { key: SEVERITY, value: alert.severity },
-    ],
+    typedSearchAttributes: searchAttributes
+      ? [
+          { key: IDENTITY, value: `${alert.identity.provider}:${alert.identity.id}` },
+          { key: PROVIDER, value: alert.identity.provider },
+          { key: SEVERITY, value: alert.severity },
+        ]
+      : [],
     staticSummary: `Contain ${alert.identity.provider} identity ${alert.identity.id}`,
     staticDetails: `Started by alert ${alert.id} (${alert.kind}, ${alert.severity}) from ${alert.source}`,
   });

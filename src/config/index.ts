@@ -36,6 +36,7 @@ export const ConfigSchema = z.object({
   CORDON_UI_URL: optionalText.pipe(z.url().optional()),
   CORDON_POLICY_FILE: z.string().trim().min(1).default('config/policy.yaml'),
   CORDON_INVENTORY_FILE: z.string().trim().min(1).default('config/inventory.yaml'),
+  CORDON_SEARCH_ATTRIBUTES: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   CORDON_NOTIFY_WEBHOOK_URL: optionalText.pipe(z.url().optional()),
 });
 

@@ -9,12 +9,14 @@ export interface IntakeDeps {
   client: Client;
   taskQueue: string;
   logger: Logger;
+  /** False where Cordon's search attributes are not registered. */
+  searchAttributes?: boolean;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Builds the intake HTTP server: `/healthz` and `POST /v1/alerts`. */
-export function buildIntake({ client, taskQueue, logger }: IntakeDeps) {
+export function buildIntake({ client, taskQueue, logger, searchAttributes = true }: IntakeDeps) {
   const app = Fastify({ loggerInstance: logger.child({ component: 'intake' }), bodyLimit: MAX_BODY_BYTES });
 
   // Every error leaves as JSON naming what was wrong; internals are logged, not returned.
@@ -44,7 +46,7 @@ export function buildIntake({ client, taskQueue, logger }: IntakeDeps) {
     if (!parsed.ok) {
       return reply.code(400).send({ error: 'invalid alert', problems: parsed.problems });
     }
-    const submission = await submitAlert(client, taskQueue, parsed.alert);
+    const submission = await submitAlert(client, taskQueue, parsed.alert, { searchAttributes });
     request.log.info(
       { alertId: parsed.alert.id, workflowId: submission.workflowId, disposition: submission.disposition },
       'alert accepted',

@@ -34,9 +34,10 @@ export async function startDevServer(): Promise<TestWorkflowEnvironment> {
 /** Starts the Java time-skipping test server. */
 export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
   installRuntime(testLogger);
-  return TestWorkflowEnvironment.createTimeSkipping({
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: executable(resolveTestServer()) },
   });
+  return env;
 }
 
 const CONFIG_DIR = path.resolve(__dirname, '..', '..', 'config');
