@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { cordonGovernor } from '../workflows/governor';
 import { GOVERNOR_WORKFLOW_ID, requestPermitUpdate, type PermitDecision, type PermitRequest } from '../workflows/governorDefinitions';
@@ -17,10 +18,13 @@ export function governorOperation(taskQueue: string) {
 export function createGovernorActivities(client: Client, taskQueue: string) {
   return {
     async requestActionPermit(request: PermitRequest): Promise<PermitDecision> {
-      return client.workflow.executeUpdateWithStart(requestPermitUpdate, {
-        args: [request],
-        startWorkflowOperation: governorOperation(taskQueue),
-      });
+      // Tied to the activity's cancellation, so a draining worker is not held by a pending update.
+      return client.withAbortSignal(Context.current().cancellationSignal, () =>
+        client.workflow.executeUpdateWithStart(requestPermitUpdate, {
+          args: [request],
+          startWorkflowOperation: governorOperation(taskQueue),
+        }),
+      );
     },
   };
 }

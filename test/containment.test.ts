@@ -9,7 +9,16 @@ import type { Alert } from '../src/alerts';
 import { submitAlert } from '../src/client/submitAlert';
 import { openDatabase, type Database } from '../src/db';
 import { resolveTemporalCli } from '../src/temporal/binaries';
-import { approveSignal, auditQuery, decideUpdate, denySignal, falsePositiveSignal, retryCompensationsSignal } from '../workflows/definitions';
+import {
+  approveSignal,
+  auditQuery,
+  decideUpdate,
+  denySignal,
+  falsePositiveSignal,
+  pauseSignal,
+  resumeSignal,
+  retryCompensationsSignal,
+} from '../workflows/definitions';
 import { makeAlert } from './support/alerts';
 import { decodedHistoryText } from './support/history';
 import { containment, pendingRequestId, TEST_POLICY, TestInventory, waitForStatus, WebhookSink } from './support/scenario';
@@ -178,6 +187,38 @@ describe('containIdentity', () => {
       'workflow', 'signal', '--address', env.address, '--workflow-id', handle.workflowId, '--name', 'approve',
       '--input', JSON.stringify({ requestId, approver: 'bob', reason: 'via temporal CLI' }),
     ]);
+    await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('verify-window'));
+    expect(await listActions(db, id)).toEqual(['restrict', 'isolate']);
+  });
+
+  it('a stronger alert escalates the plan; a weaker one never de-escalates it', async () => {
+    const id = inventory.add('escalate');
+    const handle = containment(env.client, id);
+    await send(alertFor(id, { confidence: 0.3 }));
+    await waitForStatus(handle, (s) => expect(s.outcome).toBe('contained'));
+    expect(await listActions(db, id)).toEqual([]);
+
+    expect((await send(alertFor(id, { confidence: 0.9 }))).disposition).toBe('merged');
+    const escalated = await waitForStatus(handle, (s) => expect(s.applied.map((a) => a.action)).toEqual(['restrict']));
+    expect(escalated.plan?.stages.map((s) => s.stage)).toEqual(['observe', 'restrict']);
+
+    await send(alertFor(id, { confidence: 0.1 }));
+    const after = await waitForStatus(handle, (s) => expect(s.alerts).toHaveLength(3));
+    expect(after.plan?.stages.map((s) => s.stage)).toEqual(['observe', 'restrict']);
+    expect(await listActions(db, id)).toEqual(['restrict']);
+  });
+
+  it('pause holds the next action even after approval; resume lets it run', async () => {
+    const id = inventory.add('gated');
+    await send(alertFor(id));
+    const handle = containment(env.client, id);
+    const requestId = await pendingRequestId(handle, 'isolate');
+    await handle.signal(pauseSignal, { by: 'oncall', reason: 'change freeze' });
+    await handle.signal(approveSignal, { requestId, approver: 'alice' });
+    await waitForStatus(handle, (s) => expect(s.pendingRequest).toBeUndefined());
+    expect(await listActions(db, id)).toEqual(['restrict']);
+
+    await handle.signal(resumeSignal, { by: 'oncall' });
     await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('verify-window'));
     expect(await listActions(db, id)).toEqual(['restrict', 'isolate']);
   });

@@ -141,10 +141,13 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
     }
   }
 
+  // A pause holds every new action; a false positive overrides it.
+  const untilResumed = () => condition(() => !c.status.paused || c.falsePositive);
+
   // Returns true when the stage completed; false when the plan stops here.
   async function runStage(stage: PlannedStage): Promise<boolean> {
     setStage(stage.stage);
-    await condition(() => !c.status.paused || c.falsePositive);
+    await untilResumed();
     if (c.falsePositive) return false;
     if (stage.stage === 'observe') {
       const snapshot = await identitySystem.snapshotIdentity(target);
@@ -188,7 +191,8 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
       }
       if ((await permit(stage, true, true)) === 'stopped') return false;
     }
-    return act(stage);
+    await untilResumed();
+    return c.falsePositive ? false : act(stage);
   }
 
   async function runPlan(): Promise<void> {

@@ -30,6 +30,11 @@ export class TestInventory {
     return id;
   }
 
+  /** The id most recently added in `environment`. */
+  last(environment: string): string {
+    return this.identities.filter((i) => i.environment === environment).at(-1)!.id!;
+  }
+
   private flush(): void {
     writeFileSync(this.file, stringify({ identities: this.identities }));
   }
