@@ -18,6 +18,7 @@ import {
   pauseSignal,
   resumeSignal,
   retryCompensationsSignal,
+  statusQuery,
 } from '../workflows/definitions';
 import { makeAlert } from './support/alerts';
 import { decodedHistoryText } from './support/history';
@@ -65,6 +66,18 @@ describe('containIdentity', () => {
     expect(JSON.stringify(await handle.query(auditQuery))).not.toContain(secret);
     const stored = await db.query('SELECT entry FROM audit_entries WHERE workflow_id = $1', [handle.workflowId]);
     expect(JSON.stringify(stored.rows)).not.toContain(secret);
+  });
+
+  it('never revokes a shared credential without approval, even when the rule says automatic', async () => {
+    const id = inventory.add('auto', { shared: true });
+    await send(alertFor(id));
+    const handle = containment(env.client, id);
+    const requestId = await pendingRequestId(handle, 'revoke');
+    expect(await listActions(db, id)).toEqual(['restrict']);
+    expect((await handle.query(statusQuery)).plan?.reasons.join('\n')).toContain('shared credential is never revoked automatically');
+
+    await handle.signal(approveSignal, { requestId, approver: 'bob' });
+    await waitForStatus(handle, (s) => expect(s.applied.map((a) => a.action)).toContain('revoke'));
   });
 
   it('needs 2 distinct approvers: a duplicate approver, the owner and a stale request id are refused and audited', async () => {
