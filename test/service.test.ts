@@ -1,6 +1,6 @@
 // The whole service as users run it: `src/main.ts` (what `npm start` runs) as a real process.
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
@@ -115,6 +115,56 @@ describe('the service (npm start)', () => {
 });
 
 describe('the cordon CLI', () => {
+  it('approves, refuses, declares a false positive and drives the governor against a running service', async () => {
+    const service = await startService(await instanceEnv());
+    const alert = path.join(dirs[dirs.length - 1], 'payments-alert.json');
+    writeFileSync(alert, JSON.stringify({
+      id: 'cli-1', source: 'cli-test', kind: 'anomalous_usage', severity: 'high', confidence: 0.9,
+      identity: { provider: 'simulated', id: 'svc-payments' },
+    }));
+    const workflowId = 'contain:simulated:svc-payments';
+    expect((await cordon(service, ['alert', 'send', alert])).code).toBe(0);
+    await vi.waitFor(async () => {
+      const status = JSON.parse((await cordon(service, ['status', workflowId])).stdout);
+      expect(status.pendingRequest?.requestId).toBe('isolate-1');
+    }, { timeout: 30_000, interval: 500 });
+
+    const outsider = await cordon(service, ['approve', workflowId, '--request', 'isolate-1', '--as', 'carol@example.com']);
+    expect(outsider.code).toBe(2);
+    expect(outsider.stderr).toContain('not in the approver groups');
+    const stale = await cordon(service, ['deny', workflowId, '--request', 'revoke-7', '--as', 'bob@example.com']);
+    expect(stale.code).toBe(2);
+    const approved = await cordon(service, ['approve', workflowId, '--request', 'isolate-1', '--as', 'bob@example.com', '--reason', 'confirmed']);
+    expect(approved.code).toBe(0);
+    expect(JSON.parse(approved.stdout)).toEqual({ accepted: true, state: 'approved' });
+
+    expect((await cordon(service, ['false-positive', workflowId, '--as', 'alice@example.com', '--reason', 'load test'])).code).toBe(0);
+    await vi.waitFor(async () => {
+      expect(JSON.parse((await cordon(service, ['status', workflowId])).stdout).outcome).toBe('false-positive');
+    }, { timeout: 30_000, interval: 500 });
+
+    const engaged = await cordon(service, ['governor', 'engage', '--as', 'ciso@example.com', '--reason', 'drill']);
+    expect(JSON.parse(engaged.stdout)).toMatchObject({ engaged: true, engagedBy: 'ciso@example.com' });
+    expect(JSON.parse((await cordon(service, ['governor', 'status'])).stdout).engaged).toBe(true);
+    expect((await cordon(service, ['governor', 'release'])).code).toBe(2);
+    expect(JSON.parse((await cordon(service, ['governor', 'release', '--as', 'ciso@example.com'])).stdout).engaged).toBe(false);
+    expect(await stopService(service)).toBe(0);
+  });
+
+  it('prints a plan without Temporal, and exits 2 naming the field of a broken policy', async () => {
+    const base = await instanceEnv();
+    const env = { ...base, TEMPORAL_ADDRESS: '127.0.0.1:1' };
+    const planned = await runTs('bin/cordon.js', ['plan', path.join(ROOT, 'examples/alerts/secret-leak.json')], env);
+    expect(planned.code).toBe(0);
+    expect(JSON.parse(planned.stdout)).toMatchObject({ rule: 'high-confidence-compromise', policyDigest: expect.stringMatching(/^sha256:/) });
+
+    const broken = path.join(base.CORDON_DATA_DIR, 'policy.yaml');
+    writeFileSync(broken, 'version: x\napproverGroups: {}\n');
+    const result = await runTs('bin/cordon.js', ['plan', path.join(ROOT, 'examples/alerts/secret-leak.json'), '--policy', broken], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('approvalDefaults');
+  });
+
   it('exits 2 with the failing fields for an invalid alert file, without contacting Temporal', async () => {
     const env = { ...(await instanceEnv()), TEMPORAL_ADDRESS: '127.0.0.1:1' };
     const result = await runTs('bin/cordon.js', ['alert', 'send', '-'], env, '{"id":"x","kind":"secret_leak"}');
