@@ -1,0 +1,56 @@
+// A real PostgreSQL server for tests, from Debian's packages, on loopback in a temp directory.
+import { execFileSync, spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort } from './processes';
+
+function binDir(): string {
+  const root = '/usr/lib/postgresql';
+  const version = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a))[0] : undefined;
+  const dir = version && path.join(root, version, 'bin');
+  if (!dir || !existsSync(path.join(dir, 'initdb'))) throw new Error('PostgreSQL server not found: apt-get install postgresql');
+  return dir;
+}
+
+/** A running server; `url` connects as a superuser to database `postgres`. */
+export interface TestPostgres {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** initdb + postgres on a free port; as root it runs as the `postgres` system user. */
+export async function startPostgres(): Promise<TestPostgres> {
+  const bin = binDir();
+  const dir = mkdtempSync(path.join(tmpdir(), 'cordon-pg-'));
+  // PostgreSQL refuses to run as root: then run it as the `postgres` system user.
+  const user: { uid?: number; gid?: number } = {};
+  if (process.getuid?.() === 0) {
+    user.uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }));
+    user.gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }));
+    chownSync(dir, user.uid, user.gid);
+  }
+  const data = path.join(dir, 'data');
+  execFileSync(path.join(bin, 'initdb'), ['-D', data, '-U', 'cordon', '--auth=trust', '-E', 'UTF8'], { stdio: 'ignore', ...user });
+  const port = await freePort();
+  const server = spawn(path.join(bin, 'postgres'), ['-D', data, '-h', '127.0.0.1', '-p', String(port), '-k', dir], { stdio: 'ignore', ...user });
+  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+  const url = `postgres://cordon@127.0.0.1:${port}/postgres`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      execFileSync(path.join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+      break;
+    } catch {
+      if (attempt > 100 || server.exitCode !== null) throw new Error('PostgreSQL did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    url,
+    async stop() {
+      server.kill('SIGINT');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
