@@ -1,39 +1,17 @@
 // Invariant 4 (each audit entry stored exactly once, chains verify, a rebuild from history
 // matches) and the determinism guard: recorded histories replay against today's workflow code.
-import { randomUUID } from 'node:crypto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { createAuditActivities } from '../activities/audit';
 import { verifyChain, type AuditEntry } from '../src/audit/entry';
-import { submitAlert } from '../src/client/submitAlert';
-import { openDatabase, type Database } from '../src/db';
 import { approveSignal, auditQuery, falsePositiveSignal } from '../workflows/definitions';
-import { makeAlert } from './support/alerts';
-import { containment, pendingRequestId, TEST_POLICY, TestInventory, waitForStatus } from './support/scenario';
-import { startDevServer, startWorker } from './support/temporal';
+import { useHarness } from './support/harness';
+import { pendingRequestId, waitForStatus } from './support/scenario';
 
-let env: TestWorkflowEnvironment;
-let db: Database;
-let worker: Worker;
-let workerDone: Promise<void>;
-const inventory = new TestInventory();
-const taskQueue = `audit-${randomUUID()}`;
-
-beforeAll(async () => {
-  [env, db] = await Promise.all([startDevServer(), openDatabase({})]);
-  worker = await startWorker(env, db, taskQueue, { policyFile: TEST_POLICY, inventoryFile: inventory.file });
-  workerDone = worker.run();
-});
-
-afterAll(async () => {
-  worker?.shutdown();
-  await workerDone;
-  await Promise.all([env?.teardown(), db?.close()]);
-});
+const h = useHarness();
 
 async function storedEntries(workflowId: string): Promise<AuditEntry[]> {
-  const { rows } = await db.query<{ entry: AuditEntry }>(
+  const { rows } = await h.db.query<{ entry: AuditEntry }>(
     'SELECT entry FROM audit_entries WHERE workflow_id = $1 ORDER BY run_id, seq',
     [workflowId],
   );
@@ -42,7 +20,7 @@ async function storedEntries(workflowId: string): Promise<AuditEntry[]> {
 
 // Every batch the workflow handed to recordAuditEntries, read back out of the history.
 async function entriesFromHistory(workflowId: string): Promise<AuditEntry[]> {
-  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  const history = await h.env.client.workflow.getHandle(workflowId).fetchHistory();
   return (history.events ?? [])
     .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'recordAuditEntries')
     .flatMap((e) => {
@@ -52,9 +30,7 @@ async function entriesFromHistory(workflowId: string): Promise<AuditEntry[]> {
 }
 
 async function finishedContainment() {
-  const id = inventory.add('gated');
-  await submitAlert(env.client, taskQueue, makeAlert({ identity: { provider: 'simulated', id } }));
-  const handle = containment(env.client, id);
+  const { handle } = await h.contain('gated');
   await handle.signal(approveSignal, { requestId: await pendingRequestId(handle, 'isolate'), approver: 'alice' });
   await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('verify-window'));
   await handle.signal(falsePositiveSignal, { by: 'bob', reason: 'test traffic' });
@@ -83,7 +59,7 @@ describe('the audit trail', () => {
   it('a retried store call adds nothing; a tampered entry breaks the chain at its seq', async () => {
     const handle = await finishedContainment();
     const stored = await storedEntries(handle.workflowId);
-    expect(await createAuditActivities(db).recordAuditEntries(stored)).toBe(0);
+    expect(await createAuditActivities(h.db).recordAuditEntries(stored)).toBe(0);
     expect(await storedEntries(handle.workflowId)).toHaveLength(stored.length);
 
     const tampered = stored.map((e) => (e.seq === 3 ? { ...e, actor: 'mallory' } : e));

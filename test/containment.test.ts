@@ -1,13 +1,7 @@
 // containIdentity on the real dev server: stages, approvals, false positives, saga, storms.
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { clearFault, injectFault, listActions, readState } from '../activities/connectors/simulated/state';
-import type { Alert } from '../src/alerts';
-import { submitAlert } from '../src/client/submitAlert';
-import { openDatabase, type Database } from '../src/db';
 import { resolveTemporalCli } from '../src/temporal/binaries';
 import {
   approveSignal,
@@ -20,60 +14,34 @@ import {
   retryCompensationsSignal,
   statusQuery,
 } from '../workflows/definitions';
-import { makeAlert } from './support/alerts';
+import { useHarness } from './support/harness';
 import { decodedHistoryText } from './support/history';
-import { containment, pendingRequestId, TEST_POLICY, TestInventory, waitForStatus, WebhookSink } from './support/scenario';
-import { startDevServer, startWorker } from './support/temporal';
+import { containment, pendingRequestId, waitForStatus } from './support/scenario';
 
-let env: TestWorkflowEnvironment;
-let db: Database;
-let worker: Worker;
-let workerDone: Promise<void>;
-let webhook: WebhookSink;
-const inventory = new TestInventory();
-const taskQueue = `containment-${randomUUID()}`;
-
-beforeAll(async () => {
-  [env, db, webhook] = await Promise.all([startDevServer(), openDatabase({}), WebhookSink.start()]);
-  worker = await startWorker(env, db, taskQueue, { policyFile: TEST_POLICY, inventoryFile: inventory.file, notifyWebhookUrl: webhook.url });
-  workerDone = worker.run();
-});
-
-afterAll(async () => {
-  worker?.shutdown();
-  await workerDone;
-  await Promise.all([env?.teardown(), db?.close(), webhook?.close()]);
-});
-
-const send = (alert: Alert) => submitAlert(env.client, taskQueue, alert);
-const alertFor = (id: string, overrides: Partial<Alert> = {}) => makeAlert({ identity: { provider: 'simulated', id }, ...overrides });
+const h = useHarness({ webhook: true });
 const INITIAL = { status: 'active', restricted: false, credentialVersion: 1 };
 
 describe('containIdentity', () => {
   it('runs an auto-approved full containment and delivers the rotated secret only to the secret store', async () => {
-    const id = inventory.add('auto');
-    await send(alertFor(id));
-    const handle = containment(env.client, id);
+    const { id, handle } = await h.contain('auto');
     const status = await waitForStatus(handle, (s) => expect(s.outcome).toBe('contained'));
 
     expect(status.applied.map((a) => [a.action, a.verified])).toEqual([['restrict', true], ['revoke', true], ['rotate', true]]);
-    expect(await listActions(db, id)).toEqual(['restrict', 'revoke', 'rotate']);
-    expect(await readState(db, id)).toEqual({ status: 'revoked', restricted: true, credentialVersion: 2 });
+    expect(await listActions(h.db, id)).toEqual(['restrict', 'revoke', 'rotate']);
+    expect(await readState(h.db, id)).toEqual({ status: 'revoked', restricted: true, credentialVersion: 2 });
     // Invariant 6: the new secret is in the secret store, and nowhere else.
-    const { rows } = await db.query<{ secret: string }>('SELECT secret FROM simulated_secret_store WHERE identity_id = $1', [id]);
+    const { rows } = await h.db.query<{ secret: string }>('SELECT secret FROM simulated_secret_store WHERE identity_id = $1', [id]);
     const secret = rows[0].secret;
     expect(await decodedHistoryText(handle)).not.toContain(secret);
     expect(JSON.stringify(await handle.query(auditQuery))).not.toContain(secret);
-    const stored = await db.query('SELECT entry FROM audit_entries WHERE workflow_id = $1', [handle.workflowId]);
+    const stored = await h.db.query('SELECT entry FROM audit_entries WHERE workflow_id = $1', [handle.workflowId]);
     expect(JSON.stringify(stored.rows)).not.toContain(secret);
   });
 
   it('never revokes a shared credential without approval, even when the rule says automatic', async () => {
-    const id = inventory.add('auto', { shared: true });
-    await send(alertFor(id));
-    const handle = containment(env.client, id);
+    const { id, handle } = await h.contain('auto', { shared: true });
     const requestId = await pendingRequestId(handle, 'revoke');
-    expect(await listActions(db, id)).toEqual(['restrict']);
+    expect(await listActions(h.db, id)).toEqual(['restrict']);
     expect((await handle.query(statusQuery)).plan?.reasons.join('\n')).toContain('shared credential is never revoked automatically');
 
     await handle.signal(approveSignal, { requestId, approver: 'bob' });
@@ -81,9 +49,7 @@ describe('containIdentity', () => {
   });
 
   it('needs 2 distinct approvers: a duplicate approver, the owner and a stale request id are refused and audited', async () => {
-    const id = inventory.add('two-of-n', { owner: 'carol' });
-    await send(alertFor(id));
-    const handle = containment(env.client, id);
+    const { id, handle } = await h.contain('two-of-n', { owner: 'carol' });
     const requestId = await pendingRequestId(handle, 'restrict');
     const decide = (approver: string, request = requestId) =>
       handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', requestId: request, approver, reason: 'seen it' }] });
@@ -99,140 +65,130 @@ describe('containIdentity', () => {
     expect(await refusal('bob', 'restrict-99')).toMatch(/unknown or stale request id/);
     expect(await refusal('mallory')).toMatch(/not in the approver groups/);
     await handle.signal(approveSignal, { requestId, approver: 'alice', reason: 'again, by signal' });
-    expect(await listActions(db, id)).toEqual([]);
+    expect(await listActions(h.db, id)).toEqual([]);
 
     expect(await decide('bob')).toEqual({ accepted: true, state: 'approved' });
     await waitForStatus(handle, (s) => expect(s.outcome).toBe('contained'));
-    expect(await listActions(db, id)).toEqual(['restrict']);
+    expect(await listActions(h.db, id)).toEqual(['restrict']);
     const audit = await handle.query(auditQuery);
     expect(audit.filter((e) => e.event === 'decision.approved').map((e) => e.actor)).toEqual(['alice', 'bob']);
     expect(audit.filter((e) => e.event === 'decision.rejected').map((e) => e.reason)).toEqual([expect.stringMatching(/already approved/)]);
   });
 
   it('false positive during isolate restores the identity and says so in the audit', async () => {
-    const id = inventory.add('gated');
-    await send(alertFor(id));
-    const handle = containment(env.client, id);
+    const { id, handle } = await h.contain('gated');
     const requestId = await pendingRequestId(handle, 'isolate');
     await handle.signal(approveSignal, { requestId, approver: 'bob', reason: 'go' });
     await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('verify-window'));
-    expect(await readState(db, id)).toEqual({ status: 'disabled', restricted: true, credentialVersion: 1 });
+    expect(await readState(h.db, id)).toEqual({ status: 'disabled', restricted: true, credentialVersion: 1 });
 
     await handle.signal(falsePositiveSignal, { by: 'alice', reason: 'scheduled key rotation job' });
     const result = await handle.result();
 
     expect(result.outcome).toBe('false-positive');
-    expect(await readState(db, id)).toEqual(INITIAL);
-    expect(await listActions(db, id)).toEqual(['restrict', 'isolate', 'undo:isolate', 'undo:restrict']);
+    expect(await readState(h.db, id)).toEqual(INITIAL);
+    expect(await listActions(h.db, id)).toEqual(['restrict', 'isolate', 'undo:isolate', 'undo:restrict']);
     const restored = (await handle.query(auditQuery)).find((e) => e.event === 'identity.restored');
     expect(restored).toMatchObject({ actor: 'alice', result: { restored: true } });
   });
 
   it('a deny rolls back what was done; with onDeny hold it keeps it', async () => {
-    const rolled = inventory.add('gated');
-    const held = inventory.add('deny-holds');
-    await Promise.all([send(alertFor(rolled)), send(alertFor(held))]);
+    const rolled = h.inventory.add('gated');
+    const held = h.inventory.add('deny-holds');
+    await Promise.all([h.send(h.alertFor(rolled)), h.send(h.alertFor(held))]);
     for (const id of [rolled, held]) {
-      const handle = containment(env.client, id);
+      const handle = containment(h.env.client, id);
       await handle.signal(denySignal, { requestId: await pendingRequestId(handle, 'isolate'), approver: 'alice', reason: 'not convinced' });
     }
-    await waitForStatus(containment(env.client, rolled), (s) => expect(s.outcome).toBe('rolled-back'));
-    expect(await readState(db, rolled)).toEqual(INITIAL);
-    await waitForStatus(containment(env.client, held), (s) => expect(s.outcome).toBe('held'));
-    expect(await readState(db, held)).toMatchObject({ restricted: true, status: 'active' });
+    await waitForStatus(containment(h.env.client, rolled), (s) => expect(s.outcome).toBe('rolled-back'));
+    expect(await readState(h.db, rolled)).toEqual(INITIAL);
+    await waitForStatus(containment(h.env.client, held), (s) => expect(s.outcome).toBe('held'));
+    expect(await readState(h.db, held)).toMatchObject({ restricted: true, status: 'active' });
   });
 
   it('an undo that keeps failing leaves the workflow in needs-attention until retried', async () => {
-    const id = inventory.add('gated');
-    await send(alertFor(id));
-    const handle = containment(env.client, id);
+    const { id, handle } = await h.contain('gated');
     await pendingRequestId(handle, 'isolate');
-    await injectFault(db, id, 'undo:restrict', 'permanent');
+    await injectFault(h.db, id, 'undo:restrict', 'permanent');
     await handle.signal(falsePositiveSignal, { by: 'alice' });
 
     const stuck = await waitForStatus(handle, (s) => expect(s.outcome).toBe('needs-attention'));
     expect(stuck.compensations).toEqual([expect.objectContaining({ action: 'restrict', state: 'failed' })]);
-    await vi.waitFor(() => expect(webhook.of('needs-attention', handle.workflowId)).toHaveLength(1));
+    await vi.waitFor(() => expect(h.webhook.of('needs-attention', handle.workflowId)).toHaveLength(1));
     expect((await handle.describe()).status.name).toBe('RUNNING');
 
-    await clearFault(db, id, 'undo:restrict');
+    await clearFault(h.db, id, 'undo:restrict');
     await handle.signal(retryCompensationsSignal, { by: 'oncall' });
     expect((await handle.result()).outcome).toBe('false-positive');
-    expect(await readState(db, id)).toEqual(INITIAL);
+    expect(await readState(h.db, id)).toEqual(INITIAL);
   });
 
   it('a storm of 200 alerts on 5 identities makes exactly 5 workflows and no duplicate provider actions', async () => {
-    const ids = Array.from({ length: 5 }, () => inventory.add('auto'));
-    const alerts = Array.from({ length: 200 }, (_, i) => alertFor(ids[i % 5], { id: `storm-${i % 40}` }));
-    const answers = await Promise.all(alerts.map(send));
+    const ids = Array.from({ length: 5 }, () => h.inventory.add('auto'));
+    const alerts = Array.from({ length: 200 }, (_, i) => h.alertFor(ids[i % 5], { id: `storm-${i % 40}` }));
+    const answers = await Promise.all(alerts.map((a) => h.send(a)));
 
     expect(new Set(answers.map((a) => a.workflowId)).size).toBe(5);
     expect(answers.filter((a) => a.disposition === 'started')).toHaveLength(5);
     for (const id of ids) {
-      await waitForStatus(containment(env.client, id), (s) => expect(s.outcome).toBe('contained'));
-      expect(await listActions(db, id)).toEqual(['restrict', 'revoke', 'rotate']);
+      await waitForStatus(containment(h.env.client, id), (s) => expect(s.outcome).toBe('contained'));
+      expect(await listActions(h.db, id)).toEqual(['restrict', 'revoke', 'rotate']);
     }
   });
 
   it('rejects and audits a bad signal payload without changing anything', async () => {
-    const id = inventory.add('gated');
-    await send(alertFor(id));
-    const handle = containment(env.client, id);
+    const { id, handle } = await h.contain('gated');
     await pendingRequestId(handle, 'isolate');
-    const before = await readState(db, id);
+    const before = await readState(h.db, id);
     await handle.signal(falsePositiveSignal, { who: 'nobody' } as never);
     await handle.signal('alert', { id: 'x', kind: 'nonsense' });
 
     const status = await waitForStatus(handle, (s) => expect(s.rejectedInputs).toHaveLength(2));
     expect(status.falsePositive).toBeUndefined();
     expect(status.outcome).toBe('active');
-    expect(await readState(db, id)).toEqual(before);
+    expect(await readState(h.db, id)).toEqual(before);
     expect((await handle.query(auditQuery)).filter((e) => e.event === 'input.rejected')).toHaveLength(2);
   });
 
   it('accepts an approve signal sent with the real temporal CLI binary', async () => {
-    const id = inventory.add('gated');
-    await send(alertFor(id));
-    const handle = containment(env.client, id);
+    const { id, handle } = await h.contain('gated');
     const requestId = await pendingRequestId(handle, 'isolate');
     const cli = resolveTemporalCli().path as string;
     execFileSync(cli, [
-      'workflow', 'signal', '--address', env.address, '--workflow-id', handle.workflowId, '--name', 'approve',
+      'workflow', 'signal', '--address', h.env.address, '--workflow-id', handle.workflowId, '--name', 'approve',
       '--input', JSON.stringify({ requestId, approver: 'bob', reason: 'via temporal CLI' }),
     ]);
     await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('verify-window'));
-    expect(await listActions(db, id)).toEqual(['restrict', 'isolate']);
+    expect(await listActions(h.db, id)).toEqual(['restrict', 'isolate']);
   });
 
   it('a stronger alert escalates the plan; a weaker one never de-escalates it', async () => {
-    const id = inventory.add('escalate');
-    const handle = containment(env.client, id);
-    await send(alertFor(id, { confidence: 0.3 }));
+    const id = h.inventory.add('escalate');
+    const handle = containment(h.env.client, id);
+    await h.send(h.alertFor(id, { confidence: 0.3 }));
     await waitForStatus(handle, (s) => expect(s.outcome).toBe('contained'));
-    expect(await listActions(db, id)).toEqual([]);
+    expect(await listActions(h.db, id)).toEqual([]);
 
-    expect((await send(alertFor(id, { confidence: 0.9 }))).disposition).toBe('merged');
+    expect((await h.send(h.alertFor(id, { confidence: 0.9 }))).disposition).toBe('merged');
     const escalated = await waitForStatus(handle, (s) => expect(s.applied.map((a) => a.action)).toEqual(['restrict']));
     expect(escalated.plan?.stages.map((s) => s.stage)).toEqual(['observe', 'restrict']);
 
-    await send(alertFor(id, { confidence: 0.1 }));
+    await h.send(h.alertFor(id, { confidence: 0.1 }));
     const after = await waitForStatus(handle, (s) => expect(s.alerts).toHaveLength(3));
     expect(after.plan?.stages.map((s) => s.stage)).toEqual(['observe', 'restrict']);
-    expect(await listActions(db, id)).toEqual(['restrict']);
+    expect(await listActions(h.db, id)).toEqual(['restrict']);
   });
 
   it('pause holds the next action even after approval; resume lets it run', async () => {
-    const id = inventory.add('gated');
-    await send(alertFor(id));
-    const handle = containment(env.client, id);
+    const { id, handle } = await h.contain('gated');
     const requestId = await pendingRequestId(handle, 'isolate');
     await handle.signal(pauseSignal, { by: 'oncall', reason: 'change freeze' });
     await handle.signal(approveSignal, { requestId, approver: 'alice' });
     await waitForStatus(handle, (s) => expect(s.pendingRequest).toBeUndefined());
-    expect(await listActions(db, id)).toEqual(['restrict']);
+    expect(await listActions(h.db, id)).toEqual(['restrict']);
 
     await handle.signal(resumeSignal, { by: 'oncall' });
     await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('verify-window'));
-    expect(await listActions(db, id)).toEqual(['restrict', 'isolate']);
+    expect(await listActions(h.db, id)).toEqual(['restrict', 'isolate']);
   });
 });

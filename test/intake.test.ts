@@ -1,38 +1,25 @@
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listActions } from '../activities/connectors/simulated/state';
-import { openDatabase, type Database } from '../src/db';
 import { buildIntake } from '../src/intake/server';
 import { statusQuery } from '../workflows/definitions';
 import { makeAlert } from './support/alerts';
 import { decodedHistoryText } from './support/history';
-import { startDevServer, startWorker, testLogger } from './support/temporal';
+import { useHarness } from './support/harness';
+import { CONFIG_DIR, testLogger } from './support/temporal';
 
-let env: TestWorkflowEnvironment;
-let db: Database;
-let worker: Worker;
-let workerDone: Promise<void>;
+// The shipped policy and inventory: what `npm start` uses.
+const h = useHarness({ policyFile: path.join(CONFIG_DIR, 'policy.yaml'), inventoryFile: path.join(CONFIG_DIR, 'inventory.yaml') });
 let intake: ReturnType<typeof buildIntake>;
 let baseUrl: string;
 
 beforeAll(async () => {
-  [env, db] = await Promise.all([startDevServer(), openDatabase({})]);
-  const taskQueue = `intake-${randomUUID()}`;
-  worker = await startWorker(env, db, taskQueue);
-  workerDone = worker.run();
-  intake = buildIntake({ client: env.client, taskQueue, logger: testLogger });
+  intake = buildIntake({ client: h.env.client, taskQueue: h.taskQueue, logger: testLogger });
   baseUrl = await intake.listen({ host: '127.0.0.1', port: 0 });
 });
-
-afterAll(async () => {
-  await intake?.close();
-  worker?.shutdown();
-  await workerDone;
-  await Promise.all([env?.teardown(), db?.close()]);
-});
+afterAll(() => intake?.close());
 
 async function post(body: unknown, contentType = 'application/json') {
   const res = await fetch(`${baseUrl}/v1/alerts`, {
@@ -45,7 +32,7 @@ async function post(body: unknown, contentType = 'application/json') {
 
 async function workflowExists(workflowId: string): Promise<boolean> {
   try {
-    await env.client.workflow.getHandle(workflowId).describe();
+    await h.env.client.workflow.getHandle(workflowId).describe();
     return true;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return false;
@@ -60,14 +47,14 @@ describe('POST /v1/alerts', () => {
 
     expect(status).toBe(200);
     expect(body).toMatchObject({ workflowId: `contain:simulated:${alert.identity.id}`, disposition: 'started' });
-    const handle = env.client.workflow.getHandle(body.workflowId as string);
+    const handle = h.env.client.workflow.getHandle(body.workflowId as string);
     // An unknown identity: observe and restrict run automatically, revoke waits for approval.
     await vi.waitFor(async () => expect((await handle.query(statusQuery)).pendingRequest?.stage).toBe('revoke'), { timeout: 20_000 });
 
     const state = await handle.query(statusQuery);
     expect(state.outcome).toBe('active');
     expect(state.applied).toEqual([{ stage: 'restrict', action: 'restrict', changed: true, verified: true, detail: { restricted: true } }]);
-    expect(await listActions(db, alert.identity.id)).toEqual(['restrict']);
+    expect(await listActions(h.db, alert.identity.id)).toEqual(['restrict']);
     expect((await handle.describe()).typedSearchAttributes.getAll().map((p) => p.key.name)).toEqual(
       expect.arrayContaining(['CordonIdentity', 'CordonProvider', 'CordonSeverity', 'CordonStage']),
     );
@@ -82,11 +69,11 @@ describe('POST /v1/alerts', () => {
     expect((await post(again)).body.disposition).toBe('duplicate');
     expect((await post(other)).body.disposition).toBe('merged');
 
-    const handle = env.client.workflow.getHandle(`contain:simulated:${first.identity.id}`);
+    const handle = h.env.client.workflow.getHandle(`contain:simulated:${first.identity.id}`);
     await vi.waitFor(async () => expect((await handle.query(statusQuery)).pendingRequest).toBeDefined(), { timeout: 20_000 });
     const state = await handle.query(statusQuery);
     expect(state.alerts.map((a) => [a.id, a.deliveries])).toEqual([[first.id, 2], [other.id, 1]]);
-    expect(await listActions(db, first.identity.id)).toEqual(['restrict']);
+    expect(await listActions(h.db, first.identity.id)).toEqual(['restrict']);
   });
 
   it('rejects a malformed alert with 400 naming each failing field, and starts nothing', async () => {
@@ -117,7 +104,7 @@ describe('POST /v1/alerts', () => {
     const alert = makeAlert({ evidence: { token: secret, repository: 'acme/site' } });
     const { body } = await post(alert);
 
-    const text = await decodedHistoryText(env.client.workflow.getHandle(body.workflowId as string));
+    const text = await decodedHistoryText(h.env.client.workflow.getHandle(body.workflowId as string));
     expect(text).not.toContain(secret);
     expect(text).toContain('acme/site');
   });

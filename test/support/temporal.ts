@@ -40,12 +40,13 @@ export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment
   return env;
 }
 
-const CONFIG_DIR = path.resolve(__dirname, '..', '..', 'config');
+/** The shipped config folder (what `npm start` reads). */
+export const CONFIG_DIR = path.resolve(__dirname, '..', '..', 'config');
 
-/** Options a test may change: config files and the notification webhook. */
+/** What a test worker reads: config files and the notification webhook. */
 export interface TestWorkerOptions {
-  policyFile?: string;
-  inventoryFile?: string;
+  policyFile: string;
+  inventoryFile: string;
   notifyWebhookUrl?: string;
 }
 
@@ -54,7 +55,7 @@ export async function startWorker(
   env: TestWorkflowEnvironment,
   db: Database,
   taskQueue: string,
-  options: TestWorkerOptions = {},
+  options: TestWorkerOptions,
 ): Promise<Worker> {
   return createWorker({
     connection: env.nativeConnection,
@@ -63,8 +64,8 @@ export async function startWorker(
     workflowBundle: { codePath: inject('workflowBundlePath') },
     db,
     client: env.client,
-    policyFile: options.policyFile ?? path.join(CONFIG_DIR, 'policy.yaml'),
-    inventoryFile: options.inventoryFile ?? path.join(CONFIG_DIR, 'inventory.yaml'),
+    policyFile: options.policyFile,
+    inventoryFile: options.inventoryFile,
     uiUrl: 'http://127.0.0.1:8233',
     notifyWebhookUrl: options.notifyWebhookUrl,
     logger: testLogger,

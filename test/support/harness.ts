@@ -1,0 +1,82 @@
+// One Temporal server, database and worker per test file, started and stopped by vitest hooks.
+import { randomUUID } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll } from 'vitest';
+import type { Alert } from '../../src/alerts';
+import { submitAlert } from '../../src/client/submitAlert';
+import { openDatabase, type Database } from '../../src/db';
+import { makeAlert } from './alerts';
+import { containment, TEST_POLICY, TestInventory, WebhookSink } from './scenario';
+import { startDevServer, startWorker } from './temporal';
+
+/** What a test file may change about its harness. */
+export interface HarnessOptions {
+  /** Defaults to the dev server. */
+  server?: () => Promise<TestWorkflowEnvironment>;
+  /** Defaults to in-memory PGlite. */
+  database?: () => Promise<Database>;
+  /** Defaults to the test policy (rules picked by inventory environment). */
+  policyFile?: string;
+  /** Defaults to the harness's own writable inventory. */
+  inventoryFile?: string;
+  /** Start a webhook sink and send notifications to it. */
+  webhook?: boolean;
+  /** False on servers without Cordon's search attributes (the time-skipping server). */
+  searchAttributes?: boolean;
+}
+
+/** The running pieces, filled in by `beforeAll`. */
+export class Harness {
+  env!: TestWorkflowEnvironment;
+  db!: Database;
+  webhook!: WebhookSink;
+  readonly inventory = new TestInventory();
+  readonly taskQueue = `test-${randomUUID()}`;
+
+  constructor(private readonly options: HarnessOptions) {}
+
+  /** Submits an alert the way intake does. */
+  send(alert: Alert) {
+    return submitAlert(this.env.client, this.taskQueue, alert, { searchAttributes: this.options.searchAttributes });
+  }
+
+  /** An alert about a simulated identity. */
+  alertFor(id: string, overrides: Partial<Alert> = {}): Alert {
+    return makeAlert({ identity: { provider: 'simulated', id }, ...overrides });
+  }
+
+  /** Invents an identity in `environment`, alerts on it, and returns its containment handle. */
+  async contain(environment: string, overrides: Parameters<TestInventory['add']>[1] = {}) {
+    const id = this.inventory.add(environment, overrides);
+    await this.send(this.alertFor(id));
+    return { id, handle: containment(this.env.client, id) };
+  }
+}
+
+/** Registers hooks that start and stop a harness around the file's tests. */
+export function useHarness(options: HarnessOptions = {}): Harness {
+  const harness = new Harness(options);
+  let stopWorker: () => Promise<void> = async () => undefined;
+  beforeAll(async () => {
+    [harness.env, harness.db] = await Promise.all([
+      (options.server ?? startDevServer)(),
+      (options.database ?? (() => openDatabase({})))(),
+    ]);
+    if (options.webhook) harness.webhook = await WebhookSink.start();
+    const worker = await startWorker(harness.env, harness.db, harness.taskQueue, {
+      policyFile: options.policyFile ?? TEST_POLICY,
+      inventoryFile: options.inventoryFile ?? harness.inventory.file,
+      notifyWebhookUrl: harness.webhook?.url,
+    });
+    const done = worker.run();
+    stopWorker = async () => {
+      worker.shutdown();
+      await done;
+    };
+  });
+  afterAll(async () => {
+    await stopWorker();
+    await Promise.all([harness.env?.teardown(), harness.db?.close(), harness.webhook?.close()]);
+  });
+  return harness;
+}
