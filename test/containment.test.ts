@@ -3,7 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it, vi } from 'vitest';
 import { clearFault, injectFault, listActions, readState } from '../activities/connectors/simulated/state';
 import { resolveTemporalCli } from '../src/temporal/binaries';
+import { verifyChain, type AuditEntry } from '../src/audit/entry';
 import {
+  alertSignal,
   approveSignal,
   auditQuery,
   decideUpdate,
@@ -190,5 +192,29 @@ describe('containIdentity', () => {
     await handle.signal(resumeSignal, { by: 'oncall' });
     await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('verify-window'));
     expect(await listActions(h.db, id)).toEqual(['restrict', 'isolate']);
+  });
+
+  it('continues as new while the case is held, carrying alerts, compensations and the audit chain', async () => {
+    const id = h.inventory.add('escalate');
+    const handle = containment(h.env.client, id);
+    await h.env.client.workflow.signalWithStart('containIdentity', {
+      workflowId: handle.workflowId,
+      taskQueue: h.taskQueue,
+      args: [{ identity: { provider: 'simulated', id }, maxHistoryEvents: 60 }],
+      signal: alertSignal,
+      signalArgs: [h.alertFor(id, { confidence: 0.9 })],
+    });
+    await waitForStatus(handle, (s) => expect(s.outcome).toBe('contained'));
+    const firstRun = (await handle.describe()).runId;
+    for (let i = 0; i < 12; i++) await h.send(h.alertFor(id, { confidence: 0.2 }));
+    await vi.waitFor(async () => expect((await handle.describe()).runId).not.toBe(firstRun), { timeout: 20_000 });
+    await waitForStatus(handle, (s) => expect(s.alerts).toHaveLength(13));
+
+    await handle.signal(falsePositiveSignal, { by: 'alice', reason: 'red team exercise' });
+    expect((await handle.result()).outcome).toBe('false-positive');
+    expect(await readState(h.db, id)).toEqual(INITIAL);
+    const { rows } = await h.db.query<{ entry: AuditEntry }>('SELECT entry FROM audit_entries WHERE workflow_id = $1 ORDER BY seq', [handle.workflowId]);
+    expect(new Set(rows.map((r) => r.entry.runId)).size).toBeGreaterThan(1);
+    expect(verifyChain(rows.map((r) => r.entry))).toBeNull();
   });
 });

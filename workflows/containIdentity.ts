@@ -20,7 +20,6 @@ const PERFORM = {
 } as const;
 const SEVERITY_ORDER = ['low', 'medium', 'high', 'critical'];
 const MAX_HISTORY_EVENTS = 10_000;
-const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS;
 
 /**
  * Contains one identity: plans from its alerts, then runs the plan's stages smallest first,
@@ -35,6 +34,8 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
   const saga = new Saga(target, audit, carried?.status.compensations);
   const gate = new ApprovalGate(audit, (kind, request) => notify(kind, request));
   const c = new Containment(identity, audit, ledger, saga, gate, carried);
+  const historyLimit = input.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
+  const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit;
   if (input.alert) c.receiveAlert(input.alert);
 
   // A notification that cannot be delivered is audited; it never stops the containment.
@@ -231,7 +232,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
       }
       await c.drainAudit();
       await condition(allHandlersFinished);
-      await continueAsNew<typeof containIdentity>({ identity, searchAttributes: input.searchAttributes, carried: c.carry() });
+      await continueAsNew<typeof containIdentity>({ ...input, alert: undefined, carried: c.carry() });
     }
   }
 

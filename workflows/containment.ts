@@ -68,6 +68,7 @@ export class Containment {
     };
     this.completed = new Set(carried?.completedStages);
     this.caseHoldUntil = carried?.caseHoldUntil;
+    this.falsePositiveHandled = carried?.falsePositiveHandled ?? false;
     this.registerHandlers();
     void this.persistAudit();
   }
@@ -171,6 +172,7 @@ export class Containment {
       completedStages: [...this.completed],
       audit: this.audit.position(),
       caseHoldUntil: this.caseHoldUntil,
+      falsePositiveHandled: this.falsePositiveHandled,
     };
   }
 }

@@ -120,6 +120,7 @@ export interface CarriedState {
   completedStages: string[];
   audit: AuditCursor;
   caseHoldUntil?: number;
+  falsePositiveHandled: boolean;
 }
 
 /** Start input of `containIdentity`; `alert` lets a plain `temporal workflow start` work. */
@@ -127,6 +128,8 @@ export interface ContainIdentityInput {
   identity: IdentityRef;
   /** False where Cordon's search attributes are not registered (default true). */
   searchAttributes?: boolean;
+  /** Continue-as-new once the history is longer than this while the case is held (default 10,000). */
+  maxHistoryEvents?: number;
   alert?: Alert;
   carried?: CarriedState;
 }
