@@ -5,6 +5,7 @@ import { afterAll, beforeAll } from 'vitest';
 import type { Alert } from '../../src/alerts';
 import { submitAlert } from '../../src/client/submitAlert';
 import { openDatabase, type Database } from '../../src/db';
+import type { Logger } from '../../src/log';
 import { makeAlert } from './alerts';
 import { containment, TEST_POLICY, TestInventory, WebhookSink } from './scenario';
 import { startDevServer, startWorker } from './temporal';
@@ -21,6 +22,8 @@ export interface HarnessOptions {
   inventoryFile?: string;
   /** Start a webhook sink and send notifications to it. */
   webhook?: boolean;
+  /** Where the worker's activities log (default: nowhere). */
+  logger?: Logger;
   /** False on servers without Cordon's search attributes (the time-skipping server). */
   searchAttributes?: boolean;
 }
@@ -67,6 +70,7 @@ export function useHarness(options: HarnessOptions = {}): Harness {
       policyFile: options.policyFile ?? TEST_POLICY,
       inventoryFile: options.inventoryFile ?? harness.inventory.file,
       notifyWebhookUrl: harness.webhook?.url,
+      logger: options.logger,
     });
     const done = worker.run();
     stopWorker = async () => {

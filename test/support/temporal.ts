@@ -5,7 +5,7 @@ import { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { resolveTemporalCli, resolveTestServer, type ResolvedBinary } from '../../src/temporal/binaries';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/searchAttributes';
-import { createLogger } from '../../src/log';
+import { createLogger, type Logger } from '../../src/log';
 import { installRuntime } from '../../worker/runtime';
 import { createWorker } from '../../worker/worker';
 import type { Database } from '../../src/db';
@@ -48,6 +48,7 @@ export interface TestWorkerOptions {
   policyFile: string;
   inventoryFile: string;
   notifyWebhookUrl?: string;
+  logger?: Logger;
 }
 
 /** A Cordon worker on the environment, on its own task queue, using the prebuilt bundle. */
@@ -68,6 +69,6 @@ export async function startWorker(
     inventoryFile: options.inventoryFile,
     uiUrl: 'http://127.0.0.1:8233',
     notifyWebhookUrl: options.notifyWebhookUrl,
-    logger: testLogger,
+    logger: options.logger ?? testLogger,
   });
 }
