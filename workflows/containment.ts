@@ -107,9 +107,15 @@ export class Containment {
 
   private registerHandlers(): void {
     const gate = this.gate;
-    setHandler(alertSignal, (alert, delivery) => this.receiveAlert(alert, delivery));
-    setHandler(approveSignal, (input) => void gate.decide(input, 'approve', 'signal'));
-    setHandler(denySignal, (input) => void gate.decide(input, 'deny', 'signal'));
+    setHandler(alertSignal, (alert, delivery) => this.receiveAlert(alert, delivery), {
+      description: 'A native alert about this identity (JSON); repeated alert ids change nothing.',
+    });
+    setHandler(approveSignal, (input) => void gate.decide(input, 'approve', 'signal'), {
+      description: 'Approve the pending request: {"requestId": "...", "approver": "...", "reason": "..."}',
+    });
+    setHandler(denySignal, (input) => void gate.decide(input, 'deny', 'signal'), {
+      description: 'Deny the pending request: {"requestId": "...", "approver": "...", "reason": "..."}',
+    });
     setHandler(decideUpdate, (input) => gate.decide(input, input.decision, 'update'), {
       validator: (input) => {
         const refused = input?.decision === 'approve' || input?.decision === 'deny' ? gate.refusal(input) : '"decision" must be approve or deny';
@@ -123,7 +129,7 @@ export class Containment {
       if (this.falsePositive) return;
       this.status.falsePositive = parsed.data;
       this.audit.record({ stage: this.status.stage, event: 'false-positive.declared', actor: parsed.data.by, reason: parsed.data.reason });
-    });
+    }, { description: 'Undo every reversible step: {"by": "...", "reason": "..."}' });
     const operator = (name: string, apply: (by: string) => void) => (input?: unknown) => {
       const parsed = OperatorActionSchema.safeParse(input);
       if (!parsed.success) return this.reject(name, 'payload must be {"by"?: "...", "reason"?: "..."}');
@@ -131,16 +137,28 @@ export class Containment {
       apply(by);
       this.audit.record({ stage: this.status.stage, event: `operator.${name}`, actor: by, reason: parsed.data?.reason });
     };
-    setHandler(pauseSignal, operator('pause', () => (this.status.paused = true)));
-    setHandler(resumeSignal, operator('resume', () => (this.status.paused = false)));
-    setHandler(retryCompensationsSignal, operator('retryCompensations', (by) => {
-      this.retryCompensations = true;
-      this.retriedBy = by;
-    }));
+    setHandler(pauseSignal, operator('pause', () => (this.status.paused = true)), {
+      description: 'Hold every new action until resume: {"by": "...", "reason": "..."}',
+    });
+    setHandler(resumeSignal, operator('resume', () => (this.status.paused = false)), {
+      description: 'Let actions run again: {"by": "..."}',
+    });
+    setHandler(
+      retryCompensationsSignal,
+      operator('retryCompensations', (by) => {
+        this.retryCompensations = true;
+        this.retriedBy = by;
+      }),
+      { description: 'Retry undos that failed (after fixing their cause): {"by": "..."}' },
+    );
     setHandler(governorReleasedSignal, () => void (this.governorReleased = true));
-    setHandler(statusQuery, () => ({ ...this.status, pendingRequest: gate.request }));
-    setHandler(auditQuery, () => this.audit.entries);
-    setHandler(deliveryQuery, (deliveryId) => this.ledger.dispositionOf(deliveryId));
+    setHandler(statusQuery, () => ({ ...this.status, pendingRequest: gate.request }), {
+      description: 'Stage, outcome, plan, pending request, applied actions, compensations, alerts',
+    });
+    setHandler(auditQuery, () => this.audit.entries, { description: "This run's hash-chained audit entries" });
+    setHandler(deliveryQuery, (deliveryId) => this.ledger.dispositionOf(deliveryId), {
+      description: 'What one alert delivery became (started, merged, duplicate, rejected)',
+    });
   }
 
   // Hands audit entries to the store as they appear; a store outage delays, never drops them.
