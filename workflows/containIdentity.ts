@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, continueAsNew, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { ActionName } from '../activities/connectors/types';
 import { canonicalJson, digestOf } from '../src/digest';
 import { durationMs } from '../src/policy/duration';
@@ -6,6 +6,7 @@ import { escalatePlan, plan as planFor, type PlannedStage } from '../src/policy/
 import { OUTCOME, SEVERITY, STAGE } from '../src/temporal/searchAttributes';
 import { bookkeeping, identitySystem } from './activities';
 import { ApprovalGate } from './approvalGate';
+import { askGovernor } from './askGovernor';
 import { AuditTrail } from './auditTrail';
 import { AlertLedger } from './alertLedger';
 import { Containment } from './containment';
@@ -88,13 +89,17 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
     const budget = c.context!.policy.governor.budget;
     for (;;) {
       c.governorReleased = false;
-      const decision = await bookkeeping.requestActionPermit({
-        workflowId: workflowInfo().workflowId,
-        stage: stage.stage,
-        destructive: (budget.stages as string[]).includes(stage.stage),
-        approved,
-        budget: { limit: budget.limit, windowMs: durationMs(budget.window) },
-      });
+      const decision = await askGovernor(
+        {
+          requestId: uuid4(),
+          workflowId: workflowInfo().workflowId,
+          stage: stage.stage,
+          destructive: (budget.stages as string[]).includes(stage.stage),
+          approved,
+          budget: { limit: budget.limit, windowMs: durationMs(budget.window) },
+        },
+        c.permitAnswers,
+      );
       if (decision !== 'engaged') return decision;
       audit.record({ stage: stage.stage, event: 'governor.blocked', actor: 'governor', reason: 'kill switch engaged' });
       c.status.waitingFor = 'governor';
@@ -238,6 +243,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
 
   await condition(() => ledger.alerts.length > 0 || c.falsePositive);
   c.useContext(await bookkeeping.loadContainmentContext(identity));
+  await bookkeeping.ensureGovernor();
   for (;;) {
     if (!c.falsePositive && c.status.outcome === 'active') await runPlan();
     if (c.falsePositive && !c.falsePositiveHandled) {

@@ -25,6 +25,7 @@ import {
   type CarriedState,
   type ContainmentStatus,
 } from './definitions';
+import { permitDecisionSignal, type PermitDecision } from './governorDefinitions';
 import type { Saga } from './saga';
 
 /** Policy and inventory record, loaded once per run by an activity (so replay sees the same). */
@@ -43,6 +44,8 @@ export class Containment {
   context?: ContainmentContext;
   caseHoldUntil?: number;
   governorReleased = false;
+  /** Governor answers not yet consumed, by permit request id. */
+  readonly permitAnswers = new Map<string, PermitDecision>();
   retryCompensations = false;
   retriedBy = 'operator';
   falsePositiveHandled = false;
@@ -151,7 +154,12 @@ export class Containment {
       }),
       { description: 'Retry undos that failed (after fixing their cause): {"by": "..."}' },
     );
-    setHandler(governorReleasedSignal, () => void (this.governorReleased = true));
+    setHandler(governorReleasedSignal, () => void (this.governorReleased = true), {
+      description: 'Internal: sent by the governor when the kill switch is released',
+    });
+    setHandler(permitDecisionSignal, ({ requestId, decision }) => void this.permitAnswers.set(requestId, decision), {
+      description: "Internal: the governor's answer to a permit request",
+    });
     setHandler(statusQuery, () => ({ ...this.status, pendingRequest: gate.request }), {
       description: 'Stage, outcome, plan, pending request, applied actions, compensations, alerts',
     });

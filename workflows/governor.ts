@@ -10,14 +10,18 @@ import { governorReleasedSignal } from './definitions';
 import {
   engageUpdate,
   governorStatusQuery,
+  permitDecisionSignal,
   releaseUpdate,
-  requestPermitUpdate,
+  requestPermitSignal,
   type GovernorStatus,
+  type PermitDecision,
+  type PermitRequest,
   type SwitchInput,
 } from './governorDefinitions';
 
 const KEEP_GRANTS_MS = 24 * 3_600_000;
 const MAX_HISTORY_EVENTS = 5_000;
+const REMEMBERED_ANSWERS = 500;
 
 function validateSwitch(input: SwitchInput): void {
   if (!input || typeof input.by !== 'string' || input.by.length === 0) throw new Error('"by" is required');
@@ -30,7 +34,10 @@ function validateSwitch(input: SwitchInput): void {
 export async function cordonGovernor(carried?: GovernorStatus): Promise<void> {
   const state: GovernorStatus = carried ?? { engaged: false, granted: [], waiting: [] };
 
-  setHandler(requestPermitUpdate, (request) => {
+  // Answers by request id, so a re-sent request is answered again without counting twice.
+  const answers = new Map<string, PermitDecision>();
+
+  function decide(request: PermitRequest): PermitDecision {
     if (state.engaged) {
       if (!state.waiting.includes(request.workflowId)) state.waiting.push(request.workflowId);
       return 'engaged';
@@ -42,6 +49,16 @@ export async function cordonGovernor(carried?: GovernorStatus): Promise<void> {
     if (!request.approved && recent.length >= request.budget.limit) return 'over-budget';
     state.granted.push({ at: new Date(now).toISOString(), workflowId: request.workflowId, stage: request.stage });
     return 'granted';
+  }
+
+  setHandler(requestPermitSignal, async (request) => {
+    const decision = answers.get(request.requestId) ?? decide(request);
+    if (decision !== 'engaged') answers.set(request.requestId, decision);
+    if (answers.size > REMEMBERED_ANSWERS) answers.delete(answers.keys().next().value as string);
+    // The asker may have ended meanwhile; that is not the governor's failure.
+    await getExternalWorkflowHandle(request.workflowId)
+      .signal(permitDecisionSignal, { requestId: request.requestId, decision })
+      .catch(() => undefined);
   });
 
   setHandler(

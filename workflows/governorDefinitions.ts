@@ -1,11 +1,13 @@
 // The governor's names and shapes, shared by the governor workflow, activities and the CLI.
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 /** The singleton governor's workflow id. */
 export const GOVERNOR_WORKFLOW_ID = 'cordon-governor';
 
-/** Asked before every state-changing action. */
+/** Asked before every state-changing action; the answer comes back as `permitDecision`. */
 export interface PermitRequest {
+  /** Unique per request; a re-sent request gets the same answer. */
+  requestId: string;
   workflowId: string;
   stage: string;
   /** Counts against the destructive-action budget. */
@@ -36,7 +38,16 @@ export interface GovernorStatus {
   waiting: string[];
 }
 
-export const requestPermitUpdate = defineUpdate<PermitDecision, [PermitRequest]>('requestPermit');
+/** The governor's answer to one permit request, signalled back to the asking workflow. */
+export interface PermitAnswer {
+  requestId: string;
+  decision: PermitDecision;
+}
+
+// Permits travel as signals both ways: a workflow accepts only a few concurrent in-flight
+// updates (10 by default), far fewer than the containments that may ask at once.
+export const requestPermitSignal = defineSignal<[PermitRequest]>('requestPermit');
+export const permitDecisionSignal = defineSignal<[PermitAnswer]>('permitDecision');
 export const engageUpdate = defineUpdate<GovernorStatus, [SwitchInput]>('engage');
 export const releaseUpdate = defineUpdate<GovernorStatus, [SwitchInput]>('release');
 export const governorStatusQuery = defineQuery<GovernorStatus>('status');

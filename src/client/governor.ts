@@ -1,5 +1,5 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { governorOperation } from '../../activities/governor';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { cordonGovernor } from '../../workflows/governor';
 import {
   engageUpdate,
   GOVERNOR_WORKFLOW_ID,
@@ -9,11 +9,22 @@ import {
   type SwitchInput,
 } from '../../workflows/governorDefinitions';
 
+/** How the singleton governor is started; joining it when it already runs. */
+export function governorStartOptions(taskQueue: string) {
+  return {
+    workflowId: GOVERNOR_WORKFLOW_ID,
+    taskQueue,
+    args: [] as [],
+    workflowIdConflictPolicy: 'USE_EXISTING' as const,
+    staticSummary: 'Cordon governor: kill switch and destructive-action budget',
+  };
+}
+
 /** Engages or releases the kill switch (starting the governor if it never ran). */
 export function setKillSwitch(client: Client, taskQueue: string, engaged: boolean, input: SwitchInput): Promise<GovernorStatus> {
   return client.workflow.executeUpdateWithStart(engaged ? engageUpdate : releaseUpdate, {
     args: [input],
-    startWorkflowOperation: governorOperation(taskQueue),
+    startWorkflowOperation: new WithStartWorkflowOperation<typeof cordonGovernor>('cordonGovernor', governorStartOptions(taskQueue)),
   });
 }
 
