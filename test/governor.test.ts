@@ -1,21 +1,13 @@
 // The governor on the dev server: kill switch and destructive-action budget.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { parse, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { listActions } from '../activities/connectors/simulated/state';
 import { governorStatus, setKillSwitch } from '../src/client/governor';
 import { auditQuery } from '../workflows/definitions';
 import { useHarness } from './support/harness';
-import { containment, pendingRequestId, TEST_POLICY, waitForStatus } from './support/scenario';
+import { containment, pendingRequestId, testPolicyWithBudget, waitForStatus } from './support/scenario';
 
-// The test policy with a budget of 2 destructive actions per hour.
-const policyFile = path.join(mkdtempSync(path.join(tmpdir(), 'cordon-governor-')), 'policy.yaml');
-const policy = parse(readFileSync(TEST_POLICY, 'utf8'));
-policy.governor.budget.limit = 2;
-writeFileSync(policyFile, stringify(policy));
-const h = useHarness({ policyFile });
+// A budget of 2 destructive actions per hour.
+const h = useHarness({ policyFile: testPolicyWithBudget(2) });
 const contain = (environment: string) => h.contain(environment);
 
 describe('the governor', () => {

@@ -195,7 +195,15 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
         }
         if (rule !== 'proceed') return false;
       }
-      if ((await permit(stage, true, true)) === 'stopped') return false;
+      // Only a real approval lifts the budget; proceeding on timeout does not.
+      const decision = await permit(stage, outcome === 'approved', true);
+      if (decision === 'stopped') return false;
+      if (decision === 'over-budget') {
+        audit.record({ stage: stage.stage, event: 'governor.over-budget', actor: 'governor', reason: 'unapproved action over budget: held' });
+        setStage(stage.stage, 'held');
+        await notify('needs-attention');
+        return false;
+      }
     }
     await untilResumed();
     return c.falsePositive ? false : act(stage);

@@ -1,15 +1,24 @@
 // Helpers for containment scenarios: a writable inventory, a webhook sink, status waits.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { expect, vi } from 'vitest';
 import type { InventoryIdentity } from '../../src/inventory';
 import { statusQuery, type ContainmentStatus } from '../../workflows/definitions';
 
 export const TEST_POLICY = path.resolve(__dirname, '..', 'fixtures', 'policy.yaml');
+
+/** A copy of the test policy with another destructive-action budget per hour; returns its path. */
+export function testPolicyWithBudget(limit: number): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'cordon-policy-')), 'policy.yaml');
+  const policy = parse(readFileSync(TEST_POLICY, 'utf8'));
+  policy.governor.budget.limit = limit;
+  writeFileSync(file, stringify(policy));
+  return file;
+}
 
 /** An inventory file the test extends as it invents identities; the worker rereads it per run. */
 export class TestInventory {
