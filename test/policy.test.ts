@@ -43,6 +43,17 @@ describe('the default policy', () => {
     expect(planFor('never-heard-of-it', { confidence: 0.9 }).identity.known).toBe(false);
   });
 
+  it('gates isolation of an identity many services depend on, by its consumers count', () => {
+    const p = planFor('shared-reporting-key', { confidence: 0.9, severity: 'high' });
+    expect(p.reasons.join('\n')).toContain('guard "wide-blast-radius"');
+    const owned = PolicySchema.parse({
+      ...policy,
+      guards: [{ name: 'payments-owner-decides', when: { owners: ['payments-oncall@example.com'] }, requireApproval: ['restrict'] }],
+    });
+    const alert = makeAlert({ identity: { provider: 'simulated', id: 'svc-payments' }, confidence: 0.9, severity: 'high' });
+    expect(plan(alert, findIdentity(inventory, alert.identity), owned).stages.find((s) => s.stage === 'restrict')?.requiresApproval).toBe(true);
+  });
+
   it('keeps the safety floor even when a policy file tries to auto-revoke everything', () => {
     const reckless = PolicySchema.parse({
       ...policy,

@@ -68,7 +68,9 @@ function matches(when: Match, alert: Alert, identity: InventoryIdentity | undefi
     (when.classes === undefined || (known && when.classes.includes(identity.class))) &&
     (when.shared === undefined || (known && identity.shared === when.shared)) &&
     (when.environments === undefined || (known && when.environments.includes(identity.environment))) &&
-    (when.criticality === undefined || (known && when.criticality.includes(identity.criticality)))
+    (when.criticality === undefined || (known && when.criticality.includes(identity.criticality))) &&
+    (when.owners === undefined || (known && identity.owner !== undefined && when.owners.includes(identity.owner))) &&
+    (when.minConsumers === undefined || (known && identity.consumers.length >= when.minConsumers))
   );
 }
 
@@ -105,7 +107,7 @@ export function plan(alert: Alert, identity: InventoryIdentity | undefined, poli
     let requiresApproval = spec.approval === 'required';
     const why = [requiresApproval ? 'approval required by rule' : 'automatic'];
     for (const guard of policy.guards) {
-      if (!requiresApproval && guard.requireApproval.includes(name) && matches(guard.when, alert, identity)) {
+      if (guard.requireApproval.includes(name) && matches(guard.when, alert, identity)) {
         requiresApproval = true;
         why.push(`approval forced by guard "${guard.name}"`);
       }

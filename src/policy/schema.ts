@@ -46,6 +46,9 @@ export const Match = z
     shared: z.boolean().optional(),
     environments: z.array(z.string()).min(1).optional(),
     criticality: z.array(Severity).min(1).optional(),
+    owners: z.array(z.string().min(1)).min(1).optional(),
+    /** Blast radius: at least this many consumers depend on the identity. */
+    minConsumers: z.number().int().min(1).optional(),
   })
   .strict();
 export type Match = z.infer<typeof Match>;
@@ -82,6 +85,7 @@ export type Rule = z.infer<typeof Rule>;
 export const Guard = z
   .object({
     name: z.string().min(1),
+    description: z.string().optional(),
     when: Match,
     requireApproval: z.array(StageName).min(1),
   })
