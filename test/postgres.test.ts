@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { listActions } from '../activities/connectors/simulated/state';
 import { verifyChain, type AuditEntry } from '../src/audit/entry';
 import { openDatabase } from '../src/db';
+import { MIGRATIONS } from '../src/db/migrations';
 import { auditQuery } from '../workflows/definitions';
 import { useHarness } from './support/harness';
 import { startPostgres, type TestPostgres } from './support/postgres';
@@ -31,10 +32,15 @@ describe('PostgreSQL via DATABASE_URL', () => {
     expect(entries).toEqual((await handle.query(auditQuery)).slice(0, entries.length));
   });
 
-  it('applies the migrations idempotently on every start', async () => {
-    const again = await openDatabase({ url: pg.url });
-    await again.close();
-    const { rows } = await h.db.query<{ n: string }>("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'audit_entries'");
-    expect(Number(rows[0].n)).toBe(1);
+  it('applies each versioned migration once, also when two processes start together', async () => {
+    const [a, b] = await Promise.all([openDatabase({ url: pg.url }), openDatabase({ url: pg.url })]);
+    await Promise.all([a.close(), b.close()]);
+    const { rows } = await h.db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+    expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+  });
+
+  it('refuses to update or delete audit entries (append-only)', async () => {
+    await expect(h.db.query('DELETE FROM audit_entries')).rejects.toThrow(/append-only/);
+    await expect(h.db.query("UPDATE audit_entries SET hash = 'x'")).rejects.toThrow(/append-only/);
   });
 });

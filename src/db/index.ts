@@ -4,39 +4,88 @@ import { PGlite } from '@electric-sql/pglite';
 import { Pool } from 'pg';
 import { MIGRATIONS } from './migrations';
 
+type Query = <Row = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<{ rows: Row[] }>;
+
 /** The SQL surface Cordon uses; PGlite and node-postgres both satisfy it. */
 export interface Database {
   /** `embedded` (PGlite in the data folder or memory) or `postgres` (DATABASE_URL). */
   readonly kind: 'embedded' | 'postgres';
-  query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: Row[] }>;
+  query: Query;
+  /** Runs `fn` on one connection (for transactions and session locks). */
+  session<T>(fn: (query: Query, exec: (sql: string) => Promise<unknown>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
-async function migrate(db: Database): Promise<Database> {
-  for (const statement of MIGRATIONS) await db.query(statement);
-  return db;
+// Serializes migrations across processes sharing one PostgreSQL.
+const MIGRATION_LOCK = 727_001;
+
+/** Applies the migrations not yet recorded in `schema_migrations`, each in its own transaction. */
+export async function migrate(db: Database): Promise<number[]> {
+  return db.session(async (query, exec) => {
+    await query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      const { rows } = await query<{ version: number }>('SELECT version FROM schema_migrations');
+      const applied = new Set(rows.map((r) => r.version));
+      const ran: number[] = [];
+      for (const migration of MIGRATIONS.filter((m) => !applied.has(m.version))) {
+        await exec('BEGIN');
+        try {
+          await exec(migration.sql);
+          await query('INSERT INTO schema_migrations (version, description) VALUES ($1, $2)', [migration.version, migration.description]);
+          await exec('COMMIT');
+        } catch (err) {
+          await exec('ROLLBACK');
+          throw new Error(`migration ${migration.version} (${migration.description}) failed: ${(err as Error).message}`);
+        }
+        ran.push(migration.version);
+      }
+      return ran;
+    } finally {
+      await query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  });
 }
 
 /** Opens PostgreSQL at `url`, or PGlite under `dataDir` (in memory when dataDir is omitted). */
 export async function openDatabase(options: { url?: string; dataDir?: string }): Promise<Database> {
-  if (options.url) {
-    const pool = new Pool({ connectionString: options.url, max: 10 });
-    return migrate({
-      kind: 'postgres',
-      query: (sql, params) => pool.query(sql, params as unknown[]) as never,
-      close: () => pool.end(),
-    });
+  const db = options.url ? openPostgres(options.url) : await openPGlite(options.dataDir);
+  await migrate(db);
+  return db;
+}
+
+function openPostgres(url: string): Database {
+  const pool = new Pool({ connectionString: url, max: 10 });
+  return {
+    kind: 'postgres',
+    query: (sql, params) => pool.query(sql, params as unknown[]) as never,
+    async session(fn) {
+      const client = await pool.connect();
+      try {
+        return await fn((sql, params) => client.query(sql, params as unknown[]) as never, (sql) => client.query(sql));
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+async function openPGlite(dataDir?: string): Promise<Database> {
+  let dir: string | undefined;
+  if (dataDir) {
+    dir = path.join(dataDir, 'audit-db');
+    mkdirSync(dir, { recursive: true });
   }
-  let dataDir: string | undefined;
-  if (options.dataDir) {
-    dataDir = path.join(options.dataDir, 'audit-db');
-    mkdirSync(dataDir, { recursive: true });
-  }
-  const lite = new PGlite(dataDir);
+  const lite = new PGlite(dir);
   await lite.waitReady;
-  return migrate({
+  const query: Query = (sql, params) => lite.query(sql, params) as never;
+  return {
     kind: 'embedded',
-    query: (sql, params) => lite.query(sql, params) as never,
+    query,
+    // PGlite is a single connection: every call is already the same session.
+    session: (fn) => fn(query, (sql) => lite.exec(sql)),
     close: () => lite.close(),
-  });
+  };
 }

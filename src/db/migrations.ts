@@ -1,42 +1,65 @@
-// Idempotent DDL, applied in order at every start. Append; never edit a shipped statement.
-export const MIGRATIONS: readonly string[] = [
-  // State of identities in the `simulated` identity system, so tests can assert outcomes.
-  `CREATE TABLE IF NOT EXISTS simulated_identities (
-     identity_id text PRIMARY KEY,
-     state jsonb NOT NULL,
-     updated_at timestamptz NOT NULL DEFAULT now()
-   )`,
-  // Every state change the simulated system applied, keyed by the caller's idempotency key.
-  `CREATE TABLE IF NOT EXISTS simulated_actions (
-     action_key text PRIMARY KEY,
-     identity_id text NOT NULL,
-     action text NOT NULL,
-     detail jsonb NOT NULL DEFAULT '{}'::jsonb,
-     applied_at timestamptz NOT NULL DEFAULT now()
-   )`,
-  `CREATE INDEX IF NOT EXISTS simulated_actions_identity ON simulated_actions (identity_id)`,
-  // Faults a test or a dry run injects into the simulated system: `permanent` or a count.
-  `CREATE TABLE IF NOT EXISTS simulated_faults (
-     identity_id text NOT NULL,
-     action text NOT NULL,
-     remaining integer NOT NULL,
-     PRIMARY KEY (identity_id, action)
-   )`,
-  // The simulated secret store: where rotated credentials are delivered (never into history).
-  `CREATE TABLE IF NOT EXISTS simulated_secret_store (
-     identity_id text PRIMARY KEY,
-     secret text NOT NULL,
-     version integer NOT NULL
-   )`,
-  // The audit store: append-only, one row per (workflow, run, seq); retries cannot duplicate.
-  `CREATE TABLE IF NOT EXISTS audit_entries (
-     workflow_id text NOT NULL,
-     run_id text NOT NULL,
-     seq integer NOT NULL,
-     hash text NOT NULL,
-     prev_hash text NOT NULL,
-     entry jsonb NOT NULL,
-     stored_at timestamptz NOT NULL DEFAULT now(),
-     PRIMARY KEY (workflow_id, run_id, seq)
-   )`,
+/** One schema change; `version` orders them and is recorded once applied. */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+// Applied in order, each once, in its own transaction. Append; never edit a shipped migration.
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'simulated identity system: state, applied actions, injected faults, secret store',
+    sql: `
+      CREATE TABLE simulated_identities (
+        identity_id text PRIMARY KEY,
+        state jsonb NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      -- Every state change applied, keyed by the caller's idempotency key.
+      CREATE TABLE simulated_actions (
+        action_key text PRIMARY KEY,
+        identity_id text NOT NULL,
+        action text NOT NULL,
+        detail jsonb NOT NULL DEFAULT '{}'::jsonb,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX simulated_actions_identity ON simulated_actions (identity_id);
+      -- Faults a test or a dry run injects: remaining = -1 (permanent) or a count.
+      CREATE TABLE simulated_faults (
+        identity_id text NOT NULL,
+        action text NOT NULL,
+        remaining integer NOT NULL,
+        PRIMARY KEY (identity_id, action)
+      );
+      -- Where rotated credentials are delivered (never into history).
+      CREATE TABLE simulated_secret_store (
+        identity_id text PRIMARY KEY,
+        secret text NOT NULL,
+        version integer NOT NULL
+      );`,
+  },
+  {
+    version: 2,
+    description: 'audit store: append-only entries, one row per (workflow, run, seq)',
+    sql: `
+      CREATE TABLE audit_entries (
+        workflow_id text NOT NULL,
+        run_id text NOT NULL,
+        seq integer NOT NULL,
+        hash text NOT NULL,
+        prev_hash text NOT NULL,
+        entry jsonb NOT NULL,
+        stored_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (workflow_id, run_id, seq)
+      );
+      CREATE INDEX audit_entries_identity ON audit_entries ((entry->>'identity'));
+      CREATE INDEX audit_entries_stored_at ON audit_entries (stored_at);
+      CREATE FUNCTION audit_entries_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'audit_entries is append-only';
+      END $$;
+      CREATE TRIGGER audit_entries_append_only BEFORE UPDATE OR DELETE ON audit_entries
+        FOR EACH ROW EXECUTE FUNCTION audit_entries_append_only();`,
+  },
 ];
