@@ -1,4 +1,4 @@
-import { condition } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
 import { durationMs } from '../src/policy/duration';
 import type { PlannedStage } from '../src/policy/plan';
 import type { AuditTrail } from './auditTrail';
@@ -31,6 +31,7 @@ export class ApprovalGate {
   constructor(
     private readonly audit: AuditTrail,
     private readonly notify: (kind: NotificationKind, request: ApprovalRequest) => Promise<void>,
+    private readonly wait: (done: () => boolean, timeout: Duration) => Promise<boolean>,
     private directory: Directory = { approverGroups: {} },
   ) {}
 
@@ -104,7 +105,7 @@ export class ApprovalGate {
       const until = Date.parse(request.deadline);
       while (Date.now() < until && !decided()) {
         const wait = Math.min(durationMs(stage.approval.reminderEvery), until - Date.now());
-        if (!(await condition(decided, wait)) && Date.now() < until) await this.notify('approval-reminder', request);
+        if (!(await this.wait(decided, wait)) && Date.now() < until) await this.notify('approval-reminder', request);
       }
       if (decided()) break;
       const next = escalation.shift();
@@ -115,7 +116,7 @@ export class ApprovalGate {
       await this.notify('approval-escalated', request);
     }
     if (this.outcome === 'timed-out' && !interrupt() && extendedUntil !== undefined) {
-      await condition(decided, Math.max(0, extendedUntil - Date.now()));
+      await this.wait(decided, Math.max(0, extendedUntil - Date.now()));
     }
     const outcome = this.outcome === 'timed-out' && interrupt() ? 'interrupted' : this.outcome;
     if (outcome === 'timed-out') {

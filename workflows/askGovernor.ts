@@ -1,4 +1,5 @@
-import { condition, getExternalWorkflowHandle } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import { getExternalWorkflowHandle } from '@temporalio/workflow';
 import { bookkeeping } from './activities';
 import {
   GOVERNOR_WORKFLOW_ID,
@@ -14,7 +15,11 @@ const ANSWER_WAIT = '1 minute';
  * Asks the governor for a permit and waits for its `permitDecision` signal, which the
  * workflow's handler files into `answers`. Starts the governor when it is not running.
  */
-export async function askGovernor(request: PermitRequest, answers: Map<string, PermitDecision>): Promise<PermitDecision> {
+export async function askGovernor(
+  request: PermitRequest,
+  answers: Map<string, PermitDecision>,
+  wait: (done: () => boolean, timeout: Duration) => Promise<boolean>,
+): Promise<PermitDecision> {
   for (;;) {
     try {
       await getExternalWorkflowHandle(GOVERNOR_WORKFLOW_ID).signal(requestPermitSignal, request);
@@ -22,7 +27,7 @@ export async function askGovernor(request: PermitRequest, answers: Map<string, P
       await bookkeeping.ensureGovernor();
       continue;
     }
-    if (await condition(() => answers.has(request.requestId), ANSWER_WAIT)) {
+    if (await wait(() => answers.has(request.requestId), ANSWER_WAIT)) {
       const decision = answers.get(request.requestId) as PermitDecision;
       answers.delete(request.requestId);
       return decision;

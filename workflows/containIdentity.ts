@@ -33,8 +33,8 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
   const audit = new AuditTrail(`${identity.provider}:${identity.id}`, carried?.audit);
   const ledger = new AlertLedger(identity, carried?.status.alerts, carried?.status.rejectedInputs);
   const saga = new Saga(target, audit, carried?.status.compensations);
-  const gate = new ApprovalGate(audit, (kind, request) => notify(kind, request));
-  const c = new Containment(identity, audit, ledger, saga, gate, carried);
+  const gate: ApprovalGate = new ApprovalGate(audit, (kind, request) => notify(kind, request), (done, timeout) => c.wait(done, timeout));
+  const c: Containment = new Containment(identity, audit, ledger, saga, gate, carried);
   const historyLimit = input.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
   const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit;
   if (input.alert) c.receiveAlert(input.alert);
@@ -99,11 +99,12 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
           budget: { limit: budget.limit, windowMs: durationMs(budget.window) },
         },
         c.permitAnswers,
+        (done, timeout) => c.wait(done, timeout),
       );
       if (decision !== 'engaged') return decision;
       audit.record({ stage: stage.stage, event: 'governor.blocked', actor: 'governor', reason: 'kill switch engaged' });
       c.status.waitingFor = 'governor';
-      await condition(() => c.governorReleased || (stopOnFalsePositive && c.falsePositive));
+      await c.wait(() => c.governorReleased || (stopOnFalsePositive && c.falsePositive));
       c.status.waitingFor = undefined;
       if (!c.governorReleased) return 'stopped';
     }
@@ -148,7 +149,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
   }
 
   // A pause holds every new action; a false positive overrides it.
-  const untilResumed = () => condition(() => !c.status.paused || c.falsePositive);
+  const untilResumed = () => c.wait(() => !c.status.paused || c.falsePositive);
 
   // Returns true when the stage completed; false when the plan stops here.
   async function runStage(stage: PlannedStage): Promise<boolean> {
@@ -164,7 +165,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
     }
     if (stage.stage === 'verify-window') {
       c.status.waitingFor = 'verify-window';
-      await condition(() => c.falsePositive, durationMs(stage.window ?? '15m'));
+      await c.wait(() => c.falsePositive, durationMs(stage.window ?? '15m'));
       c.status.waitingFor = undefined;
       return !c.falsePositive;
     }
@@ -214,7 +215,9 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
       replan();
       const stage = c.status.plan?.stages.find((s) => !c.completed.has(s.stage));
       if (!stage) return setStage('contained', 'contained');
-      if (!(await runStage(stage))) return;
+      const completed = await runStage(stage);
+      c.checkpoint();
+      if (!completed) return;
       c.completed.add(stage.stage);
     }
   }
@@ -226,7 +229,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
     c.caseHoldUntil = until;
     for (;;) {
       const wake = () => (c.falsePositive && !c.falsePositiveHandled) || ledger.hasNew() || c.retryCompensations || tooLong();
-      const woke = saga.failed ? await condition(wake).then(() => true) : await condition(wake, Math.max(0, until - Date.now()));
+      const woke = await c.wait(wake, saga.failed ? undefined : Math.max(0, until - Date.now()));
       if (!woke) return 'closed';
       if (c.falsePositive && !c.falsePositiveHandled) return 'false-positive';
       if (c.retryCompensations) {
@@ -249,7 +252,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
     }
   }
 
-  await condition(() => ledger.alerts.length > 0 || c.falsePositive);
+  await c.wait(() => ledger.alerts.length > 0 || c.falsePositive);
   c.useContext(await bookkeeping.loadContainmentContext(identity));
   await bookkeeping.ensureGovernor();
   for (;;) {

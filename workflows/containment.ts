@@ -1,3 +1,4 @@
+import type { Duration } from '@temporalio/common';
 import { condition, setHandler, sleep } from '@temporalio/workflow';
 import type { IdentityRef } from '../src/alerts/schema';
 import type { InventoryIdentity } from '../src/inventory/schema';
@@ -50,6 +51,8 @@ export class Containment {
   retriedBy = 'operator';
   falsePositiveHandled = false;
   private flushing = false;
+  private waiting = 0;
+  private checkpointed = false;
 
   constructor(
     identity: IdentityRef,
@@ -169,10 +172,31 @@ export class Containment {
     });
   }
 
-  // Hands audit entries to the store as they appear; a store outage delays, never drops them.
+  /**
+   * Waits like `condition`. While the workflow waits, audit entries are stored as they appear
+   * (decisions, rejections); while it works, they are stored once per stage (`checkpoint`).
+   */
+  async wait(done: () => boolean, timeout?: Duration): Promise<boolean> {
+    this.waiting += 1;
+    try {
+      if (timeout !== undefined) return await condition(done, timeout);
+      await condition(done);
+      return true;
+    } finally {
+      this.waiting -= 1;
+    }
+  }
+
+  /** Marks a stage boundary: what it recorded goes to the store in one activity. */
+  checkpoint(): void {
+    this.checkpointed = true;
+  }
+
+  // Hands audit entries to the store in batches; a store outage delays, never drops them.
   private async persistAudit(): Promise<void> {
     for (;;) {
-      await condition(() => this.audit.unsaved.length > 0);
+      await condition(() => this.audit.unsaved.length > 0 && (this.waiting > 0 || this.checkpointed));
+      this.checkpointed = false;
       const batch = this.audit.takeUnsaved();
       this.flushing = true;
       try {
@@ -188,7 +212,7 @@ export class Containment {
 
   /** Waits until every audit entry so far is persisted. */
   async drainAudit(): Promise<void> {
-    await condition(() => this.audit.unsaved.length === 0 && !this.flushing);
+    await this.wait(() => this.audit.unsaved.length === 0 && !this.flushing);
   }
 
   /** The state a continued run starts from. */
