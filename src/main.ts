@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, loadConfig, uiUrl, type Config } from './config';
 import { temporalAddress } from './client/connect';
+import { claimDataDir } from './audit/access';
 import { openDatabase } from './db';
 import { ConfigFileError, loadInventory, loadPolicy } from './policy/load';
 import { buildIntake } from './intake/server';
@@ -42,6 +43,11 @@ async function start(config: Config, logger: Logger, stops: Stop[]): Promise<{ w
   const address = temporalAddress(config);
   const namespace = config.TEMPORAL_NAMESPACE;
 
+  if (!config.DATABASE_URL) {
+    // Claimed before opening and released after closing: the CLI never opens it beside us.
+    const release = claimDataDir(config);
+    stops.push(async () => release());
+  }
   const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.CORDON_DATA_DIR });
   stops.push(() => db.close());
   logger.info({ kind: db.kind }, 'audit database ready');
@@ -72,7 +78,7 @@ async function start(config: Config, logger: Logger, stops: Stop[]): Promise<{ w
     await workerDone;
   });
 
-  const intake = buildIntake({ client, taskQueue: config.CORDON_TASK_QUEUE, logger, searchAttributes: config.CORDON_SEARCH_ATTRIBUTES });
+  const intake = buildIntake({ client, taskQueue: config.CORDON_TASK_QUEUE, logger, searchAttributes: config.CORDON_SEARCH_ATTRIBUTES, db });
   await intake.listen({ host: config.CORDON_HTTP_HOST, port: config.CORDON_HTTP_PORT });
   stops.push(() => intake.close());
 

@@ -4,6 +4,7 @@ import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
 import { createAuditActivities } from '../activities/audit';
 import { verifyChain, type AuditEntry } from '../src/audit/entry';
+import { auditEntriesIn } from '../src/audit/rebuild';
 import { approveSignal, auditQuery, falsePositiveSignal } from '../workflows/definitions';
 import { useHarness } from './support/harness';
 import { pendingRequestId, waitForStatus } from './support/scenario';
@@ -18,16 +19,8 @@ async function storedEntries(workflowId: string): Promise<AuditEntry[]> {
   return rows.map((r) => r.entry);
 }
 
-// Every batch the workflow handed to recordAuditEntries, read back out of the history.
-async function entriesFromHistory(workflowId: string): Promise<AuditEntry[]> {
-  const history = await h.env.client.workflow.getHandle(workflowId).fetchHistory();
-  return (history.events ?? [])
-    .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'recordAuditEntries')
-    .flatMap((e) => {
-      const payload = e.activityTaskScheduledEventAttributes!.input!.payloads![0];
-      return JSON.parse(Buffer.from(payload.data as Uint8Array).toString('utf8')) as AuditEntry[];
-    });
-}
+const entriesFromHistory = async (workflowId: string) =>
+  auditEntriesIn(await h.env.client.workflow.getHandle(workflowId).fetchHistory());
 
 async function finishedContainment() {
   const { handle } = await h.contain('gated');

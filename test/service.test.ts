@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
+import { openDatabase } from '../src/db';
 import { resolveTemporalCli } from '../src/temporal/binaries';
 import { finished, freePort, ROOT, runTs, spawnTs } from './support/processes';
 
@@ -111,6 +112,49 @@ describe('the service (npm start)', () => {
     const merged = await cordon(again, ['alert', 'send', path.join(ROOT, 'examples/alerts/anomalous-usage.json')]);
     expect(JSON.parse(merged.stdout)).toMatchObject({ disposition: 'merged' });
     expect(await stopService(again)).toBe(0);
+  });
+});
+
+describe('the audit CLI', () => {
+  it('reads the embedded store through the running service, and directly once it stopped', async () => {
+    const env = await instanceEnv();
+    const service = await startService(env);
+    const secret = `ghp_${Date.now()}SecretValue`;
+    const alertFile = path.join(env.CORDON_DATA_DIR, 'ci-token-leak.json');
+    writeFileSync(alertFile, JSON.stringify({
+      id: 'audit-1', source: 'cli-test', kind: 'secret_leak', severity: 'high', confidence: 0.95,
+      identity: { provider: 'simulated', id: 'ci-job-token-7f3a' }, evidence: { token: secret },
+    }));
+    const workflowId = 'contain:simulated:ci-job-token-7f3a';
+    expect((await cordon(service, ['alert', 'send', alertFile])).code).toBe(0);
+    await vi.waitFor(async () => {
+      expect(JSON.parse((await cordon(service, ['status', workflowId])).stdout).outcome).toBe('contained');
+    }, { timeout: 30_000, interval: 500 });
+
+    await vi.waitFor(async () => {
+      const listed = await cordon(service, ['audit', 'list', '--workflow', workflowId]);
+      expect(listed.stdout).toContain('action.applied');
+    }, { timeout: 30_000, interval: 500 });
+    const verified = await cordon(service, ['audit', 'verify']);
+    expect(verified.code).toBe(0);
+    expect(JSON.parse(verified.stdout)).toMatchObject({ intact: true, chains: 1 });
+    const exported = await cordon(service, ['audit', 'export', '--format', 'jsonl']);
+    const lines = exported.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.length).toBeGreaterThan(5);
+    expect(exported.stdout).not.toContain(secret);
+    const rebuilt = await cordon(service, ['audit', 'rebuild', '--from-history']);
+    expect(JSON.parse(rebuilt.stdout)).toMatchObject({ matches: true });
+    expect(rebuilt.code).toBe(0);
+    expect(await stopService(service)).toBe(0);
+
+    // Tamper with one stored row, as someone with database access could.
+    const db = await openDatabase({ dataDir: env.CORDON_DATA_DIR });
+    await db.query('ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only');
+    await db.query(`UPDATE audit_entries SET entry = jsonb_set(entry, '{actor}', '"mallory"') WHERE workflow_id = $1 AND seq = 3`, [workflowId]);
+    await db.close();
+    const broken = await runTs('bin/cordon.js', ['audit', 'verify'], env);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain(`${workflowId} seq 3`);
   });
 });
 

@@ -1,13 +1,19 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { parseAlert } from '../alerts';
+import { fetchAuditEntries } from '../audit/access';
+import { compareWithHistory, entriesFromHistories } from '../audit/rebuild';
+import { verifyEntries } from '../audit/store';
+import { connectClient } from '../client/connect';
+import { loadConfig } from '../config';
+import { canonicalJson } from '../digest';
 import { governorStatus, setKillSwitch } from '../client/governor';
 import { submitAlert } from '../client/submitAlert';
 import { findIdentity } from '../inventory';
 import { loadInventory, loadPolicy } from '../policy/load';
 import { plan } from '../policy/plan';
 import { decideUpdate, falsePositiveSignal, statusQuery } from '../../workflows/definitions';
-import { UsageError } from './errors';
-import { readJsonFile } from './io';
+import { ExitCode, UsageError } from './errors';
+import { printJson, readJsonFile } from './io';
 
 function validAlert(file: string) {
   const parsed = parseAlert(readJsonFile(file));
@@ -62,4 +68,47 @@ export function governor(action: string, opts: { as?: string; reason?: string })
     if (!opts.as) throw new UsageError(`governor ${action} needs --as WHO`);
     return setKillSwitch(client, taskQueue, action === 'engage', { by: opts.as, reason: opts.reason });
   };
+}
+
+/** `audit list|export|verify|rebuild`: read the store where it can be read safely. */
+export function audit(action: string, opts: { workflow?: string; identity?: string; since?: string; format?: string; fromHistory?: boolean }) {
+  const filter = { workflowId: opts.workflow, identity: opts.identity, since: opts.since };
+  const config = loadConfig();
+  switch (action) {
+    case 'list':
+      return async () => {
+        for (const e of await fetchAuditEntries(config, filter)) {
+          process.stdout.write(`${[e.at, e.workflowId, e.seq, e.stage, e.event, e.actor, e.action ?? '', e.reason ?? ''].join('\t')}\n`);
+        }
+        return ExitCode.ok;
+      };
+    case 'export':
+      if ((opts.format ?? 'jsonl') !== 'jsonl') throw new UsageError(`audit export: unknown format "${opts.format}" (jsonl)`);
+      return async () => {
+        for (const entry of await fetchAuditEntries(config, filter)) process.stdout.write(`${canonicalJson(entry)}\n`);
+        return ExitCode.ok;
+      };
+    case 'verify':
+      return async () => {
+        const report = verifyEntries(await fetchAuditEntries(config, { workflowId: opts.workflow }));
+        printJson(report);
+        if (report.broken) console.error(`cordon: audit chain broken at ${report.broken.workflowId} seq ${report.broken.seq}`);
+        return report.intact ? ExitCode.ok : ExitCode.failure;
+      };
+    case 'rebuild':
+      if (!opts.fromHistory) throw new UsageError('audit rebuild needs --from-history');
+      return async () => {
+        const client = await connectClient(config);
+        try {
+          const rebuilt = await entriesFromHistories(client, opts.workflow);
+          const report = compareWithHistory(await fetchAuditEntries(config, { workflowId: opts.workflow }), rebuilt);
+          printJson(report);
+          return report.matches ? ExitCode.ok : ExitCode.failure;
+        } finally {
+          await client.connection.close();
+        }
+      };
+    default:
+      throw new UsageError(`audit: unknown action "${action}" (list, export, verify, rebuild)`);
+  }
 }

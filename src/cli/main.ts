@@ -4,7 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { connectClient } from '../client/connect';
 import { ConfigError, loadConfig } from '../config';
 import { ConfigFileError } from '../policy/load';
-import { decide, declareFalsePositive, governor, planAlert, sendAlert, showStatus } from './commands';
+import { audit, decide, declareFalsePositive, governor, planAlert, sendAlert, showStatus } from './commands';
 import { ExitCode, UsageError } from './errors';
 import { printJson } from './io';
 
@@ -80,13 +80,26 @@ function program(): Command {
     .description('the global kill switch and destructive-action budget')
     .action((action: string, opts) => withClient(governor(action, opts)));
 
+  cli
+    .command('audit')
+    .argument('<action>', 'list | export | verify | rebuild')
+    .option('--workflow <id>', 'one containment workflow')
+    .option('--identity <provider:id>', 'one identity (list, export)')
+    .option('--since <iso-time>', 'entries recorded at or after (list, export)')
+    .option('--format <format>', 'export format', 'jsonl')
+    .option('--from-history', 'rebuild: re-derive entries from Temporal histories and compare')
+    .description('read the audit store: list, export JSONL, verify the chains, compare with histories')
+    .action(async (action: string, opts) => {
+      process.exitCode = await audit(action, opts)();
+    });
+
   return cli;
 }
 
 async function run(argv: string[]): Promise<number> {
   try {
     await program().parseAsync(argv);
-    return ExitCode.ok;
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     if (err instanceof UsageError || err instanceof ConfigError || err instanceof ConfigFileError) {
