@@ -1,6 +1,7 @@
 // Invariant 4 (each audit entry stored exactly once, chains verify, a rebuild from history
 // matches) and the determinism guard: recorded histories replay against today's workflow code.
-import { Worker } from '@temporalio/worker';
+import { Context } from '@temporalio/activity';
+import { Worker, type ActivityInboundCallsInterceptor } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
 import { createAuditActivities } from '../activities/audit';
 import { verifyChain, type AuditEntry } from '../src/audit/entry';
@@ -9,7 +10,23 @@ import { approveSignal, auditQuery, falsePositiveSignal } from '../workflows/def
 import { useHarness } from './support/harness';
 import { pendingRequestId, waitForStatus } from './support/scenario';
 
-const h = useHarness();
+// Fault injection: the first audit store call of every run fails after it wrote its rows, as a
+// worker crash between the INSERT and the activity's completion would. The retry must not
+// duplicate anything.
+const failedOnce = new Set<string>();
+const failAfterWriting: ActivityInboundCallsInterceptor = {
+  async execute(input, next) {
+    const result = await next(input);
+    const info = Context.current().info;
+    const run = info.workflowExecution?.runId ?? '';
+    if (info.activityType === 'recordAuditEntries' && !failedOnce.has(run)) {
+      failedOnce.add(run);
+      throw new Error('injected: failed after writing');
+    }
+    return result;
+  },
+};
+const h = useHarness({ interceptors: { activity: [() => ({ inbound: failAfterWriting })] } });
 
 async function storedEntries(workflowId: string): Promise<AuditEntry[]> {
   const { rows } = await h.db.query<{ entry: AuditEntry }>(
@@ -38,6 +55,8 @@ describe('the audit trail', () => {
     const stored = await storedEntries(handle.workflowId);
 
     expect(stored).toEqual(fromWorkflow);
+    const attempts = ((await handle.fetchHistory()).events ?? []).flatMap((e) => e.activityTaskStartedEventAttributes?.attempt ?? []);
+    expect(Math.max(...attempts)).toBeGreaterThan(1); // the injected failure was retried
     expect(stored.map((e) => e.seq)).toEqual(stored.map((_, i) => i + 1));
     expect(verifyChain(stored)).toBeNull();
     expect(await entriesFromHistory(handle.workflowId)).toEqual(stored);

@@ -1,4 +1,4 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerInterceptors } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import type { loadWorkflowBundle } from './bundle';
 
@@ -8,15 +8,18 @@ export interface WorkerOptions extends Omit<ActivityDeps, 'namespace' | 'taskQue
   namespace: string;
   taskQueue: string;
   workflowBundle: Awaited<ReturnType<typeof loadWorkflowBundle>>;
+  /** SDK interceptors (tracing, fault injection in tests). */
+  interceptors?: WorkerInterceptors;
 }
 
 /** Creates the Cordon worker: every workflow and activity on one task queue. */
-export function createWorker({ connection, namespace, taskQueue, workflowBundle, ...deps }: WorkerOptions): Promise<Worker> {
+export function createWorker({ connection, namespace, taskQueue, workflowBundle, interceptors, ...deps }: WorkerOptions): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,
     taskQueue,
     workflowBundle,
+    interceptors,
     activities: createActivities({ ...deps, namespace, taskQueue }),
   });
 }

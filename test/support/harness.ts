@@ -1,6 +1,7 @@
 // One Temporal server, database and worker per test file, started and stopped by vitest hooks.
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkerInterceptors } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
 import type { Alert } from '../../src/alerts';
 import { submitAlert } from '../../src/client/submitAlert';
@@ -22,6 +23,8 @@ export interface HarnessOptions {
   inventoryFile?: string;
   /** Start a webhook sink and send notifications to it. */
   webhook?: boolean;
+  /** SDK interceptors for the worker (fault injection). */
+  interceptors?: WorkerInterceptors;
   /** Where the worker's activities log (default: nowhere). */
   logger?: Logger;
   /** False on servers without Cordon's search attributes (the time-skipping server). */
@@ -71,6 +74,7 @@ export function useHarness(options: HarnessOptions = {}): Harness {
       inventoryFile: options.inventoryFile ?? harness.inventory.file,
       notifyWebhookUrl: harness.webhook?.url,
       logger: options.logger,
+      interceptors: options.interceptors,
     });
     const done = worker.run();
     stopWorker = async () => {

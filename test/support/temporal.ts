@@ -1,7 +1,7 @@
 // Real Temporal servers for tests: the dev server binary and the time-skipping test server.
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import type { Worker, WorkerInterceptors } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { resolveTemporalCli, resolveTestServer, type ResolvedBinary } from '../../src/temporal/binaries';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/searchAttributes';
@@ -49,6 +49,7 @@ export interface TestWorkerOptions {
   inventoryFile: string;
   notifyWebhookUrl?: string;
   logger?: Logger;
+  interceptors?: WorkerInterceptors;
 }
 
 /** A Cordon worker on the environment, on its own task queue, using the prebuilt bundle. */
@@ -70,5 +71,6 @@ export async function startWorker(
     uiUrl: 'http://127.0.0.1:8233',
     notifyWebhookUrl: options.notifyWebhookUrl,
     logger: options.logger ?? testLogger,
+    interceptors: options.interceptors,
   });
 }
