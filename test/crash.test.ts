@@ -1,0 +1,86 @@
+// A worker killed with SIGKILL mid-containment, then restarted: the new worker replays the
+// history and every audit entry is still stored exactly once, identical to the history's.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import type { AuditEntry } from '../src/audit/entry';
+import { auditEntriesIn, compareWithHistory } from '../src/audit/rebuild';
+import { readEntries, verifyEntries } from '../src/audit/store';
+import { submitAlert } from '../src/client/submitAlert';
+import { openDatabase, type Database } from '../src/db';
+import { approveSignal, auditQuery, decideUpdate } from '../workflows/definitions';
+import { makeAlert } from './support/alerts';
+import { startPostgres, type TestPostgres } from './support/postgres';
+import { finished, freePort, spawnTs } from './support/processes';
+import { containment, pendingRequestId, TEST_POLICY, TestInventory, waitForStatus } from './support/scenario';
+import { startDevServer } from './support/temporal';
+
+let env: TestWorkflowEnvironment;
+let pg: TestPostgres;
+let db: Database;
+const inventory = new TestInventory();
+const serviceEnv: Record<string, string> = {};
+
+beforeAll(async () => {
+  [env, pg] = await Promise.all([startDevServer(), startPostgres()]);
+  db = await openDatabase({ url: pg.url });
+  Object.assign(serviceEnv, {
+    TEMPORAL_ADDRESS: env.address,
+    DATABASE_URL: pg.url,
+    CORDON_TASK_QUEUE: `crash-${process.pid}`,
+    CORDON_POLICY_FILE: TEST_POLICY,
+    CORDON_INVENTORY_FILE: inventory.file,
+    CORDON_HTTP_PORT: String(await freePort()),
+    CORDON_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'cordon-crash-')),
+    CORDON_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
+    CORDON_LOG_LEVEL: 'warn',
+  });
+});
+
+afterAll(async () => {
+  await db?.close();
+  await Promise.all([env?.teardown(), pg?.stop()]);
+});
+
+async function startService() {
+  const child = spawnTs('src/main.ts', [], serviceEnv);
+  const exit = finished(child);
+  await vi.waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`service exited: ${(await exit).stderr}`);
+      expect((await fetch(`http://127.0.0.1:${serviceEnv.CORDON_HTTP_PORT}/healthz`)).status).toBe(200);
+    },
+    { timeout: 60_000, interval: 250 },
+  );
+  return { child, exit };
+}
+
+describe('a worker killed mid-containment', () => {
+  it('leaves every audit entry stored exactly once after a restart', async () => {
+    let service = await startService();
+    const id = inventory.add('two-of-n');
+    await submitAlert(env.client, serviceEnv.CORDON_TASK_QUEUE, makeAlert({ identity: { provider: 'simulated', id } }));
+    const handle = containment(env.client, id);
+    const requestId = await pendingRequestId(handle, 'restrict');
+
+    await handle.signal(approveSignal, { requestId, approver: 'alice', reason: 'first of two' });
+    service.child.kill('SIGKILL');
+    expect((await service.exit).code).toBeNull();
+
+    service = await startService();
+    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', requestId, approver: 'bob' }] });
+    await waitForStatus(handle, (s) => expect(s.outcome).toBe('contained'));
+    await vi.waitFor(async () => expect(await readEntries(db, { workflowId: handle.workflowId })).toHaveLength((await handle.query(auditQuery)).length));
+
+    const stored: AuditEntry[] = await readEntries(db, { workflowId: handle.workflowId });
+    expect(stored).toEqual(await handle.query(auditQuery));
+    expect(verifyEntries(stored)).toMatchObject({ intact: true });
+    expect(compareWithHistory(stored, auditEntriesIn(await handle.fetchHistory()))).toMatchObject({ matches: true });
+    expect(stored.filter((e) => e.event === 'decision.approved').map((e) => e.actor)).toEqual(['alice', 'bob']);
+
+    service.child.kill('SIGTERM');
+    expect((await service.exit).code).toBe(0);
+  });
+});
