@@ -1,9 +1,9 @@
 // Approval timers on the time-skipping test server: reminders, escalation, on-timeout rules.
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readState } from '../activities/connectors/simulated/state';
 import { approveSignal, statusQuery } from '../workflows/definitions';
 import { useHarness } from './support/harness';
-import { pendingRequestId } from './support/scenario';
+import { eventually, pendingRequestId } from './support/scenario';
 import { startTimeSkippingServer } from './support/temporal';
 
 // The Java test server has no custom search attributes.
@@ -19,7 +19,7 @@ describe('approval timers', () => {
   it('sends a reminder while waiting, and a later approval still proceeds', async () => {
     const { id, handle } = await startContainment('gated');
     await h.env.sleep('25m');
-    await vi.waitFor(() => expect(h.webhook.of('approval-reminder', handle.workflowId)).toHaveLength(1));
+    await eventually(() => expect(h.webhook.of('approval-reminder', handle.workflowId)).toHaveLength(1));
     const [reminder] = h.webhook.of('approval-reminder', handle.workflowId);
     expect(reminder).toMatchObject({
       commands: { approve: expect.stringContaining(`temporal workflow signal --workflow-id '${handle.workflowId}' --name approve`) },
@@ -28,7 +28,7 @@ describe('approval timers', () => {
 
     const requestId = (await handle.query(statusQuery)).pendingRequest!.requestId;
     await handle.signal(approveSignal, { requestId, approver: 'alice', reason: 'after the reminder' });
-    await vi.waitFor(async () => expect((await handle.query(statusQuery)).waitingFor).toBe('verify-window'));
+    await eventually(async () => expect((await handle.query(statusQuery)).waitingFor).toBe('verify-window'));
     expect(await readState(h.db, id)).toMatchObject({ status: 'disabled', restricted: true });
   });
 
@@ -39,7 +39,7 @@ describe('approval timers', () => {
     await h.env.sleep('61m');
     for (const rule of rules) {
       const { handle } = runs[rule];
-      await vi.waitFor(() => expect(h.webhook.of('approval-escalated', handle.workflowId)).toHaveLength(1));
+      await eventually(() => expect(h.webhook.of('approval-escalated', handle.workflowId)).toHaveLength(1));
       expect((await handle.query(statusQuery)).pendingRequest?.groups).toEqual(['secops', 'leads']);
     }
 
@@ -48,7 +48,7 @@ describe('approval timers', () => {
       const { id, handle } = runs[rule];
       return { status: await handle.query(statusQuery), identity: await readState(h.db, id) };
     };
-    await vi.waitFor(async () => {
+    await eventually(async () => {
       expect(await state('hold')).toMatchObject({ status: { outcome: 'held' }, identity: { restricted: true, status: 'active' } });
       expect(await state('proceed')).toMatchObject({ status: { outcome: 'contained' }, identity: { restricted: true, status: 'disabled' } });
       expect(await state('abort')).toMatchObject({ status: { outcome: 'aborted' }, identity: { restricted: true, status: 'active' } });
@@ -60,7 +60,7 @@ describe('approval timers', () => {
 
     // ... then rolls it back.
     await h.env.sleep('5h');
-    await vi.waitFor(async () =>
+    await eventually(async () =>
       expect(await state('lapse')).toMatchObject({ status: { outcome: 'rolled-back' }, identity: { restricted: false, status: 'active' } }),
     );
   });

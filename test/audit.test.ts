@@ -68,6 +68,12 @@ describe('the audit trail', () => {
     expect(stored.map((e) => e.event)).toEqual(
       expect.arrayContaining(['alert.received', 'plan.created', 'approval.requested', 'decision.approved', 'action.applied', 'false-positive.declared', 'compensation.applied', 'identity.restored']),
     );
+    // Every step is attributable: to the rule that made it automatic, or to its approvers.
+    const applied = Object.fromEntries(stored.filter((e) => e.event === 'action.applied').map((e) => [e.action, e]));
+    expect(applied.restrict).toMatchObject({ actor: 'policy:gated-isolate', frameworks: expect.arrayContaining(['NIST CSF RS.MI-01', 'OWASP NHI2 Secret Leakage']) });
+    expect(applied.isolate.actor).toBe('approvers:alice');
+    const received = stored.find((e) => e.event === 'alert.received')!;
+    expect(received).toMatchObject({ actor: 'forwarder:test', alertIds: [expect.any(String)], frameworks: expect.arrayContaining(['OWASP NHI2 Secret Leakage']) });
     // Entries from the plan on cite the policy they acted under.
     const planned = stored.slice(stored.findIndex((e) => e.event === 'plan.created'));
     expect(planned.every((e) => e.policyDigest?.startsWith('sha256:'))).toBe(true);

@@ -1,6 +1,6 @@
 // containIdentity on the real dev server: stages, approvals, false positives, saga, storms.
 import { execFileSync } from 'node:child_process';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clearFault, injectFault, listActions, readState } from '../activities/connectors/simulated/state';
 import { resolveTemporalCli } from '../src/temporal/binaries';
 import { verifyChain, type AuditEntry } from '../src/audit/entry';
@@ -18,7 +18,7 @@ import {
 } from '../workflows/definitions';
 import { useHarness } from './support/harness';
 import { decodedHistoryText } from './support/history';
-import { containment, pendingRequestId, waitForStatus } from './support/scenario';
+import { containment, eventually, pendingRequestId, waitForStatus } from './support/scenario';
 
 const h = useHarness({ webhook: true });
 const INITIAL = { status: 'active', restricted: false, credentialVersion: 1 };
@@ -116,7 +116,7 @@ describe('containIdentity', () => {
 
     const stuck = await waitForStatus(handle, (s) => expect(s.outcome).toBe('needs-attention'));
     expect(stuck.compensations).toEqual([expect.objectContaining({ action: 'restrict', state: 'failed' })]);
-    await vi.waitFor(() => expect(h.webhook.of('needs-attention', handle.workflowId)).toHaveLength(1));
+    await eventually(() => expect(h.webhook.of('needs-attention', handle.workflowId)).toHaveLength(1));
     expect((await handle.describe()).status.name).toBe('RUNNING');
 
     await clearFault(h.db, id, 'undo:restrict');
@@ -207,7 +207,7 @@ describe('containIdentity', () => {
     await waitForStatus(handle, (s) => expect(s.outcome).toBe('contained'));
     const firstRun = (await handle.describe()).runId;
     for (let i = 0; i < 12; i++) await h.send(h.alertFor(id, { confidence: 0.2 }));
-    await vi.waitFor(async () => expect((await handle.describe()).runId).not.toBe(firstRun), { timeout: 20_000 });
+    await eventually(async () => expect((await handle.describe()).runId).not.toBe(firstRun));
     await waitForStatus(handle, (s) => expect(s.alerts).toHaveLength(13));
 
     await handle.signal(falsePositiveSignal, { by: 'alice', reason: 'red team exercise' });

@@ -72,7 +72,10 @@ describe('a worker killed mid-containment', () => {
     service = await startService();
     await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', requestId, approver: 'bob' }] });
     await waitForStatus(handle, (s) => expect(s.outcome).toBe('contained'));
-    await vi.waitFor(async () => expect(await readEntries(db, { workflowId: handle.workflowId })).toHaveLength((await handle.query(auditQuery)).length));
+    await vi.waitFor(
+      async () => expect(await readEntries(db, { workflowId: handle.workflowId })).toHaveLength((await handle.query(auditQuery)).length),
+      { timeout: 20_000, interval: 200 },
+    );
 
     const stored: AuditEntry[] = await readEntries(db, { workflowId: handle.workflowId });
     expect(stored).toEqual(await handle.query(auditQuery));

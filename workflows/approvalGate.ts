@@ -4,6 +4,7 @@ import type { PlannedStage } from '../src/policy/plan';
 import type { AuditTrail } from './auditTrail';
 import {
   DecisionInputSchema,
+  type Approval,
   type ApprovalRequest,
   type DecideResult,
   type NotificationKind,
@@ -25,6 +26,8 @@ export interface Directory {
  */
 export class ApprovalGate {
   request?: ApprovalRequest;
+  /** Who approved the most recent request (for attributing the action it allowed). */
+  lastApprovals: Approval[] = [];
   private outcome: GateOutcome = 'timed-out';
   private opened = 0;
 
@@ -122,6 +125,7 @@ export class ApprovalGate {
     if (outcome === 'timed-out') {
       this.audit.record({ stage: stage.stage, event: 'approval.timed-out', actor: 'cordon', result: { requestId: request.requestId, onTimeout: stage.approval.onTimeout } });
     }
+    this.lastApprovals = request.approvals;
     this.request = undefined;
     return outcome;
   }

@@ -3,7 +3,7 @@ import { GENESIS_HASH, hashEntry, type AuditEntry } from '../src/audit/entry';
 
 /** What a caller says about an event; the trail adds identity, sequence and chain. */
 export type AuditEvent = Pick<AuditEntry, 'stage' | 'event' | 'actor'> &
-  Partial<Pick<AuditEntry, 'reason' | 'action' | 'result' | 'evidence' | 'compensationRef' | 'frameworks'>>;
+  Partial<Pick<AuditEntry, 'reason' | 'action' | 'result' | 'alertIds' | 'evidence' | 'compensationRef' | 'frameworks'>>;
 
 /** Where a chain continues from (carried across continue-as-new). */
 export interface AuditCursor {
@@ -37,6 +37,7 @@ export class AuditTrail {
       identity: this.identity,
       policyVersion: this.policy.version,
       policyDigest: this.policy.digest,
+      alertIds: [],
       evidence: [],
       frameworks: [],
       ...event,

@@ -3,6 +3,7 @@ import type { ActionName } from '../activities/connectors/types';
 import { canonicalJson, digestOf } from '../src/digest';
 import { durationMs } from '../src/policy/duration';
 import { escalatePlan, plan as planFor, type PlannedStage } from '../src/policy/plan';
+import { owaspReferences } from '../src/audit/frameworks';
 import { OUTCOME, SEVERITY, STAGE } from '../src/temporal/searchAttributes';
 import { bookkeeping, identitySystem } from './activities';
 import { ApprovalGate } from './approvalGate';
@@ -68,7 +69,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
       const next = planFor(alert, c.context.record, c.context.policy);
       if (!c.status.plan) {
         c.status.plan = next;
-        audit.record({ stage: c.status.stage, event: 'plan.created', actor: 'cordon', reason: next.reasons.join('; '), result: { rule: next.rule, stages: next.stages.map((s) => s.stage) }, evidence: [alert.id] });
+        audit.record({ stage: c.status.stage, event: 'plan.created', actor: `policy:${next.rule}`, reason: next.reasons.join('; '), result: { rule: next.rule, stages: next.stages.map((s) => s.stage) }, alertIds: [alert.id] });
         added = true;
         continue;
       }
@@ -76,7 +77,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
       c.status.plan = escalated.plan;
       if (escalated.added.length) {
         added = true;
-        audit.record({ stage: c.status.stage, event: 'plan.escalated', actor: 'cordon', reason: `alert ${alert.id}`, result: { added: escalated.added }, evidence: [alert.id] });
+        audit.record({ stage: c.status.stage, event: 'plan.escalated', actor: `policy:${next.rule}`, reason: `alert ${alert.id}`, result: { added: escalated.added }, alertIds: [alert.id] });
       }
     }
     const worst = ledger.alerts.map((a) => a.severity).sort((a, b) => SEVERITY_ORDER.indexOf(b) - SEVERITY_ORDER.indexOf(a))[0];
@@ -124,7 +125,8 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
     setStage('rolled-back', restored ? outcome : 'needs-attention');
   }
 
-  async function act(stage: PlannedStage): Promise<boolean> {
+  // `decidedBy` is who allowed this action: the approvers, or the policy rule that made it automatic.
+  async function act(stage: PlannedStage, decidedBy: string): Promise<boolean> {
     const before = await identitySystem.snapshotIdentity(target);
     c.status.snapshot ??= before;
     audit.record({ stage: stage.stage, event: 'evidence.captured', actor: 'cordon', result: { snapshot: digestOf(before) }, frameworks: ['NIST CSF RS.AN-03'] });
@@ -134,7 +136,16 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
       const result = await PERFORM[action as keyof typeof PERFORM](target);
       const verified = await identitySystem.verifyAction({ ...target, action });
       c.status.applied.push({ stage: stage.stage, action, changed: result.changed, verified, detail: result.detail });
-      audit.record({ stage: stage.stage, event: 'action.applied', actor: 'cordon', action, result: { ...result, verified }, compensationRef: undo?.ref, frameworks: [stage.reversible ? 'NIST CSF RS.MI-01' : 'NIST CSF RS.MI-02'] });
+      audit.record({
+        stage: stage.stage,
+        event: 'action.applied',
+        actor: decidedBy,
+        action,
+        result: { ...result, verified },
+        compensationRef: undo?.ref,
+        alertIds: ledger.alerts.map((a) => a.id),
+        frameworks: [stage.reversible ? 'NIST CSF RS.MI-01' : 'NIST CSF RS.MI-02', ...owaspReferences(ledger.alerts.map((a) => a.kind))],
+      });
       return true;
     } catch (err) {
       const reason = ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
@@ -169,14 +180,16 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
       c.status.waitingFor = undefined;
       return !c.falsePositive;
     }
-    let approved = false;
+    // Who allows this action: the policy rule when automatic, else the approvers.
+    let decidedBy = `policy:${c.status.plan?.rule}`;
+    let automatic = false;
     if (!stage.requiresApproval) {
       const decision = await permit(stage, false, true);
       if (decision === 'stopped') return false;
       if (decision === 'over-budget') audit.record({ stage: stage.stage, event: 'governor.over-budget', actor: 'governor', reason: 'destructive-action budget spent: approval required' });
-      approved = decision === 'granted';
+      automatic = decision === 'granted';
     }
-    if (!approved) {
+    if (!automatic) {
       const digest = digestOf({ identity, stage: stage.stage, action: stage.action, policyDigest: c.status.plan?.policyDigest });
       const lapseUntil = stage.approval.onTimeout === 'lapse' ? Date.now() + durationMs(stage.approval.maxHold) : undefined;
       const outcome = await gate.await(stage, digest, () => c.falsePositive, lapseUntil);
@@ -195,6 +208,9 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
           await notify('needs-attention');
         }
         if (rule !== 'proceed') return false;
+        decidedBy += ' (approval timed out: proceed)';
+      } else {
+        decidedBy = `approvers:${gate.lastApprovals.map((a) => a.approver).join(',')}`;
       }
       // Only a real approval lifts the budget; proceeding on timeout does not.
       const decision = await permit(stage, outcome === 'approved', true);
@@ -207,7 +223,8 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
       }
     }
     await untilResumed();
-    return c.falsePositive ? false : act(stage);
+    if (c.falsePositive) return false;
+    return act(stage, decidedBy);
   }
 
   async function runPlan(): Promise<void> {

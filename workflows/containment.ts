@@ -2,6 +2,7 @@ import type { Duration } from '@temporalio/common';
 import { condition, setHandler, sleep } from '@temporalio/workflow';
 import type { IdentityRef } from '../src/alerts/schema';
 import type { InventoryIdentity } from '../src/inventory/schema';
+import { owaspReferences } from '../src/audit/frameworks';
 import { policyDigest } from '../src/policy/plan';
 import type { Policy } from '../src/policy/schema';
 import { bookkeeping } from './activities';
@@ -95,14 +96,19 @@ export class Containment {
   receiveAlert(input: unknown, delivery?: { deliveryId: string }): void {
     const disposition = this.ledger.receive(input, delivery);
     const id = (input as { id?: unknown } | null)?.id;
-    const event = disposition === 'rejected' ? 'input.rejected' : disposition === 'duplicate' ? 'alert.duplicate' : 'alert.received';
+    const alertIds = typeof id === 'string' ? [id] : [];
+    if (disposition === 'rejected') {
+      this.audit.record({ stage: this.status.stage, event: 'input.rejected', actor: 'forwarder', reason: this.ledger.rejected.at(-1)?.reason, alertIds });
+      return;
+    }
+    const recorded = this.ledger.alerts.find((a) => a.id === id)!;
     this.audit.record({
       stage: this.status.stage,
-      event,
-      actor: 'forwarder',
-      reason: disposition === 'rejected' ? this.ledger.rejected.at(-1)?.reason : undefined,
-      evidence: typeof id === 'string' ? [id] : [],
-      frameworks: event === 'alert.received' ? ['NIST CSF RS.MA-02'] : [],
+      event: disposition === 'duplicate' ? 'alert.duplicate' : 'alert.received',
+      actor: `forwarder:${recorded.source}`,
+      alertIds,
+      evidence: recorded.evidence ? [recorded.evidence] : [],
+      frameworks: disposition === 'duplicate' ? [] : ['NIST CSF RS.MA-02', ...owaspReferences([recorded.kind])],
     });
   }
 

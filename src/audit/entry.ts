@@ -16,6 +16,9 @@ export const AuditEntrySchema = z.object({
   result: z.record(z.string(), z.unknown()).optional(),
   policyVersion: z.string().optional(),
   policyDigest: z.string().optional(),
+  /** Alerts this entry is about. */
+  alertIds: z.array(z.string()).default([]),
+  /** Fingerprints of evidence (never the values). */
   evidence: z.array(z.string()).default([]),
   compensationRef: z.string().optional(),
   frameworks: z.array(z.string()).default([]),

@@ -83,6 +83,11 @@ export class WebhookSink {
   }
 }
 
+/** Retries `check` until it passes; workflows progress asynchronously (20 s, for loaded CI). */
+export function eventually<T>(check: () => T | Promise<T>, options: { timeout?: number } = {}): Promise<T> {
+  return vi.waitFor(check, { timeout: options.timeout ?? 20_000, interval: 100 });
+}
+
 /** Polls the status query until `check` passes (the workflow progresses asynchronously). */
 export async function waitForStatus(
   handle: WorkflowHandle,
