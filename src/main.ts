@@ -73,6 +73,7 @@ async function start(config: Config, logger: Logger, stops: Stop[]): Promise<{ w
     logger,
   });
   const workerDone = worker.run();
+  workerDone.catch(() => undefined); // observed by run() once start-up finishes; never unhandled
   stops.push(async () => {
     worker.shutdown();
     await workerDone;

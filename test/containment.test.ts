@@ -94,6 +94,16 @@ describe('containIdentity', () => {
     expect(restored).toMatchObject({ actor: 'alice', result: { restored: true } });
   });
 
+  it('an approval arriving right after a deny cannot overturn it', async () => {
+    const { id, handle } = await h.contain('gated');
+    const requestId = await pendingRequestId(handle, 'isolate');
+    // Back to back, so both usually reach the workflow in one activation, deny first.
+    await handle.signal(denySignal, { requestId, approver: 'bob', reason: 'no' });
+    await handle.signal(approveSignal, { requestId, approver: 'alice', reason: 'yes' });
+    await waitForStatus(handle, (s) => expect(s.outcome).toBe('rolled-back'));
+    expect(await listActions(h.db, id)).not.toContain('isolate');
+  });
+
   it('a deny rolls back what was done; with onDeny hold it keeps it', async () => {
     const rolled = h.inventory.add('gated');
     const held = h.inventory.add('deny-holds');

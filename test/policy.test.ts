@@ -91,6 +91,17 @@ describe('plan escalation', () => {
   });
 });
 
+describe('plan escalation of approvals', () => {
+  it('keeps the stricter approval when newer evidence gates a stage already planned', () => {
+    const p = planFor('svc-payments', { confidence: 0.9, severity: 'high' });
+    const automatic = { ...p, stages: p.stages.map((s) => ({ ...s, requiresApproval: false })) };
+    const up = escalatePlan(automatic, p);
+    expect(up.added).toEqual([]);
+    expect(up.gated).toEqual(['isolate', 'revoke', 'rotate']);
+    expect(up.plan.stages.filter((s) => s.requiresApproval).map((s) => s.stage)).toEqual(['isolate', 'revoke', 'rotate']);
+  });
+});
+
 describe('policy validation', () => {
   it('rejects unknown approver groups and out-of-order stages, naming the field', () => {
     const bad = {

@@ -50,6 +50,8 @@ export class ApprovalGate {
     const { requestId, approver } = parsed.data;
     const request = this.request;
     if (!request || request.requestId !== requestId) return `unknown or stale request id "${requestId}"`;
+    // Signals and updates of one activation all run before the waiting code resumes.
+    if (this.outcome !== 'timed-out') return `request "${requestId}" is already ${this.outcome}`;
     const members = request.groups.flatMap((g) => this.directory.approverGroups[g] ?? []);
     if (!members.includes(approver)) return `${approver} is not in the approver groups ${request.groups.join(', ')}`;
     if (!request.selfApproval && approver === this.directory.owner) return `${approver} owns this identity and self-approval is off`;

@@ -28,9 +28,10 @@ export class AuditTrail {
 
   /** Appends one event to the chain and returns the entry. */
   record(event: AuditEvent): AuditEntry {
-    const { workflowId, runId } = workflowInfo();
+    const { workflowId, runId, firstExecutionRunId } = workflowInfo();
     const body = {
       workflowId,
+      chain: firstExecutionRunId,
       runId,
       seq: this.cursor.seq + 1,
       at: new Date().toISOString(),

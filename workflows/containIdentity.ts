@@ -12,7 +12,7 @@ import { AuditTrail } from './auditTrail';
 import { AlertLedger } from './alertLedger';
 import { Containment } from './containment';
 import type { ApprovalRequest, ContainIdentityInput, ContainmentStatus, NotificationKind, Outcome } from './definitions';
-import { Saga } from './saga';
+import { Saga, type Compensation } from './saga';
 
 const PERFORM = {
   restrict: identitySystem.restrictIdentity,
@@ -22,6 +22,7 @@ const PERFORM = {
 } as const;
 const SEVERITY_ORDER = ['low', 'medium', 'high', 'critical'];
 const MAX_HISTORY_EVENTS = 10_000;
+const GOVERNOR_RECHECK = '5 minutes';
 
 /**
  * Contains one identity: plans from its alerts, then runs the plan's stages smallest first,
@@ -39,6 +40,8 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
   const historyLimit = input.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
   const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit;
   if (input.alert) c.receiveAlert(input.alert);
+  // New evidence or a false positive the main flow has not acted on yet (none after a false positive).
+  const unhandledInput = () => !c.falsePositiveHandled && (ledger.hasNew() || c.falsePositive);
 
   // A notification that cannot be delivered is audited; it never stops the containment.
   async function notify(kind: NotificationKind, request?: ApprovalRequest): Promise<void> {
@@ -75,9 +78,9 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
       }
       const escalated = escalatePlan(c.status.plan, next);
       c.status.plan = escalated.plan;
-      if (escalated.added.length) {
-        added = true;
-        audit.record({ stage: c.status.stage, event: 'plan.escalated', actor: `policy:${next.rule}`, reason: `alert ${alert.id}`, result: { added: escalated.added }, alertIds: [alert.id] });
+      if (escalated.added.length || escalated.gated.length) {
+        added ||= escalated.added.length > 0;
+        audit.record({ stage: c.status.stage, event: 'plan.escalated', actor: `policy:${next.rule}`, reason: `alert ${alert.id}`, result: { added: escalated.added, gated: escalated.gated }, alertIds: [alert.id] });
       }
     }
     const worst = ledger.alerts.map((a) => a.severity).sort((a, b) => SEVERITY_ORDER.indexOf(b) - SEVERITY_ORDER.indexOf(a))[0];
@@ -102,12 +105,20 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
         c.permitAnswers,
         (done, timeout) => c.wait(done, timeout),
       );
-      if (decision !== 'engaged') return decision;
-      audit.record({ stage: stage.stage, event: 'governor.blocked', actor: 'governor', reason: 'kill switch engaged' });
+      if (decision !== 'engaged') {
+        c.status.waitingFor = undefined;
+        return decision;
+      }
+      if (c.status.waitingFor !== 'governor') {
+        audit.record({ stage: stage.stage, event: 'governor.blocked', actor: 'governor', reason: 'kill switch engaged' });
+      }
       c.status.waitingFor = 'governor';
-      await c.wait(() => c.governorReleased || (stopOnFalsePositive && c.falsePositive));
-      c.status.waitingFor = undefined;
-      if (!c.governorReleased) return 'stopped';
+      // The release signal could be lost (a restarted governor forgets its waiters): ask again.
+      await c.wait(() => c.governorReleased || (stopOnFalsePositive && c.falsePositive), GOVERNOR_RECHECK);
+      if (!c.governorReleased && stopOnFalsePositive && c.falsePositive) {
+        c.status.waitingFor = undefined;
+        return 'stopped';
+      }
     }
   }
 
@@ -119,20 +130,21 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
       await notify('needs-attention');
       return;
     }
-    const after = await identitySystem.snapshotIdentity(target);
-    const restored = c.status.snapshot === undefined || canonicalJson(after) === canonicalJson(c.status.snapshot);
+    const after = await identitySystem.snapshotIdentity(target).catch(() => undefined);
+    const restored = c.status.snapshot === undefined || (after !== undefined && canonicalJson(after) === canonicalJson(c.status.snapshot));
     audit.record({ stage: 'rollback', event: 'identity.restored', actor, reason, result: { restored, before: c.status.snapshot, after } });
     setStage('rolled-back', restored ? outcome : 'needs-attention');
   }
 
   // `decidedBy` is who allowed this action: the approvers, or the policy rule that made it automatic.
   async function act(stage: PlannedStage, decidedBy: string): Promise<boolean> {
-    const before = await identitySystem.snapshotIdentity(target);
-    c.status.snapshot ??= before;
-    audit.record({ stage: stage.stage, event: 'evidence.captured', actor: 'cordon', result: { snapshot: digestOf(before) }, frameworks: ['NIST CSF RS.AN-03'] });
     const action = stage.action as ActionName;
-    const undo = stage.reversible ? saga.register(stage.stage, action) : undefined;
+    let undo: Compensation | undefined;
     try {
+      const before = await identitySystem.snapshotIdentity(target);
+      c.status.snapshot ??= before;
+      audit.record({ stage: stage.stage, event: 'evidence.captured', actor: 'cordon', result: { snapshot: digestOf(before) }, frameworks: ['NIST CSF RS.AN-03'] });
+      undo = stage.reversible ? saga.register(stage.stage, action) : undefined;
       const result = await PERFORM[action as keyof typeof PERFORM](target);
       const verified = await identitySystem.verifyAction({ ...target, action });
       c.status.applied.push({ stage: stage.stage, action, changed: result.changed, verified, detail: result.detail });
@@ -168,9 +180,10 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
     await untilResumed();
     if (c.falsePositive) return false;
     if (stage.stage === 'observe') {
-      const snapshot = await identitySystem.snapshotIdentity(target);
+      // Evidence is best effort here: a case opens even when the identity system is down.
+      const snapshot = await identitySystem.snapshotIdentity(target).catch(() => undefined);
       c.status.snapshot ??= snapshot;
-      audit.record({ stage: 'observe', event: 'case.opened', actor: 'cordon', result: { snapshot: digestOf(snapshot) }, frameworks: ['NIST CSF RS.MA-01'] });
+      audit.record({ stage: 'observe', event: 'case.opened', actor: 'cordon', result: { snapshot: snapshot ? digestOf(snapshot) : 'unavailable' }, frameworks: ['NIST CSF RS.MA-01'] });
       await notify('case-opened');
       return true;
     }
@@ -245,7 +258,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
     const until = c.caseHoldUntil ?? Date.now() + durationMs(c.context!.policy.caseHold);
     c.caseHoldUntil = until;
     for (;;) {
-      const wake = () => (c.falsePositive && !c.falsePositiveHandled) || ledger.hasNew() || c.retryCompensations || tooLong();
+      const wake = () => unhandledInput() || c.retryCompensations || tooLong();
       const woke = await c.wait(wake, saga.failed ? undefined : Math.max(0, until - Date.now()));
       if (!woke) return 'closed';
       if (c.falsePositive && !c.falsePositiveHandled) return 'false-positive';
@@ -265,12 +278,15 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
       }
       await c.drainAudit();
       await condition(allHandlersFinished);
+      // Input that arrived while draining is handled here, not lost in the hand-over.
+      if (unhandledInput() || c.retryCompensations) continue;
       await continueAsNew<typeof containIdentity>({ ...input, alert: undefined, carried: c.carry() });
     }
   }
 
   await c.wait(() => ledger.alerts.length > 0 || c.falsePositive);
-  c.useContext(await bookkeeping.loadContainmentContext(identity));
+  // A continued run keeps its context: a policy edit cannot strand it with undos outstanding.
+  c.useContext(carried?.context ?? (await bookkeeping.loadContainmentContext(identity)));
   await bookkeeping.ensureGovernor();
   for (;;) {
     if (!c.falsePositive && c.status.outcome === 'active') await runPlan();
@@ -279,11 +295,14 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
       const { by, reason } = c.status.falsePositive!;
       await rollBack(by, reason ?? 'false positive', 'false-positive');
     }
-    if (c.falsePositiveHandled && !saga.failed) break;
-    if ((await holdCase()) === 'closed') break;
+    const settled = c.falsePositiveHandled && !saga.failed;
+    if (!settled && (await holdCase()) !== 'closed') continue;
+    // Closing: let in-flight handlers finish; late evidence or a false positive reopens the case.
+    await c.drainAudit();
+    await condition(allHandlersFinished);
+    if (!unhandledInput()) break;
   }
   setStage('closed', c.status.outcome);
   await c.drainAudit();
-  await condition(allHandlersFinished);
   return c.status;
 }

@@ -229,6 +229,7 @@ export class Containment {
       audit: this.audit.position(),
       caseHoldUntil: this.caseHoldUntil,
       falsePositiveHandled: this.falsePositiveHandled,
+      context: this.context,
     };
   }
 }

@@ -5,6 +5,7 @@ import type { Alert, IdentityRef } from '../src/alerts/schema';
 import type { AuditEntry } from '../src/audit/entry';
 import type { Plan } from '../src/policy/plan';
 import type { AuditCursor } from './auditTrail';
+import type { ContainmentContext } from './containment';
 import type { Compensation } from './saga';
 
 /** What happened to one delivered alert. */
@@ -121,6 +122,7 @@ export interface CarriedState {
   audit: AuditCursor;
   caseHoldUntil?: number;
   falsePositiveHandled: boolean;
+  context?: ContainmentContext;
 }
 
 /** Start input of `containIdentity`; `alert` lets a plain `temporal workflow start` work. */

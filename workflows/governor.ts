@@ -31,11 +31,11 @@ function validateSwitch(input: SwitchInput): void {
  * The singleton governor shared by every containment: a kill switch and a budget of
  * destructive actions per time window. Updates make every answer synchronous and ordered.
  */
-export async function cordonGovernor(carried?: GovernorStatus): Promise<void> {
+export async function cordonGovernor(carried?: GovernorStatus, carriedAnswers: [string, PermitDecision][] = []): Promise<void> {
   const state: GovernorStatus = carried ?? { engaged: false, granted: [], waiting: [] };
 
   // Answers by request id, so a re-sent request is answered again without counting twice.
-  const answers = new Map<string, PermitDecision>();
+  const answers = new Map<string, PermitDecision>(carriedAnswers);
 
   function decide(request: PermitRequest): PermitDecision {
     if (state.engaged) {
@@ -88,5 +88,5 @@ export async function cordonGovernor(carried?: GovernorStatus): Promise<void> {
 
   await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS);
   await condition(allHandlersFinished);
-  await continueAsNew<typeof cordonGovernor>(state);
+  await continueAsNew<typeof cordonGovernor>(state, [...answers]);
 }

@@ -4,6 +4,8 @@ import { canonicalJson, fingerprint } from '../digest';
 /** One audit entry: built deterministically inside a workflow, chained to its predecessor. */
 export const AuditEntrySchema = z.object({
   workflowId: z.string(),
+  /** The chain: the first run id of the execution (kept across continue-as-new). */
+  chain: z.string(),
   runId: z.string(),
   seq: z.number().int().min(1),
   at: z.string(),

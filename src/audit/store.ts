@@ -16,8 +16,8 @@ export async function readEntries(db: Database, filter: AuditFilter = {}): Promi
     `SELECT entry FROM audit_entries
      WHERE ($1::text IS NULL OR workflow_id = $1)
        AND ($2::text IS NULL OR entry->>'identity' = $2)
-       AND ($3::text IS NULL OR entry->>'at' >= $3)
-     ORDER BY workflow_id, seq`,
+       AND ($3::timestamptz IS NULL OR (entry->>'at')::timestamptz >= $3::timestamptz)
+     ORDER BY workflow_id, entry->>'chain', seq`,
     [filter.workflowId ?? null, filter.identity ?? null, filter.since ?? null],
   );
   return rows.map((r) => r.entry);
@@ -31,13 +31,19 @@ export interface VerifyReport {
   broken?: { workflowId: string; seq: number };
 }
 
-/** Recomputes every workflow's chain (seq continues across continue-as-new runs). */
+/**
+ * Recomputes every chain: one per workflow execution (a closed case's workflow id can be used
+ * again by a later case), continuing across continue-as-new runs.
+ */
 export function verifyEntries(entries: AuditEntry[]): VerifyReport {
   const chains = new Map<string, AuditEntry[]>();
-  for (const entry of entries) chains.set(entry.workflowId, [...(chains.get(entry.workflowId) ?? []), entry]);
-  for (const [workflowId, chain] of chains) {
+  for (const entry of entries) {
+    const key = `${entry.workflowId}#${entry.chain}`;
+    chains.set(key, [...(chains.get(key) ?? []), entry]);
+  }
+  for (const chain of chains.values()) {
     const seq = chain[0].seq === 1 ? verifyChain(chain) : chain[0].seq;
-    if (seq !== null) return { chains: chains.size, entries: entries.length, intact: false, broken: { workflowId, seq } };
+    if (seq !== null) return { chains: chains.size, entries: entries.length, intact: false, broken: { workflowId: chain[0].workflowId, seq } };
   }
   return { chains: chains.size, entries: entries.length, intact: true };
 }

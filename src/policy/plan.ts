@@ -165,12 +165,16 @@ export function plan(alert: Alert, identity: InventoryIdentity | undefined, poli
  * Combines the running plan with one made for newer evidence: stages only ever get added,
  * and a stage keeps the stricter of its two approval requirements. Never de-escalates.
  */
-export function escalatePlan(current: Plan, next: Plan): { plan: Plan; added: StageName[] } {
+export function escalatePlan(current: Plan, next: Plan): { plan: Plan; added: StageName[]; gated: StageName[] } {
   const added: StageName[] = [];
+  const gated: StageName[] = [];
   const stages = STAGE_ORDER.flatMap((name) => {
     const mine = current.stages.find((s) => s.stage === name);
     const theirs = next.stages.find((s) => s.stage === name);
-    if (mine && theirs && theirs.requiresApproval && !mine.requiresApproval) return [theirs];
+    if (mine && theirs && theirs.requiresApproval && !mine.requiresApproval) {
+      gated.push(name);
+      return [theirs];
+    }
     if (mine) return [mine];
     if (theirs) {
       added.push(name);
@@ -178,14 +182,16 @@ export function escalatePlan(current: Plan, next: Plan): { plan: Plan; added: St
     }
     return [];
   });
-  if (added.length === 0) return { plan: current, added };
+  if (added.length === 0 && gated.length === 0) return { plan: current, added, gated };
+  const changes = [added.length ? `added ${added.join(', ')}` : '', gated.length ? `approval now required for ${gated.join(', ')}` : ''];
   return {
     plan: {
       ...current,
       rule: `${current.rule} + ${next.rule}`,
       stages,
-      reasons: [...current.reasons, `escalated by newer evidence (rule "${next.rule}"): added ${added.join(', ')}`],
+      reasons: [...current.reasons, `escalated by newer evidence (rule "${next.rule}"): ${changes.filter(Boolean).join('; ')}`],
     },
     added,
+    gated,
   };
 }

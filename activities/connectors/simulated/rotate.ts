@@ -18,12 +18,14 @@ export const rotateAction = (db: Database): ConnectorAction => ({
       ...s,
       credentialVersion: s.credentialVersion + 1,
     }));
-    if (applied) {
-      const secret = randomBytes(24).toString('base64url');
+    // Delivered until the store holds this version: a retry after a crash between the two
+    // writes issues it again instead of reporting the old secret.
+    const { rows: stored } = await db.query<{ version: number }>('SELECT version FROM simulated_secret_store WHERE identity_id = $1', [identityId]);
+    if ((stored[0]?.version ?? 0) < state.credentialVersion) {
       await db.query(
         `INSERT INTO simulated_secret_store (identity_id, secret, version) VALUES ($1, $2, $3)
          ON CONFLICT (identity_id) DO UPDATE SET secret = EXCLUDED.secret, version = EXCLUDED.version`,
-        [identityId, secret, state.credentialVersion],
+        [identityId, randomBytes(24).toString('base64url'), state.credentialVersion],
       );
     }
     const { rows } = await db.query<{ secret: string }>('SELECT secret FROM simulated_secret_store WHERE identity_id = $1', [identityId]);
