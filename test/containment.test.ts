@@ -135,6 +135,20 @@ describe('containIdentity', () => {
     expect(await readState(h.db, id)).toEqual(INITIAL);
   });
 
+  it('an identity system that cannot even be read leaves the case in needs-attention, not failed', async () => {
+    const id = h.inventory.add('gated');
+    await injectFault(h.db, id, 'snapshot', 'permanent');
+    await h.send(h.alertFor(id));
+    const handle = containment(h.env.client, id);
+    const stuck = await waitForStatus(handle, (s) => expect(s.outcome).toBe('needs-attention'));
+    expect(stuck.stage).toBe('restrict');
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+    expect(await listActions(h.db, id)).toEqual([]);
+
+    await handle.signal(falsePositiveSignal, { by: 'alice', reason: 'monitoring glitch' });
+    expect((await handle.result()).outcome).toBe('false-positive');
+  });
+
   it('a storm of 200 alerts on 5 identities makes exactly 5 workflows and no duplicate provider actions', async () => {
     const ids = Array.from({ length: 5 }, () => h.inventory.add('auto'));
     const alerts = Array.from({ length: 200 }, (_, i) => h.alertFor(ids[i % 5], { id: `storm-${i % 40}` }));

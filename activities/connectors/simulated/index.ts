@@ -4,7 +4,7 @@ import { isolateAction } from './isolate';
 import { restrictAction } from './restrict';
 import { revokeAction } from './revoke';
 import { rotateAction } from './rotate';
-import { readState, type SimulatedState } from './state';
+import { failIfFaulted, readState, type SimulatedState } from './state';
 
 const POST_CONDITIONS: Record<ActionName, (s: SimulatedState) => boolean> = {
   restrict: (s) => s.restricted,
@@ -24,7 +24,10 @@ export function createSimulatedConnector(db: Database): Connector {
       revoke: revokeAction(db),
       rotate: rotateAction(db),
     },
-    snapshot: async (identityId) => ({ ...(await readState(db, identityId)) }),
+    async snapshot(identityId) {
+      await failIfFaulted(db, identityId, 'snapshot');
+      return { ...(await readState(db, identityId)) };
+    },
     verify: async (identityId, action) => POST_CONDITIONS[action](await readState(db, identityId)),
   };
 }

@@ -33,7 +33,8 @@ export async function clearFault(db: Database, identityId: string, action: strin
   await db.query('DELETE FROM simulated_faults WHERE identity_id = $1 AND action = $2', [identityId, action]);
 }
 
-async function failIfFaulted(db: Database, identityId: string, action: string): Promise<void> {
+/** Throws when a fault is injected for `action` (`snapshot`, `restrict`, `undo:restrict`, ...). */
+export async function failIfFaulted(db: Database, identityId: string, action: string): Promise<void> {
   const { rows } = await db.query<{ remaining: number }>(
     `UPDATE simulated_faults SET remaining = CASE WHEN remaining > 0 THEN remaining - 1 ELSE remaining END
      WHERE identity_id = $1 AND action = $2 AND remaining <> 0 RETURNING remaining`,
