@@ -1,5 +1,6 @@
 // The whole service as users run it: `src/main.ts` (what `npm start` runs) as a real process.
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,8 +33,11 @@ async function instanceEnv(dataDir?: string): Promise<Record<string, string>> {
   };
 }
 
-async function startService(env: Record<string, string>): Promise<Instance> {
-  const child = spawnTs('src/main.ts', [], env);
+// `viaNpm` runs it exactly as users do, `npm start`, whose SIGTERM must reach the service.
+async function startService(env: Record<string, string>, viaNpm = false): Promise<Instance> {
+  const child = viaNpm
+    ? spawn('npm', ['start', '--silent'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawnTs('src/main.ts', [], env);
   const instance: Instance = {
     env,
     http: `http://127.0.0.1:${env.CORDON_HTTP_PORT}`,
@@ -66,6 +70,17 @@ function temporalCli(instance: Instance, args: string[]): string {
 
 const cordon = (instance: Instance, args: string[]) => runTs('bin/cordon.js', args, instance.env);
 
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 afterAll(async () => {
   await Promise.all([...running].map(stopService));
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
@@ -73,7 +88,7 @@ afterAll(async () => {
 
 describe('the service (npm start)', () => {
   it('runs two instances side by side, keeps workflows across restarts and stops cleanly on SIGTERM', async () => {
-    const [a, b] = await Promise.all([startService(await instanceEnv()), startService(await instanceEnv())]);
+    const [a, b] = await Promise.all([startService(await instanceEnv(), true), startService(await instanceEnv())]);
 
     const alertFile = path.join(ROOT, 'examples/alerts/secret-leak.json');
     const sent = await cordon(a, ['alert', 'send', alertFile]);
@@ -102,6 +117,8 @@ describe('the service (npm start)', () => {
     expect(temporalCli(b, ['workflow', 'list'])).toContain('contain:simulated:svc-only-on-b');
 
     expect(await Promise.all([stopService(a), stopService(b)])).toEqual([0, 0]);
+    // The embedded dev servers stopped with their services: nothing listens on their ports.
+    for (const instance of [a, b]) expect(await listening(Number(instance.env.CORDON_DEV_SERVER_PORT))).toBe(false);
 
     const again = await startService(a.env);
     const status = await cordon(again, ['status', 'contain:simulated:svc-deploy-bot']);
