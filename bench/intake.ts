@@ -5,7 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { stringify } from 'yaml';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,10 +12,10 @@ import type { Alert } from '../src/alerts';
 import { submitAlert } from '../src/client/submitAlert';
 import { openDatabase } from '../src/db';
 import { createLogger } from '../src/log';
-import { resolveTemporalCli } from '../src/temporal/binaries';
+import { resolveTemporalCli, serverExecutable } from '../src/temporal/binaries';
 import { SEARCH_ATTRIBUTES } from '../src/temporal/searchAttributes';
 import { alertSignal, containmentWorkflowId, statusQuery } from '../workflows/definitions';
-import { WORKFLOWS_PATH } from '../worker/bundle';
+import { bundleWorkflows } from '../worker/bundle';
 import { installRuntime } from '../worker/runtime';
 import { createWorker } from '../worker/worker';
 
@@ -32,7 +31,7 @@ async function run(): Promise<void> {
   const cli = resolveTemporalCli();
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
-      executable: cli.path ? { type: 'existing-path', path: cli.path } : { type: 'cached-download' },
+      executable: serverExecutable(cli),
       ip: '127.0.0.1',
       searchAttributes: [...SEARCH_ATTRIBUTES],
     },
@@ -45,7 +44,7 @@ async function run(): Promise<void> {
     connection: env.nativeConnection,
     namespace: 'default',
     taskQueue,
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } }),
+    workflowBundle: await bundleWorkflows(),
     db,
     client: env.client,
     policyFile: path.resolve(__dirname, '..', 'test', 'fixtures', 'policy.yaml'),

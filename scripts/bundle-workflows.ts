@@ -1,11 +1,10 @@
 // Prebuilds the workflow bundle for production images: `npm run build:workflows -- OUT`.
 import { writeFileSync } from 'node:fs';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from '../worker/bundle';
+import { bundleWorkflows } from '../worker/bundle';
 
 async function run(): Promise<void> {
   const out = process.argv[2] ?? 'dist/workflow-bundle.js';
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
+  const { code } = await bundleWorkflows();
   writeFileSync(out, code);
   console.error(`workflow bundle written to ${out}`);
 }

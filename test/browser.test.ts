@@ -1,18 +1,15 @@
 // A real browser drives the dev server's Web UI: an approver sends `approve` through the UI's
 // "Send a Signal" form with its JSON input, and the waiting workflow proceeds.
 import { existsSync } from 'node:fs';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listActions } from '../activities/connectors/simulated/state';
-import { resolveTemporalCli } from '../src/temporal/binaries';
-import { SEARCH_ATTRIBUTES } from '../src/temporal/searchAttributes';
-import { installRuntime } from '../worker/runtime';
 import { auditQuery } from '../workflows/definitions';
 import { useHarness } from './support/harness';
 import { freePort } from './support/processes';
 import { pendingRequestId, waitForStatus } from './support/scenario';
-import { testLogger } from './support/temporal';
+import { startDevServer } from './support/temporal';
 
 const CHROMIUM = process.env.CORDON_CHROMIUM ?? '/usr/bin/chromium';
 // Flags for a closed network: no background fetches that would be refused and retried.
@@ -23,19 +20,8 @@ let uiPort: number;
 
 // The dev server with its Web UI on a free port.
 async function devServerWithUi(): Promise<TestWorkflowEnvironment> {
-  installRuntime(testLogger);
   uiPort = await freePort();
-  const cli = resolveTemporalCli();
-  return TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: cli.path ? { type: 'existing-path', path: cli.path } : { type: 'cached-download' },
-      ip: '127.0.0.1',
-      ui: true,
-      uiPort,
-      searchAttributes: [...SEARCH_ATTRIBUTES],
-      extraArgs: ['--ui-disable-news-fetch'],
-    },
-  });
+  return startDevServer({ uiPort });
 }
 
 beforeAll(async () => {

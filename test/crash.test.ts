@@ -13,7 +13,7 @@ import { openDatabase, type Database } from '../src/db';
 import { approveSignal, auditQuery, decideUpdate } from '../workflows/definitions';
 import { makeAlert } from './support/alerts';
 import { startPostgres, type TestPostgres } from './support/postgres';
-import { finished, freePort, spawnTs } from './support/processes';
+import { freePort, startServiceProcess } from './support/processes';
 import { containment, pendingRequestId, TEST_POLICY, TestInventory, waitForStatus } from './support/scenario';
 import { startDevServer } from './support/temporal';
 
@@ -44,18 +44,7 @@ afterAll(async () => {
   await Promise.all([env?.teardown(), pg?.stop()]);
 });
 
-async function startService() {
-  const child = spawnTs('src/main.ts', [], serviceEnv);
-  const exit = finished(child);
-  await vi.waitFor(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`service exited: ${(await exit).stderr}`);
-      expect((await fetch(`http://127.0.0.1:${serviceEnv.CORDON_HTTP_PORT}/healthz`)).status).toBe(200);
-    },
-    { timeout: 60_000, interval: 250 },
-  );
-  return { child, exit };
-}
+const startService = () => startServiceProcess(serviceEnv);
 
 describe('a worker killed mid-containment', () => {
   it('leaves every audit entry stored exactly once after a restart', async () => {

@@ -1,5 +1,5 @@
 // The whole service as users run it: `src/main.ts` (what `npm start` runs) as a real process.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,14 +7,14 @@ import path from 'node:path';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { openDatabase } from '../src/db';
 import { resolveTemporalCli } from '../src/temporal/binaries';
-import { finished, freePort, ROOT, runTs, spawnTs } from './support/processes';
+import { freePort, ROOT, runTs, startServiceProcess, type Finished } from './support/processes';
 
 interface Instance {
   env: Record<string, string>;
   http: string;
   temporal: string;
   process: ChildProcess;
-  exit: ReturnType<typeof finished>;
+  exit: Promise<Finished>;
 }
 
 const dirs: string[] = [];
@@ -33,26 +33,10 @@ async function instanceEnv(dataDir?: string): Promise<Record<string, string>> {
   };
 }
 
-// `viaNpm` runs it exactly as users do, `npm start`, whose SIGTERM must reach the service.
 async function startService(env: Record<string, string>, viaNpm = false): Promise<Instance> {
-  const child = viaNpm
-    ? spawn('npm', ['start', '--silent'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawnTs('src/main.ts', [], env);
-  const instance: Instance = {
-    env,
-    http: `http://127.0.0.1:${env.CORDON_HTTP_PORT}`,
-    temporal: `127.0.0.1:${env.CORDON_DEV_SERVER_PORT}`,
-    process: child,
-    exit: finished(child),
-  };
+  const { child, exit, http } = await startServiceProcess(env, { viaNpm });
+  const instance: Instance = { env, http, temporal: `127.0.0.1:${env.CORDON_DEV_SERVER_PORT}`, process: child, exit };
   running.add(instance);
-  await vi.waitFor(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`service exited: ${(await instance.exit).stderr}`);
-      expect((await fetch(`${instance.http}/healthz`)).status).toBe(200);
-    },
-    { timeout: 60_000, interval: 250 },
-  );
   return instance;
 }
 

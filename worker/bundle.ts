@@ -14,6 +14,11 @@ export async function loadWorkflowBundle(codePath?: string): Promise<{ codePath:
     if (!existsSync(codePath)) throw new Error(`CORDON_WORKFLOW_BUNDLE points at ${codePath}, which does not exist`);
     return { codePath };
   }
+  return bundleWorkflows();
+}
+
+/** Bundles the workflow sources (webpack), logging only warnings and errors. */
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
 }
 

@@ -51,6 +51,13 @@ export function resolveTestServer(env = process.env): ResolvedBinary {
   return resolve(env.CORDON_TEMPORAL_TEST_SERVER, 'temporal-test-server', 'CORDON_TEMPORAL_TEST_SERVER');
 }
 
+/** The SDK's executable option for a resolved binary: that path, or its own download. */
+export function serverExecutable(binary: ResolvedBinary) {
+  return binary.path
+    ? ({ type: 'existing-path', path: binary.path } as const)
+    : ({ type: 'cached-download' } as const);
+}
+
 /** True when both project-local binaries are installed. */
 export function projectBinariesInstalled(): boolean {
   return existsSync(localBinary('temporal')) && existsSync(localBinary('temporal-test-server'));

@@ -2,9 +2,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
-import { WORKFLOWS_PATH } from '../../worker/bundle';
+import { bundleWorkflows } from '../../worker/bundle';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -15,10 +14,8 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   const dir = mkdtempSync(path.join(tmpdir(), 'cordon-bundle-'));
   const codePath = path.join(dir, 'workflows.js');
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: silent });
+  const { code } = await bundleWorkflows();
   writeFileSync(codePath, code);
   project.provide('workflowBundlePath', codePath);
   return () => rmSync(dir, { recursive: true, force: true });
 }
-
-const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error };

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { expect, vi } from 'vitest';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -46,4 +47,35 @@ export function finished(child: ChildProcess): Promise<Finished> {
   child.stdout?.on('data', (d) => (stdout += d));
   child.stderr?.on('data', (d) => (stderr += d));
   return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** A running `src/main.ts` service process. */
+export interface ServiceProcess {
+  child: ChildProcess;
+  exit: Promise<Finished>;
+  http: string;
+}
+
+/**
+ * Starts the service with extra env vars and waits until `/healthz` answers. `viaNpm` runs it
+ * exactly as users do, through `npm start`, whose SIGTERM must reach the service.
+ */
+export async function startServiceProcess(env: Record<string, string>, { viaNpm = false } = {}): Promise<ServiceProcess> {
+  const child = viaNpm
+    ? spawn('npm', ['start', '--silent'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawnTs('src/main.ts', [], env);
+  const service = { child, exit: finished(child), http: `http://127.0.0.1:${env.CORDON_HTTP_PORT}` };
+  try {
+    await vi.waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`service exited: ${(await service.exit).stderr}`);
+        expect((await fetch(`${service.http}/healthz`)).status).toBe(200);
+      },
+      { timeout: 60_000, interval: 250 },
+    );
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return service;
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker, WorkerInterceptors } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { resolveTemporalCli, resolveTestServer, type ResolvedBinary } from '../../src/temporal/binaries';
+import { resolveTemporalCli, resolveTestServer, serverExecutable } from '../../src/temporal/binaries';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/searchAttributes';
 import { createLogger, type Logger } from '../../src/log';
 import { installRuntime } from '../../worker/runtime';
@@ -13,20 +13,15 @@ import type { Database } from '../../src/db';
 /** Test logs go nowhere unless CORDON_TEST_LOG_LEVEL asks for them. */
 export const testLogger = createLogger(process.env.CORDON_TEST_LOG_LEVEL ?? 'silent');
 
-function executable(binary: ResolvedBinary) {
-  return binary.path
-    ? ({ type: 'existing-path', path: binary.path } as const)
-    : ({ type: 'cached-download' } as const);
-}
-
-/** Starts `temporal server start-dev` (in memory) with Cordon's search attributes. */
-export async function startDevServer(): Promise<TestWorkflowEnvironment> {
+/** Starts `temporal server start-dev` (in memory) with Cordon's search attributes; a Web UI on `uiPort`. */
+export async function startDevServer({ uiPort }: { uiPort?: number } = {}): Promise<TestWorkflowEnvironment> {
   installRuntime(testLogger);
   return TestWorkflowEnvironment.createLocal({
     server: {
-      executable: executable(resolveTemporalCli()),
+      executable: serverExecutable(resolveTemporalCli()),
       ip: '127.0.0.1',
       searchAttributes: [...SEARCH_ATTRIBUTES],
+      ...(uiPort && { ui: true, uiPort, extraArgs: ['--ui-disable-news-fetch'] }),
     },
   });
 }
@@ -34,10 +29,9 @@ export async function startDevServer(): Promise<TestWorkflowEnvironment> {
 /** Starts the Java time-skipping test server. */
 export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
   installRuntime(testLogger);
-  const env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: executable(resolveTestServer()) },
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: serverExecutable(resolveTestServer()) },
   });
-  return env;
 }
 
 /** The shipped config folder (what `npm start` reads). */
