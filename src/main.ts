@@ -7,7 +7,10 @@ import { temporalAddress } from './client/connect';
 import { claimDataDir } from './audit/access';
 import { openDatabase } from './db';
 import { ConfigFileError, loadInventory, loadPolicy } from './policy/load';
+import { isLoopback } from './intake/authenticate';
 import { buildIntake } from './intake/server';
+import { loadSources, type Source } from './intake/sources';
+import { freePort } from './net';
 import { createLogger, type Logger } from './log';
 import { startEmbeddedServer } from './temporal/embeddedServer';
 import { registerSearchAttributes } from './temporal/registerSearchAttributes';
@@ -18,12 +21,19 @@ import { createWorker } from '../worker/worker';
 type Stop = () => Promise<unknown>;
 
 // Bad settings or config files stop start-up with exit code 2, before anything starts.
-function configOrExit(): Config {
+function configOrExit(): { config: Config; sources?: Source[] } {
   try {
     const config = loadConfig();
     loadPolicy(config.CORDON_POLICY_FILE);
     loadInventory(config.CORDON_INVENTORY_FILE);
-    return config;
+    const sources = config.CORDON_SOURCES_FILE ? loadSources(config.CORDON_SOURCES_FILE) : undefined;
+    // Unauthenticated intake is for one operator on one machine, never a network.
+    if (!sources && !isLoopback(config.CORDON_HTTP_HOST) && config.CORDON_HTTP_HOST !== 'localhost') {
+      throw new ConfigError([
+        { variable: 'CORDON_SOURCES_FILE', problem: `required when CORDON_HTTP_HOST (${config.CORDON_HTTP_HOST}) is not loopback: alerts must be authenticated` },
+      ]);
+    }
+    return { config, sources };
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const { variable, problem } of err.problems) console.error(`cordon: invalid ${variable}: ${problem}`);
@@ -34,8 +44,9 @@ function configOrExit(): Config {
   }
 }
 
-async function start(config: Config, logger: Logger, stops: Stop[]): Promise<{ workerDone: Promise<void> }> {
-  installRuntime(logger);
+async function start(config: Config, sources: Source[] | undefined, logger: Logger, stops: Stop[]): Promise<{ workerDone: Promise<void> }> {
+  const metricsPort = config.CORDON_WORKER_METRICS_PORT || (await freePort());
+  installRuntime(logger, { metricsPort });
   if (!config.TEMPORAL_ADDRESS) {
     const server = await startEmbeddedServer(config, logger);
     stops.push(() => server.stop());
@@ -79,7 +90,16 @@ async function start(config: Config, logger: Logger, stops: Stop[]): Promise<{ w
     await workerDone;
   });
 
-  const intake = buildIntake({ client, taskQueue: config.CORDON_TASK_QUEUE, logger, searchAttributes: config.CORDON_SEARCH_ATTRIBUTES, db });
+  const intake = buildIntake({
+    client,
+    taskQueue: config.CORDON_TASK_QUEUE,
+    logger,
+    searchAttributes: config.CORDON_SEARCH_ATTRIBUTES,
+    db,
+    sources,
+    maxBodyBytes: config.CORDON_MAX_BODY_BYTES,
+    workerMetricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+  });
   await intake.listen({ host: config.CORDON_HTTP_HOST, port: config.CORDON_HTTP_PORT });
   stops.push(() => intake.close());
 
@@ -90,6 +110,7 @@ async function start(config: Config, logger: Logger, stops: Stop[]): Promise<{ w
       namespace,
       ui: config.TEMPORAL_ADDRESS ? config.CORDON_UI_URL : uiUrl(config),
       taskQueue: config.CORDON_TASK_QUEUE,
+      sources: sources?.map((s) => s.name) ?? 'none: loopback clients only, unauthenticated',
     },
     'cordon is running',
   );
@@ -97,7 +118,7 @@ async function start(config: Config, logger: Logger, stops: Stop[]): Promise<{ w
 }
 
 async function run(): Promise<void> {
-  const config = configOrExit();
+  const { config, sources } = configOrExit();
   const logger = createLogger(config.CORDON_LOG_LEVEL);
   const stops: Stop[] = [];
   let stopping: Promise<void> | undefined;
@@ -117,7 +138,7 @@ async function run(): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT', 0));
   process.once('SIGTERM', () => void stop('SIGTERM', 0));
   try {
-    const { workerDone } = await start(config, logger, stops);
+    const { workerDone } = await start(config, sources, logger, stops);
     workerDone.catch((err) => {
       logger.fatal({ err }, 'worker failed');
       void stop('worker failed', 1);

@@ -81,7 +81,7 @@ describe('POST /v1/alerts', () => {
     const { status, body } = await post({ ...alert, severity: 'urgent', confidence: 1.7, kind: undefined });
 
     expect(status).toBe(400);
-    expect(body.error).toBe('invalid alert');
+    expect(body.error).toBe('invalid native alert');
     const fields = (body.problems as { field: string }[]).map((p) => p.field).sort();
     expect(fields).toEqual(['confidence', 'kind', 'severity']);
     expect(await workflowExists(`contain:simulated:${alert.identity.id}`)).toBe(false);

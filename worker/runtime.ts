@@ -23,10 +23,16 @@ let installed = false;
 
 /**
  * Installs the Temporal runtime once per process, before any connection or worker exists.
- * Signals are left to the caller, which drains intake and worker in order.
+ * Signals are left to the caller, which drains intake and worker in order. With `metricsPort`
+ * the worker's metrics (task latencies, activity failures and retries, slots) are served
+ * as Prometheus text on 127.0.0.1:<port>/metrics.
  */
-export function installRuntime(logger: Logger): void {
+export function installRuntime(logger: Logger, { metricsPort }: { metricsPort?: number } = {}): void {
   if (installed) return;
-  Runtime.install({ logger: temporalLogger(logger), shutdownSignals: [] });
+  Runtime.install({
+    logger: temporalLogger(logger),
+    shutdownSignals: [],
+    telemetryOptions: metricsPort ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } } } : undefined,
+  });
   installed = true;
 }

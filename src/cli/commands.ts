@@ -1,5 +1,6 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { parseAlert } from '../alerts';
+import { createHash } from 'node:crypto';
+import { formatNamed, normalizeAlert, FORMAT_NAMES } from '../alerts/formats';
 import { fetchAuditEntries } from '../audit/access';
 import { compareWithHistory, entriesFromHistories } from '../audit/rebuild';
 import { verifyEntries } from '../audit/store';
@@ -13,25 +14,37 @@ import { loadInventory, loadPolicy } from '../policy/load';
 import { plan } from '../policy/plan';
 import { decideUpdate, falsePositiveSignal, statusQuery } from '../../workflows/definitions';
 import { ExitCode, UsageError } from './errors';
-import { printJson, readJsonFile } from './io';
+import { decodeJsonBody } from '../intake/body';
+import { newToken } from '../intake/sources';
+import { printJson, readInput } from './io';
 
-function validAlert(file: string) {
-  const parsed = parseAlert(readJsonFile(file));
-  if (!parsed.ok) {
-    throw new UsageError(`invalid alert in ${file}:\n${parsed.problems.map((p) => `  ${p.field}: ${p.message}`).join('\n')}`);
+const listProblems = (problems: { field: string; message: string }[]) => problems.map((p) => `  ${p.field}: ${p.message}`).join('\n');
+
+// The same decoding and adapters as the HTTP intake, so a file behaves as it would if posted.
+function validAlert(file: string, formatName?: string) {
+  const format = formatName === undefined ? undefined : formatNamed(formatName);
+  if (formatName !== undefined && !format) throw new UsageError(`unknown format ${formatName}; use ${FORMAT_NAMES.join(', ')}`);
+  const raw = readInput(file);
+  const decoded = decodeJsonBody(raw);
+  if (!decoded.ok) throw new UsageError(`${file} ${decoded.problem.message}`);
+  const rawDigest = `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+  const normalized = normalizeAlert(decoded.value, { headers: {}, rawDigest }, format);
+  if (normalized.outcome === 'ignored') throw new UsageError(`${file} opens no containment: ${normalized.reason}`);
+  if (normalized.outcome !== 'alert') {
+    throw new UsageError(`${normalized.outcome} ${normalized.format} alert in ${file}:\n${listProblems(normalized.problems)}`);
   }
-  return parsed.alert;
+  return normalized.alert;
 }
 
-/** `alert send FILE`: validate locally, then start or join the containment. */
-export function sendAlert(file: string, searchAttributes: boolean) {
-  const alert = validAlert(file);
+/** `alert send FILE [--format F]`: normalize and validate locally, then start or join the containment. */
+export function sendAlert(file: string, format: string | undefined, searchAttributes: boolean) {
+  const alert = validAlert(file, format);
   return (client: Client, taskQueue: string) => submitAlert(client, taskQueue, alert, { searchAttributes });
 }
 
-/** `plan ALERT.json`: the plan the policy gives, without Temporal. */
-export function planAlert(file: string, policyFile: string, inventoryFile: string) {
-  const alert = validAlert(file);
+/** `plan ALERT.json [--format F]`: the plan the policy gives, without Temporal. */
+export function planAlert(file: string, format: string | undefined, policyFile: string, inventoryFile: string) {
+  const alert = validAlert(file, format);
   return plan(alert, findIdentity(loadInventory(inventoryFile), alert.identity), loadPolicy(policyFile));
 }
 
@@ -111,4 +124,17 @@ export function audit(action: string, opts: { workflow?: string; identity?: stri
     default:
       throw new UsageError(`audit: unknown action "${action}" (list, export, verify, rebuild)`);
   }
+}
+
+/** `source token NAME`: a new bearer token, and the sources-file entry that admits it. */
+export function sourceToken(name: string): string {
+  const { token, hash } = newToken();
+  return [
+    `# Bearer token for source "${name}" (shown once; store it in the forwarder's secret store):`,
+    `#   ${token}`,
+    '# Add this to the sources file (CORDON_SOURCES_FILE):',
+    `  - name: ${name}`,
+    `    tokens: ["${hash}"]`,
+    '',
+  ].join('\n');
 }

@@ -1,18 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from './errors';
 
-/** Reads and parses a JSON file (`-` for stdin); unreadable or invalid JSON is a usage error. */
-export function readJsonFile(file: string): unknown {
-  let text: string;
+/** Reads a file's bytes (`-` for stdin); an unreadable file is a usage error. */
+export function readInput(file: string): Buffer {
   try {
-    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+    return readFileSync(file === '-' ? 0 : file);
   } catch (err) {
     throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`${file} is not valid JSON: ${(err as Error).message}`);
   }
 }
 

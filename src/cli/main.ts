@@ -4,7 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { connectClient } from '../client/connect';
 import { ConfigError, loadConfig } from '../config';
 import { ConfigFileError } from '../policy/load';
-import { audit, decide, declareFalsePositive, governor, planAlert, sendAlert, showStatus } from './commands';
+import { audit, decide, declareFalsePositive, governor, planAlert, sendAlert, showStatus, sourceToken } from './commands';
 import { ExitCode, UsageError } from './errors';
 import { printJson } from './io';
 
@@ -32,19 +32,31 @@ function program(): Command {
   const alert = cli.command('alert').description('send alerts to Cordon');
   alert
     .command('send')
-    .argument('<file>', 'native alert JSON file, or - for stdin')
+    .argument('<file>', 'alert JSON file, or - for stdin')
+    .option('--format <format>', 'native | ocsf | github | guardduty | falco (default: detected)')
     .description("start or join the identity's containment workflow")
-    .action((file: string) => withClient(sendAlert(file, loadConfig().CORDON_SEARCH_ATTRIBUTES)));
+    .action((file: string, opts: { format?: string }) => withClient(sendAlert(file, opts.format, loadConfig().CORDON_SEARCH_ATTRIBUTES)));
 
   cli
     .command('plan')
-    .argument('<alert>', 'native alert JSON file, or - for stdin')
+    .argument('<alert>', 'alert JSON file, or - for stdin')
+    .option('--format <format>', 'native | ocsf | github | guardduty | falco (default: detected)')
     .option('--policy <file>', 'policy YAML (default: CORDON_POLICY_FILE)')
     .option('--inventory <file>', 'inventory YAML (default: CORDON_INVENTORY_FILE)')
     .description('print the containment plan for an alert; needs no Temporal')
-    .action((file: string, opts: { policy?: string; inventory?: string }) => {
+    .action((file: string, opts: { format?: string; policy?: string; inventory?: string }) => {
       const config = loadConfig();
-      printJson(planAlert(file, opts.policy ?? config.CORDON_POLICY_FILE, opts.inventory ?? config.CORDON_INVENTORY_FILE));
+      printJson(planAlert(file, opts.format, opts.policy ?? config.CORDON_POLICY_FILE, opts.inventory ?? config.CORDON_INVENTORY_FILE));
+    });
+
+  cli
+    .command('source')
+    .argument('<action>', 'token')
+    .argument('<name>', 'the source name, e.g. siem')
+    .description('make a bearer token for an alert source; prints the token once and the hash for the sources file')
+    .action((action: string, name: string) => {
+      if (action !== 'token') throw new UsageError(`unknown source action ${action}; use token`);
+      process.stdout.write(sourceToken(name));
     });
 
   cli

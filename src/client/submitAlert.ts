@@ -13,12 +13,15 @@ export interface Submission {
   disposition: Disposition | 'pending';
 }
 
+// How long Temporal may take to accept the alert before the caller is told it did not.
+const HANDOVER_DEADLINE_MS = 5_000;
 // How long to wait for a worker to report what the alert became.
 const DISPOSITION_WAIT_MS = 10_000;
 
 /**
  * Delivers a validated alert to its identity's containment workflow, starting it if none
- * runs (signalWithStart), then asks the workflow what it made of this delivery.
+ * runs (signalWithStart), then asks the workflow what it made of this delivery. Throws when
+ * Temporal does not take the alert within a few seconds: the caller must not report success.
  */
 export async function submitAlert(
   client: Client,
@@ -28,22 +31,24 @@ export async function submitAlert(
 ): Promise<Submission> {
   const workflowId = containmentWorkflowId(alert.identity);
   const deliveryId = randomUUID();
-  const handle = await client.workflow.signalWithStart<typeof containIdentity, [unknown, { deliveryId: string }?]>('containIdentity', {
-    workflowId,
-    taskQueue,
-    args: [{ identity: alert.identity, searchAttributes }],
-    signal: alertSignal,
-    signalArgs: [alert, { deliveryId }],
-    typedSearchAttributes: searchAttributes
-      ? [
-          { key: IDENTITY, value: `${alert.identity.provider}:${alert.identity.id}` },
-          { key: PROVIDER, value: alert.identity.provider },
-          { key: SEVERITY, value: alert.severity },
-        ]
-      : [],
-    staticSummary: `Contain ${alert.identity.provider} identity ${alert.identity.id}`,
-    staticDetails: `Started by alert ${alert.id} (${alert.kind}, ${alert.severity}) from ${alert.source}`,
-  });
+  const handle = await client.withDeadline(Date.now() + HANDOVER_DEADLINE_MS, () =>
+    client.workflow.signalWithStart<typeof containIdentity, [unknown, { deliveryId: string }?]>('containIdentity', {
+      workflowId,
+      taskQueue,
+      args: [{ identity: alert.identity, searchAttributes }],
+      signal: alertSignal,
+      signalArgs: [alert, { deliveryId }],
+      typedSearchAttributes: searchAttributes
+        ? [
+            { key: IDENTITY, value: `${alert.identity.provider}:${alert.identity.id}` },
+            { key: PROVIDER, value: alert.identity.provider },
+            { key: SEVERITY, value: alert.severity },
+          ]
+        : [],
+      staticSummary: `Contain ${alert.identity.provider} identity ${alert.identity.id}`,
+      staticDetails: `Started by alert ${alert.id} (${alert.kind}, ${alert.severity}) from ${alert.source}`,
+    }),
+  );
   const runId = handle.signaledRunId;
   const disposition = await client
     .withDeadline(Date.now() + DISPOSITION_WAIT_MS, () =>

@@ -38,6 +38,10 @@ export const ConfigSchema = z.object({
   CORDON_INVENTORY_FILE: z.string().trim().min(1).default('config/inventory.yaml'),
   CORDON_SEARCH_ATTRIBUTES: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   CORDON_NOTIFY_WEBHOOK_URL: optionalText.pipe(z.url().optional()),
+  CORDON_SOURCES_FILE: optionalText,
+  CORDON_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  // 0: any free loopback port. The intake's /metrics serves these, so nobody scrapes it directly.
+  CORDON_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
 });
 
 /** The validated configuration, with the data directory made absolute. */
@@ -79,6 +83,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     CORDON_DATA_DIR: path.resolve(data.CORDON_DATA_DIR),
     CORDON_POLICY_FILE: path.resolve(data.CORDON_POLICY_FILE),
     CORDON_INVENTORY_FILE: path.resolve(data.CORDON_INVENTORY_FILE),
+    CORDON_SOURCES_FILE: data.CORDON_SOURCES_FILE && path.resolve(data.CORDON_SOURCES_FILE),
   };
 }
 

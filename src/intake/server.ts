@@ -1,11 +1,14 @@
 import type { Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
 import { z } from 'zod';
-import { fieldProblems, parseAlert } from '../alerts';
+import { fieldProblems } from '../alerts';
 import { readEntries } from '../audit/store';
 import type { Database } from '../db';
-import { submitAlert } from '../client/submitAlert';
 import type { Logger } from '../log';
+import { alertRoutes } from './alerts';
+import { isLoopback } from './authenticate';
+import { IntakeMetrics } from './metrics';
+import type { Source } from './sources';
 
 /** What the intake needs: a Temporal client and where workflows run. */
 export interface IntakeDeps {
@@ -16,31 +19,65 @@ export interface IntakeDeps {
   searchAttributes?: boolean;
   /** The audit store, served read-only to loopback clients (the CLI). */
   db?: Database;
+  /** Who may post alerts; without it only loopback clients may, unauthenticated. */
+  sources?: Source[];
+  /** Largest accepted request body. */
+  maxBodyBytes?: number;
+  /** The worker's Temporal metrics endpoint, appended to `/metrics`. */
+  workerMetricsUrl?: string;
 }
 
 const AuditQuery = z
   .object({ workflowId: z.string().min(1), identity: z.string().min(1), since: z.iso.datetime({ offset: true }) })
   .partial()
   .strict();
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
-const MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-/** Builds the intake HTTP server: `/healthz` and `POST /v1/alerts`. */
-export function buildIntake({ client, taskQueue, logger, searchAttributes = true, db }: IntakeDeps) {
-  const app = Fastify({ loggerInstance: logger.child({ component: 'intake' }), bodyLimit: MAX_BODY_BYTES });
+// Body errors Fastify raises before a handler runs, as the field and reason they are about.
+const BODY_ERRORS: Record<string, { field: string; reason: 'body_too_large' | 'unsupported_media_type' | 'invalid_json' }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { field: '(body)', reason: 'body_too_large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { field: 'content-type', reason: 'unsupported_media_type' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { field: 'content-length', reason: 'invalid_json' },
+};
+
+/** Builds the intake HTTP server: `/healthz`, `/metrics`, the alert routes and the audit read API. */
+export function buildIntake({
+  client,
+  taskQueue,
+  logger,
+  searchAttributes = true,
+  db,
+  sources,
+  maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
+  workerMetricsUrl,
+}: IntakeDeps) {
+  const app = Fastify({ loggerInstance: logger.child({ component: 'intake' }), bodyLimit: maxBodyBytes });
+  const metrics = new IntakeMetrics(workerMetricsUrl, logger);
+
+  // Bodies stay raw bytes until the sender is authenticated: signatures cover the exact bytes,
+  // and nothing parses what an unauthenticated client sent.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   // Every error leaves as JSON naming what was wrong; internals are logged, not returned.
-  app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = err.statusCode ?? 500;
     if (status >= 500) {
       request.log.error({ err }, 'request failed');
       return reply.code(status).send({ error: 'internal error' });
     }
-    return reply.code(status).send({ error: err.message, problems: [{ field: '(body)', message: err.message }] });
+    const known = BODY_ERRORS[err.code ?? ''];
+    if (known && request.url.startsWith('/v1/alerts')) {
+      metrics.receivedAlert('unknown');
+      metrics.rejectedAlert('unknown', known.reason);
+    }
+    const field = known?.field ?? '(request)';
+    const message = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `exceeds ${maxBodyBytes} bytes` : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'must be application/json' : err.message;
+    return reply.code(status).send({ error: err.message, problems: [{ field, message }] });
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: `no route ${request.method} ${request.url}` }),
+    reply.code(404).send({ error: `no route ${request.method} ${request.url.slice(0, 200)}` }),
   );
 
   app.get('/healthz', async (_request, reply) => {
@@ -52,24 +89,15 @@ export function buildIntake({ client, taskQueue, logger, searchAttributes = true
     }
   });
 
-  app.post('/v1/alerts', async (request, reply) => {
-    const parsed = parseAlert(request.body);
-    if (!parsed.ok) {
-      return reply.code(400).send({ error: 'invalid alert', problems: parsed.problems });
-    }
-    const submission = await submitAlert(client, taskQueue, parsed.alert, { searchAttributes });
-    request.log.info(
-      { alertId: parsed.alert.id, workflowId: submission.workflowId, disposition: submission.disposition },
-      'alert accepted',
-    );
-    return reply.code(submission.disposition === 'pending' ? 202 : 200).send(submission);
-  });
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.text()));
+
+  app.register(alertRoutes({ client, taskQueue, searchAttributes, sources, metrics }));
 
   // The embedded store has one owner (this process); the CLI reads it here. Loopback only:
   // the audit trail names identities and approvers.
   app.get('/v1/audit/entries', async (request, reply) => {
     if (!db) return reply.code(404).send({ error: 'no audit store in this process' });
-    if (!LOOPBACK.has(request.ip)) return reply.code(403).send({ error: 'the audit API answers loopback clients only' });
+    if (!isLoopback(request.ip)) return reply.code(403).send({ error: 'the audit API answers loopback clients only' });
     const parsed = AuditQuery.safeParse(request.query);
     if (!parsed.success) return reply.code(400).send({ error: 'invalid audit query', problems: fieldProblems(parsed.error) });
     return readEntries(db, parsed.data);

@@ -16,7 +16,8 @@ export class ConfigFileError extends Error {
   }
 }
 
-function loadYaml<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
+/** Reads a YAML file and validates it against a schema; failures name the file and each field. */
+export function loadYaml<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
   let raw: unknown;
   try {
     raw = parse(readFileSync(file, 'utf8'));

@@ -1,0 +1,49 @@
+import { parseAlert } from '..';
+import { fieldProblems, type Alert, type FieldProblem } from '../schema';
+import { falco } from './falco';
+import { github } from './github';
+import { guardduty } from './guardduty';
+import { native } from './native';
+import { ocsf } from './ocsf';
+import type { AdapterContext, AlertFormat, FormatName } from './types';
+
+export * from './types';
+
+/** Every format, in detection order; native last, as it is what is left. */
+export const FORMATS: readonly AlertFormat[] = [github, ocsf, guardduty, falco, native];
+const BY_NAME = new Map(FORMATS.map((format) => [format.name as string, format]));
+
+/** The format named in a path segment or flag, if there is one by that name. */
+export const formatNamed = (name: string): AlertFormat | undefined => BY_NAME.get(name);
+
+/** What a payload became: a native alert, an event that opens nothing, or why it is refused. */
+export type Normalized =
+  | { outcome: 'alert'; format: FormatName; alert: Alert }
+  | { outcome: 'ignored'; format: FormatName; reason: string }
+  /** The payload breaks its format's schema (or is no JSON object at all). */
+  | { outcome: 'invalid'; format: FormatName | 'unknown'; problems: FieldProblem[] }
+  /** Well-formed, but it names nothing Cordon can contain. */
+  | { outcome: 'unusable'; format: FormatName; problems: FieldProblem[] };
+
+/**
+ * Turns a forwarder's payload into a validated native alert. `format` comes from the path;
+ * without one the payload's shape (and GitHub's event header) decides.
+ */
+export function normalizeAlert(payload: unknown, context: AdapterContext, format?: AlertFormat): Normalized {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    return { outcome: 'invalid', format: format?.name ?? 'unknown', problems: [{ field: '(root)', message: 'must be a JSON object' }] };
+  }
+  const chosen = format ?? FORMATS.find((f) => f.detect(payload as Record<string, unknown>, context.headers)) ?? native;
+  const parsed = chosen.parse(payload);
+  if (!parsed.success) {
+    return { outcome: 'invalid', format: chosen.name, problems: fieldProblems(parsed.error) };
+  }
+  const adapted = chosen.adapt(parsed.data, context);
+  if (adapted.kind === 'ignored') return { outcome: 'ignored', format: chosen.name, reason: adapted.reason };
+  if (adapted.kind === 'unusable') return { outcome: 'unusable', format: chosen.name, problems: adapted.problems };
+  const alert = parseAlert(adapted.alert);
+  // A well-formed payload whose mapped values break the native schema (an identity id with
+  // spaces, say) names nothing Cordon can act on.
+  if (!alert.ok) return { outcome: 'unusable', format: chosen.name, problems: alert.problems };
+  return { outcome: 'alert', format: chosen.name, alert: alert.alert };
+}

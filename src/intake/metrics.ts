@@ -1,0 +1,83 @@
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
+import type { Logger } from '../log';
+
+/** Why the intake refused an alert: the `reason` label of `cordon_alerts_rejected_total`. */
+export type RejectReason =
+  | 'unauthenticated'
+  | 'format_not_allowed'
+  | 'rate_limited'
+  | 'body_too_large'
+  | 'unsupported_media_type'
+  | 'invalid_encoding'
+  | 'invalid_json'
+  | 'unknown_format'
+  | 'invalid_alert'
+  | 'unusable_alert'
+  | 'temporal_unavailable';
+
+/** The intake's Prometheus metrics, plus the worker's Temporal metrics when it runs here. */
+export class IntakeMetrics {
+  readonly registry = new Registry();
+  private readonly received = new Counter({
+    name: 'cordon_alerts_received_total',
+    help: 'Alert requests received, by format (unknown until the body is read)',
+    labelNames: ['format'],
+    registers: [this.registry],
+  });
+  private readonly accepted = new Counter({
+    name: 'cordon_alerts_accepted_total',
+    help: 'Alerts handed to Temporal, by format and what the workflow made of them',
+    labelNames: ['format', 'disposition'],
+    registers: [this.registry],
+  });
+  private readonly ignored = new Counter({
+    name: 'cordon_alerts_ignored_total',
+    help: 'Well-formed events that open no containment (GitHub pings, resolved alerts)',
+    labelNames: ['format'],
+    registers: [this.registry],
+  });
+  private readonly rejected = new Counter({
+    name: 'cordon_alerts_rejected_total',
+    help: 'Alert requests refused, by format and reason',
+    labelNames: ['format', 'reason'],
+    registers: [this.registry],
+  });
+
+  /**
+   * @param workerMetricsUrl where the Temporal runtime serves the worker's metrics (its
+   * Prometheus exporter on loopback); appended to `/metrics` so one scrape sees both.
+   */
+  constructor(
+    private readonly workerMetricsUrl?: string,
+    private readonly logger?: Logger,
+  ) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'cordon_' });
+  }
+
+  receivedAlert(format: string) {
+    this.received.inc({ format });
+  }
+  acceptedAlert(format: string, disposition: string) {
+    this.accepted.inc({ format, disposition });
+  }
+  ignoredAlert(format: string) {
+    this.ignored.inc({ format });
+  }
+  rejectedAlert(format: string, reason: RejectReason) {
+    this.rejected.inc({ format, reason });
+  }
+
+  /** Prometheus text: Cordon's own metrics, then the worker's. */
+  async text(): Promise<string> {
+    const own = await this.registry.metrics();
+    if (!this.workerMetricsUrl) return own;
+    try {
+      const res = await fetch(this.workerMetricsUrl, { signal: AbortSignal.timeout(2_000) });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      return `${own}\n${await res.text()}`;
+    } catch (err) {
+      this.logger?.warn({ err, url: this.workerMetricsUrl }, 'worker metrics unavailable');
+      return `${own}\n# worker metrics unavailable\n`;
+    }
+  }
+}
