@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AlertSchema } from './alerts/schema';
 import { InventorySchema } from './inventory/schema';
+import { SourcesSchema } from './intake/sources';
 import { PolicySchema } from './policy/schema';
 
 /** JSON Schema of every file format users write, keyed by the schema file's base name. */
@@ -13,5 +14,6 @@ export function jsonSchemas(): Record<string, unknown> {
     policy: exported(PolicySchema, 'Cordon containment policy'),
     inventory: exported(InventorySchema, 'Cordon identity inventory'),
     alert: exported(AlertSchema, 'Cordon native alert'),
+    sources: exported(SourcesSchema, 'Cordon alert sources'),
   };
 }

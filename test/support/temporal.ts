@@ -13,13 +13,15 @@ import type { Database } from '../../src/db';
 /** Test logs go nowhere unless CORDON_TEST_LOG_LEVEL asks for them. */
 export const testLogger = createLogger(process.env.CORDON_TEST_LOG_LEVEL ?? 'silent');
 
-/** Starts `temporal server start-dev` (in memory) with Cordon's search attributes; a Web UI on `uiPort`. */
-export async function startDevServer({ uiPort }: { uiPort?: number } = {}): Promise<TestWorkflowEnvironment> {
+/** Starts `temporal server start-dev` with Cordon's search attributes: in memory unless `dbFilename`; a Web UI on `uiPort`. */
+export async function startDevServer({ uiPort, port, dbFilename }: { uiPort?: number; port?: number; dbFilename?: string } = {}): Promise<TestWorkflowEnvironment> {
   installRuntime(testLogger);
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: serverExecutable(resolveTemporalCli()),
       ip: '127.0.0.1',
+      port,
+      dbFilename,
       searchAttributes: [...SEARCH_ATTRIBUTES],
       ...(uiPort && { ui: true, uiPort, extraArgs: ['--ui-disable-news-fetch'] }),
     },

@@ -1,0 +1,308 @@
+import { describe, expect, it } from 'vitest';
+import { formatNamed, normalizeAlert, type AdapterContext, type Normalized } from '../src/alerts/formats';
+import { example, FORMAT_CASES, setPath } from './support/formats';
+
+const DIGEST = `sha256:${'ab'.repeat(32)}`;
+const GITHUB_EVENT = { 'x-github-event': 'secret_scanning_alert' };
+
+function normalize(payload: unknown, format?: string, context: Partial<AdapterContext> = {}): Normalized {
+  return normalizeAlert(payload, { rawDigest: DIGEST, ...context, headers: context.headers ?? {} }, format ? formatNamed(format) : undefined);
+}
+function alertOf(result: Normalized) {
+  if (result.outcome !== 'alert') throw new Error(`expected an alert, got ${JSON.stringify(result)}`);
+  return result.alert;
+}
+
+describe('format detection', () => {
+  it.each(FORMAT_CASES)('detects $file as $format', ({ file, format, headers }) => {
+    expect(normalize(example(file), undefined, { headers }).format).toBe(format);
+  });
+
+  it('refuses a body that is not a JSON object, naming the root', () => {
+    for (const payload of [[], 'alert', 42, null]) {
+      expect(normalize(payload)).toEqual({ outcome: 'invalid', format: 'unknown', problems: [{ field: '(root)', message: 'must be a JSON object' }] });
+    }
+  });
+});
+
+describe.each(FORMAT_CASES)('$file rejections', ({ file, format, headers, required }) => {
+  it.each(required)('refuses a payload without %s, naming it', (path) => {
+    const result = normalize(setPath(example(file), path, undefined), format, { headers });
+    expect(result.outcome).toBe('invalid');
+    expect(result.outcome === 'invalid' && result.problems.map((p) => p.field)).toContain(path);
+  });
+});
+
+describe('native', () => {
+  it('passes the alert through; an authenticated source replaces the claimed one, which is kept', () => {
+    const payload = example('secret-leak.json');
+    expect(alertOf(normalize(payload, 'native')).source).toBe('github-secret-scanning');
+    const attributed = alertOf(normalize(payload, 'native', { source: 'siem' }));
+    expect(attributed.source).toBe('siem');
+    expect(attributed.evidence).toMatchObject({ reportedSource: 'github-secret-scanning', repository: 'acme/website' });
+    expect(JSON.stringify(attributed)).not.toContain('ghp_exampleLeakedValue123');
+  });
+});
+
+describe('OCSF Detection Finding', () => {
+  it('maps every field Cordon reads', () => {
+    expect(alertOf(normalize(example('ocsf-detection-finding.json'), 'ocsf', { source: 'siem' }))).toEqual({
+      id: 'ocsf:siem-finding-7f3b2c',
+      source: 'siem',
+      kind: 'anomalous_usage',
+      severity: 'high',
+      confidence: 0.92,
+      identity: { provider: 'aws-iam', id: 'svc-deploy-bot' },
+      observedAt: '2026-11-22T09:14:00.000Z',
+      summary: 'Deploy key used from an unfamiliar network',
+      evidence: {
+        format: 'ocsf',
+        rawDigest: DIGEST,
+        product: 'Example SIEM',
+        findingTypes: ['Unusual Key Usage'],
+        userUid: 'AIDAJQABLZS4A3QDU576Q',
+        keyId: 'AKIAIOSFODNN7EXAMPLE',
+        account: '123456789012',
+        resources: [{ uid: 'arn:aws:s3:::acme-release-artifacts', type: 'AWS::S3::Bucket' }],
+      },
+    });
+  });
+
+  it.each([
+    [0, 'medium'],
+    [1, 'low'],
+    [2, 'low'],
+    [3, 'medium'],
+    [4, 'high'],
+    [5, 'critical'],
+    [6, 'critical'],
+    [99, 'medium'],
+  ])('maps severity_id %i to %s', (id, severity) => {
+    expect(alertOf(normalize({ ...example('ocsf-detection-finding.json'), severity_id: id }, 'ocsf')).severity).toBe(severity);
+  });
+
+  it('takes confidence_score, else confidence_id, else the documented default', () => {
+    const base = example('ocsf-detection-finding.json');
+    delete base.confidence_score;
+    expect([1, 2, 3, 0, 99].map((id) => alertOf(normalize({ ...base, confidence_id: id }, 'ocsf')).confidence)).toEqual([0.3, 0.6, 0.9, 0.5, 0.5]);
+    delete base.confidence_id;
+    expect(alertOf(normalize(base, 'ocsf')).confidence).toBe(0.5);
+  });
+
+  it('finds the identity in actor.user without evidences, and falls back to uid without a name', () => {
+    const finding = example('ocsf-detection-finding.json');
+    delete finding.evidences;
+    delete finding.actor.user.name;
+    expect(alertOf(normalize(finding, 'ocsf')).identity).toEqual({ provider: 'aws-iam', id: 'AIDAJQABLZS4A3QDU576Q' });
+  });
+
+  it('takes the provider from the source over cloud.provider, and refuses a finding with neither', () => {
+    const finding = example('ocsf-detection-finding.json');
+    expect(alertOf(normalize(finding, 'ocsf', { provider: 'simulated' })).identity.provider).toBe('simulated');
+    finding.cloud.provider = 'GCP';
+    expect(normalize(finding, 'ocsf')).toMatchObject({ outcome: 'unusable', problems: [{ field: 'cloud.provider' }] });
+  });
+
+  it('refuses a finding that names no user, and a wrong class', () => {
+    const finding = example('ocsf-detection-finding.json');
+    delete finding.evidences;
+    delete finding.actor;
+    expect(normalize(finding, 'ocsf')).toMatchObject({ outcome: 'unusable', problems: [{ field: 'evidences' }] });
+    expect(normalize({ ...example('ocsf-detection-finding.json'), class_uid: 2003 }, 'ocsf')).toMatchObject({ outcome: 'invalid', problems: [{ field: 'class_uid' }] });
+  });
+
+  it('reads the kind from finding types and title', () => {
+    const finding = example('ocsf-detection-finding.json');
+    const kindFor = (types: string[]) => alertOf(normalize({ ...finding, finding_info: { ...finding.finding_info, types, title: '' } }, 'ocsf')).kind;
+    expect(kindFor(['Leaked Secret'])).toBe('secret_leak');
+    expect(kindFor(['Privilege Escalation'])).toBe('privilege_escalation');
+    expect(kindFor(['Impossible Travel'])).toBe('impossible_travel');
+    expect(kindFor(['Something new'])).toBe('anomalous_usage');
+  });
+});
+
+describe('GitHub secret_scanning_alert', () => {
+  const payload = () => example('github-secret-scanning.json');
+  const adapt = (p: Record<string, any>, headers: Record<string, string> = GITHUB_EVENT, context: Partial<AdapterContext> = {}) =>
+    normalize(p, 'github', { headers, ...context });
+
+  it('maps every field Cordon reads', () => {
+    expect(alertOf(adapt(payload(), GITHUB_EVENT, { source: 'github-acme' }))).toEqual({
+      id: 'github:acme/website/secret-scanning/42:created',
+      source: 'github-acme',
+      kind: 'secret_leak',
+      severity: 'critical',
+      confidence: 0.95,
+      identity: { provider: 'github', id: 'acme/website/secret-scanning/42' },
+      observedAt: '2026-11-22T09:14:00Z',
+      summary: 'GitHub Personal Access Token exposed in acme/website',
+      evidence: {
+        format: 'github',
+        rawDigest: DIGEST,
+        action: 'created',
+        type: 'github_personal_access_token',
+        validity: 'active',
+        publiclyLeaked: false,
+        pushProtectionBypassed: false,
+        repository: 'acme/website',
+        url: 'https://github.com/acme/website/security/secret-scanning/42',
+        sender: 'github',
+      },
+    });
+  });
+
+  it.each([
+    ['active', false, 'critical', 0.95],
+    ['unknown', false, 'high', 0.8],
+    [undefined, false, 'high', 0.8],
+    ['inactive', false, 'high', 0.4],
+    ['inactive', true, 'critical', 0.4],
+  ])('validity %s, publicly leaked %s: severity %s, confidence %s', (validity, leaked, severity, confidence) => {
+    const p = payload();
+    setPath(p, 'alert.validity', validity);
+    p.alert.publicly_leaked = leaked;
+    expect(alertOf(adapt(p))).toMatchObject({ severity, confidence });
+  });
+
+  it('opens containment for exposure actions only, ignores the rest and pings', () => {
+    for (const action of ['created', 'reopened', 'publicly_leaked', 'validated']) expect(adapt({ ...payload(), action }).outcome).toBe('alert');
+    for (const action of ['resolved', 'assigned']) expect(adapt({ ...payload(), action })).toMatchObject({ outcome: 'ignored', reason: `action ${action} opens no containment` });
+    expect(adapt(payload(), { 'x-github-event': 'ping' })).toMatchObject({ outcome: 'ignored', reason: 'ping' });
+    expect(adapt(payload(), { 'x-github-event': 'push' })).toMatchObject({ outcome: 'unusable', problems: [{ field: 'X-GitHub-Event' }] });
+  });
+
+  it('never keeps a secret value, even in the REST shape that carries one', () => {
+    const p = payload();
+    p.alert.secret = 'ghp_thisIsTheLeakedTokenItself0123456789';
+    expect(JSON.stringify(adapt(p))).not.toContain('ghp_thisIsTheLeakedTokenItself');
+  });
+
+  it("uses the source's provider when it has one", () => {
+    expect(alertOf(adapt(payload(), GITHUB_EVENT, { provider: 'simulated' })).identity.provider).toBe('simulated');
+  });
+});
+
+describe('GuardDuty finding', () => {
+  it('maps a raw finding and its EventBridge envelope to the same alert', () => {
+    const raw = alertOf(normalize(example('guardduty-finding.json'), 'guardduty'));
+    expect(alertOf(normalize(example('guardduty-eventbridge.json'), 'guardduty'))).toEqual(raw);
+    expect(raw).toEqual({
+      id: 'guardduty:a2b4c6d8e0f21357a2b4c6d8e0f21357@2026-11-22T09:14:00.512Z',
+      source: 'guardduty',
+      kind: 'secret_leak',
+      severity: 'high',
+      confidence: 0.8,
+      identity: { provider: 'aws-iam', id: 'svc-payments' },
+      observedAt: '2026-11-22T09:14:00.512Z',
+      summary: 'Credentials for instance role svc-payments used from a remote AWS account.',
+      evidence: {
+        format: 'guardduty',
+        rawDigest: DIGEST,
+        findingId: 'a2b4c6d8e0f21357a2b4c6d8e0f21357',
+        type: 'UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS',
+        account: '123456789012',
+        region: 'eu-west-1',
+        accessKeyId: 'ASIAIOSFODNN7EXAMPLE',
+        principalId: 'AROAJQABLZS4A3QDU576Q:i-0abcd1234ef567890',
+        userType: 'AssumedRole',
+        count: 3,
+      },
+    });
+  });
+
+  it.each([
+    [1, 'low'],
+    [3.9, 'low'],
+    [4, 'medium'],
+    [6.9, 'medium'],
+    [7, 'high'],
+    [8.9, 'high'],
+    [9, 'critical'],
+    [10, 'critical'],
+  ])('maps Severity %s to %s', (score, severity) => {
+    expect(alertOf(normalize({ ...example('guardduty-finding.json'), Severity: score }, 'guardduty')).severity).toBe(severity);
+  });
+
+  it('scales Confidence (0-10) and maps finding types to kinds', () => {
+    const finding = example('guardduty-finding.json');
+    expect(alertOf(normalize({ ...finding, Confidence: 7.5 }, 'guardduty')).confidence).toBe(0.75);
+    const kindOf = (Type: string) => alertOf(normalize({ ...finding, Type }, 'guardduty')).kind;
+    expect(kindOf('PrivilegeEscalation:IAMUser/AnomalousBehavior')).toBe('privilege_escalation');
+    expect(kindOf('CredentialAccess:IAMUser/AnomalousBehavior')).toBe('anomalous_usage');
+    expect(kindOf('UnauthorizedAccess:IAMUser/TorIPCaller')).toBe('token_abuse');
+    expect(kindOf('Stealth:IAMUser/CloudTrailLoggingDisabled')).toBe('policy_violation');
+    expect(kindOf('Discovery:S3/MaliciousIPCaller.Custom')).toBe('token_abuse');
+    expect(kindOf('Recon:IAMUser/UserPermissions')).toBe('anomalous_usage');
+  });
+
+  it('refuses findings about resources that are not IAM identities, and out-of-range numbers', () => {
+    const finding = example('guardduty-finding.json');
+    finding.Resource = { ResourceType: 'Instance', InstanceDetails: { InstanceId: 'i-0abcd1234ef567890' } };
+    expect(normalize(finding, 'guardduty')).toMatchObject({ outcome: 'unusable', problems: [{ field: 'Resource.AccessKeyDetails.UserName' }] });
+    expect(normalize({ ...example('guardduty-finding.json'), Severity: 11 }, 'guardduty')).toMatchObject({ outcome: 'invalid', problems: [{ field: 'Severity' }] });
+    expect(normalize({ ...example('guardduty-finding.json'), AccountId: '12345' }, 'guardduty')).toMatchObject({ outcome: 'invalid', problems: [{ field: 'AccountId' }] });
+    expect(normalize({ ...example('guardduty-eventbridge.json'), 'detail-type': 'EC2 Instance State-change Notification' }, 'guardduty')).toMatchObject({
+      outcome: 'invalid',
+      problems: [{ field: 'detail-type' }],
+    });
+  });
+});
+
+describe('Falco JSON', () => {
+  it('maps every field Cordon reads, keeping only identity-related output fields', () => {
+    const event = example('falco-k8s-audit.json');
+    event.output_fields['proc.cmdline'] = 'curl -H "Authorization: Bearer sk-live-dontkeepme"';
+    expect(alertOf(normalize(event, 'falco', { source: 'falco-prod' }))).toEqual({
+      id: 'falco:4c1f0d3e-9a2b-4f6e-8d7c-1b2a3c4d5e6f',
+      source: 'falco-prod',
+      kind: 'token_abuse',
+      severity: 'medium',
+      confidence: 0.6,
+      identity: { provider: 'kubernetes', id: 'ci/deploy-bot' },
+      observedAt: '2026-11-22T09:14:00.123456789Z',
+      summary: 'Falco rule "Service Account Reads Secret Outside Namespace" fired',
+      evidence: {
+        format: 'falco',
+        rawDigest: DIGEST,
+        rule: 'Service Account Reads Secret Outside Namespace',
+        priority: 'warning',
+        eventSource: 'k8s_audit',
+        hostname: 'falco-7d9f8',
+        tags: ['k8s', 'mitre_credential_access', 'NHI'],
+        fields: {
+          'ka.user.name': 'system:serviceaccount:ci:deploy-bot',
+          'ka.target.namespace': 'prod',
+          'ka.target.resource': 'secrets',
+          'ka.target.name': 'payments-db',
+          'ka.verb': 'get',
+          'ka.useragent': 'kubectl/v1.30.2 (linux/amd64)',
+          'ka.sourceips': '10.42.3.17',
+        },
+      },
+    });
+  });
+
+  it.each([
+    ['Emergency', 'critical'],
+    ['ALERT', 'critical'],
+    ['Critical', 'critical'],
+    ['Error', 'high'],
+    ['Warning', 'medium'],
+    ['Notice', 'low'],
+    ['Informational', 'low'],
+    ['Debug', 'low'],
+  ])('maps priority %s to %s', (priority, severity) => {
+    expect(alertOf(normalize({ ...example('falco-k8s-audit.json'), priority }, 'falco')).severity).toBe(severity);
+  });
+
+  it('reads kinds from MITRE tags, ids events without uuid by digest, and refuses non-service-account users', () => {
+    const event = example('falco-k8s-audit.json');
+    expect(alertOf(normalize({ ...event, tags: ['mitre_privilege_escalation'] }, 'falco')).kind).toBe('privilege_escalation');
+    expect(alertOf(normalize({ ...event, tags: [] }, 'falco')).kind).toBe('policy_violation');
+    delete event.uuid;
+    expect(alertOf(normalize(event, 'falco')).id).toBe(`falco:${DIGEST}`);
+    event.output_fields['ka.user.name'] = 'alice@example.com';
+    expect(normalize(event, 'falco')).toMatchObject({ outcome: 'unusable', problems: [{ field: 'output_fields.ka.user.name' }] });
+    expect(normalize({ ...event, priority: 'Loud' }, 'falco')).toMatchObject({ outcome: 'invalid', problems: [{ field: 'priority' }] });
+  });
+});
