@@ -3,6 +3,7 @@ import type { Logger } from '../log';
 
 /** Why the intake refused an alert: the `reason` label of `cordon_alerts_rejected_total`. */
 export type RejectReason =
+  | 'bad_request'
   | 'unauthenticated'
   | 'format_not_allowed'
   | 'rate_limited'

@@ -1,13 +1,13 @@
 import type { Client, Connection } from '@temporalio/client';
-import Fastify from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { fieldProblems } from '../alerts';
+import { fieldProblems, type FieldProblem } from '../alerts';
 import { readEntries } from '../audit/store';
 import type { Database } from '../db';
 import type { Logger } from '../log';
 import { alertRoutes } from './alerts';
 import { isLoopback } from './authenticate';
-import { IntakeMetrics } from './metrics';
+import { IntakeMetrics, type RejectReason } from './metrics';
 import type { Source } from './sources';
 
 /** What the intake needs: a Temporal client and where workflows run. */
@@ -34,12 +34,16 @@ const AuditQuery = z
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-// Body errors Fastify raises before a handler runs, as the field and reason they are about.
-const BODY_ERRORS: Record<string, { field: string; reason: 'body_too_large' | 'unsupported_media_type' | 'invalid_json' }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { field: '(body)', reason: 'body_too_large' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { field: 'content-type', reason: 'unsupported_media_type' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { field: 'content-length', reason: 'invalid_json' },
+// Errors Fastify raises before a handler runs: the field each is about, its metrics reason, and
+// a message that quotes nothing from the request.
+const FRAMEWORK_ERRORS: Record<string, { field: string; reason: RejectReason; message: (limit: number) => string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { field: '(body)', reason: 'body_too_large', message: (limit) => `exceeds ${limit} bytes` },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { field: 'content-type', reason: 'unsupported_media_type', message: () => 'must be application/json' },
+  CORDON_ERR_CHARSET: { field: 'content-type', reason: 'unsupported_media_type', message: () => 'charset must be utf-8' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { field: 'content-length', reason: 'bad_request', message: () => 'does not match the body' },
 };
+
+const charsetError = () => Object.assign(new Error('Unsupported Media Type'), { statusCode: 415, code: 'CORDON_ERR_CHARSET' });
 
 /** Builds the intake HTTP server: `/healthz`, `/metrics`, the alert routes and the audit read API. */
 export function buildIntake({
@@ -52,13 +56,28 @@ export function buildIntake({
   maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
   workerMetricsUrl,
 }: IntakeDeps) {
-  const app = Fastify({ loggerInstance: logger.child({ component: 'intake' }), bodyLimit: maxBodyBytes });
   const metrics = new IntakeMetrics(workerMetricsUrl, logger);
+  const refuse = (request: FastifyRequest, reply: FastifyReply, status: number, error: string, problem: FieldProblem, reason: RejectReason) => {
+    if (request.url.startsWith('/v1/alerts')) {
+      metrics.receivedAlert('unknown');
+      metrics.rejectedAlert('unknown', reason);
+    }
+    return reply.code(status).send({ error, problems: [problem] });
+  };
+  const app = Fastify({
+    loggerInstance: logger.child({ component: 'intake' }),
+    bodyLimit: maxBodyBytes,
+    // A malformed URL never reaches the router; it is answered like every other bad request.
+    frameworkErrors: (_err, request, reply) => refuse(request, reply, 400, 'Bad Request', { field: 'path', message: 'is not a valid URL path' }, 'bad_request'),
+  });
 
   // Bodies stay raw bytes until the sender is authenticated: signatures cover the exact bytes,
   // and nothing parses what an unauthenticated client sent.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const charset = /;\s*charset="?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
+    return charset && !/^utf-?8$/i.test(charset) ? done(charsetError(), undefined) : done(null, body);
+  });
 
   // Every error leaves as JSON naming what was wrong; internals are logged, not returned.
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
@@ -67,17 +86,12 @@ export function buildIntake({
       request.log.error({ err }, 'request failed');
       return reply.code(status).send({ error: 'internal error' });
     }
-    const known = BODY_ERRORS[err.code ?? ''];
-    if (known && request.url.startsWith('/v1/alerts')) {
-      metrics.receivedAlert('unknown');
-      metrics.rejectedAlert('unknown', known.reason);
-    }
-    const field = known?.field ?? '(request)';
-    const message = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `exceeds ${maxBodyBytes} bytes` : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'must be application/json' : err.message;
-    return reply.code(status).send({ error: err.message, problems: [{ field, message }] });
+    const known = FRAMEWORK_ERRORS[err.code ?? ''];
+    const problem = known ? { field: known.field, message: known.message(maxBodyBytes) } : { field: '(request)', message: err.message };
+    return refuse(request, reply, status, err.message, problem, known?.reason ?? 'bad_request');
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: `no route ${request.method} ${request.url.slice(0, 200)}` }),
+    refuse(request, reply, 404, 'not found', { field: 'path', message: `no route ${request.method} ${request.url.slice(0, 200)}` }, 'unknown_format'),
   );
 
   app.get('/healthz', async (_request, reply) => {
