@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config';
 import { runTs } from './support/processes';
@@ -45,5 +48,20 @@ describe('configuration', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('CORDON_UI_PORT');
     expect(result.stdout).toBe('');
+  });
+
+  it('refuses to serve a network address without a sources file: alerts there must be authenticated', async () => {
+    const result = await runTs('src/main.ts', [], { CORDON_HTTP_HOST: '0.0.0.0' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('invalid CORDON_SOURCES_FILE: required when CORDON_HTTP_HOST (0.0.0.0) is not loopback');
+  });
+
+  it('exits 2 naming the field of a broken sources file, without echoing it', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'cordon-config-')), 'sources.yaml');
+    writeFileSync(file, 'sources:\n  - name: siem\n    tokens: ["hunter2"]\n');
+    const result = await runTs('src/main.ts', [], { CORDON_SOURCES_FILE: file });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('sources.0.tokens.0: must be sha256:<64 hex digits>');
+    expect(result.stderr).not.toContain('hunter2');
   });
 });

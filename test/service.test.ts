@@ -1,12 +1,13 @@
 // The whole service as users run it: `src/main.ts` (what `npm start` runs) as a real process.
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { openDatabase } from '../src/db';
 import { resolveTemporalCli } from '../src/temporal/binaries';
+import { newToken } from '../src/intake/sources';
 import { freePort, ROOT, runTs, startServiceProcess, type Finished } from './support/processes';
 
 interface Instance {
@@ -116,6 +117,33 @@ describe('the service (npm start)', () => {
   });
 });
 
+describe('the intake with a sources file', () => {
+  it('admits only authenticated forwarders and serves its metrics with the worker Temporal metrics', async () => {
+    const env = await instanceEnv();
+    const { token, hash } = newToken();
+    const sourcesFile = path.join(env.CORDON_DATA_DIR, 'sources.yaml');
+    writeFileSync(sourcesFile, `sources:\n  - name: aws-security\n    formats: [guardduty]\n    tokens: ["${hash}"]\n`);
+    const service = await startService({ ...env, CORDON_SOURCES_FILE: sourcesFile });
+    const post = (headers: Record<string, string>) =>
+      fetch(`${service.http}/v1/alerts/guardduty`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: readFileSync(path.join(ROOT, 'examples/alerts/guardduty-eventbridge.json')),
+      });
+
+    expect((await post({})).status).toBe(401);
+    const accepted = await post({ authorization: `Bearer ${token}` });
+    expect(accepted.status).toBe(200);
+    expect(await accepted.json()).toMatchObject({ workflowId: 'contain:aws-iam:svc-payments', disposition: 'started', format: 'guardduty' });
+
+    const metrics = await (await fetch(`${service.http}/metrics`)).text();
+    expect(metrics).toMatch(/^cordon_alerts_accepted_total\{format="guardduty",disposition="started"\} 1$/m);
+    expect(metrics).toMatch(/^cordon_alerts_rejected_total\{format="guardduty",reason="unauthenticated"\} 1$/m);
+    expect(metrics).toMatch(/^temporal_workflow_task_execution_latency_bucket\{/m);
+    expect(await stopService(service)).toBe(0);
+  });
+});
+
 describe('the audit CLI', () => {
   it('reads the embedded store through the running service, and directly once it stopped', async () => {
     const env = await instanceEnv();
@@ -208,6 +236,20 @@ describe('the cordon CLI', () => {
     const result = await runTs('bin/cordon.js', ['plan', path.join(ROOT, 'examples/alerts/secret-leak.json'), '--policy', broken], env);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('approvalDefaults');
+  });
+
+  it('plans forwarder formats from files, detected or named, and exits 2 naming the field of a mismatch', async () => {
+    const env = { ...(await instanceEnv()), TEMPORAL_ADDRESS: '127.0.0.1:1' };
+    const finding = path.join(ROOT, 'examples/alerts/guardduty-finding.json');
+    for (const args of [['plan', finding], ['plan', '--format', 'guardduty', finding]]) {
+      const planned = await runTs('bin/cordon.js', args, env);
+      expect(planned.code).toBe(0);
+      expect(JSON.parse(planned.stdout).stages).toEqual(expect.any(Array));
+    }
+    const mismatch = await runTs('bin/cordon.js', ['plan', '--format', 'ocsf', finding], env);
+    expect(mismatch.code).toBe(2);
+    expect(mismatch.stderr).toContain('invalid ocsf alert');
+    expect(mismatch.stderr).toContain('class_uid:');
   });
 
   it('exits 2 with the failing fields for an invalid alert file, without contacting Temporal', async () => {
