@@ -123,6 +123,17 @@ describe('sources file', () => {
     }
   });
 
+  it('accepts the shipped example file', () => {
+    process.env.CORDON_GITHUB_WEBHOOK_SECRET = 'example';
+    const example = path.resolve(__dirname, '..', 'config', 'sources.example.yaml');
+    expect(loadSources(example).map((s) => [s.name, s.formats])).toEqual([
+      ['siem', ['native', 'ocsf']],
+      ['github', ['github']],
+      ['aws-security', ['guardduty']],
+      ['falco', ['falco']],
+    ]);
+  });
+
   it('`cordon source token` prints a token once and the hash that admits it', () => {
     const text = sourceToken('siem');
     const token = /#\s+(cdn_\S+)/.exec(text)![1];
