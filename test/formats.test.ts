@@ -39,15 +39,36 @@ describe('native', () => {
     expect(alertOf(normalize(payload, 'native')).source).toBe('github-secret-scanning');
     const attributed = alertOf(normalize(payload, 'native', { source: 'siem' }));
     expect(attributed.source).toBe('siem');
+    // Ids live in the source's namespace: another source cannot send this alert's id first.
+    expect(attributed.id).toBe('siem:gh-secret-scanning-4711');
     expect(attributed.evidence).toMatchObject({ reportedSource: 'github-secret-scanning', repository: 'acme/website' });
     expect(JSON.stringify(attributed)).not.toContain('ghp_exampleLeakedValue123');
+  });
+});
+
+describe('every format', () => {
+  it('fingerprints every string below a secret-looking key, however deep', () => {
+    const payload = { ...example('secret-leak.json'), evidence: { secret: { value: 'ghp_nested0123456789', parts: ['AKIA-part'] }, note: 'kept' } };
+    const evidence = alertOf(normalize(payload)).evidence as Record<string, any>;
+    expect(evidence.note).toBe('kept');
+    expect(evidence.secret.value).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(evidence.secret.parts[0]).toMatch(/^sha256:/);
+    expect(JSON.stringify(evidence)).not.toMatch(/ghp_nested|AKIA-part/);
+  });
+
+  it('refuses identity ids that are not printable, well-formed text (they become workflow ids)', () => {
+    for (const id of ['svc\ud800x', 'svc\u0000x', 'svc\u001bx', 'svc x']) {
+      const result = normalize({ ...example('secret-leak.json'), identity: { provider: 'simulated', id } });
+      expect(result).toMatchObject({ outcome: 'invalid', problems: [{ field: 'identity.id' }] });
+    }
+    expect(alertOf(normalize({ ...example('secret-leak.json'), identity: { provider: 'simulated', id: 'svc-\u{1F510}' } })).identity.id).toBe('svc-\u{1F510}');
   });
 });
 
 describe('OCSF Detection Finding', () => {
   it('maps every field Cordon reads', () => {
     expect(alertOf(normalize(example('ocsf-detection-finding.json'), 'ocsf', { source: 'siem' }))).toEqual({
-      id: 'ocsf:siem-finding-7f3b2c',
+      id: 'siem:ocsf:siem-finding-7f3b2c',
       source: 'siem',
       kind: 'anomalous_usage',
       severity: 'high',
@@ -128,7 +149,7 @@ describe('GitHub secret_scanning_alert', () => {
 
   it('maps every field Cordon reads', () => {
     expect(alertOf(adapt(payload(), GITHUB_EVENT, { source: 'github-acme' }))).toEqual({
-      id: 'github:acme/website/secret-scanning/42:created',
+      id: 'github-acme:github:acme/website/secret-scanning/42:created',
       source: 'github-acme',
       kind: 'secret_leak',
       severity: 'critical',
@@ -167,7 +188,9 @@ describe('GitHub secret_scanning_alert', () => {
   it('opens containment for exposure actions only, ignores the rest and pings', () => {
     for (const action of ['created', 'reopened', 'publicly_leaked', 'validated']) expect(adapt({ ...payload(), action }).outcome).toBe('alert');
     for (const action of ['resolved', 'assigned']) expect(adapt({ ...payload(), action })).toMatchObject({ outcome: 'ignored', reason: `action ${action} opens no containment` });
-    expect(adapt(payload(), { 'x-github-event': 'ping' })).toMatchObject({ outcome: 'ignored', reason: 'ping' });
+    // A real ping carries the hook's settings, no alert.
+    const ping = { zen: 'Keep it logically awesome.', hook_id: 123456, hook: { type: 'Repository', events: ['secret_scanning_alert'] }, repository: payload().repository };
+    expect(normalize(ping, undefined, { headers: { 'x-github-event': 'ping' } })).toMatchObject({ outcome: 'ignored', format: 'github', reason: 'ping' });
     expect(adapt(payload(), { 'x-github-event': 'push' })).toMatchObject({ outcome: 'unusable', problems: [{ field: 'X-GitHub-Event' }] });
   });
 
@@ -210,6 +233,19 @@ describe('GuardDuty finding', () => {
     });
   });
 
+  it('reads the camelCase of EventBridge and S3 exports and the PascalCase of the API alike, naming fields as sent', () => {
+    const camel = example('guardduty-eventbridge.json').detail;
+    expect(normalize(camel).format).toBe('guardduty');
+    expect(alertOf(normalize(camel))).toEqual(alertOf(normalize(example('guardduty-finding.json'))));
+    expect(normalize({ ...camel, severity: 'high' }, 'guardduty')).toMatchObject({ outcome: 'invalid', problems: [{ field: 'severity' }] });
+    expect(normalize({ ...example('guardduty-finding.json'), Severity: 'high' }, 'guardduty')).toMatchObject({ outcome: 'invalid', problems: [{ field: 'Severity' }] });
+    const envelope = example('guardduty-finding.json');
+    expect(normalize({ 'detail-type': 'GuardDuty Finding', source: 'aws.guardduty', detail: { ...envelope, UpdatedAt: 'yesterday' } })).toMatchObject({
+      outcome: 'invalid',
+      problems: [{ field: 'detail.UpdatedAt' }],
+    });
+  });
+
   it.each([
     [1, 'low'],
     [3.9, 'low'],
@@ -238,7 +274,7 @@ describe('GuardDuty finding', () => {
   it('refuses findings about resources that are not IAM identities, and out-of-range numbers', () => {
     const finding = example('guardduty-finding.json');
     finding.Resource = { ResourceType: 'Instance', InstanceDetails: { InstanceId: 'i-0abcd1234ef567890' } };
-    expect(normalize(finding, 'guardduty')).toMatchObject({ outcome: 'unusable', problems: [{ field: 'Resource.AccessKeyDetails.UserName' }] });
+    expect(normalize(finding, 'guardduty')).toMatchObject({ outcome: 'unusable', problems: [{ field: 'resource.accessKeyDetails.userName' }] });
     expect(normalize({ ...example('guardduty-finding.json'), Severity: 11 }, 'guardduty')).toMatchObject({ outcome: 'invalid', problems: [{ field: 'Severity' }] });
     expect(normalize({ ...example('guardduty-finding.json'), AccountId: '12345' }, 'guardduty')).toMatchObject({ outcome: 'invalid', problems: [{ field: 'AccountId' }] });
     expect(normalize({ ...example('guardduty-eventbridge.json'), 'detail-type': 'EC2 Instance State-change Notification' }, 'guardduty')).toMatchObject({
@@ -251,9 +287,9 @@ describe('GuardDuty finding', () => {
 describe('Falco JSON', () => {
   it('maps every field Cordon reads, keeping only identity-related output fields', () => {
     const event = example('falco-k8s-audit.json');
-    event.output_fields['proc.cmdline'] = 'curl -H "Authorization: Bearer sk-live-dontkeepme"';
+    event.output_fields['proc.cmdline'] = `curl -H "Authorization: Bearer sk-live-dontkeepme" ${'x'.repeat(10_000)}`;
     expect(alertOf(normalize(event, 'falco', { source: 'falco-prod' }))).toEqual({
-      id: 'falco:4c1f0d3e-9a2b-4f6e-8d7c-1b2a3c4d5e6f',
+      id: 'falco-prod:falco:4c1f0d3e-9a2b-4f6e-8d7c-1b2a3c4d5e6f',
       source: 'falco-prod',
       kind: 'token_abuse',
       severity: 'medium',
@@ -276,7 +312,7 @@ describe('Falco JSON', () => {
           'ka.target.name': 'payments-db',
           'ka.verb': 'get',
           'ka.useragent': 'kubectl/v1.30.2 (linux/amd64)',
-          'ka.sourceips': '10.42.3.17',
+          'ka.sourceips': ['10.42.3.17'],
         },
       },
     });

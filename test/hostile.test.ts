@@ -45,6 +45,14 @@ const mutations = (c: FormatCase): fc.Arbitrary<{ kind: string; text: string }>[
   fc
     .constantFrom('"__proto__":{"polluted":true},', '"constructor":{"prototype":{"polluted":true}},', '"a":{"__proto__":{"isAdmin":true}},')
     .map((key) => ({ kind: 'prototype pollution', text: JSON.stringify(example(c.file)).replace('{', `{${key}`) })),
+  // An escaped lone surrogate is valid JSON but no text; anywhere in a body it is refused.
+  fc
+    .tuple(fc.constantFrom(...c.bounded), fc.constantFrom('\ud800', '\udbff', '\udc00', '\udfff'))
+    .map(([p, lone]) => ({ kind: 'unpaired surrogate', text: JSON.stringify(setPath(example(c.file), p, `svc${lone}x`)) })),
+  // Control characters cannot be part of an identity id (it becomes a workflow id).
+  ...(c.identity
+    ? [fc.constantFrom('\u0000', '\u0007', '\u001b', '\u007f', '\u0085').map((ch) => ({ kind: 'control character', text: JSON.stringify(setPath(example(c.file), c.identity!, `svc${ch}x`)) }))]
+    : []),
   fc
     .constant(JSON.stringify(example(c.file)))
     .chain((text) => fc.integer({ min: 0, max: text.length - 2 }).map((cut) => ({ kind: 'truncated', text: text.slice(0, cut) }))),

@@ -34,9 +34,9 @@ describe('authentication', () => {
     const alert = h.alertFor(`auth-${Date.now()}`);
     const { status, body } = await intake.post('/v1/alerts', alert, bearer());
     expect(status).toBe(200);
-    expect(body).toMatchObject({ workflowId: `contain:simulated:${alert.identity.id}`, disposition: 'started', alertId: alert.id, format: 'native' });
+    expect(body).toMatchObject({ workflowId: `contain:simulated:${alert.identity.id}`, disposition: 'started', alertId: `siem:${alert.id}`, format: 'native' });
     const state = await h.env.client.workflow.getHandle(body.workflowId).query(statusQuery);
-    expect(state.alerts.map((a) => a.id)).toEqual([alert.id]);
+    expect(state.alerts.map((a) => a.id)).toEqual([`siem:${alert.id}`]);
     const history = await h.env.client.workflow.getHandle(body.workflowId).fetchHistory();
     const signalled = JSON.stringify(history.events?.find((e) => e.workflowExecutionSignaledEventAttributes));
     expect(Buffer.from(JSON.parse(signalled).workflowExecutionSignaledEventAttributes.input.payloads[0].data, 'base64').toString()).toContain('"source":"siem"');
@@ -92,6 +92,23 @@ describe('authentication', () => {
     const handle = h.env.client.workflow.getHandle(body.workflowId);
     await vi.waitFor(async () => expect((await handle.query(statusQuery)).applied.map((a) => a.action)).toContain('restrict'), { timeout: 20_000 });
   });
+
+  it("keeps one source from pre-empting another's alert by sending its id first", async () => {
+    const payload = example('github-secret-scanning.json');
+    payload.alert.number = Date.now();
+    const location = `acme/website/secret-scanning/${payload.alert.number}`;
+    const decoy = h.alertFor(location, { id: `github-acme:github:${location}:created`, severity: 'low', confidence: 0 });
+    expect((await intake.post('/v1/alerts', decoy, bearer())).body.disposition).toBe('started');
+    const raw = Buffer.from(JSON.stringify(payload));
+    const real = await intake.post('/v1/alerts/github', raw, { 'x-github-event': 'secret_scanning_alert', 'x-hub-signature-256': signature(raw) });
+    expect(real.body).toMatchObject({ disposition: 'merged', alertId: `github-acme:github:${location}:created` });
+  });
+
+  it('refuses a stranger with 401 before reading the body, whatever its size or type', async () => {
+    const huge = await intake.post('/v1/alerts', 'x'.repeat(100_000), { 'content-type': 'text/plain' });
+    expect(huge).toMatchObject({ status: 401, body: { problems: [{ field: 'authorization' }] } });
+    expect((await intake.post('/v1/alerts/syslog', '{}', bearer('cdn_wrong'))).status).toBe(401);
+  });
 });
 
 describe('limits', () => {
@@ -117,6 +134,20 @@ describe('limits', () => {
     expect(await intake.post('/v1/alerts/syslog', makeAlert(), bearer())).toMatchObject({ status: 404, body: { problems: [{ field: 'format' }] } });
   });
 
+  it('answers 422, not a retryable 503, when Temporal refuses the alert (over its 2 MB payload limit)', async () => {
+    const roomy = await startIntake(h.env.client, h.taskQueue, { sources: undefined, maxBodyBytes: 4 * 1024 * 1024 });
+    try {
+      const alert = makeAlert({ evidence: { dump: 'x'.repeat(2_200_000) } });
+      const refused = await roomy.post('/v1/alerts', alert);
+      expect(refused).toMatchObject({ status: 422, body: { workflowId: `contain:simulated:${alert.identity.id}`, problems: [{ field: '(alert)' }] } });
+      expect(refused.headers.get('retry-after')).toBeNull();
+      expect(sample(await roomy.metrics(), 'cordon_alerts_rejected_total', { reason: 'refused_by_temporal' })).toBe(1);
+      await expect(h.env.client.workflow.getHandle(refused.body.workflowId).describe()).rejects.toThrow(WorkflowNotFoundError);
+    } finally {
+      await roomy.close();
+    }
+  });
+
   it('answers 422 for a well-formed finding that names nothing to contain', async () => {
     const finding = example('ocsf-detection-finding.json');
     delete finding.evidences;
@@ -131,7 +162,7 @@ describe('/metrics', () => {
     expect(sample(text, 'cordon_alerts_accepted_total', { format: 'native', disposition: 'started' })).toBeGreaterThanOrEqual(3);
     expect(sample(text, 'cordon_alerts_accepted_total', { format: 'github', disposition: 'started' })).toBe(1);
     expect(sample(text, 'cordon_alerts_ignored_total', { format: 'github' })).toBe(1);
-    expect(sample(text, 'cordon_alerts_rejected_total', { format: 'unknown', reason: 'unauthenticated' })).toBe(3);
+    expect(sample(text, 'cordon_alerts_rejected_total', { format: 'unknown', reason: 'unauthenticated' })).toBe(5);
     expect(sample(text, 'cordon_alerts_rejected_total', { format: 'github', reason: 'unauthenticated' })).toBe(1);
     expect(sample(text, 'cordon_alerts_rejected_total', { format: 'guardduty', reason: 'format_not_allowed' })).toBe(2);
     expect(sample(text, 'cordon_alerts_rejected_total', { reason: 'rate_limited' })).toBe(1);

@@ -25,6 +25,7 @@ describe('decodeJsonBody', () => {
     ['broken JSON', Buffer.from('{"token":"sk-live-secret"'), 'invalid_json', 'is not valid JSON (at byte 25)'],
     ['__proto__', Buffer.from('{"evidence":{"__proto__":{"admin":true}}}'), 'invalid_json', 'contains a forbidden key (__proto__ or constructor.prototype)'],
     ['constructor.prototype', Buffer.from('{"constructor":{"prototype":{"admin":true}}}'), 'invalid_json', 'contains a forbidden key (__proto__ or constructor.prototype)'],
+    ['an unpaired surrogate escape', Buffer.from('{"identity":{"id":"svc\\ud800"}}'), 'invalid_json', 'holds an unpaired UTF-16 surrogate escape (at identity.id)'],
     ['deep nesting', Buffer.from(nest(MAX_JSON_DEPTH + 1)), 'invalid_json', `nests deeper than ${MAX_JSON_DEPTH} levels (at ${Array(MAX_JSON_DEPTH).fill('a').join('.')})`],
   ])('refuses %s with a message that quotes nothing from the body', (_name, raw, reason, message) => {
     expect(decodeJsonBody(raw)).toEqual({ ok: false, reason, problem: { field: '(body)', message } });

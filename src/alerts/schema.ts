@@ -22,18 +22,24 @@ export const IdentityRef = z.object({
   provider: z
     .string()
     .regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a connector name: lowercase letters, digits, dashes'),
+  // It becomes part of a workflow id: printable text only.
   id: z
     .string()
     .min(1)
     .max(256)
-    .regex(/^[^\s]+$/, 'must not contain whitespace'),
+    .regex(/^[^\s\p{Cc}]+$/u, 'must not contain whitespace or control characters')
+    .refine((id) => !/[\uD800-\uDFFF]/.test(id.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, '')), 'must be well-formed Unicode text'),
 });
 export type IdentityRef = z.infer<typeof IdentityRef>;
+
+/** Longest alert id a forwarder may choose; the intake prefixes it with the source's name. */
+export const ALERT_ID_MAX = 200;
 
 /** Cordon's native alert: every supported format is normalized into this. */
 export const AlertSchema = z
   .object({
-    id: z.string().min(1).max(200),
+    // Room for `<source>:` (source names are at most 63 characters).
+    id: z.string().min(1).max(ALERT_ID_MAX + 64),
     source: z.string().min(1).max(200),
     kind: AlertKind,
     severity: Severity,

@@ -39,7 +39,8 @@ export const ConfigSchema = z.object({
   CORDON_SEARCH_ATTRIBUTES: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   CORDON_NOTIFY_WEBHOOK_URL: optionalText.pipe(z.url().optional()),
   CORDON_SOURCES_FILE: optionalText,
-  CORDON_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  // At most 1.5 MiB: Temporal refuses payloads over 2 MB, and the alert travels as one.
+  CORDON_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1536 * 1024).default(1024 * 1024),
   // 0: any free loopback port. The intake's /metrics serves these, so nobody scrapes it directly.
   CORDON_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
 });

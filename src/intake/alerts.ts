@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { formatNamed, normalizeAlert, type FormatName } from '../alerts/formats';
 import type { FieldProblem } from '../alerts/schema';
 import { submitAlert } from '../client/submitAlert';
 import { containmentWorkflowId } from '../../workflows/definitions';
-import { authenticate } from './authenticate';
+import { authenticate, type Sender } from './authenticate';
 import { decodeJsonBody } from './body';
 import type { IntakeMetrics, RejectReason } from './metrics';
 import { RateLimiter, type Rate } from './rateLimit';
@@ -26,6 +26,22 @@ const ANONYMOUS_RATE: Rate = { perSecond: 1_000, burst: 2_000 };
 /** How long a forwarder should wait before retrying when Temporal did not take the alert. */
 export const UNAVAILABLE_RETRY_AFTER_S = 5;
 
+// gRPC status codes: worth retrying (the server is away or busy) or never going to succeed.
+const TRANSIENT_CODES = new Set([4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 10 /* ABORTED */, 14 /* UNAVAILABLE */]);
+const REFUSED_CODES = new Set([3 /* INVALID_ARGUMENT */, 9 /* FAILED_PRECONDITION */, 11 /* OUT_OF_RANGE */]);
+
+/** How to answer a failed handover: retry later (503), never (422), or our fault (500). */
+function handoverFailure(err: unknown): { status: 503 | 422 | 500; reason: RejectReason } {
+  let code: number | undefined;
+  for (let e: unknown = err; e && code === undefined; e = (e as { cause?: unknown }).cause) {
+    if (isGrpcServiceError(e)) code = e.code;
+  }
+  if (code === undefined || TRANSIENT_CODES.has(code)) return { status: 503, reason: 'temporal_unavailable' };
+  if (REFUSED_CODES.has(code)) return { status: 422, reason: 'refused_by_temporal' };
+  return { status: 500, reason: 'handover_failed' };
+}
+
+const NO_BODY = Buffer.alloc(0);
 const sha256 = (raw: Buffer) => `sha256:${createHash('sha256').update(raw).digest('hex')}`;
 
 /** `POST /v1/alerts` (format detected) and `POST /v1/alerts/{format}`. */
@@ -38,6 +54,25 @@ export const alertRoutes = ({ client, taskQueue, searchAttributes, sources, metr
     metrics.rejectedAlert(format, reason);
     return reply.code(status).send({ error, problems });
   };
+
+  const unauthenticated = (request: FastifyRequest, reply: FastifyReply, label: FormatName | 'unknown', reason: string) => {
+    request.log.warn({ ip: request.ip, path: request.url.slice(0, 200), reason }, 'unauthenticated alert request');
+    reply.header('www-authenticate', 'Bearer realm="cordon"');
+    return reject(reply, 401, label, 'unauthenticated', 'authentication required', [{ field: 'authorization', message: reason }]);
+  };
+
+  // Bearer tokens (and the loopback rule) need no body: a stranger is refused before the intake
+  // reads, buffers or parses anything it sent. Only signed webhooks wait for their body.
+  const earlySenders = new WeakMap<FastifyRequest, Sender>();
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.headers.authorization === undefined && request.headers['x-hub-signature-256'] !== undefined) return;
+    const sender = authenticate(sources, request.headers, NO_BODY, request.ip);
+    if (!sender.ok) {
+      const format = formatNamed((request.params as { format?: string }).format ?? '');
+      return unauthenticated(request, reply, format?.name ?? 'unknown', sender.reason);
+    }
+    earlySenders.set(request, sender);
+  });
 
   async function receive(request: FastifyRequest, reply: FastifyReply, formatParam?: string) {
     const format = formatParam === undefined ? undefined : formatNamed(formatParam);
@@ -54,12 +89,8 @@ export const alertRoutes = ({ client, taskQueue, searchAttributes, sources, metr
       ]);
     }
 
-    const sender = authenticate(sources, request.headers, raw, request.ip);
-    if (!sender.ok) {
-      request.log.warn({ ip: request.ip, path: request.url, bytes: raw.length, reason: sender.reason }, 'unauthenticated alert request');
-      reply.header('www-authenticate', 'Bearer realm="cordon"');
-      return reject(reply, 401, label, 'unauthenticated', 'authentication required', [{ field: 'authorization', message: sender.reason }]);
-    }
+    const sender = earlySenders.get(request) ?? authenticate(sources, request.headers, raw, request.ip);
+    if (!sender.ok) return unauthenticated(request, reply, label, sender.reason);
     const source = sender.source;
     const forbidden = (name: FormatName) =>
       reject(reply, 403, name, 'format_not_allowed', 'format not allowed for this source', [
@@ -98,15 +129,26 @@ export const alertRoutes = ({ client, taskQueue, searchAttributes, sources, metr
       request.log.info({ alertId: alert.id, format: normalized.format, ...submission }, 'alert accepted');
       return reply.code(submission.disposition === 'pending' ? 202 : 200).send({ ...submission, alertId: alert.id, format: normalized.format });
     } catch (err) {
-      // Not handed over: never a 2xx. The workflow id lets the retry land on the same case.
-      metrics.rejectedAlert(normalized.format, 'temporal_unavailable');
-      request.log.error({ err, alertId: alert.id }, 'alert not handed to Temporal');
-      reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
-      return reply.code(503).send({
-        error: 'Temporal is unreachable; the alert was not accepted, retry it',
-        workflowId: containmentWorkflowId(alert.identity),
+      // Not handed over: never a 2xx. The workflow id lets a retry land on the same case.
+      const { status, reason } = handoverFailure(err);
+      metrics.rejectedAlert(normalized.format, reason);
+      request.log.error({ err, alertId: alert.id, status }, 'alert not handed to Temporal');
+      const workflowId = containmentWorkflowId(alert.identity);
+      if (status === 503) {
+        reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
+        return reply.code(503).send({
+          error: 'Temporal is unreachable; the alert was not accepted, retry it',
+          workflowId,
+          alertId: alert.id,
+          problems: [{ field: '(service)', message: 'temporal unavailable' }],
+        });
+      }
+      const refused = status === 422;
+      return reply.code(status).send({
+        error: refused ? 'Temporal refused the alert; retrying will not help' : 'internal error',
+        workflowId,
         alertId: alert.id,
-        problems: [{ field: '(service)', message: 'temporal unavailable' }],
+        problems: [{ field: '(alert)', message: refused ? 'refused by Temporal as invalid (see the intake log)' : 'handover failed (see the intake log)' }],
       });
     }
   }

@@ -17,21 +17,31 @@ const refuse = (reason: 'invalid_encoding' | 'invalid_json', message: string): D
   problem: { field: '(body)', message },
 });
 
-// Iterative, so a hostile nesting depth cannot overflow the stack while it is measured.
-function tooDeep(value: unknown): string | undefined {
+// A UTF-16 surrogate without its partner: legal as a JSON escape (`\ud800`), but not text. Such a
+// string cannot become a workflow id or any other protobuf string.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+// Iterative, so a hostile nesting depth cannot overflow the stack while it is walked.
+function firstFault(value: unknown): string | undefined {
   const stack: [unknown, string, number][] = [[value, '', 0]];
   while (stack.length) {
     const [node, path, depth] = stack.pop()!;
+    const at = path || '(root)';
+    if (typeof node === 'string' && LONE_SURROGATE.test(node)) return `holds an unpaired UTF-16 surrogate escape (at ${at})`;
     if (node === null || typeof node !== 'object') continue;
-    if (depth >= MAX_JSON_DEPTH) return path || '(root)';
-    for (const [key, child] of Object.entries(node)) stack.push([child, path ? `${path}.${key}` : key, depth + 1]);
+    if (depth >= MAX_JSON_DEPTH) return `nests deeper than ${MAX_JSON_DEPTH} levels (at ${at})`;
+    for (const [key, child] of Object.entries(node)) {
+      if (LONE_SURROGATE.test(key)) return `holds an unpaired UTF-16 surrogate escape in a key (at ${at})`;
+      stack.push([child, path ? `${path}.${key}` : key, depth + 1]);
+    }
   }
   return undefined;
 }
 
 /**
  * Decodes a body as strict UTF-8 JSON. Prototype-pollution keys (`__proto__`,
- * `constructor.prototype`) and nesting deeper than {@link MAX_JSON_DEPTH} are refused.
+ * `constructor.prototype`), nesting deeper than {@link MAX_JSON_DEPTH} and escaped lone
+ * surrogates are refused.
  * Messages never quote the body: it may hold the very secret the alert is about.
  */
 export function decodeJsonBody(raw: Buffer): DecodedBody {
@@ -52,7 +62,7 @@ export function decodeJsonBody(raw: Buffer): DecodedBody {
     }
     return refuse('invalid_json', 'contains a forbidden key (__proto__ or constructor.prototype)');
   }
-  const deep = tooDeep(value);
-  if (deep) return refuse('invalid_json', `nests deeper than ${MAX_JSON_DEPTH} levels (at ${deep})`);
+  const fault = firstFault(value);
+  if (fault) return refuse('invalid_json', fault);
   return { ok: true, value };
 }

@@ -14,7 +14,9 @@ export type RejectReason =
   | 'unknown_format'
   | 'invalid_alert'
   | 'unusable_alert'
-  | 'temporal_unavailable';
+  | 'temporal_unavailable'
+  | 'refused_by_temporal'
+  | 'handover_failed';
 
 /** The intake's Prometheus metrics, plus the worker's Temporal metrics when it runs here. */
 export class IntakeMetrics {

@@ -17,6 +17,8 @@ export interface FormatCase {
   required: string[];
   /** String paths with a maximum length: a huge value there must be refused. */
   bounded: string[];
+  /** Where the identity id comes from, when it is taken as sent (it becomes a workflow id). */
+  identity?: string;
 }
 
 export const FORMAT_CASES: FormatCase[] = [
@@ -25,12 +27,14 @@ export const FORMAT_CASES: FormatCase[] = [
     file: 'secret-leak.json',
     required: ['id', 'source', 'kind', 'severity', 'confidence', 'identity', 'identity.provider', 'identity.id'],
     bounded: ['id', 'source', 'summary', 'identity.id'],
+    identity: 'identity.id',
   },
   {
     format: 'ocsf',
     file: 'ocsf-detection-finding.json',
     required: ['class_uid', 'time', 'severity_id', 'metadata', 'metadata.version', 'finding_info', 'finding_info.uid'],
     bounded: ['finding_info.uid', 'finding_info.title', 'metadata.version', 'actor.user.name'],
+    identity: 'evidences.0.user.name',
   },
   {
     format: 'github',
@@ -44,12 +48,14 @@ export const FORMAT_CASES: FormatCase[] = [
     file: 'guardduty-finding.json',
     required: ['SchemaVersion', 'AccountId', 'Region', 'Id', 'Type', 'Severity', 'CreatedAt', 'UpdatedAt', 'Resource', 'Resource.ResourceType'],
     bounded: ['Id', 'Type', 'Title', 'Resource.AccessKeyDetails.UserName'],
+    identity: 'Resource.AccessKeyDetails.UserName',
   },
   {
     format: 'guardduty',
     file: 'guardduty-eventbridge.json',
-    required: ['source', 'detail', 'detail.Id', 'detail.Severity', 'detail.Resource'],
-    bounded: ['detail.Id', 'detail.Type'],
+    required: ['source', 'detail', 'detail.id', 'detail.severity', 'detail.updatedAt', 'detail.resource', 'detail.resource.resourceType'],
+    bounded: ['detail.id', 'detail.type'],
+    identity: 'detail.resource.accessKeyDetails.userName',
   },
   {
     format: 'falco',

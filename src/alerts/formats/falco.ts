@@ -19,7 +19,8 @@ const Event = z.looseObject({
   time: z.iso.datetime({ offset: true }),
   hostname: z.string().max(256).optional(),
   tags: z.array(z.string().max(100)).max(50).optional(),
-  output_fields: z.record(z.string().max(200), z.union([z.string().max(4096), z.number(), z.boolean(), z.null()])),
+  // Any JSON value: plugins write list fields (ka.sourceips) as arrays. Only kept fields are trimmed.
+  output_fields: z.record(z.string().max(200), z.unknown()),
 });
 
 const SEVERITY: Record<(typeof PRIORITIES)[number], Severity> = {
@@ -43,6 +44,14 @@ const KINDS: [RegExp, AlertKind][] = [
 
 // Only these fields are kept: others (proc.cmdline, fd.name, …) can carry secrets verbatim.
 const KEPT_FIELDS = /^(ka\.(user|target|verb|sourceips|useragent)|k8s\.|container\.(id|name|image))/;
+const MAX_KEPT_TEXT = 512;
+
+// A kept field's value, bounded: scalars as they are (text trimmed), lists of scalars up to 20.
+function keptValue(value: unknown): unknown {
+  if (typeof value === 'string') return value.slice(0, MAX_KEPT_TEXT);
+  if (Array.isArray(value)) return value.slice(0, 20).map(keptValue).filter((v) => v === null || typeof v !== 'object');
+  return value === null || typeof value === 'number' || typeof value === 'boolean' ? value : undefined;
+}
 const SERVICE_ACCOUNT = /^system:serviceaccount:([a-z0-9.-]{1,253}):([a-z0-9.-]{1,253})$/;
 
 export const falco = defineFormat({
@@ -77,7 +86,11 @@ export const falco = defineFormat({
           eventSource: event.source,
           hostname: event.hostname,
           tags: event.tags,
-          fields: Object.fromEntries(Object.entries(event.output_fields).filter(([key]) => KEPT_FIELDS.test(key))),
+          fields: Object.fromEntries(
+            Object.entries(event.output_fields)
+              .filter(([key]) => KEPT_FIELDS.test(key))
+              .map(([key, value]) => [key, keptValue(value)]),
+          ),
         },
       },
     };

@@ -29,12 +29,16 @@ export const github = defineFormat({
   name: 'github',
   parse: (payload) => Payload.safeParse(payload),
   detect: (payload, headers) => headers['x-github-event'] !== undefined || (typeof payload.alert === 'object' && 'repository' in payload),
-  adapt({ action, alert, repository, sender }, context) {
-    const event = context.headers['x-github-event'];
+  screen(headers) {
+    const event = headers['x-github-event'];
     if (event === 'ping') return { kind: 'ignored', reason: 'ping' };
     if (event !== undefined && event !== 'secret_scanning_alert') {
-      return { kind: 'unusable', problems: [{ field: 'X-GitHub-Event', message: `event ${JSON.stringify(event)} is not supported; send secret_scanning_alert` }] };
+      const named = typeof event === 'string' ? JSON.stringify(event.slice(0, 64)) : 'given twice';
+      return { kind: 'unusable', problems: [{ field: 'X-GitHub-Event', message: `event ${named} is not supported; subscribe the webhook to secret_scanning_alert only` }] };
     }
+    return undefined;
+  },
+  adapt({ action, alert, repository, sender }, context) {
     if (!CONTAINING_ACTIONS.has(action)) return { kind: 'ignored', reason: `action ${action} opens no containment` };
     const validity = alert.validity ?? 'unknown';
     const exposed = alert.publicly_leaked === true || validity === 'active';

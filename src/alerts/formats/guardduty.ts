@@ -2,43 +2,73 @@ import { z } from 'zod';
 import type { AlertKind, Severity } from '../schema';
 import { defineFormat, kindFrom, sourceName } from './types';
 
-// An Amazon GuardDuty finding, raw (GetFindings, S3 export) or inside the EventBridge event
-// (`detail-type: GuardDuty Finding`). Only IAM access-key findings name an identity.
+// An Amazon GuardDuty finding: inside the EventBridge event (`detail-type: GuardDuty Finding`)
+// and in S3 exports its keys are camelCase; the API and CLI (GetFindings) write PascalCase.
+// Both are read; errors name fields in the casing that was sent. Only IAM access-key findings
+// name an identity.
 
 const Finding = z.looseObject({
-  SchemaVersion: z.string().max(16),
-  AccountId: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
-  Region: z.string().min(1).max(32),
-  Id: z.string().min(1).max(128),
-  Type: z.string().min(1).max(200),
-  Severity: z.number().min(0).max(10),
-  Confidence: z.number().min(0).max(10).optional(),
-  CreatedAt: z.iso.datetime({ offset: true }),
-  UpdatedAt: z.iso.datetime({ offset: true }),
-  Title: z.string().max(1000).optional(),
-  Resource: z.looseObject({
-    ResourceType: z.string().min(1).max(64),
-    AccessKeyDetails: z
+  schemaVersion: z.string().max(16),
+  accountId: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
+  region: z.string().min(1).max(32),
+  id: z.string().min(1).max(128),
+  type: z.string().min(1).max(200),
+  severity: z.number().min(0).max(10),
+  confidence: z.number().min(0).max(10).optional(),
+  createdAt: z.iso.datetime({ offset: true }),
+  updatedAt: z.iso.datetime({ offset: true }),
+  title: z.string().max(1000).optional(),
+  resource: z.looseObject({
+    resourceType: z.string().min(1).max(64),
+    accessKeyDetails: z
       .looseObject({
-        AccessKeyId: z.string().max(128).optional(),
-        PrincipalId: z.string().max(256).optional(),
-        UserName: z.string().min(1).max(256).optional(),
-        UserType: z.string().max(64).optional(),
+        accessKeyId: z.string().max(128).optional(),
+        principalId: z.string().max(256).optional(),
+        userName: z.string().min(1).max(256).optional(),
+        userType: z.string().max(64).optional(),
       })
       .optional(),
   }),
-  Service: z.looseObject({ Count: z.number().int().nonnegative().optional() }).optional(),
+  service: z.looseObject({ count: z.number().int().nonnegative().optional() }).optional(),
 });
 type Finding = z.infer<typeof Finding>;
 
-const Envelope = z.looseObject({
-  'detail-type': z.literal('GuardDuty Finding'),
-  source: z.literal('aws.guardduty'),
-  id: z.string().max(128).optional(),
-  detail: Finding,
-});
+const Envelope = z
+  .looseObject({
+    'detail-type': z.literal('GuardDuty Finding'),
+    source: z.literal('aws.guardduty'),
+    id: z.string().max(128).optional(),
+    detail: Finding,
+  })
+  .transform((event) => event.detail);
 
-const isEnvelope = (payload: unknown) => typeof payload === 'object' && payload !== null && 'detail-type' in payload;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isEnvelope = (payload: unknown) => isObject(payload) && 'detail-type' in payload;
+const lowerFirst = (key: string) => key.charAt(0).toLowerCase() + key.slice(1);
+const upperFirst = (key: PropertyKey) => (typeof key === 'string' ? key.charAt(0).toUpperCase() + key.slice(1) : key);
+
+// Input depth is bounded by the body decoder, so this recursion is too.
+function camelKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(camelKeys);
+  if (!isObject(value)) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, v]) => [lowerFirst(key), camelKeys(v)]));
+}
+
+function parse(payload: unknown) {
+  const envelope = isEnvelope(payload);
+  const finding = envelope ? (payload as Record<string, unknown>).detail : payload;
+  const pascal = isObject(finding) && ('SchemaVersion' in finding || 'Resource' in finding);
+  const result = envelope
+    ? Envelope.safeParse({ ...(payload as object), detail: camelKeys(finding) })
+    : Finding.safeParse(camelKeys(payload));
+  if (!result.success && pascal) {
+    for (const issue of result.error.issues as { path: PropertyKey[] }[]) {
+      const [head, ...rest] = issue.path;
+      issue.path = envelope ? (head === 'detail' ? [head, ...rest.map(upperFirst)] : issue.path) : issue.path.map(upperFirst);
+    }
+  }
+  return result;
+}
 
 // GuardDuty severity levels: Low 1.0-3.9, Medium 4.0-6.9, High 7.0-8.9, Critical 9.0-10.0.
 function severityOf(score: number): Severity {
@@ -47,7 +77,7 @@ function severityOf(score: number): Severity {
   if (score >= 4) return 'medium';
   return 'low';
 }
-/** Confidence of a finding that carries none (GuardDuty's `Confidence` is 0-10 when present). */
+/** Confidence of a finding that carries none (GuardDuty's `confidence` is 0-10 when present). */
 export const GUARDDUTY_DEFAULT_CONFIDENCE = 0.8;
 
 const KINDS: [RegExp, AlertKind][] = [
@@ -60,38 +90,38 @@ const KINDS: [RegExp, AlertKind][] = [
 
 export const guardduty = defineFormat({
   name: 'guardduty',
-  parse: (payload) => (isEnvelope(payload) ? Envelope.transform((event) => event.detail) : Finding).safeParse(payload),
-  detect: (payload) => isEnvelope(payload) || ('SchemaVersion' in payload && 'Resource' in payload),
+  parse,
+  detect: (payload) => isEnvelope(payload) || (('schemaVersion' in payload || 'SchemaVersion' in payload) && ('resource' in payload || 'Resource' in payload)),
   adapt(finding: Finding, context) {
-    const key = finding.Resource.AccessKeyDetails;
-    if (!key?.UserName) {
+    const key = finding.resource.accessKeyDetails;
+    if (!key?.userName) {
       return {
         kind: 'unusable',
-        problems: [{ field: 'Resource.AccessKeyDetails.UserName', message: `the finding concerns a ${finding.Resource.ResourceType}, not an IAM identity` }],
+        problems: [{ field: 'resource.accessKeyDetails.userName', message: `the finding concerns a ${finding.resource.resourceType}, not an IAM identity` }],
       };
     }
     return {
       kind: 'alert',
       alert: {
-        id: `guardduty:${finding.Id}@${finding.UpdatedAt}`,
+        id: `guardduty:${finding.id}@${finding.updatedAt}`,
         source: sourceName(context, 'guardduty'),
-        kind: kindFrom(finding.Type, KINDS, 'anomalous_usage'),
-        severity: severityOf(finding.Severity),
-        confidence: finding.Confidence !== undefined ? finding.Confidence / 10 : GUARDDUTY_DEFAULT_CONFIDENCE,
-        identity: { provider: context.provider ?? 'aws-iam', id: key.UserName },
-        observedAt: finding.UpdatedAt,
-        summary: finding.Title,
+        kind: kindFrom(finding.type, KINDS, 'anomalous_usage'),
+        severity: severityOf(finding.severity),
+        confidence: finding.confidence !== undefined ? finding.confidence / 10 : GUARDDUTY_DEFAULT_CONFIDENCE,
+        identity: { provider: context.provider ?? 'aws-iam', id: key.userName },
+        observedAt: finding.updatedAt,
+        summary: finding.title,
         evidence: {
           format: 'guardduty',
           rawDigest: context.rawDigest,
-          findingId: finding.Id,
-          type: finding.Type,
-          account: finding.AccountId,
-          region: finding.Region,
-          accessKeyId: key.AccessKeyId,
-          principalId: key.PrincipalId,
-          userType: key.UserType,
-          count: finding.Service?.Count,
+          findingId: finding.id,
+          type: finding.type,
+          account: finding.accountId,
+          region: finding.region,
+          accessKeyId: key.accessKeyId,
+          principalId: key.principalId,
+          userType: key.userType,
+          count: finding.service?.count,
         },
       },
     };

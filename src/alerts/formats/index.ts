@@ -34,6 +34,9 @@ export function normalizeAlert(payload: unknown, context: AdapterContext, format
     return { outcome: 'invalid', format: format?.name ?? 'unknown', problems: [{ field: '(root)', message: 'must be a JSON object' }] };
   }
   const chosen = format ?? FORMATS.find((f) => f.detect(payload as Record<string, unknown>, context.headers)) ?? native;
+  const screened = chosen.screen?.(context.headers);
+  if (screened?.kind === 'ignored') return { outcome: 'ignored', format: chosen.name, reason: screened.reason };
+  if (screened?.kind === 'unusable') return { outcome: 'unusable', format: chosen.name, problems: screened.problems };
   const parsed = chosen.parse(payload);
   if (!parsed.success) {
     return { outcome: 'invalid', format: chosen.name, problems: fieldProblems(parsed.error) };
@@ -41,7 +44,10 @@ export function normalizeAlert(payload: unknown, context: AdapterContext, format
   const adapted = chosen.adapt(parsed.data, context);
   if (adapted.kind === 'ignored') return { outcome: 'ignored', format: chosen.name, reason: adapted.reason };
   if (adapted.kind === 'unusable') return { outcome: 'unusable', format: chosen.name, problems: adapted.problems };
-  const alert = parseAlert(adapted.alert);
+  // Alert ids are the source's own namespace: one source cannot pre-empt another's alert by
+  // sending its id first (a repeated id is dropped as a duplicate).
+  const candidate = context.source ? { ...adapted.alert, id: `${context.source}:${String(adapted.alert.id)}` } : adapted.alert;
+  const alert = parseAlert(candidate);
   // A well-formed payload whose mapped values break the native schema (an identity id with
   // spaces, say) names nothing Cordon can act on.
   if (!alert.ok) return { outcome: 'unusable', format: chosen.name, problems: alert.problems };

@@ -1,4 +1,7 @@
-import { AlertSchema } from '../schema';
+import { z } from 'zod';
+import { ALERT_ID_MAX, AlertSchema } from '../schema';
+
+const NativeAlert = AlertSchema.extend({ id: z.string().min(1).max(ALERT_ID_MAX) });
 import { defineFormat } from './types';
 
 /**
@@ -7,7 +10,7 @@ import { defineFormat } from './types';
  */
 export const native = defineFormat({
   name: 'native',
-  parse: (payload) => AlertSchema.safeParse(payload),
+  parse: (payload) => NativeAlert.safeParse(payload),
   detect: () => true,
   adapt(alert, { source }) {
     if (!source || source === alert.source) return { kind: 'alert', alert };

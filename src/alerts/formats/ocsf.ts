@@ -53,7 +53,7 @@ const KINDS: [RegExp, AlertKind][] = [
 ];
 
 // Identity systems named by `cloud.provider`; a source's own `provider` setting wins.
-const CLOUD_PROVIDERS: Record<string, string> = { aws: 'aws-iam' };
+const CLOUD_PROVIDERS = new Map([['aws', 'aws-iam']]);
 
 function subjectOf(finding: Finding) {
   const fromEvidence = finding.evidences?.find((e) => e.user?.uid ?? e.user?.name)?.user;
@@ -66,7 +66,7 @@ export const ocsf = defineFormat({
   detect: (payload) => 'class_uid' in payload,
   adapt(finding, context) {
     const user = subjectOf(finding);
-    const provider = context.provider ?? CLOUD_PROVIDERS[finding.cloud?.provider?.toLowerCase() ?? ''];
+    const provider = context.provider ?? CLOUD_PROVIDERS.get(finding.cloud?.provider?.toLowerCase() ?? '');
     if (!user) {
       return { kind: 'unusable', problems: [{ field: 'evidences', message: 'no evidences[].user or actor.user with a uid or name: the finding names no identity' }] };
     }

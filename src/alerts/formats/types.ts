@@ -29,6 +29,8 @@ export type Adapted =
 /** One forwarder format: its published shape, how to spot it, and how it maps to an alert. */
 export interface AlertFormat<T = unknown> {
   name: FormatName;
+  /** Decides from the headers alone, before the payload is checked (a GitHub ping has no alert). */
+  screen?(headers: AdapterContext['headers']): Exclude<Adapted, { kind: 'alert' }> | undefined;
   /** Validates the payload against the format's published schema. */
   parse(payload: unknown): z.ZodSafeParseResult<T>;
   /** Whether an undeclared payload looks like this format. */
