@@ -3,6 +3,7 @@ import type { Database } from '../src/db';
 import type { Logger } from '../src/log';
 import { createAuditActivities } from './audit';
 import { createConnectors } from './connectors/registry';
+import type { ConnectorSettings } from './connectors/types';
 import { createContextActivities } from './context';
 import { createGovernorActivities } from './governor';
 import { createIdentityActivities } from './identity';
@@ -22,12 +23,14 @@ export interface ActivityDeps {
   uiUrl: string;
   notifyWebhookUrl?: string;
   logger: Logger;
+  /** Identity systems beyond the simulated one; absent ones are not registered. */
+  connectors?: ConnectorSettings;
 }
 
 /** Every activity the worker registers. Workflows import this type only. */
 export function createActivities(deps: ActivityDeps) {
   return {
-    ...createIdentityActivities(createConnectors(deps)),
+    ...createIdentityActivities(createConnectors({ db: deps.db, settings: deps.connectors ?? {} })),
     ...createContextActivities(deps),
     ...createAuditActivities(deps.db),
     ...createNotifyActivities({ ...deps, webhookUrl: deps.notifyWebhookUrl }),

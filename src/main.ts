@@ -2,7 +2,7 @@
 // worker and the intake HTTP server; SIGINT/SIGTERM drain them in reverse order.
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { ConfigError, loadConfig, uiUrl, type Config } from './config';
+import { ConfigError, connectorSettings, loadConfig, uiUrl, type Config } from './config';
 import { temporalAddress } from './client/connect';
 import { claimDataDir } from './audit/access';
 import { openDatabase } from './db';
@@ -81,6 +81,7 @@ async function start(config: Config, sources: Source[] | undefined, logger: Logg
     inventoryFile: config.CORDON_INVENTORY_FILE,
     uiUrl: uiUrl(config),
     notifyWebhookUrl: config.CORDON_NOTIFY_WEBHOOK_URL,
+    connectors: connectorSettings(config),
     logger,
   });
   const workerDone = worker.run();

@@ -1,18 +1,23 @@
 import type { Database } from '../../src/db';
 import { createSimulatedConnector } from './simulated';
-import type { Connector } from './types';
+import type { Connector, ConnectorSettings } from './types';
 
-/** What connector factories receive. */
+/** What connector factories receive. Factories must not connect: clients connect on first use. */
 export interface ConnectorDeps {
   db: Database;
+  settings: ConnectorSettings;
 }
 
-/** The one list of identity systems Cordon can act on. Adding one = one line here. */
-export const CONNECTOR_FACTORIES: Record<string, (deps: ConnectorDeps) => Connector> = {
+/**
+ * The one list of identity systems Cordon can act on. Adding one = one line here. A factory
+ * answers undefined when its system is not configured.
+ */
+export const CONNECTOR_FACTORIES: Record<string, (deps: ConnectorDeps) => Connector | undefined> = {
   simulated: ({ db }) => createSimulatedConnector(db),
 };
 
-/** Instantiates every registered connector, keyed by provider name. */
+/** Instantiates every configured connector, keyed by provider name. */
 export function createConnectors(deps: ConnectorDeps): Map<string, Connector> {
-  return new Map(Object.entries(CONNECTOR_FACTORIES).map(([name, make]) => [name, make(deps)]));
+  const made = Object.entries(CONNECTOR_FACTORIES).map(([name, make]) => [name, make(deps)] as const);
+  return new Map(made.filter((entry): entry is [string, Connector] => entry[1] !== undefined));
 }

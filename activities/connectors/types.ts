@@ -38,3 +38,21 @@ export interface Connector {
   /** Checks that `action` holds on the identity now (the post-condition). */
   verify(identityId: string, action: ActionName): Promise<boolean>;
 }
+
+/**
+ * How Cordon reaches each identity system, with its own (least-privilege) credentials. A
+ * connector whose settings are absent is not registered.
+ */
+export interface ConnectorSettings {
+  openbao?: { address: string; token: string; kvMount: string };
+  aws?: {
+    region: string;
+    /** An alternative endpoint (moto in tests, a VPC endpoint in production). */
+    endpoint?: string;
+    /** Where rotated access keys are stored in AWS Secrets Manager: `<prefix><user>`. */
+    rotationSecretPrefix: string;
+    /** Explicit keys; when absent the SDK's default chain (env, profile, instance role) applies. */
+    credentials?: { accessKeyId: string; secretAccessKey: string };
+  };
+  postgres?: { url: string };
+}

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import type { ConnectorSettings } from '../../activities/connectors/types';
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const optionalText = z
@@ -43,6 +44,19 @@ export const ConfigSchema = z.object({
   CORDON_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1536 * 1024).default(1024 * 1024),
   // 0: any free loopback port. The intake's /metrics serves these, so nobody scrapes it directly.
   CORDON_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  // Identity systems (README: "Connectors" lists the least privileges each needs).
+  CORDON_OPENBAO_ADDR: optionalText.pipe(z.url().optional()),
+  CORDON_OPENBAO_TOKEN: optionalText,
+  CORDON_OPENBAO_KV_MOUNT: z.string().trim().min(1).default('secret'),
+  CORDON_AWS_REGION: optionalText,
+  CORDON_AWS_ENDPOINT: optionalText.pipe(z.url().optional()),
+  CORDON_AWS_ROTATION_SECRET_PREFIX: z.string().trim().min(1).default('cordon/rotated/'),
+  CORDON_PG_CONNECTOR_URL: optionalText.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
 });
 
 /** The validated configuration, with the data directory made absolute. */
@@ -57,7 +71,7 @@ export class ConfigError extends Error {
 }
 
 // Values of these may carry credentials, so errors never echo them.
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'CORDON_NOTIFY_WEBHOOK_URL']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'CORDON_NOTIFY_WEBHOOK_URL', 'CORDON_OPENBAO_TOKEN', 'CORDON_PG_CONNECTOR_URL']);
 
 function describeProblem(variable: string, message: string, env: Record<string, string | undefined>) {
   if (SECRET_VARIABLES.has(variable)) return message;
@@ -91,4 +105,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 /** The Temporal Web UI base URL that notifications and the README link to. */
 export function uiUrl(config: Config): string {
   return config.CORDON_UI_URL ?? `http://127.0.0.1:${config.CORDON_UI_PORT}`;
+}
+
+/** The identity systems configured in the environment; each connector needs all of its settings. */
+export function connectorSettings(config: Config): ConnectorSettings {
+  const settings: ConnectorSettings = {};
+  if (config.CORDON_OPENBAO_ADDR && config.CORDON_OPENBAO_TOKEN) {
+    settings.openbao = { address: config.CORDON_OPENBAO_ADDR, token: config.CORDON_OPENBAO_TOKEN, kvMount: config.CORDON_OPENBAO_KV_MOUNT };
+  }
+  if (config.CORDON_AWS_REGION) {
+    settings.aws = { region: config.CORDON_AWS_REGION, endpoint: config.CORDON_AWS_ENDPOINT, rotationSecretPrefix: config.CORDON_AWS_ROTATION_SECRET_PREFIX };
+  }
+  if (config.CORDON_PG_CONNECTOR_URL) settings.postgres = { url: config.CORDON_PG_CONNECTOR_URL };
+  return settings;
 }

@@ -62,4 +62,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER audit_entries_append_only BEFORE UPDATE OR DELETE ON audit_entries
         FOR EACH ROW EXECUTE FUNCTION audit_entries_append_only();`,
   },
+  {
+    version: 3,
+    description: 'connector captures: what an action changed, kept so its undo restores it exactly',
+    sql: `
+      CREATE TABLE connector_captures (
+        provider text NOT NULL,
+        identity_id text NOT NULL,
+        action text NOT NULL,
+        captured jsonb NOT NULL,
+        captured_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (provider, identity_id, action)
+      );`,
+  },
 ];

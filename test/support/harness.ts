@@ -7,6 +7,7 @@ import type { Alert } from '../../src/alerts';
 import { submitAlert } from '../../src/client/submitAlert';
 import { openDatabase, type Database } from '../../src/db';
 import type { Logger } from '../../src/log';
+import type { ConnectorSettings } from '../../activities/connectors/types';
 import { makeAlert } from './alerts';
 import { containment, TEST_POLICY, TestInventory, WebhookSink } from './scenario';
 import { startDevServer, startWorker } from './temporal';
@@ -29,6 +30,9 @@ export interface HarnessOptions {
   logger?: Logger;
   /** False on servers without Cordon's search attributes (the time-skipping server). */
   searchAttributes?: boolean;
+  /** Real identity systems for the worker's connectors; called in the harness's beforeAll, so start
+   *  the servers in a beforeAll registered before useHarness(). */
+  connectors?: () => ConnectorSettings;
 }
 
 /** The running pieces, filled in by `beforeAll`. */
@@ -75,6 +79,7 @@ export function useHarness(options: HarnessOptions = {}): Harness {
       notifyWebhookUrl: harness.webhook?.url,
       logger: options.logger,
       interceptors: options.interceptors,
+      connectors: options.connectors?.(),
     });
     const done = worker.run();
     stopWorker = async () => {

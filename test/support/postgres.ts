@@ -1,6 +1,6 @@
 // A real PostgreSQL server for tests, from Debian's packages, on loopback in a temp directory.
 import { execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './processes';
@@ -19,8 +19,11 @@ export interface TestPostgres {
   stop(): Promise<void>;
 }
 
-/** initdb + postgres on a free port; as root it runs as the `postgres` system user. */
-export async function startPostgres(): Promise<TestPostgres> {
+/**
+ * initdb + postgres on a free port; as root it runs as the `postgres` system user. With
+ * `password`, clients authenticate with scram-sha-256 (trust ignores passwords altogether).
+ */
+export async function startPostgres({ password }: { password?: string } = {}): Promise<TestPostgres> {
   const bin = binDir();
   const dir = mkdtempSync(path.join(tmpdir(), 'cordon-pg-'));
   // PostgreSQL refuses to run as root: then run it as the `postgres` system user.
@@ -31,11 +34,16 @@ export async function startPostgres(): Promise<TestPostgres> {
     chownSync(dir, user.uid, user.gid);
   }
   const data = path.join(dir, 'data');
-  execFileSync(path.join(bin, 'initdb'), ['-D', data, '-U', 'cordon', '--auth=trust', '-E', 'UTF8'], { stdio: 'ignore', ...user });
+  const auth = password ? ['--auth=scram-sha-256', `--pwfile=${path.join(dir, 'pw')}`] : ['--auth=trust'];
+  if (password) {
+    writeFileSync(path.join(dir, 'pw'), password);
+    if (user.uid !== undefined) chownSync(path.join(dir, 'pw'), user.uid, user.gid!);
+  }
+  execFileSync(path.join(bin, 'initdb'), ['-D', data, '-U', 'cordon', ...auth, '-E', 'UTF8'], { stdio: 'ignore', ...user });
   const port = await freePort();
   const server = spawn(path.join(bin, 'postgres'), ['-D', data, '-h', '127.0.0.1', '-p', String(port), '-k', dir], { stdio: 'ignore', ...user });
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
-  const url = `postgres://cordon@127.0.0.1:${port}/postgres`;
+  const url = `postgres://cordon${password ? `:${encodeURIComponent(password)}` : ''}@127.0.0.1:${port}/postgres`;
   for (let attempt = 0; ; attempt++) {
     try {
       execFileSync(path.join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });

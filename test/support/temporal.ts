@@ -7,6 +7,7 @@ import { resolveTemporalCli, resolveTestServer, serverExecutable } from '../../s
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/searchAttributes';
 import { createLogger, type Logger } from '../../src/log';
 import { installRuntime } from '../../worker/runtime';
+import type { ConnectorSettings } from '../../activities/connectors/types';
 import { createWorker } from '../../worker/worker';
 import type { Database } from '../../src/db';
 
@@ -46,6 +47,7 @@ export interface TestWorkerOptions {
   notifyWebhookUrl?: string;
   logger?: Logger;
   interceptors?: WorkerInterceptors;
+  connectors?: ConnectorSettings;
 }
 
 /** A Cordon worker on the environment, on its own task queue, using the prebuilt bundle. */
@@ -68,5 +70,6 @@ export async function startWorker(
     notifyWebhookUrl: options.notifyWebhookUrl,
     logger: options.logger ?? testLogger,
     interceptors: options.interceptors,
+    connectors: options.connectors,
   });
 }
