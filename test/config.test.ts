@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config';
+import { ConfigError, connectorSettings, loadConfig } from '../src/config';
 import { runTs } from './support/processes';
 
 describe('configuration', () => {
@@ -63,5 +63,31 @@ describe('configuration', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('sources.0.tokens.0: must be sha256:<64 hex digits>');
     expect(result.stderr).not.toContain('hunter2');
+  });
+
+  it('registers a connector only when all of its settings are present, and never echoes its secrets', () => {
+    expect(connectorSettings(loadConfig({}))).toEqual({});
+    expect(connectorSettings(loadConfig({ CORDON_OPENBAO_ADDR: 'http://127.0.0.1:8200' }))).toEqual({});
+    expect(
+      connectorSettings(
+        loadConfig({
+          CORDON_OPENBAO_ADDR: 'http://127.0.0.1:8200',
+          CORDON_OPENBAO_TOKEN: 's.token',
+          CORDON_AWS_REGION: 'eu-west-1',
+          CORDON_PG_CONNECTOR_URL: 'postgres://cordon:pw@db:5432/app',
+        }),
+      ),
+    ).toEqual({
+      openbao: { address: 'http://127.0.0.1:8200', token: 's.token', kvMount: 'secret' },
+      aws: { region: 'eu-west-1', endpoint: undefined, rotationSecretPrefix: 'cordon/rotated/' },
+      postgres: { url: 'postgres://cordon:pw@db:5432/app' },
+    });
+    try {
+      loadConfig({ CORDON_PG_CONNECTOR_URL: 'mysql://cordon:hunter2@db/app' });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ConfigError).message).toContain('CORDON_PG_CONNECTOR_URL');
+      expect((err as ConfigError).message).not.toContain('hunter2');
+    }
   });
 });

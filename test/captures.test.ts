@@ -1,0 +1,36 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capture, capturedFor, releaseCapture } from '../activities/connectors/captures';
+import { openDatabase, type Database } from '../src/db';
+
+let db: Database;
+beforeAll(async () => {
+  db = await openDatabase({});
+});
+afterAll(() => db?.close());
+
+describe('connector captures', () => {
+  const key = { provider: 'openbao', identityId: 'ci-deployer', action: 'restrict' };
+
+  it('keep the state from before the first attempt: a retry after a partial change does not re-capture', async () => {
+    let reads = 0;
+    const first = await capture(db, key, async () => ({ policies: ['deploy', 'read-kv'], read: ++reads }));
+    const retried = await capture(db, key, async () => ({ policies: ['cordon-deny'], read: ++reads }));
+    expect(first).toEqual({ policies: ['deploy', 'read-kv'], read: 1 });
+    expect(retried).toEqual(first);
+    expect(reads).toBe(1);
+  });
+
+  it('are per provider, identity and action, and gone once released', async () => {
+    expect(await capturedFor(db, { ...key, action: 'isolate' })).toBeUndefined();
+    expect(await capturedFor(db, { ...key, provider: 'postgres' })).toBeUndefined();
+    await releaseCapture(db, key);
+    expect(await capturedFor(db, key)).toBeUndefined();
+    expect(await capture(db, key, async () => ({ policies: ['after-undo'] }))).toEqual({ policies: ['after-undo'] });
+  });
+
+  it('keep one capture when two attempts race', async () => {
+    const raced = { ...key, identityId: 'raced' };
+    const [a, b] = await Promise.all([capture(db, raced, async () => 'first'), capture(db, raced, async () => 'second')]);
+    expect(a).toBe(b);
+  });
+});
