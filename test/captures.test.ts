@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capture, capturedFor, releaseCapture } from '../activities/connectors/captures';
+import { capture, capturedFor, capturesStartingWith, releaseCapture } from '../activities/connectors/captures';
 import { openDatabase, type Database } from '../src/db';
 
 let db: Database;
@@ -26,6 +26,15 @@ describe('connector captures', () => {
     await releaseCapture(db, key);
     expect(await capturedFor(db, key)).toBeUndefined();
     expect(await capture(db, key, async () => ({ policies: ['after-undo'] }))).toEqual({ policies: ['after-undo'] });
+  });
+
+  it('list the captures of one identity by action prefix, oldest first', async () => {
+    const who = { provider: 'aws-iam', identityId: 'svc-listed' };
+    await capture(db, { ...who, action: 'rotated:key-1' }, async () => 'AKIA1');
+    await capture(db, { ...who, action: 'rotated:key-2' }, async () => 'AKIA2');
+    await capture(db, { ...who, action: 'rotate:key-1' }, async () => 'not this');
+    await capture(db, { ...who, identityId: 'someone-else', action: 'rotated:key-3' }, async () => 'nor this');
+    expect(await capturesStartingWith(db, who, 'rotated:')).toEqual(['AKIA1', 'AKIA2']);
   });
 
   it('keep one capture when two attempts race', async () => {

@@ -131,7 +131,9 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
       return;
     }
     const after = await identitySystem.snapshotIdentity(target).catch(() => undefined);
-    const restored = c.status.snapshot === undefined || (after !== undefined && canonicalJson(after) === canonicalJson(c.status.snapshot));
+    // Observed evidence (sessions, last use) changes by itself; the restorable state must match.
+    const restorable = (snapshot: Record<string, unknown>) => canonicalJson({ ...snapshot, observed: undefined });
+    const restored = c.status.snapshot === undefined || (after !== undefined && restorable(after) === restorable(c.status.snapshot));
     audit.record({ stage: 'rollback', event: 'identity.restored', actor, reason, result: { restored, before: c.status.snapshot, after } });
     setStage('rolled-back', restored ? outcome : 'needs-attention');
   }

@@ -32,6 +32,15 @@ export async function capture<T>(db: Database, key: CaptureKey, read: () => Prom
   return (await capturedFor<T>(db, key))!;
 }
 
+/** Every capture of an identity whose action name starts with `prefix` (one per idempotency key). */
+export async function capturesStartingWith<T>(db: Database, key: Omit<CaptureKey, 'action'>, prefix: string): Promise<T[]> {
+  const { rows } = await db.query<{ captured: T }>(
+    'SELECT captured FROM connector_captures WHERE provider = $1 AND identity_id = $2 AND starts_with(action, $3) ORDER BY captured_at',
+    [key.provider, key.identityId, prefix],
+  );
+  return rows.map((r) => r.captured);
+}
+
 /** Forgets a capture once its undo has restored it; the next action captures afresh. */
 export async function releaseCapture(db: Database, key: CaptureKey): Promise<void> {
   await db.query(`DELETE FROM connector_captures WHERE ${WHERE}`, params(key));

@@ -1,4 +1,7 @@
 import type { Database } from '../../src/db';
+import { createAwsIamConnector } from './aws-iam';
+import { createOpenBaoConnector } from './openbao';
+import { createPostgresConnector } from './postgres';
 import { createSimulatedConnector } from './simulated';
 import type { Connector, ConnectorSettings } from './types';
 
@@ -14,6 +17,9 @@ export interface ConnectorDeps {
  */
 export const CONNECTOR_FACTORIES: Record<string, (deps: ConnectorDeps) => Connector | undefined> = {
   simulated: ({ db }) => createSimulatedConnector(db),
+  'aws-iam': createAwsIamConnector,
+  openbao: ({ db, settings }) => (settings.openbao ? createOpenBaoConnector(db, settings.openbao) : undefined),
+  postgres: ({ db, settings }) => (settings.postgres ? createPostgresConnector(db, settings.postgres) : undefined),
 };
 
 /** Instantiates every configured connector, keyed by provider name. */

@@ -26,8 +26,12 @@ export interface ConnectorAction {
   undo?(request: ActionRequest): Promise<ActionResult>;
 }
 
-/** Evidence captured before acting; must hold no secret values. */
-export type IdentitySnapshot = Record<string, unknown>;
+/**
+ * Evidence captured before acting; must hold no secret values. Evidence that changes on its own
+ * (live sessions, last use) goes under `observed`: it is recorded, but a rollback does not
+ * expect it back when it checks that the identity was restored.
+ */
+export type IdentitySnapshot = Record<string, unknown> & { observed?: Record<string, unknown> };
 
 /** An identity system Cordon can act on. */
 export interface Connector {
