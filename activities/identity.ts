@@ -7,10 +7,12 @@ export const IdentityFailure = {
   UnsupportedAction: 'UnsupportedAction',
 } as const;
 
-/** Which identity an activity acts on. */
+/** Which identity an activity acts on, for which containment case. */
 export interface IdentityTarget {
   provider: string;
   identityId: string;
+  /** The case's first run id; absent in histories from before cases were passed. */
+  caseId?: string;
 }
 
 // Retries of one activity share the key; a new activity (or a compensation) gets its own.
@@ -18,6 +20,9 @@ function idempotencyKey(): string {
   const { workflowExecution, activityId } = activityInfo();
   return `${workflowExecution?.workflowId}/${workflowExecution?.runId}/${activityId}`;
 }
+
+// Runs recorded before the case id was passed use '', the case of captures made before cases.
+const caseOf = (target: IdentityTarget) => target.caseId ?? '';
 
 /** Identity-system activities, dispatched to the connector named by `provider`. */
 export function createIdentityActivities(connectors: Map<string, Connector>) {
@@ -46,7 +51,7 @@ export function createIdentityActivities(connectors: Map<string, Connector>) {
   }
 
   const perform = (name: ActionName) => async (target: IdentityTarget): Promise<ActionResult> =>
-    actionOf(target.provider, name).run({ identityId: target.identityId, idempotencyKey: idempotencyKey() });
+    actionOf(target.provider, name).run({ identityId: target.identityId, idempotencyKey: idempotencyKey(), caseId: caseOf(target) });
 
   return {
     /** Captures evidence of the identity's state before anything changes it. */
@@ -71,11 +76,11 @@ export function createIdentityActivities(connectors: Map<string, Connector>) {
           nonRetryable: true,
         });
       }
-      return action.undo({ identityId: target.identityId, idempotencyKey: idempotencyKey() });
+      return action.undo({ identityId: target.identityId, idempotencyKey: idempotencyKey(), caseId: caseOf(target) });
     },
     /** Checks the post-condition of an action on the identity. */
     async verifyAction(target: IdentityTarget & { action: ActionName }): Promise<boolean> {
-      return connectorFor(target.provider).verify(target.identityId, target.action);
+      return connectorFor(target.provider).verify(target.identityId, target.action, caseOf(target));
     },
   };
 }

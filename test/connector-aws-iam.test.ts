@@ -6,6 +6,8 @@
 //  - an explicit Deny in an inline policy is enforced (AccessDenied), except on sts:GetCallerIdentity;
 //  - access key status is NOT enforced: an Inactive key still works, so isolation is asserted
 //    through ListAccessKeys (the state AWS enforces);
+//  - trust policies are not evaluated by sts:AssumeRole, so a role's isolation (a Deny on
+//    AssumeRole in its trust policy) is asserted through GetRole;
 //  - Resource and Condition elements are not evaluated for identity policies: a statement whose
 //    condition moto cannot evaluate counts as a denial, so the aws:TokenIssueTime session policy
 //    denies even long-term keys on moto (in AWS it matches only temporary credentials). Tests
@@ -14,6 +16,8 @@ import {
   CreateAccessKeyCommand,
   CreateRoleCommand,
   CreateUserCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
   GetUserCommand,
   GetUserPolicyCommand,
   IAMClient,
@@ -21,17 +25,19 @@ import {
   PutRolePolicyCommand,
   PutUserPolicyCommand,
   UpdateAccessKeyCommand,
+  UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { ApplicationFailure } from '@temporalio/activity';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAwsIamConnector } from '../activities/connectors/aws-iam';
 import { RESTRICT_POLICY } from '../activities/connectors/aws-iam/restrict';
-import { SESSION_POLICY } from '../activities/connectors/aws-iam/isolate';
+import { SESSION_POLICY, TRUST_DENY } from '../activities/connectors/aws-iam/isolate';
 import { parsePolicy, READ_PERMISSIONS } from '../activities/connectors/aws-iam/principal';
-import { capture } from '../activities/connectors/captures';
-import type { Connector, ConnectorSettings } from '../activities/connectors/types';
+import type { ActionName, Connector, ConnectorSettings } from '../activities/connectors/types';
 import { fingerprint } from '../src/digest';
 import { auditQuery, decideUpdate, falsePositiveSignal } from '../workflows/definitions';
 import { makeAlert } from './support/alerts';
@@ -93,9 +99,13 @@ const h = useHarness({ connectors: () => ({ aws: settings }) });
 
 let made: Connector | undefined;
 const aws = () => (made ??= createAwsIamConnector({ db: h.db, settings: { aws: settings } })!);
-const act = (name: 'restrict' | 'isolate' | 'revoke' | 'rotate', identityId: string, idempotencyKey = `test-${name}-${++counter}`) =>
-  aws().actions[name]!.run({ identityId, idempotencyKey });
-const undo = (name: 'restrict' | 'isolate', identityId: string) => aws().actions[name]!.undo!({ identityId, idempotencyKey: `undo-${++counter}` });
+// Every test works on identities of its own; one case id serves unless a test is about cases.
+const CASE = 'case-1';
+const act = (name: ActionName, identityId: string, idempotencyKey = `test-${name}-${++counter}`, caseId = CASE) =>
+  aws().actions[name]!.run({ identityId, idempotencyKey, caseId });
+const undo = (name: 'restrict' | 'isolate', identityId: string, caseId = CASE) =>
+  aws().actions[name]!.undo!({ identityId, idempotencyKey: `undo-${++counter}`, caseId });
+const verify = (identityId: string, action: ActionName, caseId = CASE) => aws().verify(identityId, action, caseId);
 
 /** A user that can call iam:GetUser on itself, with `keys` access keys (the first Active). */
 async function newUser(keys = 1): Promise<{ name: string; keys: Key[] }> {
@@ -116,8 +126,55 @@ const callerArn = (k: Key) =>
   new STSClient({ region: REGION, endpoint: moto.url, credentials: creds(k) }).send(new GetCallerIdentityCommand({})).then((r) => r.Arn, (e: Error) => e.name);
 const keyStates = async (user: string) =>
   Object.fromEntries(((await admin.send(new ListAccessKeysCommand({ UserName: user }))).AccessKeyMetadata ?? []).map((k) => [k.AccessKeyId, k.Status]));
+const getRolePolicy = (role: string, name: string) =>
+  admin.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: name })).then((r) => parsePolicy(r.PolicyDocument!), (e: Error) => e.name);
 const inlinePolicy = (user: string, name: string) =>
   admin.send(new GetUserPolicyCommand({ UserName: user, PolicyName: name })).then((r) => parsePolicy(r.PolicyDocument!), (e: Error) => e.name);
+
+const trustedEc2 = { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' };
+const trustPolicy = async (role: string) => parsePolicy((await admin.send(new GetRoleCommand({ RoleName: role }))).Role!.AssumeRolePolicyDocument!);
+/** The key pair rotate stored for the user (read as Cordon would). */
+async function storedKey(user: string): Promise<{ AccessKeyId: string; SecretAccessKey: string }> {
+  const sm = new SecretsManagerClient({ region: REGION, endpoint: moto.url, credentials: settings.credentials });
+  return JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: `${PREFIX}${user}` }))).SecretString!);
+}
+
+/**
+ * A pass-through proxy to moto that can lose AWS as a crashed worker would: after a request whose
+ * body contains `marker` has been answered, every later request is dropped (connection reset)
+ * until `heal`. Requests are forwarded byte for byte, so their signatures stay valid.
+ */
+async function startCutProxy() {
+  const target = new URL(moto.url);
+  let marker: string | undefined;
+  let cut = false;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (cut) return void req.socket.destroy();
+      const body = Buffer.concat(chunks);
+      const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+        const parts: Buffer[] = [];
+        up.on('data', (c: Buffer) => parts.push(c));
+        up.on('end', () => {
+          if (marker && body.toString().includes(marker)) cut = true;
+          res.writeHead(up.statusCode!, up.headers);
+          res.end(Buffer.concat(parts));
+        });
+      });
+      upstream.on('error', () => req.socket.destroy());
+      upstream.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    cutAfter: (m: string) => void (marker = m),
+    heal: () => void ((cut = false), (marker = undefined)),
+    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  };
+}
 
 /** The failure a call raised, for asserting its type, retryability and message. */
 async function failureOf(call: () => Promise<unknown>): Promise<ApplicationFailure> {
@@ -142,16 +199,16 @@ describe('aws-iam connector on moto', () => {
     const before = await aws().snapshot(name);
     expect(JSON.stringify(before)).not.toContain(keys[0].secret);
     expect(await works(keys[0])).toBe('ok');
-    expect(await aws().verify(name, 'restrict')).toBe(false);
+    expect(await verify(name, 'restrict')).toBe(false);
 
     expect(await act('restrict', name)).toMatchObject({ changed: true });
     expect(await inlinePolicy(name, RESTRICT_POLICY)).toMatchObject({ Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }] });
     expect(await works(keys[0])).toBe('AccessDenied'); // moto enforces explicit denies
-    expect(await aws().verify(name, 'restrict')).toBe(true);
+    expect(await verify(name, 'restrict')).toBe(true);
     expect(await act('restrict', name)).toMatchObject({ changed: false, detail: { already: true } });
 
     expect(await undo('restrict', name)).toMatchObject({ changed: true });
-    expect(await aws().verify(name, 'restrict')).toBe(false);
+    expect(await verify(name, 'restrict')).toBe(false);
     expect(await undo('restrict', name)).toMatchObject({ changed: false, detail: { already: true } });
     expect(await aws().snapshot(name)).toEqual(before);
     expect(await works(keys[0])).toBe('ok');
@@ -173,41 +230,48 @@ describe('aws-iam connector on moto', () => {
     const { name, keys } = await newUser(2);
     await admin.send(new UpdateAccessKeyCommand({ UserName: name, AccessKeyId: keys[1].id, Status: 'Inactive' }));
     const before = await aws().snapshot(name);
-    expect(await aws().verify(name, 'isolate')).toBe(false);
+    expect(await verify(name, 'isolate')).toBe(false);
 
     const result = await act('isolate', name);
     expect(result).toMatchObject({ changed: true, detail: { keys: [keys[0].id], deactivated: [keys[0].id] } });
     expect(await keyStates(name)).toEqual({ [keys[0].id]: 'Inactive', [keys[1].id]: 'Inactive' });
     const session = (await inlinePolicy(name, SESSION_POLICY)) as { Statement: { Effect: string; Condition: Record<string, Record<string, string>> }[] };
     expect(session.Statement[0]).toMatchObject({ Effect: 'Deny', Condition: { DateLessThan: { 'aws:TokenIssueTime': result.detail.sessionsIssuedBefore } } });
-    expect(await aws().verify(name, 'isolate')).toBe(true);
+    expect(await verify(name, 'isolate')).toBe(true);
     expect(await act('isolate', name)).toMatchObject({ changed: false, detail: { already: true } });
 
     expect(await undo('isolate', name)).toMatchObject({ changed: true, detail: { reactivated: [keys[0].id] } });
     // The key that was Inactive before isolation stays Inactive: undo restores, it does not enable.
     expect(await keyStates(name)).toEqual({ [keys[0].id]: 'Active', [keys[1].id]: 'Inactive' });
-    expect(await aws().verify(name, 'isolate')).toBe(false);
+    expect(await verify(name, 'isolate')).toBe(false);
     expect(await undo('isolate', name)).toMatchObject({ changed: false, detail: { already: true } });
     expect(await aws().snapshot(name)).toEqual(before);
     expect(await works(keys[0])).toBe('ok');
   });
 
-  it('restrict and isolate work on a role (role/<name>); undo restores it', async () => {
+  it('restrict and isolate work on a role (role/<name>): isolate denies new sessions too; undo restores it', async () => {
     const role = `runner-${++counter}`;
-    await admin.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: policy([{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }]) }));
+    await admin.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: policy([trustedEc2]) }));
     await admin.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: 'work', PolicyDocument: policy([{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }]) }));
     const id = `role/${role}`;
     const before = await aws().snapshot(id);
     expect(before).toMatchObject({ kind: 'role', name: role, inlinePolicies: [{ name: 'work' }] });
     for (const action of ['restrict', 'isolate'] as const) {
       expect(await act(action, id)).toMatchObject({ changed: true });
-      expect(await aws().verify(id, action)).toBe(true);
+      expect(await verify(id, action)).toBe(true);
       expect(await act(action, id)).toMatchObject({ changed: false });
     }
     expect((await aws().snapshot(id)).inlinePolicies).toHaveLength(3);
+    // New sessions: the trust policy now denies AssumeRole to everyone, its own statement kept.
+    expect(await trustPolicy(role)).toEqual({ Version: '2012-10-17', Statement: [trustedEc2, TRUST_DENY] });
+    // Someone takes the deny out of the trust policy: new sessions are possible, so not isolated.
+    await admin.send(new UpdateAssumeRolePolicyCommand({ RoleName: role, PolicyDocument: policy([trustedEc2]) }));
+    expect(await verify(id, 'isolate')).toBe(false);
+    expect(await act('isolate', id)).toMatchObject({ changed: true, detail: { trustPolicyChanged: true } });
+    expect(await verify(id, 'isolate')).toBe(true);
     for (const action of ['isolate', 'restrict'] as const) {
       expect(await undo(action, id)).toMatchObject({ changed: true });
-      expect(await aws().verify(id, action)).toBe(false);
+      expect(await verify(id, action)).toBe(false);
     }
     expect(await aws().snapshot(id)).toEqual(before);
     const refused = await failureOf(() => act('revoke', id));
@@ -215,11 +279,80 @@ describe('aws-iam connector on moto', () => {
     expect(refused.message).toMatch(/is a role without any/);
   });
 
+  it('a second case on the same user restores what it found, not what the first case found', async () => {
+    const { name, keys } = await newUser();
+    // Case A contains the user and closes "contained": nothing is undone.
+    expect(await act('restrict', name, undefined, 'case-A')).toMatchObject({ changed: true });
+    const first = await act('isolate', name, undefined, 'case-A');
+    expect(first.detail).toMatchObject({ deactivated: [keys[0].id] });
+    // The owner then issues a new key; the old one stays inactive, the policies stay.
+    const fresh = (await admin.send(new CreateAccessKeyCommand({ UserName: name }))).AccessKey!.AccessKeyId!;
+    const found = await aws().snapshot(name);
+    const sessionsFound = await inlinePolicy(name, SESSION_POLICY);
+    expect(await verify(name, 'isolate', 'case-B')).toBe(false); // the new key is Active
+
+    // Case B: restrict is already in effect, isolate only partly; both run again.
+    expect(await act('restrict', name, undefined, 'case-B')).toMatchObject({ changed: false, detail: { already: true } });
+    const second = await act('isolate', name, undefined, 'case-B');
+    expect(second).toMatchObject({ changed: true, detail: { keys: [fresh], deactivated: [fresh] } });
+    // Its own cut-off, not case A's: sessions issued between the two cases are cut too.
+    expect((second.detail.sessionsIssuedBefore as string) > (first.detail.sessionsIssuedBefore as string)).toBe(true);
+    expect(await inlinePolicy(name, SESSION_POLICY)).toMatchObject({ Statement: [{ Condition: { DateLessThan: { 'aws:TokenIssueTime': second.detail.sessionsIssuedBefore } } }] });
+    expect(await keyStates(name)).toEqual({ [keys[0].id]: 'Inactive', [fresh]: 'Inactive' });
+    expect(await verify(name, 'isolate', 'case-B')).toBe(true);
+
+    // Case B was a false positive: its undo brings back the state case B found.
+    expect(await undo('isolate', name, 'case-B')).toMatchObject({ changed: true, detail: { reactivated: [fresh], sessionPolicy: 'restored' } });
+    expect(await undo('restrict', name, 'case-B')).toMatchObject({ changed: false });
+    expect(await keyStates(name)).toEqual({ [keys[0].id]: 'Inactive', [fresh]: 'Active' });
+    expect(await inlinePolicy(name, RESTRICT_POLICY)).toMatchObject({ Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }] });
+    expect(await inlinePolicy(name, SESSION_POLICY)).toEqual(sessionsFound);
+    expect(await aws().snapshot(name)).toEqual(found);
+  });
+
+  it('a second case on the same role keeps the isolation an earlier case left in place when it undoes', async () => {
+    const role = `runner-${++counter}`;
+    await admin.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: policy([trustedEc2]) }));
+    const id = `role/${role}`;
+    await act('isolate', id, undefined, 'case-A');
+    const found = await aws().snapshot(id);
+    const sessionsFound = await getRolePolicy(role, SESSION_POLICY);
+
+    expect(await act('isolate', id, undefined, 'case-B')).toMatchObject({ changed: true, detail: { trustPolicyChanged: false } });
+    expect(await getRolePolicy(role, SESSION_POLICY)).not.toEqual(sessionsFound);
+    expect(await undo('isolate', id, 'case-B')).toMatchObject({ changed: true, detail: { newSessions: 'still denied (found so)', sessionPolicy: 'restored' } });
+    expect(await trustPolicy(role)).toEqual({ Version: '2012-10-17', Statement: [trustedEc2, TRUST_DENY] });
+    expect(await getRolePolicy(role, SESSION_POLICY)).toEqual(sessionsFound);
+    expect(await aws().snapshot(id)).toEqual(found);
+  });
+
+  it('revoke spares only keys its own case rotated in: a key an earlier case rotated in is revoked when it leaks', async () => {
+    const { name, keys } = await newUser();
+    // Case A (the auto rule's order): revoke the leaked key, then rotate a new one in.
+    expect(await act('revoke', name, undefined, 'case-A')).toMatchObject({ detail: { keys: [keys[0].id] } });
+    const rotatedA = (await act('rotate', name, undefined, 'case-A')).detail.newKeyId as string;
+    expect(await keyStates(name)).toEqual({ [rotatedA]: 'Active' });
+    expect(await verify(name, 'revoke', 'case-A')).toBe(true);
+
+    // The rotated key leaks in turn; case B revokes it (it exists at case B's first revoke).
+    expect(await verify(name, 'revoke', 'case-B')).toBe(false);
+    expect(await act('revoke', name, undefined, 'case-B')).toMatchObject({ changed: true, detail: { keys: [rotatedA] } });
+    expect(await keyStates(name)).toEqual({});
+    expect(await verify(name, 'revoke', 'case-B')).toBe(true);
+    const rotatedB = (await act('rotate', name, undefined, 'case-B')).detail.newKeyId as string;
+
+    // Case C rotates first, then revokes: the key it rotated in stays, case B's goes.
+    const rotatedC = (await act('rotate', name, undefined, 'case-C')).detail.newKeyId as string;
+    expect(await act('revoke', name, undefined, 'case-C')).toMatchObject({ changed: true, detail: { keys: [rotatedB] } });
+    expect(await keyStates(name)).toEqual({ [rotatedC]: 'Active' });
+    expect((await storedKey(name)).AccessKeyId).toBe(rotatedC);
+  });
+
   it('revoke: deletes the keys present at its first attempt; they stop working; a repeat is done', async () => {
     const { name, keys } = await newUser(2);
     await admin.send(new UpdateAccessKeyCommand({ UserName: name, AccessKeyId: keys[1].id, Status: 'Inactive' }));
     expect(await callerArn(keys[0])).toMatch(new RegExp(`:user/${name}$`));
-    expect(await aws().verify(name, 'revoke')).toBe(false);
+    expect(await verify(name, 'revoke')).toBe(false);
 
     const result = await act('revoke', name);
     expect(result.changed).toBe(true);
@@ -228,19 +361,24 @@ describe('aws-iam connector on moto', () => {
     // moto checks key existence on every signed call: the revoked key is refused, even by STS.
     expect(await works(keys[0])).toBe('InvalidClientTokenId');
     expect(await callerArn(keys[0])).toBe('InvalidClientTokenId');
-    expect(await aws().verify(name, 'revoke')).toBe(true);
+    expect(await verify(name, 'revoke')).toBe(true);
     expect(await act('revoke', name, 'same-request')).toMatchObject({ changed: false, detail: { already: true } });
 
-    // A key issued after the revoke is not one of the compromised keys: a later revoke keeps it.
+    // A key issued after the revoke is not one of this case's compromised keys: another revoke of the case keeps it.
     const fresh = (await admin.send(new CreateAccessKeyCommand({ UserName: name }))).AccessKey!;
     expect(await act('revoke', name)).toMatchObject({ changed: false });
     expect(await keyStates(name)).toEqual({ [fresh.AccessKeyId!]: 'Active' });
-    expect(await aws().verify(name, 'revoke')).toBe(true);
+    expect(await verify(name, 'revoke')).toBe(true);
+    // A later case (the fresh key leaked in turn) acts on the keys that exist now, not on the first case's list.
+    expect(await verify(name, 'revoke', 'case-2')).toBe(false);
+    expect(await act('revoke', name, 'case-2-revoke', 'case-2')).toMatchObject({ changed: true, detail: { keys: [fresh.AccessKeyId] } });
+    expect(await keyStates(name)).toEqual({});
+    expect(await verify(name, 'revoke', 'case-2')).toBe(true);
   });
 
   it('rotate: stores the new key in Secrets Manager, returns only its id and fingerprint, deactivates the old', async () => {
     const { name, keys } = await newUser();
-    expect(await aws().verify(name, 'rotate')).toBe(false);
+    expect(await verify(name, 'rotate')).toBe(false);
     const result = await act('rotate', name, 'rotation-1');
     expect(result.changed).toBe(true);
     const newKeyId = result.detail.newKeyId as string;
@@ -252,7 +390,7 @@ describe('aws-iam connector on moto', () => {
     expect(JSON.stringify(result)).not.toContain(stored.SecretAccessKey);
     expect(await keyStates(name)).toEqual({ [keys[0].id]: 'Inactive', [newKeyId]: 'Active' });
     expect(await works({ id: newKeyId, secret: stored.SecretAccessKey })).toBe('ok');
-    expect(await aws().verify(name, 'rotate')).toBe(true);
+    expect(await verify(name, 'rotate')).toBe(true);
 
     // The same request again (a Temporal retry) issues nothing new.
     expect(await act('rotate', name, 'rotation-1')).toEqual({
@@ -262,15 +400,61 @@ describe('aws-iam connector on moto', () => {
     expect(Object.keys(await keyStates(name))).toHaveLength(2);
   });
 
-  it('rotate after a crash between CreateAccessKey and the store replaces the unstored key', async () => {
+  it('rotate after a crash between CreateAccessKey and the store: the stored key is the one recorded, and the case revoke spares it', async () => {
     const { name, keys } = await newUser();
-    // The first attempt captured the old keys, created a key and died before storing it.
-    await capture(h.db, { provider: 'aws-iam', identityId: name, action: 'rotate:crashed' }, async () => ({ oldKeys: [keys[0].id] }));
-    const lost = (await admin.send(new CreateAccessKeyCommand({ UserName: name }))).AccessKey!.AccessKeyId!;
+    const proxy = await startCutProxy();
+    try {
+      const viaProxy = createAwsIamConnector({ db: h.db, settings: { aws: { ...settings, endpoint: proxy.url } } })!;
+      const attempt = () => viaProxy.actions.rotate!.run({ identityId: name, idempotencyKey: 'crashing-rotation', caseId: 'crash-case' });
+      // Attempt 1: the key is created, then AWS is out of reach (nothing more arrives, not even a cleanup).
+      proxy.cutAfter('Action=CreateAccessKey');
+      expect(await failureOf(attempt)).toMatchObject({ type: 'AwsIamTransient', nonRetryable: false });
+      const lost = Object.keys(await keyStates(name)).filter((id) => id !== keys[0].id);
+      expect(lost).toHaveLength(1);
 
-    const result = await act('rotate', name, 'crashed');
-    expect(result.detail.newKeyId).not.toBe(lost);
-    expect(await keyStates(name)).toEqual({ [keys[0].id]: 'Inactive', [result.detail.newKeyId as string]: 'Active' });
+      // Attempt 2 (Temporal's retry): the unstored key is deleted, a new one created and stored.
+      proxy.heal();
+      const result = await attempt();
+      const newKeyId = result.detail.newKeyId as string;
+      expect(newKeyId).not.toBe(lost[0]);
+      expect(await keyStates(name)).toEqual({ [keys[0].id]: 'Inactive', [newKeyId]: 'Active' });
+      expect(await storedKey(name)).toMatchObject({ AccessKeyId: newKeyId });
+    } finally {
+      await proxy.close();
+    }
+    // The case's revoke deletes the compromised key and spares the one the case stored.
+    const revoked = await act('revoke', name, 'after-crash-revoke', 'crash-case');
+    expect(revoked.detail.keys).toEqual([keys[0].id]);
+    const stored = await storedKey(name);
+    expect(await keyStates(name)).toEqual({ [stored.AccessKeyId]: 'Active' });
+    expect(await works({ id: stored.AccessKeyId, secret: stored.SecretAccessKey })).toBe('ok');
+  });
+
+  it('rotate whose store is refused (Secrets Manager denied) deletes the new key before failing', async () => {
+    const { name, keys } = await newUser();
+    // A Cordon identity with every declared permission, but denied writing secrets.
+    const user = `cordon-nosm-${++counter}`;
+    await admin.send(new CreateUserCommand({ UserName: user }));
+    await admin.send(
+      new PutUserPolicyCommand({
+        UserName: user,
+        PolicyName: 'cordon',
+        PolicyDocument: policy([
+          { Effect: 'Allow', Action: declaredPermissions(), Resource: '*' },
+          { Effect: 'Deny', Action: ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'], Resource: '*' },
+        ]),
+      }),
+    );
+    const key = (await admin.send(new CreateAccessKeyCommand({ UserName: user }))).AccessKey!;
+    const denied = createAwsIamConnector({ db: h.db, settings: { aws: { ...settings, credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! } } } })!;
+
+    const failure = await failureOf(() => denied.actions.rotate!.run({ identityId: name, idempotencyKey: 'denied-rotation', caseId: CASE }));
+    expect(failure).toMatchObject({ type: 'AwsIamRejected', nonRetryable: true });
+    // moto answers this JSON-protocol deny in XML, so the SDK names a parse error; the status is AWS's 403.
+    expect(failure.message).toMatch(/storing the new key .* failed: .*\(HTTP 403\); the new access key \S+ was deleted again$/s);
+    // No live key nobody holds: only the old key is left, untouched, and a later rotation has room.
+    expect(await keyStates(name)).toEqual({ [keys[0].id]: 'Active' });
+    expect((await act('rotate', name)).changed).toBe(true);
   });
 
   it('rotate refuses a user already at the 2-key maximum, permanently and clearly', async () => {
@@ -291,7 +475,7 @@ describe('aws-iam connector on moto', () => {
     // A Cordon key without the needed permissions (the app user may only call iam:GetUser).
     const { name, keys } = await newUser();
     const weak = createAwsIamConnector({ db: h.db, settings: { aws: { ...settings, credentials: creds(keys[0]) } } })!;
-    const denied = await failureOf(() => weak.actions.restrict!.run({ identityId: name, idempotencyKey: 'weak' }));
+    const denied = await failureOf(() => weak.actions.restrict!.run({ identityId: name, idempotencyKey: 'weak', caseId: CASE }));
     expect(denied).toMatchObject({ type: 'AwsIamRejected', nonRetryable: true });
     expect(denied.message).toMatch(/AccessDenied/);
     expect(denied.message).not.toContain(keys[0].secret);
@@ -312,19 +496,20 @@ describe('aws-iam connector on moto', () => {
     const handle = h.env.client.workflow.getHandle(`contain:aws-iam:${name}`);
 
     const requestId = await pendingRequestId(handle, 'isolate');
+    const caseId = (await handle.describe()).runId; // the case is the workflow's first run
     expect(await works(keys[0])).toBe('AccessDenied'); // restricted: moto enforces the deny
     await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', requestId, approver: 'alice', reason: 'leaked in CI logs' }] });
     const status = await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('verify-window'));
     expect(status.applied.map((a) => [a.action, a.changed, a.verified])).toEqual([['restrict', true, true], ['isolate', true, true]]);
     expect(await keyStates(name)).toEqual({ [keys[0].id]: 'Inactive' });
-    expect(await aws().verify(name, 'isolate')).toBe(true);
+    expect(await verify(name, 'isolate', caseId)).toBe(true);
 
     await handle.signal(falsePositiveSignal, { by: 'alice', reason: 'a sanctioned deploy job' });
     expect((await handle.result()).outcome).toBe('false-positive');
     expect(await aws().snapshot(name)).toEqual(initial);
     expect(await keyStates(name)).toEqual({ [keys[0].id]: 'Active' });
-    expect(await aws().verify(name, 'restrict')).toBe(false);
-    expect(await aws().verify(name, 'isolate')).toBe(false);
+    expect(await verify(name, 'restrict', caseId)).toBe(false);
+    expect(await verify(name, 'isolate', caseId)).toBe(false);
     // The identity works again: a call signed with its own key succeeds where denies are enforced.
     expect(await works(keys[0])).toBe('ok');
     const restored = (await handle.query(auditQuery)).find((e) => e.event === 'identity.restored');

@@ -3,6 +3,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresConnector } from '../activities/connectors/postgres';
+import { toFailure } from '../activities/connectors/postgres/client';
+import { fingerprint } from '../src/digest';
 import type { ActionName } from '../activities/connectors/types';
 import { auditQuery, decideUpdate, falsePositiveSignal } from '../workflows/definitions';
 import { makeAlert } from './support/alerts';
@@ -41,7 +43,8 @@ const h = useHarness({ connectors: () => ({ postgres: { url: server.url } }) });
 
 const connector = () => createPostgresConnector(h.db, { url: server.url });
 let keys = 0;
-const request = (role: string) => ({ identityId: role, idempotencyKey: `test-${++keys}` });
+/** A fresh action request (its own idempotency key) in containment case `caseId`. */
+const request = (role: string, caseId = 'case-1') => ({ identityId: role, idempotencyKey: `test-${++keys}`, caseId });
 
 /** A login role with a password that can SELECT app.items (directly, with USAGE through a membership). */
 async function makeRole(role: string, password: string): Promise<void> {
@@ -142,7 +145,7 @@ describe('PostgreSQL roles connector', () => {
         await live.connect();
         const run = request(role);
         expect((await spec.run(run)).changed).toBe(true);
-        expect(await c.verify(role, action)).toBe(true);
+        expect(await c.verify(role, action, 'case-1')).toBe(true);
         expect(await spec.run(run)).toMatchObject({ changed: false, detail: { already: true } });
         await effects[action](live);
         await live.end().catch(() => undefined);
@@ -152,7 +155,7 @@ describe('PostgreSQL roles connector', () => {
         const undo = request(role);
         expect((await spec.undo!(undo)).changed).toBe(true);
         expect(await spec.undo!(undo)).toMatchObject({ changed: false, detail: { already: true } });
-        expect(await c.verify(role, action)).toBe(false);
+        expect(await c.verify(role, action, 'case-1')).toBe(false);
         expect(await works(role, 'unit-pw-1')).toBe(true);
         await settled(role);
         expect(await c.snapshot(role)).toEqual(before);
@@ -179,7 +182,7 @@ describe('PostgreSQL roles connector', () => {
       const key = request(role);
       const result = await revoke.run(key);
       expect(result).toMatchObject({ changed: true, detail: { passwordSet: false, sessionsTerminated: 1 } });
-      expect(await c.verify(role, 'revoke')).toBe(true);
+      expect(await c.verify(role, 'revoke', 'case-1')).toBe(true);
       expect(await revoke.run(key)).toMatchObject({ changed: false, detail: { already: true } });
       await expect(live.query('SELECT 1')).rejects.toThrow();
       expect(await works(role, 'revoke-pw-1')).toMatch(/password authentication failed/);
@@ -265,6 +268,241 @@ describe('PostgreSQL roles connector', () => {
     expect(await works(role, 'flow-pw-1')).toBe(true);
     const { rows } = await admin.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [role]);
     expect(JSON.stringify(await handle.query(auditQuery))).not.toContain(rows[0].rolpassword);
+  });
+
+  it('each containment case undoes to the state it found, never to an earlier case\'s capture', async () => {
+    const role = 'svc_cases';
+    await makeRole(role, 'cases-pw-1');
+    const c = connector();
+    try {
+      const original = await c.snapshot(role);
+      // Case 1 restricts and isolates, and closes "contained": it is never undone.
+      for (const action of ['restrict', 'isolate'] as const) expect((await c.actions[action]!.run(request(role, 'case-1'))).changed).toBe(true);
+      const lockedDown = await c.snapshot(role);
+      expect(lockedDown).toMatchObject({ grants: [], memberOf: [], flags: { canLogin: false, createDb: false } });
+
+      // Case 2: the operator kept the role locked down. Both actions find it contained already, and
+      // a false positive undoes to what case 2 found: case 1's grants and LOGIN do not come back.
+      for (const action of ['restrict', 'isolate'] as const) {
+        expect(await c.actions[action]!.run(request(role, 'case-2'))).toMatchObject({ changed: false, detail: { already: true } });
+      }
+      for (const action of ['isolate', 'restrict'] as const) expect((await c.actions[action]!.undo!(request(role, 'case-2'))).changed).toBe(false);
+      expect(await c.snapshot(role)).toEqual(lockedDown);
+      expect(await works(role, 'cases-pw-1')).toMatch(/not permitted to log in/);
+
+      // Case 3: the operator has given the role one privilege back (and kept it NOLOGIN).
+      await admin.query(`GRANT SELECT ON app.items TO ${role}`);
+      const atCase3 = await c.snapshot(role);
+      expect(atCase3.grants).toHaveLength(1);
+      expect(await c.actions.restrict!.run(request(role, 'case-3'))).toMatchObject({ changed: true, detail: { revokedGrants: 1 } });
+      expect(await c.actions.isolate!.run(request(role, 'case-3'))).toMatchObject({ changed: false, detail: { already: true } });
+      expect(await c.snapshot(role)).toMatchObject({ grants: [] });
+      expect((await c.actions.isolate!.undo!(request(role, 'case-3'))).changed).toBe(false);
+      expect(await c.actions.restrict!.undo!(request(role, 'case-3'))).toMatchObject({ changed: true, detail: { restoredGrants: 1 } });
+      expect(await c.snapshot(role)).toEqual(atCase3);
+
+      // Case 1's captures stayed its own: undoing case 1 (were it ever undone) restores the original.
+      expect((await c.actions.restrict!.undo!(request(role, 'case-1'))).changed).toBe(true);
+      expect((await c.actions.isolate!.undo!(request(role, 'case-1'))).changed).toBe(true);
+      expect(await c.snapshot(role)).toEqual(original);
+      expect(await works(role, 'cases-pw-1')).toBe(true);
+      await settled(role);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a retry within a case keeps the capture of its first attempt', async () => {
+    const role = 'svc_retry';
+    await makeRole(role, 'retry-pw-1');
+    const c = connector();
+    try {
+      const before = await c.snapshot(role);
+      // Restrict commits; then something re-grants one privilege, so the post-condition fails and
+      // Temporal retries the same request. The retry revokes that grant; the undo restores everything.
+      const restrict = request(role, 'case-r');
+      expect((await c.actions.restrict!.run(restrict)).changed).toBe(true);
+      await admin.query(`GRANT SELECT ON app.items TO ${role}`);
+      expect(await c.verify(role, 'restrict', 'case-r')).toBe(false);
+      expect(await c.actions.restrict!.run(restrict)).toMatchObject({ changed: true, detail: { revokedGrants: 1 } });
+      expect(await c.verify(role, 'restrict', 'case-r')).toBe(true);
+      expect(await c.actions.restrict!.undo!(request(role, 'case-r'))).toMatchObject({ changed: true, detail: { restoredGrants: 6, restoredMemberships: ['app_readers'] } });
+      expect(await c.snapshot(role)).toEqual(before);
+
+      // Rotate; someone sets a password of their own before the retry: the undo still restores the
+      // password from before the case, not theirs.
+      const rotate = request(role, 'case-r');
+      expect((await c.actions.rotate!.run(rotate)).changed).toBe(true);
+      await admin.query(`ALTER ROLE ${role} PASSWORD 'intruder-pw-1'`);
+      expect((await c.actions.rotate!.run(rotate)).changed).toBe(true);
+      expect((await c.actions.rotate!.undo!(request(role, 'case-r'))).changed).toBe(true);
+      expect(await works(role, 'intruder-pw-1')).toMatch(/password authentication failed/);
+      expect(await works(role, 'retry-pw-1')).toBe(true);
+      await settled(role);
+      expect(await c.snapshot(role)).toEqual(before);
+
+      // A NOLOGIN role with a session left over: isolate ends the session. LOGIN is turned on before
+      // the retry; the undo restores NOLOGIN, as the role was when the case began.
+      const live = clientAs(role, 'retry-pw-1');
+      live.on('error', () => undefined);
+      await live.connect();
+      await admin.query(`ALTER ROLE ${role} NOLOGIN`);
+      const isolate = request(role, 'case-r');
+      expect(await c.actions.isolate!.run(isolate)).toMatchObject({ changed: true, detail: { sessionsTerminated: 1 } });
+      await live.end().catch(() => undefined);
+      await admin.query(`ALTER ROLE ${role} LOGIN`);
+      expect((await c.actions.isolate!.run(isolate)).changed).toBe(true);
+      expect(await c.actions.isolate!.undo!(request(role, 'case-r'))).toMatchObject({ changed: false, detail: { canLogin: false } });
+      expect(await c.snapshot(role)).toMatchObject({ flags: { canLogin: false } });
+      expect(await works(role, 'retry-pw-1')).toMatch(/not permitted to log in/);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('never keeps or fingerprints an md5 verifier: its rotation happens but cannot be undone', async () => {
+    const role = 'svc_md5';
+    await makeRole(role, 'md5-pw-1');
+    await admin.query(`SET password_encryption = 'md5'; ALTER ROLE ${role} PASSWORD 'md5-pw-1'; RESET password_encryption`);
+    const md5 = (await admin.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [role])).rows[0].rolpassword as string;
+    expect(md5).toMatch(/^md5[0-9a-f]{32}$/);
+    const leaks = (value: unknown) => {
+      const text = JSON.stringify(value);
+      return text.includes(md5.slice(3)) || text.includes(fingerprint(md5));
+    };
+    const c = connector();
+    try {
+      const snapshot = await c.snapshot(role);
+      expect(snapshot.password).toEqual({ set: true, method: 'md5', fingerprint: null });
+      expect(leaks(snapshot)).toBe(false);
+
+      const rotated = await c.actions.rotate!.run(request(role, 'case-md5'));
+      expect(rotated).toMatchObject({ changed: true, detail: { previousPasswordFingerprint: null, previousPasswordMethod: 'md5', undoable: false } });
+      expect(leaks(rotated)).toBe(false);
+      expect(await c.verify(role, 'rotate', 'case-md5')).toBe(true);
+      const { rows } = await h.db.query<{ captured: unknown }>(`SELECT captured FROM connector_captures WHERE provider = 'postgres' AND identity_id = $1`, [role]);
+      expect(rows.map((r) => (typeof r.captured === 'string' ? JSON.parse(r.captured) : r.captured))).toEqual([{ notKept: 'md5' }]);
+
+      const refused = await failureOf(c.actions.rotate!.undo!(request(role, 'case-md5')));
+      expect(refused).toMatchObject({ type: 'PostgresNotRestorable', nonRetryable: true });
+      expect(refused.message).toMatch(/md5 verifier, which Cordon never keeps/);
+      expect(leaks(refused.message)).toBe(false);
+      expect(await c.verify(role, 'rotate', 'case-md5')).toBe(true);
+
+      // Revoke's evidence has no md5 fingerprint either.
+      await admin.query(`SET password_encryption = 'md5'; ALTER ROLE ${role} PASSWORD 'md5-pw-1'; RESET password_encryption`);
+      const revoked = await c.actions.revoke!.run(request(role, 'case-md5'));
+      expect(revoked).toMatchObject({ changed: true, detail: { revokedPasswordFingerprint: null } });
+      expect(leaks(revoked)).toBe(false);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('restrict covers column, routine and other object ACLs, and undo puts each back', async () => {
+    const role = 'svc_acl';
+    await makeRole(role, 'acl-pw-1');
+    await admin.query(`
+      CREATE TABLE app.wide (a int, secret int);
+      CREATE FUNCTION app.answer(x integer, y text) RETURNS int LANGUAGE sql AS 'SELECT 42';
+      REVOKE EXECUTE ON FUNCTION app.answer(integer, text) FROM PUBLIC;
+      CREATE TYPE app.mood AS ENUM ('ok');
+      CREATE FOREIGN DATA WRAPPER acl_fdw;
+      CREATE SERVER acl_srv FOREIGN DATA WRAPPER acl_fdw;
+      SELECT lo_create(424242);
+      GRANT SELECT (a) ON app.wide TO ${role};
+      GRANT UPDATE (a) ON app.wide TO ${role} WITH GRANT OPTION;
+      GRANT EXECUTE ON FUNCTION app.answer(integer, text) TO ${role};
+      GRANT USAGE ON TYPE app.mood TO ${role};
+      GRANT USAGE ON LANGUAGE plpgsql TO ${role};
+      GRANT USAGE ON FOREIGN DATA WRAPPER acl_fdw TO ${role};
+      GRANT USAGE ON FOREIGN SERVER acl_srv TO ${role};
+      GRANT SELECT ON LARGE OBJECT 424242 TO ${role};
+      GRANT SET ON PARAMETER work_mem TO ${role};
+      ALTER DEFAULT PRIVILEGES FOR ROLE app_delegate IN SCHEMA app GRANT SELECT ON TABLES TO ${role};
+    `);
+    const privileges = async () =>
+      (
+        await admin.query(
+          `SELECT has_column_privilege($1, 'app.wide', 'a', 'SELECT') AS "column",
+                  has_function_privilege($1, 'app.answer(integer, text)', 'EXECUTE') AS routine,
+                  has_parameter_privilege($1, 'work_mem', 'SET') AS parameter,
+                  has_server_privilege($1, 'acl_srv', 'USAGE') AS server`,
+          [role],
+        )
+      ).rows[0];
+    const c = connector();
+    try {
+      const before = await c.snapshot(role);
+      const kinds = new Set((before.grants as { kind: string }[]).map((g) => g.kind));
+      expect([...kinds].sort()).toEqual(
+        ['column', 'database', 'foreign data wrapper', 'foreign server', 'language', 'large object', 'parameter', 'routine', 'schema', 'sequence', 'table', 'type'],
+      );
+      expect(before.grants).toContainEqual({ kind: 'column', schema: 'app', name: 'wide', column: 'a', privilege: 'UPDATE', grantable: true, grantor: 'cordon' });
+      expect(before.grants).toContainEqual({ kind: 'routine', schema: 'app', name: 'answer', args: 'x integer, y text', privilege: 'EXECUTE', grantable: false, grantor: 'cordon' });
+      expect(before).toMatchObject({ notCovered: { owns: [], otherPrivileges: [], otherDatabases: [] }, defaultPrivileges: [expect.stringMatching(/default privileges/)] });
+      expect(await privileges()).toEqual({ column: true, routine: true, parameter: true, server: true });
+
+      const result = await c.actions.restrict!.run(request(role));
+      expect(result).toMatchObject({ changed: true, detail: { revokedGrants: (before.grants as unknown[]).length, notCovered: { defaultPrivileges: [expect.any(String)] } } });
+      expect(await c.verify(role, 'restrict', 'case-1')).toBe(true);
+      expect(await c.snapshot(role)).toMatchObject({ grants: [] });
+      expect(await privileges()).toEqual({ column: false, routine: false, parameter: false, server: false });
+
+      expect((await c.actions.restrict!.undo!(request(role))).changed).toBe(true);
+      expect(await c.snapshot(role)).toEqual(before);
+      expect(await privileges()).toEqual({ column: true, routine: true, parameter: true, server: true });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('restrict refuses, without changing anything, a role that owns objects or holds privileges in another database', async () => {
+    const role = 'svc_owner';
+    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'owner-pw-1'; CREATE TABLE app.owned (x int); ALTER TABLE app.owned OWNER TO ${role}`);
+    const c = connector();
+    try {
+      // No direct grant at all, yet the owner can read and re-grant itself anything on its table.
+      const before = await c.snapshot(role);
+      expect(before).toMatchObject({ grants: [], memberOf: [], notCovered: { owns: ['table app.owned'] } });
+      expect(await c.verify(role, 'restrict', 'case-1')).toBe(false);
+      const refused = await failureOf(c.actions.restrict!.run(request(role)));
+      expect(refused).toMatchObject({ type: 'PostgresNotCovered', nonRetryable: true });
+      expect(refused.message).toMatch(/^restrict of role "svc_owner" cannot take away everything .*it owns table app\.owned/);
+      expect(await c.snapshot(role)).toEqual(before);
+      expect(await c.actions.restrict!.undo!(request(role))).toMatchObject({ changed: false, detail: { already: true } });
+
+      // Once it owns nothing, it is restricted; a privilege in another database makes it not again.
+      await admin.query(`ALTER TABLE app.owned OWNER TO cordon`);
+      expect(await c.verify(role, 'restrict', 'case-1')).toBe(true);
+      expect(await c.actions.restrict!.run(request(role, 'case-2'))).toMatchObject({ changed: false, detail: { already: true } });
+      await admin.query('CREATE DATABASE otherdb');
+      const other = new pg.Client({ connectionString: server.url.replace(/\/postgres$/, '/otherdb') });
+      await other.connect();
+      try {
+        await other.query(`CREATE TABLE elsewhere (x int); GRANT SELECT ON elsewhere TO ${role}`);
+      } finally {
+        await other.end();
+      }
+      expect(await c.verify(role, 'restrict', 'case-3')).toBe(false);
+      const elsewhere = await failureOf(c.actions.restrict!.run(request(role, 'case-3')));
+      expect(elsewhere).toMatchObject({ type: 'PostgresNotCovered', nonRetryable: true });
+      expect(elsewhere.message).toMatch(/other databases: otherdb \(0 owned, 1 privileges\)/);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('classifies SQLSTATEs: waits and cancellations retry, everything permanent does not', () => {
+    const classify = (code: string) => toFailure('restrict of role "x"', Object.assign(new Error('boom'), { code }));
+    // 57014 query_canceled (statement_timeout), 55P03 lock_not_available, 40P01 deadlock, 57P01 admin shutdown, 53300 too many connections.
+    for (const code of ['57014', '55P03', '40P01', '40001', '57P01', '53300', '08006', 'ECONNRESET']) {
+      expect(classify(code), code).toMatchObject({ type: 'PostgresUnavailable', nonRetryable: false });
+    }
+    expect(classify('42501')).toMatchObject({ type: 'PostgresPermissionDenied', nonRetryable: true });
+    expect(classify('42704')).toMatchObject({ type: 'PostgresRoleNotFound', nonRetryable: true });
+    expect(classify('2BP01')).toMatchObject({ type: 'PostgresError', nonRetryable: true });
+    expect(classify('57014').message).toBe('PostgreSQL restrict of role "x" failed: boom (SQLSTATE 57014)');
   });
 
   it('lists its actions with least-privilege permissions, reversible exactly when undo exists', () => {

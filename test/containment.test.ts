@@ -38,6 +38,14 @@ describe('containIdentity', () => {
     expect(JSON.stringify(await handle.query(auditQuery))).not.toContain(secret);
     const stored = await h.db.query('SELECT entry FROM audit_entries WHERE workflow_id = $1', [handle.workflowId]);
     expect(JSON.stringify(stored.rows)).not.toContain(secret);
+    // Connectors scope their undo captures to the case: every identity activity names it.
+    const firstExecutionRunId = (await handle.describe()).raw.workflowExecutionInfo?.firstRunId;
+    const history = await decodedHistoryText(handle);
+    expect(firstExecutionRunId).toBeTruthy();
+    // Payloads are JSON inside the history JSON, so their quotes appear escaped.
+    const caseIds = [...history.matchAll(/\\"caseId\\":\\"([0-9a-f-]+)\\"/g)].map((m) => m[1]);
+    expect(caseIds.length).toBeGreaterThanOrEqual(6);
+    expect(new Set(caseIds)).toEqual(new Set([firstExecutionRunId]));
   });
 
   it('never revokes a shared credential without approval, even when the rule says automatic', async () => {

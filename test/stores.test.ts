@@ -50,9 +50,9 @@ describe('the audit store', () => {
 describe('the simulated rotate action', () => {
   it('delivers the new credential again when a retry follows a crash between its two writes', async () => {
     const rotate = createSimulatedConnector(db).actions.rotate!;
-    const first = await rotate.run({ identityId: 'rot-1', idempotencyKey: 'k1' });
+    const first = await rotate.run({ identityId: 'rot-1', idempotencyKey: 'k1', caseId: 'case-1' });
     await db.query('DELETE FROM simulated_secret_store WHERE identity_id = $1', ['rot-1']); // the lost second write
-    const retry = await rotate.run({ identityId: 'rot-1', idempotencyKey: 'k1' });
+    const retry = await rotate.run({ identityId: 'rot-1', idempotencyKey: 'k1', caseId: 'case-1' });
     expect(retry.changed).toBe(false);
     expect(retry.detail.credentialVersion).toBe(2);
     const { rows } = await db.query<{ version: number }>('SELECT version FROM simulated_secret_store WHERE identity_id = $1', ['rot-1']);

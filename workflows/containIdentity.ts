@@ -31,7 +31,8 @@ const GOVERNOR_RECHECK = '5 minutes';
  */
 export async function containIdentity(input: ContainIdentityInput): Promise<ContainmentStatus> {
   const { identity, carried } = input;
-  const target = { provider: identity.provider, identityId: identity.id };
+  // The case id scopes what connectors capture for undo to this containment (across continue-as-new).
+  const target = { provider: identity.provider, identityId: identity.id, caseId: workflowInfo().firstExecutionRunId };
   const audit = new AuditTrail(`${identity.provider}:${identity.id}`, carried?.audit);
   const ledger = new AlertLedger(identity, carried?.status.alerts, carried?.status.rejectedInputs);
   const saga = new Saga(target, audit, carried?.status.compensations);

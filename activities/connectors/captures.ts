@@ -1,14 +1,15 @@
 import type { Database } from '../../src/db';
 
-/** Which action on which identity a capture belongs to. */
+/** Which action on which identity, in which containment case, a capture belongs to. */
 export interface CaptureKey {
   provider: string;
   identityId: string;
   action: string;
+  caseId: string;
 }
 
-const WHERE = 'provider = $1 AND identity_id = $2 AND action = $3';
-const params = (key: CaptureKey) => [key.provider, key.identityId, key.action];
+const WHERE = 'provider = $1 AND identity_id = $2 AND action = $3 AND case_id = $4';
+const params = (key: CaptureKey) => [key.provider, key.identityId, key.action, key.caseId];
 
 /** The state an action captured before it changed anything, if it did. */
 export async function capturedFor<T>(db: Database, key: CaptureKey): Promise<T | undefined> {
@@ -25,18 +26,19 @@ export async function capture<T>(db: Database, key: CaptureKey, read: () => Prom
   const kept = await capturedFor<T>(db, key);
   if (kept !== undefined) return kept;
   await db.query(
-    `INSERT INTO connector_captures (provider, identity_id, action, captured) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (provider, identity_id, action) DO NOTHING`,
+    `INSERT INTO connector_captures (provider, identity_id, action, case_id, captured) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (provider, identity_id, action, case_id) DO NOTHING`,
     [...params(key), JSON.stringify(await read())],
   );
   return (await capturedFor<T>(db, key))!;
 }
 
-/** Every capture of an identity whose action name starts with `prefix` (one per idempotency key). */
+/** The case's captures of an identity whose action name starts with `prefix`, oldest first. */
 export async function capturesStartingWith<T>(db: Database, key: Omit<CaptureKey, 'action'>, prefix: string): Promise<T[]> {
   const { rows } = await db.query<{ captured: T }>(
-    'SELECT captured FROM connector_captures WHERE provider = $1 AND identity_id = $2 AND starts_with(action, $3) ORDER BY captured_at',
-    [key.provider, key.identityId, prefix],
+    `SELECT captured FROM connector_captures
+     WHERE provider = $1 AND identity_id = $2 AND case_id = $3 AND starts_with(action, $4) ORDER BY captured_at`,
+    [key.provider, key.identityId, key.caseId, prefix],
   );
   return rows.map((r) => r.captured);
 }

@@ -5,6 +5,11 @@ export type ActionName = 'restrict' | 'isolate' | 'revoke' | 'rotate';
 export interface ActionRequest {
   identityId: string;
   idempotencyKey: string;
+  /**
+   * The containment case (its first run id, stable across continue-as-new). Captures belong to
+   * one case: a later case on the same identity never undoes to, or acts on, an earlier one's.
+   */
+  caseId: string;
 }
 
 /** What an action reports back. Never a secret value: fingerprints only. */
@@ -40,7 +45,7 @@ export interface Connector {
   actions: Partial<Record<ActionName, ConnectorAction>>;
   snapshot(identityId: string): Promise<IdentitySnapshot>;
   /** Checks that `action` holds on the identity now (the post-condition). */
-  verify(identityId: string, action: ActionName): Promise<boolean>;
+  verify(identityId: string, action: ActionName, caseId: string): Promise<boolean>;
 }
 
 /**

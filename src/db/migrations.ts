@@ -75,4 +75,12 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (provider, identity_id, action)
       );`,
   },
+  {
+    version: 4,
+    description: 'connector captures belong to one containment case',
+    sql: `
+      ALTER TABLE connector_captures ADD COLUMN case_id text NOT NULL DEFAULT '';
+      ALTER TABLE connector_captures DROP CONSTRAINT connector_captures_pkey;
+      ALTER TABLE connector_captures ADD PRIMARY KEY (provider, identity_id, action, case_id);`,
+  },
 ];

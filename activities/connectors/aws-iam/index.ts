@@ -15,10 +15,11 @@ import { rotateAction, rotatedNow } from './rotate';
 export function createAwsIamConnector({ db, settings }: { db: Database; settings: ConnectorSettings }): Connector | undefined {
   if (!settings.aws) return undefined;
   const clients = new AwsClients(settings.aws);
-  const postConditions: Record<ActionName, (identityId: string) => Promise<boolean>> = {
+  // Post-conditions that depend on what an action captured read this case's captures only.
+  const postConditions: Record<ActionName, (identityId: string, caseId: string) => Promise<boolean>> = {
     restrict: (id) => restricted(clients, id),
-    isolate: (id) => isolated(db, clients, id),
-    revoke: (id) => revoked(db, clients, id),
+    isolate: (id, caseId) => isolated(db, clients, id, caseId),
+    revoke: (id, caseId) => revoked(db, clients, id, caseId),
     rotate: (id) => rotatedNow(clients, id),
   };
   return {
@@ -31,6 +32,6 @@ export function createAwsIamConnector({ db, settings }: { db: Database; settings
       rotate: rotateAction(db, clients),
     },
     snapshot: (identityId) => readSnapshot(clients, principalOf(identityId)),
-    verify: (identityId, action) => postConditions[action](identityId),
+    verify: (identityId, action, caseId) => postConditions[action](identityId, caseId),
   };
 }

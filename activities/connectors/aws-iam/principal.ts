@@ -14,6 +14,7 @@ import {
   ListUserPoliciesCommand,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
+  UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { digestOf } from '../../../src/digest';
 import { aws, awsOptional, AwsIamFailure, type AwsClients } from './client';
@@ -67,12 +68,25 @@ export function parsePolicy(raw: string): PolicyDocument {
 }
 
 /** Throws a permanent NotFound when the user or role does not exist. */
-export async function requireExists(clients: AwsClients, p: Principal): Promise<{ arn: string; id: string }> {
-  const found =
-    p.kind === 'user'
-      ? (await aws(`GetUser for ${p.label}`, () => clients.iam.send(new GetUserCommand({ UserName: p.name })))).User
-      : (await aws(`GetRole for ${p.label}`, () => clients.iam.send(new GetRoleCommand({ RoleName: p.name })))).Role;
-  return { arn: found!.Arn!, id: p.kind === 'user' ? (found as { UserId?: string }).UserId! : (found as { RoleId?: string }).RoleId! };
+export async function requireExists(clients: AwsClients, p: Principal): Promise<{ arn: string; id: string; trustPolicy?: PolicyDocument }> {
+  if (p.kind === 'user') {
+    const user = (await aws(`GetUser for ${p.label}`, () => clients.iam.send(new GetUserCommand({ UserName: p.name })))).User!;
+    return { arn: user.Arn!, id: user.UserId! };
+  }
+  const role = (await aws(`GetRole for ${p.label}`, () => clients.iam.send(new GetRoleCommand({ RoleName: p.name })))).Role!;
+  return { arn: role.Arn!, id: role.RoleId!, trustPolicy: role.AssumeRolePolicyDocument ? parsePolicy(role.AssumeRolePolicyDocument) : undefined };
+}
+
+/** The role's trust policy (who may assume it), as GetRole returns it. */
+export async function getTrustPolicy(clients: AwsClients, p: Principal): Promise<PolicyDocument> {
+  const { trustPolicy } = await requireExists(clients, p);
+  return trustPolicy ?? { Version: '2012-10-17', Statement: [] };
+}
+
+export async function putTrustPolicy(clients: AwsClients, p: Principal, doc: PolicyDocument): Promise<void> {
+  await aws(`UpdateAssumeRolePolicy of ${p.label}`, () =>
+    clients.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: p.name, PolicyDocument: JSON.stringify(doc) })),
+  );
 }
 
 /** The inline policy `policyName` of the principal, or undefined when absent. */
@@ -143,13 +157,14 @@ async function paged<T>(fetchPage: (marker?: string) => Promise<{ items: T[]; ne
 
 /**
  * Evidence of the principal's state: access keys (id, status, creation), inline policies (name
- * and document digest), attached managed policies and groups. No secret values. Last-used
- * timestamps are left out on purpose: they change whenever the key is used, and the workflow
- * compares the snapshot taken before containment with the one after a rollback to decide
- * whether the identity was restored; they are reported in action details instead.
+ * and document digest), attached managed policies, groups (users) and the trust policy digest
+ * (roles, which isolate changes). No secret values. Last-used timestamps are left out on
+ * purpose: they change whenever the key is used, and the workflow compares the snapshot taken
+ * before containment with the one after a rollback to decide whether the identity was restored;
+ * they are reported in action details instead.
  */
 export async function readSnapshot(clients: AwsClients, p: Principal): Promise<Record<string, unknown>> {
-  const { arn, id } = await requireExists(clients, p);
+  const { arn, id, trustPolicy } = await requireExists(clients, p);
   const iam = clients.iam;
   const names =
     p.kind === 'user'
@@ -177,7 +192,10 @@ export async function readSnapshot(clients: AwsClients, p: Principal): Promise<R
           return { items: r.AttachedPolicies ?? [], next: r.IsTruncated ? r.Marker : undefined };
         });
   const attachedPolicies = attached.map((a) => a.PolicyArn!).sort();
-  if (p.kind === 'role') return { kind: 'role', name: p.name, arn, id, inlinePolicies, attachedPolicies };
+  if (p.kind === 'role') {
+    // The trust policy decides who can open new sessions; isolate changes it, so its digest is evidence.
+    return { kind: 'role', name: p.name, arn, id, trustPolicy: trustPolicy ? digestOf(trustPolicy) : null, inlinePolicies, attachedPolicies };
+  }
   const groups = (
     await paged(async (Marker) => {
       const r = await aws(`ListGroupsForUser for ${p.label}`, () => iam.send(new ListGroupsForUserCommand({ UserName: p.name, Marker })));

@@ -6,7 +6,7 @@ import type { Database } from '../../../src/db';
 import { fingerprint } from '../../../src/digest';
 import { capture, capturesStartingWith } from '../captures';
 import type { ConnectorAction } from '../types';
-import { aws, AwsIamFailure, awsOptional, notYet, type AwsClients } from './client';
+import { aws, AwsIamFailure, awsOptional, notYet, toFailure, type AwsClients } from './client';
 import { listKeys, principalOf, requireExists, requireUser, type Principal } from './principal';
 
 /** What the secret `<rotationSecretPrefix><user>` holds: the key pair and which rotation made it. */
@@ -33,13 +33,14 @@ export async function readStoredKey(clients: AwsClients, p: Principal): Promise<
   }
 }
 
-// Secrets Manager idempotency token (32-64 chars), one per rotation: a retried store is a no-op.
-const tokenFor = (rotationId: string) => createHash('sha256').update(rotationId).digest('hex').slice(0, 64);
+// Secrets Manager idempotency token (32-64 chars), one per rotation and key: a retried store of
+// the same key is a no-op, and a key that replaces a lost one gets a version of its own.
+const tokenFor = (value: StoredKey) => createHash('sha256').update(`${value.RotationId}\n${value.AccessKeyId}`).digest('hex').slice(0, 64);
 
 async function storeKey(clients: AwsClients, p: Principal, value: StoredKey): Promise<string> {
   const SecretId = secretIdFor(clients, p.name);
   const SecretString = JSON.stringify(value);
-  const ClientRequestToken = tokenFor(value.RotationId);
+  const ClientRequestToken = tokenFor(value);
   try {
     const made = await clients.secrets.send(
       new CreateSecretCommand({ Name: SecretId, SecretString, ClientRequestToken, Description: `IAM access key of ${p.name}, rotated by Cordon` }),
@@ -52,10 +53,49 @@ async function storeKey(clients: AwsClients, p: Principal, value: StoredKey): Pr
   return put.ARN!;
 }
 
-/** The access key ids Cordon issued to the identity by rotate (never revoked as compromised). */
-export async function rotatedKeyIds(db: Database, identityId: string): Promise<string[]> {
-  const rotations = await capturesStartingWith<{ newKey: string }>(db, { provider: 'aws-iam', identityId }, 'rotated:');
+/** What the case records for each key its rotate stored: that key is Cordon's, not a leaked one. */
+interface RotatedCapture {
+  newKey: string;
+  rotation: string;
+}
+
+/**
+ * The access key ids this case's rotate issued and stored (its revoke spares them). Keys an
+ * earlier case issued are not included: they may have leaked since, and a later case revokes them.
+ */
+export async function rotatedKeyIds(db: Database, identityId: string, caseId: string): Promise<string[]> {
+  const rotations = await capturesStartingWith<RotatedCapture>(db, { provider: 'aws-iam', identityId, caseId }, 'rotated:');
   return rotations.map((r) => r.newKey);
+}
+
+/**
+ * Records a stored key as this case's. Keyed by the key id, and written only once the key is in
+ * Secrets Manager (again on every retry that finds it there): a key an attempt created but could
+ * not store is never recorded, and the key that was stored always is, whichever attempt made it.
+ */
+async function recordRotated(db: Database, identityId: string, caseId: string, stored: StoredKey): Promise<void> {
+  await capture<RotatedCapture>(db, { provider: 'aws-iam', identityId, caseId, action: `rotated:${stored.AccessKeyId}` }, async () => ({
+    newKey: stored.AccessKeyId,
+    rotation: stored.RotationId,
+  }));
+}
+
+/**
+ * After a failed store: deletes the new key (nobody holds its secret, and it counts toward the
+ * 2-key limit) and returns the failure to raise. If the delete fails too, a retryable failure is
+ * raised unchanged (the retry deletes the unstored key); a permanent one says which key was left.
+ */
+async function withdrawUnstored(clients: AwsClients, p: Principal, keyId: string, failure: ApplicationFailure): Promise<ApplicationFailure> {
+  const what = `DeleteAccessKey ${keyId} (unstored) of ${p.label}`;
+  let outcome: string;
+  try {
+    await awsOptional(what, () => clients.iam.send(new DeleteAccessKeyCommand({ UserName: p.name, AccessKeyId: keyId })));
+    outcome = `the new access key ${keyId} was deleted again`;
+  } catch (err) {
+    if (!failure.nonRetryable) return failure;
+    outcome = `the new access key ${keyId} could not be deleted and must be deleted by hand (${toFailure(err, what).message})`;
+  }
+  return ApplicationFailure.create({ type: failure.type ?? undefined, message: `${failure.message}; ${outcome}`, nonRetryable: !!failure.nonRetryable, cause: failure });
 }
 
 /** True when the stored key exists and is Active, and every other key of the user is not. */
@@ -72,7 +112,8 @@ export async function rotatedNow(clients: AwsClients, identityId: string): Promi
  * anything else, then deactivate the old keys. Only the new key id and a fingerprint of the
  * secret leave this function. One rotation per idempotency key: a retry finds its stored key
  * and finishes the job; a key a crashed attempt created but never stored (its secret is lost)
- * is deleted and replaced.
+ * is deleted and replaced; a key whose store failed is deleted before the failure is raised.
+ * The case records the key that was stored (see `recordRotated`), so its revoke spares that one.
  */
 export const rotateAction = (db: Database, clients: AwsClients): ConnectorAction => ({
   name: 'rotate',
@@ -88,11 +129,11 @@ export const rotateAction = (db: Database, clients: AwsClients): ConnectorAction
     'secretsmanager:PutSecretValue',
   ],
   reversible: false,
-  async run({ identityId, idempotencyKey }) {
+  async run({ identityId, idempotencyKey, caseId }) {
     const p = principalOf(identityId);
     requireUser(p, 'rotate');
     await requireExists(clients, p);
-    const kept = await capture<{ oldKeys: string[] }>(db, { provider: 'aws-iam', identityId, action: `rotate:${idempotencyKey}` }, async () => ({
+    const kept = await capture<{ oldKeys: string[] }>(db, { provider: 'aws-iam', identityId, caseId, action: `rotate:${idempotencyKey}` }, async () => ({
       oldKeys: (await listKeys(clients, p)).map((k) => k.id),
     }));
     let stored = await readStoredKey(clients, p);
@@ -114,11 +155,15 @@ export const rotateAction = (db: Database, clients: AwsClients): ConnectorAction
       }
       const made = await aws(`CreateAccessKey for ${p.label}`, () => clients.iam.send(new CreateAccessKeyCommand({ UserName: p.name })));
       const newKey = made.AccessKey!;
-      await capture(db, { provider: 'aws-iam', identityId, action: `rotated:${idempotencyKey}` }, async () => ({ newKey: newKey.AccessKeyId! }));
       stored = { UserName: p.name, AccessKeyId: newKey.AccessKeyId!, SecretAccessKey: newKey.SecretAccessKey!, RotationId: idempotencyKey };
-      secretArn = await aws(`storing the new key of ${p.label} in Secrets Manager`, () => storeKey(clients, p, stored!));
+      try {
+        secretArn = await aws(`storing the new key of ${p.label} in Secrets Manager`, () => storeKey(clients, p, stored!));
+      } catch (err) {
+        throw await withdrawUnstored(clients, p, newKey.AccessKeyId!, toFailure(err, `storing the new key of ${p.label} in Secrets Manager`));
+      }
       keys = await listKeys(clients, p);
     }
+    await recordRotated(db, identityId, caseId, stored!);
     // Only once the new key is safely stored are the old ones deactivated.
     const deactivated: string[] = [];
     for (const k of keys) {

@@ -22,6 +22,9 @@ export interface Entity {
   name: string;
   disabled: boolean;
   policies: string[];
+  /** Identity groups the entity belongs to, directly or through a parent group. */
+  groupIds: string[];
+  metadata: Record<string, string>;
 }
 
 /** A live service token issued to the identity (accessor only; never the token itself). */
@@ -91,39 +94,127 @@ export async function findEntity(bao: BaoClient, role: Role): Promise<Entity | u
 
 export async function readEntity(bao: BaoClient, id: string): Promise<Entity> {
   const { data } = await bao.get(`identity/entity/id/${seg(id)}`);
-  return { id: data.id, name: data.name, disabled: data.disabled === true, policies: [...(data.policies ?? [])] };
+  const groupIds = new Set<string>([...(data.group_ids ?? []), ...(data.direct_group_ids ?? []), ...(data.inherited_group_ids ?? [])]);
+  return {
+    id: data.id,
+    name: data.name,
+    disabled: data.disabled === true,
+    policies: [...(data.policies ?? [])],
+    groupIds: [...groupIds].sort(),
+    metadata: { ...(data.metadata ?? {}) },
+  };
+}
+
+/**
+ * Policies the entity's identity groups give its tokens: those of its groups and of every parent
+ * group above them (OpenBao applies both). Walks `parent_group_ids`, each group read once.
+ */
+export async function groupPoliciesOf(bao: BaoClient, entity: Entity): Promise<string[]> {
+  const seen = new Set<string>();
+  const policies = new Set<string>();
+  let level = entity.groupIds;
+  while (level.length) {
+    const fresh = level.filter((id) => !seen.has(id));
+    fresh.forEach((id) => seen.add(id));
+    const groups = await mapLimit(fresh, LOOKUP_CONCURRENCY, async (id) => (await bao.call('GET', `identity/group/id/${seg(id)}`, undefined, [404])).body?.data);
+    level = [];
+    for (const group of groups) {
+      if (!group) continue;
+      for (const policy of group.policies ?? []) policies.add(policy);
+      level.push(...(group.parent_group_ids ?? []));
+    }
+  }
+  return [...policies].sort();
+}
+
+/** Name of the entity Cordon creates for a role that never logged in. */
+export const entityNameOf = (role: Role) => `approle-${role.name}`;
+
+/** True when the entity is the one Cordon created for this role. */
+export const createdByCordon = (entity: { metadata?: Record<string, string> } | undefined, role: Role) =>
+  entity?.metadata?.created_by === 'cordon' && entity.metadata.cordon_role === role.name;
+
+/** The entity named `approle-<role>`, whether or not it is bound to the role. */
+export async function entityNamed(bao: BaoClient, role: Role): Promise<Entity | undefined> {
+  const res = await bao.call('GET', `identity/entity/name/${seg(entityNameOf(role))}`, undefined, [404]);
+  if (res.status === 404 || !res.body?.data?.id) return undefined;
+  return readEntity(bao, res.body.data.id);
 }
 
 /**
  * The role's entity, created (with its alias) when the role never logged in, so that a restriction
- * or isolation also binds the role's future logins.
+ * or isolation also binds the role's future logins. The created entity is marked as Cordon's
+ * (metadata); an undo deletes it again. An existing entity of that name that is not Cordon's is
+ * never taken over (`POST identity/entity` with its name would update it): a permanent conflict.
  */
-export async function ensureEntity(bao: BaoClient, role: Role): Promise<Entity> {
+export async function ensureEntity(bao: BaoClient, role: Role, caseId: string): Promise<Entity> {
   const found = await findEntity(bao, role);
   if (found) return found;
-  const created = await bao.post('identity/entity', { name: `approle-${role.name}`, metadata: { created_by: 'cordon' } });
-  const id = created?.data?.id ?? (await bao.get(`identity/entity/name/${seg(`approle-${role.name}`)}`)).data.id;
-  await bao.post('identity/entity-alias', { name: role.roleId, canonical_id: id, mount_accessor: role.mountAccessor });
-  return readEntity(bao, id);
+  const name = entityNameOf(role);
+  let entity = await entityNamed(bao, role);
+  if (entity && !createdByCordon(entity, role)) {
+    throw ApplicationFailure.create({
+      type: OpenBaoFailure.Conflict,
+      message: `role "${role.name}" never logged in and an identity entity named "${name}" already exists that Cordon did not create; Cordon will not take it over (bind the role's alias to the right entity, or rename that one)`,
+      nonRetryable: true,
+    });
+  }
+  if (!entity) {
+    // An earlier attempt may have created it already (then `entity` is Cordon's and is reused).
+    const created = await bao.post('identity/entity', { name, metadata: { created_by: 'cordon', cordon_role: role.name, cordon_case: caseId } });
+    entity = await readEntity(bao, created?.data?.id ?? (await entityNamed(bao, role))!.id);
+  }
+  await bao.post('identity/entity-alias', { name: role.roleId, canonical_id: entity.id, mount_accessor: role.mountAccessor });
+  return readEntity(bao, entity.id);
+}
+
+/**
+ * Deletes the entity Cordon created for the role (with its alias), if it is still there and still
+ * Cordon's. OpenBao refuses tokens whose entity is gone, so tokens of logins made while the role was
+ * contained end with it (the workload logs in again and gets a fresh entity); their number is returned.
+ */
+export async function deleteCreatedEntity(bao: BaoClient, role: Role): Promise<{ deleted: boolean; tokensEnded: number }> {
+  const entity = (await findEntity(bao, role)) ?? (await entityNamed(bao, role));
+  if (!entity || !createdByCordon(entity, role)) return { deleted: false, tokensEnded: 0 };
+  const tokens = (await tokensOf(bao, role, entity.id)).length;
+  // Deleting an entity deletes its aliases too.
+  await bao.call('DELETE', `identity/entity/id/${seg(entity.id)}`, undefined, [404]);
+  return { deleted: true, tokensEnded: tokens };
+}
+
+/** At most this many lookups run at once (the server sees a short burst, not one call per token in turn). */
+export const LOOKUP_CONCURRENCY = 16;
+
+/** Runs `fn` over `items`, at most `limit` at a time; results in input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 /**
  * Live service tokens of the identity: those bound to its entity or issued by its AppRole login.
- * Lists every token accessor on the server and looks each up: O(all tokens) calls. Batch tokens
+ * OpenBao cannot list tokens by entity or role, so this lists every token accessor on the server
+ * and looks each up, LOOKUP_CONCURRENCY at a time: still O(all tokens) calls (about N/16 round
+ * trips), so a server with very many tokens can still make a snapshot or action slow. Batch tokens
  * have no accessor and are not listed (they are blocked by the entity being disabled).
  */
 export async function tokensOf(bao: BaoClient, role: Role, entityId: string | undefined): Promise<TokenInfo[]> {
   const accessors = await bao.list('auth/token/accessors');
-  const tokens: TokenInfo[] = [];
-  for (const accessor of accessors) {
-    const token = await lookupToken(bao, accessor);
-    if (!token) continue;
-    const mine =
-      (entityId !== undefined && token.entityId === entityId) ||
-      (token.info.path === `auth/${APPROLE_MOUNT}/login` && token.roleName === role.name);
-    if (mine) tokens.push(token.info);
-  }
-  return tokens.sort((a, b) => a.accessor.localeCompare(b.accessor));
+  const looked = await mapLimit(accessors, LOOKUP_CONCURRENCY, (accessor) => lookupToken(bao, accessor));
+  const tokens = looked.filter(
+    (token): token is NonNullable<typeof token> =>
+      token !== undefined &&
+      ((entityId !== undefined && token.entityId === entityId) || (token.info.path === `auth/${APPROLE_MOUNT}/login` && token.roleName === role.name)),
+  );
+  return tokens.map((t) => t.info).sort((a, b) => a.accessor.localeCompare(b.accessor));
 }
 
 /** Looks a token up by accessor; undefined when it expired or was revoked meanwhile. */
@@ -150,14 +241,13 @@ export async function lookupToken(bao: BaoClient, accessor: string): Promise<{ i
 /** The role's secret-ids, by accessor. */
 export async function secretIdsOf(bao: BaoClient, role: Role): Promise<SecretIdInfo[]> {
   const accessors = await bao.list(`auth/${APPROLE_MOUNT}/role/${seg(role.name)}/secret-id`);
-  const found: SecretIdInfo[] = [];
-  for (const accessor of accessors) {
+  const found = await mapLimit(accessors, LOOKUP_CONCURRENCY, async (accessor): Promise<SecretIdInfo | undefined> => {
     const res = await bao.call('POST', `auth/${APPROLE_MOUNT}/role/${seg(role.name)}/secret-id-accessor/lookup`, { secret_id_accessor: accessor }, [400, 404]);
     const d = res.body?.data;
-    if (res.status !== 200 || !d) continue;
-    found.push({ accessor, creationTime: d.creation_time, expirationTime: d.expiration_time, metadata: d.metadata ?? {} });
-  }
-  return found.sort((a, b) => a.accessor.localeCompare(b.accessor));
+    if (res.status !== 200 || !d) return undefined;
+    return { accessor, creationTime: d.creation_time, expirationTime: d.expiration_time, metadata: d.metadata ?? {} };
+  });
+  return found.filter((s): s is SecretIdInfo => s !== undefined).sort((a, b) => a.accessor.localeCompare(b.accessor));
 }
 
 /** Name of the per-identity deny policy restrict attaches to the entity. */
@@ -167,9 +257,13 @@ export const denyPolicyName = (role: string) => `cordon-deny-${role}`;
 export const READ_ROLE = ['auth/approle/role/+ (read)', 'auth/approle/role/+/role-id (read)', 'sys/mounts/auth/approle (read)'];
 export const FIND_ENTITY = ['identity/lookup/entity (update)'];
 export const FIND_TOKENS = ['auth/token/accessors (list, sudo)', 'auth/token/lookup-accessor (update)'];
-/** Restrict and isolate bind the entity first (created only when the role never logged in). */
+/** Restrict and isolate bind the entity first (created only when the role never logged in; deleted again on undo). */
 export const BIND_ENTITY = [
   ...FIND_ENTITY,
-  'identity/entity/id/+ (read, update)',
+  'identity/entity/id/+ (read, update, delete)',
+  'identity/entity/name/+ (read)',
   'identity/entity, identity/entity-alias (update; only when the role never logged in)',
 ];
+
+/** Secret-ids Cordon's rotate issued in this case (their rotation mark is one of this case's rotations). */
+export const issuedInCase = (secretId: SecretIdInfo, rotations: ReadonlySet<string>) => rotations.has(secretId.metadata[ROTATION_MARK] ?? '');

@@ -15,11 +15,11 @@ import { rotateAction, rotated } from './rotate';
  */
 export function createOpenBaoConnector(db: Database, settings: OpenBaoSettings): Connector {
   const bao = new BaoClient(settings);
-  const POST_CONDITIONS: Record<ActionName, (identityId: string) => Promise<boolean>> = {
+  const POST_CONDITIONS: Record<ActionName, (identityId: string, caseId: string) => Promise<boolean>> = {
     restrict: (id) => restricted(bao, id),
     isolate: (id) => isolated(bao, id),
-    revoke: (id) => revoked(bao, id),
-    rotate: (id) => rotated(bao, id),
+    revoke: (id, caseId) => revoked(db, bao, id, caseId),
+    rotate: (id, caseId) => rotated(db, bao, id, caseId),
   };
   return {
     name: 'openbao',
@@ -27,10 +27,14 @@ export function createOpenBaoConnector(db: Database, settings: OpenBaoSettings):
     actions: {
       restrict: restrictAction(db, bao),
       isolate: isolateAction(db, bao),
-      revoke: revokeAction(bao),
+      revoke: revokeAction(db, bao),
       rotate: rotateAction(db, bao),
     },
-    /** Role settings, entity state, secret-ids and tokens; accessors as fingerprints, no secret values. */
+    /**
+     * Role settings and entity state; secret-ids and tokens under `observed` (they expire, are
+     * consumed or get issued by themselves, so a rollback does not expect them back). Accessors as
+     * fingerprints, no secret values.
+     */
     async snapshot(identityId) {
       const role = await readRole(bao, identityId);
       const entity = await findEntity(bao, role);
@@ -40,16 +44,25 @@ export function createOpenBaoConnector(db: Database, settings: OpenBaoSettings):
         roleIdFingerprint: fingerprint(role.roleId),
         config: role.config,
         entity: entity ? { id: entity.id, name: entity.name, disabled: entity.disabled, policies: entity.policies } : null,
-        secretIds: secretIds.map((s) => ({
-          accessor: fingerprint(s.accessor),
-          createdAt: s.creationTime,
-          expiresAt: s.expirationTime,
-          issuedByCordon: s.metadata[ROTATION_MARK] !== undefined,
-        })),
-        // Expiry is left out: it is time-dependent. Isolate caps it and its undo puts it back.
-        tokens: tokens.map((t) => ({ accessor: fingerprint(t.accessor), policies: t.policies, type: t.type, renewable: t.renewable, issuedAt: t.issueTime, path: t.path })),
+        observed: {
+          secretIds: secretIds.map((s) => ({
+            accessor: fingerprint(s.accessor),
+            createdAt: s.creationTime,
+            expiresAt: s.expirationTime,
+            issuedByCordon: s.metadata[ROTATION_MARK] !== undefined,
+          })),
+          tokens: tokens.map((t) => ({
+            accessor: fingerprint(t.accessor),
+            policies: t.policies,
+            type: t.type,
+            renewable: t.renewable,
+            issuedAt: t.issueTime,
+            expiresAt: t.expireTime,
+            path: t.path,
+          })),
+        },
       };
     },
-    verify: (identityId, action) => POST_CONDITIONS[action](identityId),
+    verify: (identityId, action, caseId) => POST_CONDITIONS[action](identityId, caseId),
   };
 }

@@ -2,14 +2,33 @@ import type { Database } from '../../../src/db';
 import { capture, capturedFor, releaseCapture } from '../captures';
 import type { ConnectorAction } from '../types';
 import { BaoClient, seg } from './client';
-import { denyPolicyName, ensureEntity, findEntity, readEntity, readRole, tokensOf, type Role, READ_ROLE, BIND_ENTITY, FIND_TOKENS } from './identity';
+import {
+  deleteCreatedEntity,
+  denyPolicyName,
+  ensureEntity,
+  findEntity,
+  groupPoliciesOf,
+  readEntity,
+  readRole,
+  tokensOf,
+  type Entity,
+  type Role,
+  READ_ROLE,
+  BIND_ENTITY,
+  FIND_TOKENS,
+} from './identity';
 
+/** What restrict found, in this case, before changing anything. */
 interface RestrictCapture {
-  entityId: string;
+  /** True when the role had no entity: Cordon creates it, and the undo deletes it again. */
+  createdEntity: boolean;
+  entityId?: string;
   policies: string[];
+  /** The deny policy's text as found (an earlier case may have left it), or null when absent. */
+  denyPolicy: string | null;
 }
 
-const key = (identityId: string) => ({ provider: 'openbao', identityId, action: 'restrict' });
+const key = (identityId: string, caseId: string) => ({ provider: 'openbao', identityId, action: 'restrict', caseId });
 
 /** Paths an ACL policy (HCL or JSON) has rules for. */
 export function policyPaths(policy: string): string[] {
@@ -23,49 +42,75 @@ export function policyPaths(policy: string): string[] {
   }
 }
 
+/** Paths the (JSON) deny policy gives the `deny` capability. */
+function deniedPaths(text: string): string[] {
+  try {
+    const rules: Record<string, { capabilities?: string[] }> = JSON.parse(text)?.path ?? {};
+    return Object.entries(rules).filter(([, rule]) => rule?.capabilities?.includes('deny')).map(([path]) => path);
+  } catch {
+    return [];
+  }
+}
+
+async function readPolicy(bao: BaoClient, name: string): Promise<string | null> {
+  const res = await bao.call('GET', `sys/policies/acl/${seg(name)}`, undefined, [404]);
+  return res.status === 404 ? null : (res.body?.data?.policy ?? null);
+}
+
 /**
- * The deny policy for an identity. OpenBao picks the most specific matching path across all of a
- * token's policies and only then merges capabilities, so a bare `path "*" deny` loses to e.g.
- * `secret/data/app/*` in the role's own policy. The deny policy therefore repeats every path of
- * every policy the identity's tokens carry (same pattern → capabilities merge → deny wins).
+ * Every path the identity's tokens could reach: the paths of the role's token policies, of the
+ * policies its live tokens carry, of the entity's own (pre-restrict) policies, of the policies of
+ * the entity's identity groups (direct and inherited) and of `default`, plus `*`.
  */
-export async function denyPolicyText(bao: BaoClient, role: Role, entityPolicies: string[], tokenPolicies: string[]): Promise<string> {
+async function reachablePaths(bao: BaoClient, role: Role, entity: Entity, entityPolicies: string[], tokenPolicies: string[]): Promise<string[]> {
   const deny = denyPolicyName(role.name);
-  const names = new Set([...role.tokenPolicies, ...entityPolicies, ...tokenPolicies, ...(role.noDefaultPolicy ? [] : ['default'])]);
+  const groupPolicies = await groupPoliciesOf(bao, entity);
+  const names = new Set([...role.tokenPolicies, ...entityPolicies, ...tokenPolicies, ...groupPolicies, ...(role.noDefaultPolicy ? [] : ['default'])]);
   names.delete('root');
   names.delete(deny);
   const paths = new Set<string>(['*']);
   for (const name of [...names].sort()) {
-    const res = await bao.call('GET', `sys/policies/acl/${seg(name)}`, undefined, [404]);
-    if (res.status === 404) continue;
-    for (const path of policyPaths(res.body.data.policy)) paths.add(path);
+    const text = await readPolicy(bao, name);
+    if (text !== null) for (const path of policyPaths(text)) paths.add(path);
   }
-  const rules = Object.fromEntries([...paths].sort().map((p) => [p, { capabilities: ['deny'] }]));
-  return JSON.stringify({ path: rules }, null, 1);
+  return [...paths].sort();
 }
+
+/**
+ * The deny policy for an identity. OpenBao picks the most specific matching path across all of a
+ * token's policies (its own, its entity's and its entity's groups') and only then merges
+ * capabilities, so a bare `path "*" deny` loses to e.g. `secret/data/app/*` in the role's own
+ * policy. The deny policy therefore repeats every reachable path (same pattern → capabilities
+ * merge → deny wins).
+ */
+const denyPolicyText = (paths: string[]) => JSON.stringify({ path: Object.fromEntries(paths.map((p) => [p, { capabilities: ['deny'] }])) }, null, 1);
 
 /** Restrict: the entity's policies become only Cordon's deny policy (all its tokens lose every right). */
 export const restrictAction = (db: Database, bao: BaoClient): ConnectorAction => ({
   name: 'restrict',
-  description: "Replace the AppRole identity's entity policies with a deny policy covering every path its tokens can reach",
+  description: "Replace the AppRole identity's entity policies with a deny policy covering every path its tokens (and its entity's groups) can reach",
   permissions: [
     ...READ_ROLE,
     ...BIND_ENTITY,
     ...FIND_TOKENS,
+    'identity/group/id/+ (read)',
     'sys/policies/acl/* (read)',
     'sys/policies/acl/cordon-deny-* (create, read, update, delete)',
   ],
   reversible: true,
-  async run({ identityId }) {
+  async run({ identityId, caseId }) {
     const role = await readRole(bao, identityId);
-    const entity = await ensureEntity(bao, role);
-    const before = await capture<RestrictCapture>(db, key(identityId), async () => ({ entityId: entity.id, policies: entity.policies }));
-    const tokens = await tokensOf(bao, role, entity.id);
     const deny = denyPolicyName(role.name);
-    const text = await denyPolicyText(bao, role, before.policies, tokens.flatMap((t) => t.policies));
-    const current = await bao.call('GET', `sys/policies/acl/${seg(deny)}`, undefined, [404]);
+    // Captured before anything changes (also before the entity is created), once per case.
+    const before = await capture<RestrictCapture>(db, key(identityId, caseId), async () => {
+      const found = await findEntity(bao, role);
+      return { createdEntity: !found, entityId: found?.id, policies: found?.policies ?? [], denyPolicy: await readPolicy(bao, deny) };
+    });
+    const entity = await ensureEntity(bao, role, caseId);
+    const tokens = await tokensOf(bao, role, entity.id);
+    const text = denyPolicyText(await reachablePaths(bao, role, entity, [...before.policies, ...entity.policies], tokens.flatMap((t) => t.policies)));
     let changed = false;
-    if (current.status === 404 || current.body.data.policy !== text) {
+    if ((await readPolicy(bao, deny)) !== text) {
       await bao.post(`sys/policies/acl/${seg(deny)}`, { policy: text });
       changed = true;
     }
@@ -77,37 +122,66 @@ export const restrictAction = (db: Database, bao: BaoClient): ConnectorAction =>
     if (after.policies.join() !== deny) throw new Error(`OpenBao entity of role "${identityId}" did not take the deny policy`);
     return {
       changed,
-      detail: { entityId: entity.id, policies: after.policies, previousPolicies: before.policies, deniedPaths: Object.keys(JSON.parse(text).path).length, ...(changed ? {} : { already: true }) },
+      detail: {
+        entityId: entity.id,
+        ...(before.createdEntity ? { entityCreated: true } : {}),
+        policies: after.policies,
+        previousPolicies: before.policies,
+        groups: entity.groupIds.length,
+        deniedPaths: Object.keys(JSON.parse(text).path).length,
+        ...(changed ? {} : { already: true }),
+      },
     };
   },
-  async undo({ identityId }) {
-    const before = await capturedFor<RestrictCapture>(db, key(identityId));
-    if (!before) return { changed: false, detail: { already: true, reason: 'nothing captured: restrict never took effect' } };
+  async undo({ identityId, caseId }) {
+    const before = await capturedFor<RestrictCapture>(db, key(identityId, caseId));
+    if (!before) return { changed: false, detail: { already: true, reason: 'nothing captured: restrict never took effect in this case' } };
     const role = await readRole(bao, identityId);
-    const entity = await readEntity(bao, before.entityId);
-    let changed = false;
-    if (entity.policies.join('\n') !== before.policies.join('\n')) {
-      await bao.post(`identity/entity/id/${seg(entity.id)}`, { policies: before.policies });
-      changed = true;
-    }
     const deny = denyPolicyName(role.name);
-    const policy = await bao.call('GET', `sys/policies/acl/${seg(deny)}`, undefined, [404]);
-    if (policy.status !== 404) {
-      await bao.call('DELETE', `sys/policies/acl/${seg(deny)}`);
+    let changed = false;
+    let entityId = before.entityId;
+    let ended: { deleted: boolean; tokensEnded: number } | undefined;
+    if (before.createdEntity) {
+      // The role had no entity: the one Cordon created goes again (with its alias).
+      ended = await deleteCreatedEntity(bao, role);
+      changed = ended.deleted;
+    } else {
+      const entity = await readEntity(bao, before.entityId!);
+      if (entity.policies.join('\n') !== before.policies.join('\n')) {
+        await bao.post(`identity/entity/id/${seg(entity.id)}`, { policies: before.policies });
+        changed = true;
+      }
+      const after = await readEntity(bao, entity.id);
+      if (after.policies.join('\n') !== before.policies.join('\n')) throw new Error(`OpenBao entity of role "${identityId}" did not get its policies back`);
+      entityId = entity.id;
+    }
+    // The deny policy as this case found it: absent, or an earlier case's left in place.
+    const current = await readPolicy(bao, deny);
+    if (current !== before.denyPolicy) {
+      if (before.denyPolicy === null) await bao.call('DELETE', `sys/policies/acl/${seg(deny)}`);
+      else await bao.post(`sys/policies/acl/${seg(deny)}`, { policy: before.denyPolicy });
       changed = true;
     }
-    const after = await readEntity(bao, entity.id);
-    if (after.policies.join('\n') !== before.policies.join('\n')) throw new Error(`OpenBao entity of role "${identityId}" did not get its policies back`);
-    await releaseCapture(db, key(identityId));
-    return { changed, detail: { entityId: entity.id, policies: after.policies, ...(changed ? {} : { already: true }) } };
+    await releaseCapture(db, key(identityId, caseId));
+    return {
+      changed,
+      detail: { entityId, ...(ended ? { entityDeleted: ended.deleted, tokensEnded: ended.tokensEnded } : { policies: before.policies }), ...(changed ? {} : { already: true }) },
+    };
   },
 });
 
-/** Post-condition of restrict: the entity carries only the deny policy, and that policy exists. */
+/**
+ * Post-condition of restrict: the entity carries only the deny policy, and that policy denies every
+ * path the identity's tokens could reach now (including paths its groups' policies grant).
+ */
 export async function restricted(bao: BaoClient, identityId: string): Promise<boolean> {
   const role = await readRole(bao, identityId);
+  const deny = denyPolicyName(role.name);
   const entity = await findEntity(bao, role);
-  if (!entity || entity.policies.join() !== denyPolicyName(role.name)) return false;
-  const policy = await bao.call('GET', `sys/policies/acl/${seg(denyPolicyName(role.name))}`, undefined, [404]);
-  return policy.status === 200;
+  if (!entity || entity.policies.join() !== deny) return false;
+  const text = await readPolicy(bao, deny);
+  if (text === null) return false;
+  const tokens = await tokensOf(bao, role, entity.id);
+  const denied = new Set(deniedPaths(text));
+  return (await reachablePaths(bao, role, entity, [], tokens.flatMap((t) => t.policies))).every((p) => denied.has(p));
 }

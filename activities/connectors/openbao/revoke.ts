@@ -1,17 +1,21 @@
+import type { Database } from '../../../src/db';
 import type { ConnectorAction } from '../types';
 import { fingerprint } from '../../../src/digest';
-import { BaoClient, seg } from './client';
-import { APPROLE_MOUNT, findEntity, readRole, ROTATION_MARK, secretIdsOf, tokensOf, READ_ROLE, FIND_ENTITY, FIND_TOKENS } from './identity';
+import { BaoClient } from './client';
+import { findEntity, issuedInCase, readRole, secretIdsOf, tokensOf, READ_ROLE, FIND_ENTITY, FIND_TOKENS, mapLimit, LOOKUP_CONCURRENCY } from './identity';
+import { caseRotations, destroySecretId } from './rotate';
 
 /**
- * Revoke: destroy every secret-id of the role and revoke every token of the identity by accessor.
- * Revoking a token also revokes its child tokens and every lease issued to it, so no lease-prefix
- * revocation is needed (and none would be safe: AppRole token leases of all roles share the
- * `auth/approle/login/` prefix). Irreversible.
+ * Revoke: destroy the role's secret-ids and revoke every token of the identity by accessor.
+ * Secret-ids this case's rotate issued (and delivered to KV) are kept: a revoke added later in the
+ * same case must not destroy the replacement credential; those of earlier cases' rotations are
+ * destroyed like any other. Revoking a token also revokes its child tokens and every lease issued
+ * to it, so no lease-prefix revocation is needed (and none would be safe: AppRole token leases of
+ * all roles share the `auth/approle/login/` prefix). Irreversible.
  */
-export const revokeAction = (bao: BaoClient): ConnectorAction => ({
+export const revokeAction = (db: Database, bao: BaoClient): ConnectorAction => ({
   name: 'revoke',
-  description: "Destroy the AppRole role's secret-ids and revoke the identity's tokens (with their child tokens and leases)",
+  description: "Destroy the AppRole role's secret-ids (except this case's rotated one) and revoke the identity's tokens (with their child tokens and leases)",
   permissions: [
     ...READ_ROLE,
     ...FIND_ENTITY,
@@ -23,20 +27,18 @@ export const revokeAction = (bao: BaoClient): ConnectorAction => ({
     'auth/token/revoke-accessor (update)',
   ],
   reversible: false,
-  async run({ identityId }) {
+  async run({ identityId, caseId }) {
     const role = await readRole(bao, identityId);
     const entity = await findEntity(bao, role);
-    const secretIds = await secretIdsOf(bao, role);
-    for (const { accessor } of secretIds) {
-      await bao.call('POST', `auth/${APPROLE_MOUNT}/role/${seg(role.name)}/secret-id-accessor/destroy`, { secret_id_accessor: accessor }, [400, 404]);
-    }
+    const rotations = await caseRotations(db, identityId, caseId);
+    const secretIds = (await secretIdsOf(bao, role)).filter((s) => !issuedInCase(s, rotations));
+    await mapLimit(secretIds, LOOKUP_CONCURRENCY, ({ accessor }) => destroySecretId(bao, role, accessor));
     const tokens = await tokensOf(bao, role, entity?.id);
-    for (const { accessor } of tokens) {
-      await bao.call('POST', 'auth/token/revoke-accessor', { accessor }, [400, 404]);
-    }
+    await mapLimit(tokens, LOOKUP_CONCURRENCY, ({ accessor }) => bao.call('POST', 'auth/token/revoke-accessor', { accessor }, [400, 404]));
     const [leftIds, leftTokens] = await Promise.all([secretIdsOf(bao, role), tokensOf(bao, role, entity?.id)]);
-    if (leftIds.length || leftTokens.length) {
-      throw new Error(`OpenBao role "${identityId}" still has ${leftIds.length} secret-id(s) and ${leftTokens.length} token(s) after revoking`);
+    const left = leftIds.filter((s) => !issuedInCase(s, rotations));
+    if (left.length || leftTokens.length) {
+      throw new Error(`OpenBao role "${identityId}" still has ${left.length} secret-id(s) and ${leftTokens.length} token(s) after revoking`);
     }
     const changed = secretIds.length + tokens.length > 0;
     return {
@@ -44,6 +46,7 @@ export const revokeAction = (bao: BaoClient): ConnectorAction => ({
       detail: {
         secretIdsDestroyed: secretIds.map((s) => fingerprint(s.accessor)),
         tokensRevoked: tokens.map((t) => fingerprint(t.accessor)),
+        ...(leftIds.length ? { secretIdsKept: leftIds.map((s) => fingerprint(s.accessor)) } : {}),
         ...(changed ? {} : { already: true }),
       },
     };
@@ -51,12 +54,12 @@ export const revokeAction = (bao: BaoClient): ConnectorAction => ({
 });
 
 /**
- * Post-condition of revoke: the identity has no token, and no secret-id except those Cordon's
- * rotate issued afterwards (they carry the rotation mark).
+ * Post-condition of revoke: the identity has no token, and no secret-id except those this case's
+ * rotate issued.
  */
-export async function revoked(bao: BaoClient, identityId: string): Promise<boolean> {
+export async function revoked(db: Database, bao: BaoClient, identityId: string, caseId: string): Promise<boolean> {
   const role = await readRole(bao, identityId);
   const entity = await findEntity(bao, role);
-  const [ids, tokens] = await Promise.all([secretIdsOf(bao, role), tokensOf(bao, role, entity?.id)]);
-  return tokens.length === 0 && ids.every((s) => s.metadata[ROTATION_MARK] !== undefined);
+  const [ids, tokens, rotations] = await Promise.all([secretIdsOf(bao, role), tokensOf(bao, role, entity?.id), caseRotations(db, identityId, caseId)]);
+  return tokens.length === 0 && ids.every((s) => issuedInCase(s, rotations));
 }

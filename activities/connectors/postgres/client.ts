@@ -17,13 +17,19 @@ export const PostgresFailure = {
   NotApplied: 'PostgresNotApplied',
   /** Restoring would bring back a credential that was replaced or revoked since. */
   Conflict: 'PostgresConflict',
+  /** Restrict cannot remove what the role holds (owned objects, privileges elsewhere). */
+  NotCovered: 'PostgresNotCovered',
+  /** The state to restore was deliberately not kept (a password-equivalent md5 verifier). */
+  NotRestorable: 'PostgresNotRestorable',
   Error: 'PostgresError',
 } as const;
 
 // SQLSTATE classes worth retrying: connection exceptions, insufficient resources (too many
-// connections), operator intervention (shutdown, cannot connect now), transaction rollback
-// (serialization failure, deadlock), lock not available, system errors.
-const RETRYABLE_SQLSTATE = /^(08|53|57P|40|55P03|58)/;
+// connections), operator intervention (query canceled by statement_timeout or a cancel request,
+// shutdown, cannot connect now), transaction rollback (serialization failure, deadlock), lock not
+// available (lock_timeout), system errors. 57014 is query_canceled: the statement waited too long
+// (usually on a lock held by someone else), which heals once the other transaction ends.
+const RETRYABLE_SQLSTATE = /^(08|53|57014|57P|40|55P03|58)/;
 
 /** Removes anything shaped like a password verifier or a URL password from a message. */
 export function redact(message: string): string {

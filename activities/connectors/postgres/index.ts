@@ -1,6 +1,6 @@
 import type { Database } from '../../../src/db';
 import type { ActionName, Connector, ConnectorSettings } from '../types';
-import { snapshotOf, isRestricted, privilegesOf, type RoleState } from './catalog';
+import { restrictHolds, snapshotOf, type RoleState } from './catalog';
 import { PostgresAccess } from './client';
 import { load, PROVIDER, type PostgresContext } from './context';
 import { isIsolated, isolateAction } from './isolate';
@@ -9,7 +9,8 @@ import { isRevoked, revokeAction } from './revoke';
 import { isRotated, rotateAction } from './rotate';
 
 const POST_CONDITIONS: Record<ActionName, (s: RoleState) => boolean> = {
-  restrict: (s) => isRestricted(privilegesOf(s)),
+  // Not restricted while the role owns objects or holds privileges restrict cannot remove.
+  restrict: restrictHolds,
   isolate: isIsolated,
   revoke: isRevoked,
   rotate: isRotated,
@@ -35,7 +36,8 @@ export function createPostgresConnector(db: Database, settings: NonNullable<Conn
     async snapshot(identityId) {
       return snapshotOf((await load(ctx, identityId, 'snapshot')).state);
     },
-    async verify(identityId, action) {
+    // No post-condition here depends on a capture, so the case id is not needed.
+    async verify(identityId, action, _caseId) {
       return POST_CONDITIONS[action]((await load(ctx, identityId, `verify of ${action}`)).state);
     },
     close: () => ctx.access.close(),

@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { capture, capturedFor, releaseCapture } from '../captures';
 import type { ConnectorAction } from '../types';
-import { refuseProtected, roleName, setLogin, terminateSessions, type RoleState } from './catalog';
+import { refuseProtected, roleName, type RoleState } from './catalog';
+import { setLogin, terminateSessions } from './statements';
 import { PostgresFailure } from './client';
 import { captureKey, load, type PostgresContext } from './context';
 
@@ -26,17 +27,14 @@ export const isolateAction = (ctx: PostgresContext): ConnectorAction => ({
     'pg_read_all_stats for full session evidence',
   ],
   reversible: true,
-  async run({ identityId }) {
+  async run({ identityId, caseId }) {
     const { role, state, label } = await load(ctx, identityId, 'isolate');
     refuseProtected(state);
-    const key = captureKey(role, 'isolate');
-    if (isIsolated(state)) {
-      await capture<IsolateCapture>(ctx.db, key, async () => ({ canLogin: false }));
-      return { changed: false, detail: { already: true, canLogin: false, sessions: 0 } };
-    }
-    // LOGIN now means no isolation of ours is in effect: a capture left from before is stale.
-    if (state.allFlags.canLogin) await releaseCapture(ctx.db, key);
-    await capture<IsolateCapture>(ctx.db, key, async () => ({ canLogin: state.allFlags.canLogin }));
+    // The first capture of this case wins: a retry after LOGIN was turned back on (by someone
+    // else, between attempts) must not record LOGIN as the state to restore. Another case's
+    // capture is never consulted: a role an earlier case left NOLOGIN stays NOLOGIN on undo.
+    await capture<IsolateCapture>(ctx.db, captureKey(role, 'isolate', caseId), async () => ({ canLogin: state.allFlags.canLogin }));
+    if (isIsolated(state)) return { changed: false, detail: { already: true, canLogin: false, sessions: 0 } };
     if (state.allFlags.canLogin) await ctx.access.transaction(label, (query) => setLogin(query, role, false));
     const ended = await terminateSessions(ctx.access.reader(label), state.oid);
     const after = (await load(ctx, identityId, 'isolate')).state;
@@ -48,9 +46,9 @@ export const isolateAction = (ctx: PostgresContext): ConnectorAction => ({
     }
     return { changed: true, detail: { canLogin: false, sessionsTerminated: ended } };
   },
-  async undo({ identityId }) {
+  async undo({ identityId, caseId }) {
     const role = roleName(identityId);
-    const key = captureKey(role, 'isolate');
+    const key = captureKey(role, 'isolate', caseId);
     const before = await capturedFor<IsolateCapture>(ctx.db, key);
     if (!before) return { changed: false, detail: { already: true, reason: 'no captured isolation to undo' } };
     const { state, label } = await load(ctx, identityId, 'undo of isolate');

@@ -2,20 +2,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { canonicalJson } from '../../../src/digest';
 import { capture, capturedFor, releaseCapture } from '../captures';
 import type { ConnectorAction } from '../types';
-import {
-  alterFlags,
-  ELEVATED_FLAGS,
-  isRestricted,
-  privilegesOf,
-  refuseProtected,
-  regrant,
-  regrantMembership,
-  revokeGrant,
-  revokeMembership,
-  roleName,
-  type ElevatedFlag,
-  type Privileges,
-} from './catalog';
+import { describeNotCovered, ELEVATED_FLAGS, isRestricted, nothingUncovered, privilegesOf, refuseProtected, roleName, type ElevatedFlag, type Privileges, type RoleState } from './catalog';
+import { alterFlags, regrant, regrantMembership, revokeGrant, revokeMembership } from './statements';
 import { PostgresFailure } from './client';
 import { captureKey, load, type PostgresContext } from './context';
 
@@ -26,45 +14,63 @@ const missingFrom = <T>(wanted: T[], present: T[]) => {
 };
 
 /**
- * Restrict: REVOKE every privilege granted directly to the role on tables, sequences, schemas
- * and databases, every role membership, and the elevated role attributes, in one transaction.
- * The role can still log in (that is isolate). Undo re-GRANTs exactly what was captured.
+ * Refuses, permanently and before changing anything, a role that holds what restrict cannot take
+ * away: objects it owns (an owner holds every privilege on them implicitly and can GRANT itself
+ * anything back), ACL entries on objects restrict has no REVOKE for, and anything in another
+ * database. Claiming "restricted" there would be false; retrying would not change it. Isolate (or
+ * an operator's REASSIGN OWNED / REVOKE) is the way to contain such a role.
+ */
+function refuseNotCovered(role: string, state: RoleState): void {
+  if (nothingUncovered(state.notCovered)) return;
+  throw ApplicationFailure.create({
+    type: PostgresFailure.NotCovered,
+    message: `restrict of role "${role}" cannot take away everything the role can use: ${describeNotCovered(state.notCovered)}. Nothing was changed by this attempt; isolate the role, or reassign/revoke these by hand`,
+    nonRetryable: true,
+    details: [{ notCovered: state.notCovered }],
+  });
+}
+
+/**
+ * Restrict: REVOKE every privilege granted directly to the role (on tables, columns, sequences,
+ * routines, types, schemas, languages, foreign-data wrappers and servers, large objects,
+ * databases and parameters), every role membership, and the elevated role attributes, in one
+ * transaction. The role can still log in (that is isolate). Undo re-GRANTs exactly what this
+ * case captured. Roles that own objects or hold privileges elsewhere are refused (see above).
  */
 export const restrictAction = (ctx: PostgresContext): ConnectorAction => ({
   name: 'restrict',
   description:
-    'REVOKE the role\'s direct table/sequence/schema/database privileges and role memberships, and turn off SUPERUSER, CREATEROLE, CREATEDB, REPLICATION and BYPASSRLS',
+    'REVOKE the role\'s direct object privileges (tables, columns, sequences, routines, types, schemas, languages, foreign-data wrappers/servers, large objects, databases, parameters) and role memberships, and turn off SUPERUSER, CREATEROLE, CREATEDB, REPLICATION and BYPASSRLS; refuses roles that own objects',
   permissions: [
     'SELECT on pg_catalog.pg_authid (superuser, or granted by one)',
     'CREATEROLE, and on PostgreSQL 16+ ADMIN OPTION on the managed role and on each role it is a member of',
     'membership (with SET on 16+) in each grantor of the revoked privileges, usually the object owners',
-    'superuser to change SUPERUSER, REPLICATION or BYPASSRLS',
+    'superuser to change SUPERUSER, REPLICATION or BYPASSRLS, and for parameter privileges',
   ],
   reversible: true,
-  async run({ identityId }) {
+  async run({ identityId, caseId }) {
     const { role, state, label } = await load(ctx, identityId, 'restrict');
     refuseProtected(state);
+    refuseNotCovered(role, state);
     const held = privilegesOf(state);
-    const key = captureKey(role, 'restrict');
-    if (isRestricted(held)) {
-      // Keeps the capture of a restriction already in effect (a retry), or records that there was nothing to take.
-      await capture(ctx.db, key, async () => held);
-      return { changed: false, detail: { already: true, restricted: true } };
-    }
-    // A restriction commits in one transaction, so none is in effect now: what the role holds is the
-    // pre-state, and a capture left by an earlier containment that was never undone is stale.
-    await releaseCapture(ctx.db, key);
-    await capture(ctx.db, key, async () => held);
+    // The first capture of this case wins: a retry (whose earlier attempt may have committed, with
+    // something re-granted since) keeps the state from before the case acted, never recaptures.
+    // Another case's capture is never consulted: this case undoes to what it found.
+    await capture(ctx.db, captureKey(role, 'restrict', caseId), async () => held);
+    const notCovered = { ...state.notCovered, defaultPrivileges: state.defaultPrivileges };
+    if (isRestricted(held)) return { changed: false, detail: { already: true, restricted: true, notCovered } };
     await ctx.access.transaction(label, async (query) => {
       for (const grant of held.grants) await revokeGrant(query, role, state.connectorRole, grant);
       for (const membership of held.memberOf) await revokeMembership(query, role, membership);
       await alterFlags(query, role, onFlags(held), false);
     });
-    const after = privilegesOf((await load(ctx, identityId, 'restrict')).state);
-    if (!isRestricted(after)) {
+    const after = (await load(ctx, identityId, 'restrict')).state;
+    refuseNotCovered(role, after);
+    const left = privilegesOf(after);
+    if (!isRestricted(left)) {
       throw ApplicationFailure.create({
         type: PostgresFailure.NotApplied,
-        message: `restrict of role "${role}" did not hold: it still has ${after.grants.length} grants and ${after.memberOf.length} memberships (changed concurrently?)`,
+        message: `restrict of role "${role}" did not hold: it still has ${left.grants.length} grants and ${left.memberOf.length} memberships (changed concurrently?)`,
       });
     }
     return {
@@ -74,12 +80,14 @@ export const restrictAction = (ctx: PostgresContext): ConnectorAction => ({
         revokedGrants: held.grants.length,
         revokedMemberships: held.memberOf.map((m) => m.role),
         flagsTurnedOff: onFlags(held),
+        // Default privileges grant nothing on existing objects: reported, not changed.
+        notCovered,
       },
     };
   },
-  async undo({ identityId }) {
+  async undo({ identityId, caseId }) {
     const role = roleName(identityId);
-    const key = captureKey(role, 'restrict');
+    const key = captureKey(role, 'restrict', caseId);
     const before = await capturedFor<Privileges>(ctx.db, key);
     if (!before) return { changed: false, detail: { already: true, reason: 'no captured restriction to undo' } };
     const { state, label } = await load(ctx, identityId, 'undo of restrict');

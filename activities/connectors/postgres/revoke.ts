@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { fingerprint } from '../../../src/digest';
 import type { ConnectorAction } from '../types';
-import { refuseProtected, setVerifier, terminateSessions, type RoleState } from './catalog';
+import { refuseProtected, verifierFingerprint, type RoleState } from './catalog';
+import { setVerifier, terminateSessions } from './statements';
 import { PostgresFailure } from './client';
 import { load, type PostgresContext } from './context';
 
@@ -27,7 +27,8 @@ export const revokeAction = (ctx: PostgresContext): ConnectorAction => ({
     const { role, state, label } = await load(ctx, identityId, 'revoke');
     refuseProtected(state);
     if (isRevoked(state)) return { changed: false, detail: { already: true, passwordSet: false, sessions: 0 } };
-    const previous = state.verifier === null ? null : fingerprint(state.verifier);
+    // Null for an md5 verifier (unsalted, so its hash could be attacked offline): see verifierFingerprint.
+    const previous = verifierFingerprint(state.verifier);
     if (state.verifier !== null) await ctx.access.transaction(label, (query) => setVerifier(query, role, null));
     const ended = await terminateSessions(ctx.access.reader(label), state.oid);
     const after = (await load(ctx, identityId, 'revoke')).state;
