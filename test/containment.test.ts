@@ -126,6 +126,20 @@ describe('containIdentity', () => {
     expect(await readState(h.db, held)).toMatchObject({ restricted: true, status: 'active' });
   });
 
+  it('an action whose effect does not verify fails its stage: nothing after it runs', async () => {
+    const id = h.inventory.add('auto');
+    await injectFault(h.db, id, 'verify:restrict', 'permanent');
+    await h.send(h.alertFor(id));
+    const handle = containment(h.env.client, id);
+
+    const stuck = await waitForStatus(handle, (s) => expect(s.outcome).toBe('needs-attention'));
+    expect(stuck.applied).toEqual([expect.objectContaining({ action: 'restrict', changed: true, verified: false })]);
+    expect(await listActions(h.db, id)).toEqual(['restrict']);
+    const events = (await handle.query(auditQuery)).map((e) => [e.event, e.reason ?? '']);
+    expect(events).toContainEqual(['action.failed', 'restrict reported success, but the identity system does not show its effect']);
+    await eventually(() => expect(h.webhook.of('needs-attention', handle.workflowId)).toHaveLength(1));
+  });
+
   it('an undo that keeps failing leaves the workflow in needs-attention until retried', async () => {
     const { id, handle } = await h.contain('gated');
     await pendingRequestId(handle, 'isolate');

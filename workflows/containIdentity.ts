@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, continueAsNew, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, patched, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { ActionName } from '../activities/connectors/types';
 import { canonicalJson, digestOf } from '../src/digest';
 import { durationMs } from '../src/policy/duration';
@@ -23,6 +23,8 @@ const PERFORM = {
 const SEVERITY_ORDER = ['low', 'medium', 'high', 'critical'];
 const MAX_HISTORY_EVENTS = 10_000;
 const GOVERNOR_RECHECK = '5 minutes';
+/** Patch id: an action whose post-condition does not verify fails its stage. */
+const UNVERIFIED_ACTION_FAILS = 'unverified-action-fails-stage';
 
 /**
  * Contains one identity: plans from its alerts, then runs the plan's stages smallest first,
@@ -161,6 +163,9 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
         alertIds: ledger.alerts.map((a) => a.id),
         frameworks: [stage.reversible ? 'NIST CSF RS.MI-01' : 'NIST CSF RS.MI-02', ...owaspReferences(ledger.alerts.map((a) => a.kind))],
       });
+      // An effect the identity system does not show is not containment: the stage fails. Runs
+      // recorded before this rule replay as they ran (they counted it as done).
+      if (!verified && patched(UNVERIFIED_ACTION_FAILS)) throw new Error(`${action} reported success, but the identity system does not show its effect`);
       return true;
     } catch (err) {
       const reason = ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;

@@ -4,7 +4,7 @@ import { isolateAction } from './isolate';
 import { restrictAction } from './restrict';
 import { revokeAction } from './revoke';
 import { rotateAction } from './rotate';
-import { failIfFaulted, readState, type SimulatedState } from './state';
+import { failIfFaulted, faulted, readState, type SimulatedState } from './state';
 
 const POST_CONDITIONS: Record<ActionName, (s: SimulatedState) => boolean> = {
   restrict: (s) => s.restricted,
@@ -28,6 +28,7 @@ export function createSimulatedConnector(db: Database): Connector {
       await failIfFaulted(db, identityId, 'snapshot');
       return { ...(await readState(db, identityId)) };
     },
-    verify: async (identityId, action) => POST_CONDITIONS[action](await readState(db, identityId)),
+    verify: async (identityId, action) =>
+      !(await faulted(db, identityId, `verify:${action}`)) && POST_CONDITIONS[action](await readState(db, identityId)),
   };
 }

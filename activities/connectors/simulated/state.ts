@@ -33,18 +33,27 @@ export async function clearFault(db: Database, identityId: string, action: strin
   await db.query('DELETE FROM simulated_faults WHERE identity_id = $1 AND action = $2', [identityId, action]);
 }
 
-/** Throws when a fault is injected for `action` (`snapshot`, `restrict`, `undo:restrict`, ...). */
-export async function failIfFaulted(db: Database, identityId: string, action: string): Promise<void> {
+// Consumes one injected fault for `action`: how many are left (-1 = permanent), or undefined.
+async function takeFault(db: Database, identityId: string, action: string): Promise<number | undefined> {
   const { rows } = await db.query<{ remaining: number }>(
     `UPDATE simulated_faults SET remaining = CASE WHEN remaining > 0 THEN remaining - 1 ELSE remaining END
      WHERE identity_id = $1 AND action = $2 AND remaining <> 0 RETURNING remaining`,
     [identityId, action],
   );
-  if (!rows.length) return;
+  return rows[0]?.remaining;
+}
+
+/** True when a fault is injected for `action` (`verify:restrict`: the effect does not show). */
+export const faulted = async (db: Database, identityId: string, action: string) => (await takeFault(db, identityId, action)) !== undefined;
+
+/** Throws when a fault is injected for `action` (`snapshot`, `restrict`, `undo:restrict`, ...). */
+export async function failIfFaulted(db: Database, identityId: string, action: string): Promise<void> {
+  const remaining = await takeFault(db, identityId, action);
+  if (remaining === undefined) return;
   throw ApplicationFailure.create({
     type: 'SimulatedFault',
     message: `simulated ${action} failure on ${identityId}`,
-    nonRetryable: rows[0].remaining < 0,
+    nonRetryable: remaining < 0,
   });
 }
 
