@@ -21,7 +21,7 @@ import { printJson, readInput } from './io';
 const listProblems = (problems: { field: string; message: string }[]) => problems.map((p) => `  ${p.field}: ${p.message}`).join('\n');
 
 // The same decoding and adapters as the HTTP intake, so a file behaves as it would if posted.
-function validAlert(file: string, formatName?: string) {
+export function validAlert(file: string, formatName?: string) {
   const format = formatName === undefined ? undefined : formatNamed(formatName);
   if (formatName !== undefined && !format) throw new UsageError(`unknown format ${formatName}; use ${FORMAT_NAMES.join(', ')}`);
   const raw = readInput(file);

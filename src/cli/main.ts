@@ -7,6 +7,8 @@ import { ConfigFileError } from '../policy/load';
 import { audit, decide, declareFalsePositive, governor, planAlert, sendAlert, showStatus, sourceToken } from './commands';
 import { ExitCode, UsageError } from './errors';
 import { printJson } from './io';
+import { diffPolicyFiles, lintPolicyFile } from './policyCommands';
+import { replayCommand } from './replay';
 
 type Run<T> = (client: Client, taskQueue: string) => Promise<T>;
 
@@ -47,6 +49,28 @@ function program(): Command {
     .action((file: string, opts: { format?: string; policy?: string; inventory?: string }) => {
       const config = loadConfig();
       printJson(planAlert(file, opts.format, opts.policy ?? config.CORDON_POLICY_FILE, opts.inventory ?? config.CORDON_INVENTORY_FILE));
+    });
+
+  const policy = cli.command('policy').description('check policy files before they ship; needs no Temporal');
+  policy
+    .command('lint')
+    .argument('<file>', 'policy YAML')
+    .option('--strict', 'exit 1 on warnings too')
+    .description('report schema errors, dead rules, misordered stages and unapproved destructive stages as FILE:LINE:COL; exit 1 on errors')
+    .action((file: string, opts: { strict?: boolean }) => {
+      process.exitCode = lintPolicyFile(file, opts);
+    });
+  policy
+    .command('diff')
+    .argument('<old>', 'policy YAML in force')
+    .argument('<new>', 'policy YAML proposed')
+    .requiredOption('--alerts <dir>', 'folder of alert JSON files (any supported format), or one file')
+    .option('--inventory <file>', 'inventory YAML (default: CORDON_INVENTORY_FILE)')
+    .option('--json', 'machine-readable output')
+    .option('--fail-on-change', 'exit 1 when any plan changes (for CI gates)')
+    .description('plan each alert under both policies and print the plans that change')
+    .action((oldFile: string, newFile: string, opts: { alerts: string; inventory?: string; json?: boolean; failOnChange?: boolean }) => {
+      process.exitCode = diffPolicyFiles(oldFile, newFile, { ...opts, inventory: opts.inventory ?? loadConfig().CORDON_INVENTORY_FILE });
     });
 
   cli
@@ -103,6 +127,16 @@ function program(): Command {
     .description('read the audit store: list, export JSONL, verify the chains, compare with histories')
     .action(async (action: string, opts) => {
       process.exitCode = await audit(action, opts)();
+    });
+
+  cli
+    .command('replay')
+    .argument('[files...]', 'histories exported with `temporal workflow show --output json`')
+    .option('--query <query>', 'replay the histories of every workflow this visibility query matches')
+    .option('--bundle <file>', 'prebuilt workflow bundle (default: CORDON_WORKFLOW_BUNDLE, else bundle the sources)')
+    .description('replay workflow histories with the current workflow code; exit 1 names each nondeterministic one')
+    .action(async (files: string[], opts: { query?: string; bundle?: string }) => {
+      process.exitCode = await replayCommand(files, opts);
     });
 
   return cli;

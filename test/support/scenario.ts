@@ -1,53 +1,10 @@
 // Helpers for containment scenarios: a writable inventory, a webhook sink, status waits.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { parse, stringify } from 'yaml';
 import { expect, vi } from 'vitest';
-import type { InventoryIdentity } from '../../src/inventory';
 import { statusQuery, type ContainmentStatus } from '../../workflows/definitions';
 
-export const TEST_POLICY = path.resolve(__dirname, '..', 'fixtures', 'policy.yaml');
-
-/** A copy of the test policy with another destructive-action budget per hour; returns its path. */
-export function testPolicyWithBudget(limit: number): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'cordon-policy-')), 'policy.yaml');
-  const policy = parse(readFileSync(TEST_POLICY, 'utf8'));
-  policy.governor.budget.limit = limit;
-  writeFileSync(file, stringify(policy));
-  return file;
-}
-
-/** An inventory file the test extends as it invents identities; the worker rereads it per run. */
-export class TestInventory {
-  readonly file = path.join(mkdtempSync(path.join(tmpdir(), 'cordon-inventory-')), 'inventory.yaml');
-  private readonly identities: Partial<InventoryIdentity>[] = [];
-  private counter = 0;
-
-  constructor() {
-    this.flush();
-  }
-
-  /** Adds an identity in `environment` (which picks the test policy's rule); returns its id. */
-  add(environment: string, extra: Partial<InventoryIdentity> = {}): string {
-    this.counter += 1;
-    const id = `${environment}-${this.counter}-${process.pid}`;
-    this.identities.push({ provider: 'simulated', id, class: 'ephemeral', environment, owner: 'carol', ...extra });
-    this.flush();
-    return id;
-  }
-
-  /** The id most recently added in `environment`. */
-  last(environment: string): string {
-    return this.identities.filter((i) => i.environment === environment).at(-1)!.id!;
-  }
-
-  private flush(): void {
-    writeFileSync(this.file, stringify({ identities: this.identities }));
-  }
-}
+export { TEST_POLICY, TestInventory, testPolicyWithBudget } from './stack';
 
 /** A local webhook receiver that keeps every JSON body it is sent. */
 export class WebhookSink {

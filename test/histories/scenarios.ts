@@ -1,0 +1,114 @@
+// The scenarios behind the golden histories in this folder. `npm run histories:record` plays
+// each against a real Temporal server (scripts/record-histories.ts) and writes
+// test/histories/<file>.json for every entry of its `record`. Environments pick the rule of
+// test/fixtures/policy.yaml; alerts carry no secret values, so none can reach a history.
+import type { Scenario } from '../support/scenarioRunner';
+
+const approvalTimeout = (rule: 'hold' | 'proceed' | 'abort' | 'rollback' | 'lapse', outcome: string): Scenario => ({
+  name: `approval-timeout-${rule}`,
+  server: 'time-skipping',
+  identities: { svc: `timeout-${rule}` },
+  steps: [
+    { alert: 'svc' },
+    { until: 'svc', pending: 'isolate' },
+    { sleep: '61m' }, // the deadline passes: the escalation group joins
+    { sleep: '61m' }, // the escalation deadline passes: the on-timeout rule applies
+    ...(rule === 'lapse' ? [{ until: 'svc', outcome: 'active' } as const, { sleep: '5h' } as const] : []), // maxHold (6h) runs out
+    { until: 'svc', outcome },
+  ],
+  record: { [`approval-timeout-${rule}`]: 'svc' },
+});
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'auto-containment',
+    server: 'dev',
+    identities: { svc: 'auto' },
+    steps: [{ alert: 'svc' }, { until: 'svc', outcome: 'contained' }],
+    record: { 'auto-containment': 'svc' },
+  },
+  {
+    // The whole gated plan to the end of the case hold: the workflow completes.
+    name: 'approval',
+    server: 'time-skipping',
+    identities: { svc: 'gated' },
+    steps: [
+      { alert: 'svc' },
+      { decide: 'approve', who: 'svc', stage: 'isolate', by: 'alice', via: 'signal' },
+      { until: 'svc', waitingFor: 'verify-window' },
+      { sleep: '11m' },
+      { decide: 'approve', who: 'svc', stage: 'revoke', by: 'bob', via: 'update' },
+      { until: 'svc', outcome: 'contained' },
+      { until: 'svc', closed: true },
+    ],
+    record: { approval: 'svc' },
+  },
+  {
+    name: 'denial',
+    server: 'dev',
+    identities: { svc: 'gated' },
+    steps: [
+      { alert: 'svc' },
+      { decide: 'deny', who: 'svc', stage: 'isolate', by: 'bob', via: 'update' },
+      { until: 'svc', outcome: 'rolled-back' },
+    ],
+    record: { denial: 'svc' },
+  },
+  approvalTimeout('hold', 'held'),
+  approvalTimeout('proceed', 'contained'),
+  approvalTimeout('abort', 'aborted'),
+  approvalTimeout('rollback', 'rolled-back'),
+  approvalTimeout('lapse', 'rolled-back'),
+  {
+    name: 'false-positive',
+    server: 'dev',
+    identities: { svc: 'gated' },
+    steps: [
+      { alert: 'svc' },
+      { decide: 'approve', who: 'svc', stage: 'isolate', by: 'bob', via: 'signal' },
+      { until: 'svc', waitingFor: 'verify-window' },
+      { falsePositive: 'svc', by: 'alice', reason: 'scheduled key rotation job' },
+      { until: 'svc', closed: true },
+    ],
+    record: { 'false-positive': 'svc' },
+  },
+  {
+    // An undo that keeps failing leaves needs-attention; a retry after the fault clears finishes.
+    name: 'compensation-failure',
+    server: 'dev',
+    identities: { svc: 'gated' },
+    steps: [
+      { fault: 'svc', action: 'undo:restrict' },
+      { alert: 'svc' },
+      { until: 'svc', pending: 'isolate' },
+      { falsePositive: 'svc', by: 'alice' },
+      { until: 'svc', outcome: 'needs-attention' },
+      { clearFault: 'svc', action: 'undo:restrict' },
+      { retryCompensations: 'svc', by: 'oncall' },
+      { until: 'svc', closed: true },
+    ],
+    record: { 'compensation-failure': 'svc' },
+  },
+  {
+    // A budget of 1 destructive action per hour. The approved isolate spends it; the kill
+    // switch holds that isolate until released; the automatic run's revoke is then over budget.
+    name: 'governor',
+    server: 'dev',
+    budget: 1,
+    identities: { blocked: 'gated', overBudget: 'auto' },
+    steps: [
+      { alert: 'blocked' },
+      { until: 'blocked', pending: 'isolate' },
+      { killSwitch: 'engage', by: 'ciso-1', reason: 'automation misbehaving' },
+      { decide: 'approve', who: 'blocked', stage: 'isolate', by: 'alice', via: 'update' },
+      { until: 'blocked', waitingFor: 'governor' },
+      { killSwitch: 'release', by: 'ciso-1', reason: 'fixed' },
+      { until: 'blocked', waitingFor: 'verify-window' },
+      { alert: 'overBudget' },
+      { decide: 'approve', who: 'overBudget', stage: 'revoke', by: 'bob', via: 'update' },
+      { decide: 'approve', who: 'overBudget', stage: 'rotate', by: 'bob', via: 'update' },
+      { until: 'overBudget', outcome: 'contained' },
+    ],
+    record: { 'governor-kill-switch': 'blocked', 'governor-over-budget': 'overBudget', 'governor-singleton': 'governor' },
+  },
+];

@@ -1,0 +1,107 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { comparePolicies } from '../src/cli/policyCommands';
+import { lintPolicyText } from '../src/policy/lint';
+import { ROOT, runTs } from './support/processes';
+
+const POLICY = path.join(ROOT, 'config', 'policy.yaml');
+const SCENARIOS = path.join(ROOT, 'test', 'scenarios');
+const ALERTS = path.join(SCENARIOS, 'alerts');
+const INVENTORY = path.join(SCENARIOS, 'inventory.yaml');
+
+function edit(text: string, from: string, to: string): string {
+  if (text.split(from).length !== 2) throw new Error(`the shipped policy no longer has exactly one "${from}"`);
+  return text.replace(from, to);
+}
+
+// The shipped policy with two edits a reviewer must notice: the low-confidence threshold rises
+// to 0.8, and the agent rule revokes without approval and rolls back a failed isolation.
+const dir = mkdtempSync(path.join(tmpdir(), 'cordon-diff-'));
+const CHANGED = path.join(dir, 'changed.yaml');
+let changedText = readFileSync(POLICY, 'utf8');
+changedText = edit(changedText, 'when: { confidenceBelow: 0.5 }', 'when: { confidenceBelow: 0.8 }');
+changedText = edit(
+  changedText,
+  '      - stage: isolate\n      - stage: verify-window\n      - stage: revoke\n        approval: required\n\n  - name: high-confidence-compromise',
+  '      - stage: isolate\n        onFailure: rollback\n      - stage: verify-window\n      - stage: revoke\n\n  - name: high-confidence-compromise',
+);
+writeFileSync(CHANGED, changedText);
+
+describe('policy diff', () => {
+  it('reports nothing when the policies plan alike', () => {
+    const report = comparePolicies(POLICY, POLICY, ALERTS, INVENTORY);
+    expect(report).toMatchObject({ alerts: 8, changed: [] });
+    expect(report.old.digest).toBe(report.new.digest);
+  });
+
+  it('names the rule, removed stages and per-stage changes of each affected alert, and only those', () => {
+    const report = comparePolicies(POLICY, CHANGED, ALERTS, INVENTORY);
+    expect(report.new.digest).not.toBe(report.old.digest);
+    expect(report.changed.map((c) => path.basename(c.file))).toEqual(['agent-out-of-scope.json', 'partner-integration.json']);
+    expect(report.changed[0]).toMatchObject({ alertId: 'scenario-agent-scope-1', identity: 'simulated:agent-support-copilot' });
+    expect(report.changed[0].change).toEqual({
+      stagesAdded: [],
+      stagesRemoved: [],
+      stageChanges: [
+        { stage: 'isolate', field: 'onFailure', before: 'hold', after: 'rollback' },
+        { stage: 'revoke', field: 'requiresApproval', before: true, after: false },
+      ],
+    });
+    expect(report.changed[1].change).toEqual({
+      rule: { before: 'medium-confidence-restrict', after: 'low-confidence-observe-only' },
+      stagesAdded: [],
+      stagesRemoved: ['restrict', 'verify-window'],
+      stageChanges: [],
+    });
+  });
+
+  it('lists added stages with their gate', () => {
+    const report = comparePolicies(CHANGED, POLICY, ALERTS, INVENTORY);
+    expect(report.changed[1].change.stagesAdded).toEqual([
+      { stage: 'restrict', requiresApproval: false, onTimeout: 'hold' },
+      { stage: 'verify-window', requiresApproval: false, onTimeout: 'hold' },
+    ]);
+  });
+
+  it('is backed by lint: the automatic revoke in the changed policy is an error there', () => {
+    expect(lintPolicyText(changedText).map((f) => f.check)).toEqual(['auto-destructive']);
+  });
+});
+
+describe('cordon policy diff', () => {
+  const diff = (...args: string[]) => runTs('bin/cordon.js', ['policy', 'diff', ...args], {});
+
+  it('prints each changed plan readably and exits 0; --fail-on-change exits 1', async () => {
+    const result = await diff(POLICY, CHANGED, '--alerts', ALERTS, '--inventory', INVENTORY);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`${POLICY} (2026-11-22.1) → ${CHANGED} (2026-11-22.1): 2 of 8 alert(s) plan differently`);
+    expect(result.stdout).toContain(
+      [
+        `${path.join(ALERTS, 'agent-out-of-scope.json')} (alert scenario-agent-scope-1, simulated:agent-support-copilot):`,
+        '  isolate: onFailure hold → rollback',
+        '  revoke: no longer requires approval (automatic)',
+      ].join('\n'),
+    );
+    expect(result.stdout).toContain('  rule: medium-confidence-restrict → low-confidence-observe-only\n  restrict: removed\n  verify-window: removed\n');
+    const gate = await diff(POLICY, CHANGED, '--alerts', ALERTS, '--inventory', INVENTORY, '--fail-on-change');
+    expect(gate.code).toBe(1);
+  });
+
+  it('prints JSON with --json, and reads alerts in every supported format', async () => {
+    const result = await diff(POLICY, POLICY, '--alerts', path.join(ROOT, 'examples', 'alerts'), '--json', '--fail-on-change');
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as { alerts: number; changed: unknown[] };
+    expect(report).toMatchObject({ alerts: 7, changed: [] });
+  });
+
+  it('exits 2 for an invalid policy or a missing alerts folder', async () => {
+    const broken = path.join(dir, 'broken.yaml');
+    writeFileSync(broken, 'version: 1\n');
+    expect((await diff(POLICY, broken, '--alerts', ALERTS)).code).toBe(2);
+    const missing = await diff(POLICY, POLICY, '--alerts', path.join(dir, 'nowhere'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot read');
+  });
+});
