@@ -8,6 +8,7 @@ import { createContextActivities } from './context';
 import { createGovernorActivities } from './governor';
 import { createIdentityActivities } from './identity';
 import { createNotifyActivities } from './notify';
+import { createShadowActivities } from './shadow';
 
 export type { IdentityTarget } from './identity';
 export { IdentityFailure } from './identity';
@@ -35,6 +36,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAuditActivities(deps.db),
     ...createNotifyActivities({ ...deps, webhookUrl: deps.notifyWebhookUrl }),
     ...createGovernorActivities(deps.client, deps.taskQueue),
+    ...createShadowActivities(deps.client, deps.taskQueue),
   };
 }
 

@@ -20,6 +20,8 @@ export interface NotificationInput {
   stage: string;
   outcome: string;
   request?: ApprovalRequest;
+  /** From a shadow (dry-run) case: approving it performs nothing on the identity. */
+  shadow?: true;
 }
 
 /** The JSON body approvers' tooling receives: the facts plus ready-to-run commands and a link. */

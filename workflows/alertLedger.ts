@@ -17,6 +17,8 @@ export class AlertLedger {
     private readonly identity: IdentityRef,
     readonly alerts: RecordedAlert[] = [],
     readonly rejected: { reason: string }[] = [],
+    /** The case is a dry run: it takes shadow alerts only, and a real case takes none. */
+    private readonly shadow = false,
   ) {}
 
   /** Records one delivery and returns its disposition; new alerts queue for `takeNew`. */
@@ -58,6 +60,11 @@ export class AlertLedger {
     const alert = parsed.data;
     if (alert.identity.provider !== this.identity.provider || alert.identity.id !== this.identity.id) {
       this.rejected.push({ reason: `alert ${alert.id} names another identity` });
+      return 'rejected';
+    }
+    // A shadow alert must never trigger real containment, nor a real alert vanish into a dry run.
+    if ((alert.shadow ?? false) !== this.shadow) {
+      this.rejected.push({ reason: `alert ${alert.id} ${this.shadow ? 'is not a shadow alert: it belongs to the real case' : 'is a shadow alert: it belongs to the shadow case'}` });
       return 'rejected';
     }
     const known = this.alerts.find((a) => a.id === alert.id);

@@ -24,6 +24,8 @@ export class AuditTrail {
   constructor(
     private readonly identity: string,
     private cursor: AuditCursor = { seq: 0, lastHash: GENESIS_HASH },
+    /** A shadow case marks every entry, so no reader can take a dry run for real containment. */
+    private readonly shadow = false,
   ) {}
 
   /** Appends one event to the chain and returns the entry. */
@@ -42,6 +44,7 @@ export class AuditTrail {
       evidence: [],
       frameworks: [],
       ...event,
+      ...(this.shadow && { shadow: true as const }),
       prevHash: this.cursor.lastHash,
     };
     const entry = { ...body, hash: hashEntry(body) } as AuditEntry;

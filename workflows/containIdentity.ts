@@ -13,6 +13,7 @@ import { AlertLedger } from './alertLedger';
 import { Containment } from './containment';
 import type { ApprovalRequest, ContainIdentityInput, ContainmentStatus, NotificationKind, Outcome } from './definitions';
 import { Saga, type Compensation } from './saga';
+import { actInShadow, forwardToShadowCase, markShadow, ShadowSaga } from './shadowMode';
 
 const PERFORM = {
   restrict: identitySystem.restrictIdentity,
@@ -33,13 +34,16 @@ const UNVERIFIED_ACTION_FAILS = 'unverified-action-fails-stage';
  */
 export async function containIdentity(input: ContainIdentityInput): Promise<ContainmentStatus> {
   const { identity, carried } = input;
+  // A shadow (dry-run) case: see shadowMode.ts. Real cases never take its branches.
+  const shadow = input.shadow === true;
   // The case id scopes what connectors capture for undo to this containment (across continue-as-new).
   const target = { provider: identity.provider, identityId: identity.id, caseId: workflowInfo().firstExecutionRunId };
-  const audit = new AuditTrail(`${identity.provider}:${identity.id}`, carried?.audit);
-  const ledger = new AlertLedger(identity, carried?.status.alerts, carried?.status.rejectedInputs);
-  const saga = new Saga(target, audit, carried?.status.compensations);
+  const audit = new AuditTrail(`${identity.provider}:${identity.id}`, carried?.audit, shadow);
+  const ledger = new AlertLedger(identity, carried?.status.alerts, carried?.status.rejectedInputs, shadow);
+  const saga = shadow ? new ShadowSaga(target, audit, carried?.status.compensations, (a) => c.status.wouldDo!.push(a)) : new Saga(target, audit, carried?.status.compensations);
   const gate: ApprovalGate = new ApprovalGate(audit, (kind, request) => notify(kind, request), (done, timeout) => c.wait(done, timeout));
   const c: Containment = new Containment(identity, audit, ledger, saga, gate, carried);
+  if (shadow) markShadow(c.status);
   const historyLimit = input.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
   const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit;
   if (input.alert) c.receiveAlert(input.alert);
@@ -50,7 +54,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
   async function notify(kind: NotificationKind, request?: ApprovalRequest): Promise<void> {
     const { workflowId, runId } = workflowInfo();
     try {
-      await bookkeeping.notifyApprovers({ kind, workflowId, runId, identity, stage: c.status.stage, outcome: c.status.outcome, request });
+      await bookkeeping.notifyApprovers({ kind, workflowId, runId, identity, stage: c.status.stage, outcome: c.status.outcome, request, ...(shadow && { shadow: true as const }) });
       audit.record({ stage: c.status.stage, event: `notified.${kind}`, actor: 'cordon', frameworks: ['NIST CSF RS.CO-02'] });
     } catch (err) {
       audit.record({ stage: c.status.stage, event: 'notify.failed', actor: 'cordon', reason: `${kind}: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}` });
@@ -63,7 +67,8 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
 
   function setStage(stage: string, outcome: Outcome = c.status.outcome): void {
     Object.assign(c.status, { stage, outcome });
-    index([{ key: STAGE, value: stage }, { key: OUTCOME, value: outcome }]);
+    // A dry run's outcome is prefixed, so a search for real outcomes never counts it.
+    index([{ key: STAGE, value: stage }, { key: OUTCOME, value: shadow ? `shadow:${outcome}` : outcome }]);
   }
 
   // Folds newly received alerts into the plan; stages are only ever added.
@@ -104,6 +109,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
           destructive: (budget.stages as string[]).includes(stage.stage),
           approved,
           budget: { limit: budget.limit, windowMs: durationMs(budget.window) },
+          ...(shadow && { shadow: true }),
         },
         c.permitAnswers,
         (done, timeout) => c.wait(done, timeout),
@@ -136,13 +142,15 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
     const after = await identitySystem.snapshotIdentity(target).catch(() => undefined);
     // Observed evidence (sessions, last use) changes by itself; the restorable state must match.
     const restorable = (snapshot: Record<string, unknown>) => canonicalJson({ ...snapshot, observed: undefined });
-    const restored = c.status.snapshot === undefined || (after !== undefined && restorable(after) === restorable(c.status.snapshot));
+    // A dry run changed nothing; a real case may have changed the identity meanwhile.
+    const restored = shadow || c.status.snapshot === undefined || (after !== undefined && restorable(after) === restorable(c.status.snapshot));
     audit.record({ stage: 'rollback', event: 'identity.restored', actor, reason, result: { restored, before: c.status.snapshot, after } });
     setStage('rolled-back', restored ? outcome : 'needs-attention');
   }
 
   // `decidedBy` is who allowed this action: the approvers, or the policy rule that made it automatic.
   async function act(stage: PlannedStage, decidedBy: string): Promise<boolean> {
+    if (shadow) return actInShadow(stage, decidedBy, { target, status: c.status, audit, saga, ledger });
     const action = stage.action as ActionName;
     let undo: Compensation | undefined;
     try {
@@ -295,6 +303,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
   await c.wait(() => ledger.alerts.length > 0 || c.falsePositive);
   // A continued run keeps its context: a policy edit cannot strand it with undos outstanding.
   c.useContext(carried?.context ?? (await bookkeeping.loadContainmentContext(identity)));
+  if (!shadow && c.context!.policy.shadow) return forwardToShadowCase(c, ledger, audit, input, setStage);
   await bookkeeping.ensureGovernor();
   for (;;) {
     if (!c.falsePositive && c.status.outcome === 'active') await runPlan();

@@ -88,8 +88,20 @@ export interface AppliedAction {
   detail: Record<string, unknown>;
 }
 
-/** Where a containment stands. `needs-attention` means a human must look (e.g. an undo failed). */
+/** What a shadow case would have done instead of an action or an undo. */
+export interface ShadowedAction {
+  stage: string;
+  /** `restrict`…`rotate`, or `undo:<action>` for a compensation. */
+  action: string;
+  decidedBy: string;
+}
+
+/**
+ * Where a containment stands. `needs-attention` means a human must look (e.g. an undo failed).
+ * `forwarded`: the policy runs every case in shadow mode, so the alerts went to the shadow case.
+ */
 export type Outcome =
+  | 'forwarded'
   | 'active'
   | 'contained'
   | 'held'
@@ -113,6 +125,11 @@ export interface ContainmentStatus {
   compensations: Compensation[];
   falsePositive?: FalsePositiveInput;
   waitingFor?: string;
+  /** A dry run: no provider action is performed; `wouldDo` lists what would have been. */
+  shadow?: true;
+  wouldDo?: ShadowedAction[];
+  /** Set when the policy's shadow switch sent this case's alerts to the shadow case. */
+  forwardedTo?: string;
 }
 
 /** State carried into a continued run. */
@@ -132,6 +149,8 @@ export interface ContainIdentityInput {
   searchAttributes?: boolean;
   /** Continue-as-new once the history is longer than this while the case is held (default 10,000). */
   maxHistoryEvents?: number;
+  /** A shadow (dry-run) case: runs under `shadow:contain:…` and performs no provider action. */
+  shadow?: boolean;
   alert?: Alert;
   carried?: CarriedState;
 }
@@ -155,4 +174,14 @@ export const deliveryQuery = defineQuery<Disposition | null, [string]>('delivery
 /** The one workflow id per identity: `contain:<provider>:<identity>`. */
 export function containmentWorkflowId(identity: IdentityRef): string {
   return `contain:${identity.provider}:${identity.id}`;
+}
+
+/** The dry-run case of an identity: its own workflow, so it never shares state with the real one. */
+export function shadowWorkflowId(identity: IdentityRef): string {
+  return `shadow:${containmentWorkflowId(identity)}`;
+}
+
+/** The case an alert belongs to: the shadow case for `shadow: true`, else the real one. */
+export function caseWorkflowId(alert: Pick<Alert, 'identity' | 'shadow'>): string {
+  return alert.shadow ? shadowWorkflowId(alert.identity) : containmentWorkflowId(alert.identity);
 }

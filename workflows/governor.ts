@@ -47,6 +47,8 @@ export async function cordonGovernor(carried?: GovernorStatus, carriedAnswers: [
     if (!request.destructive) return 'granted';
     const recent = state.granted.filter((g) => now - Date.parse(g.at) < request.budget.windowMs);
     if (!request.approved && recent.length >= request.budget.limit) return 'over-budget';
+    // A dry run gets the answer a real case would, but spends no budget: nothing will be done.
+    if (request.shadow) return 'granted';
     state.granted.push({ at: new Date(now).toISOString(), workflowId: request.workflowId, stage: request.stage });
     return 'granted';
   }

@@ -15,6 +15,8 @@ export interface PermitRequest {
   /** Humans approved this very action: the budget no longer applies, the kill switch still does. */
   approved: boolean;
   budget: { limit: number; windowMs: number };
+  /** A shadow case asks: answer as for a real one, but spend no budget (nothing will be done). */
+  shadow?: boolean;
 }
 
 /** `granted`: go. `engaged`: kill switch on, wait for release. `over-budget`: get approval first. */

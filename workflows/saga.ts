@@ -20,7 +20,7 @@ export interface Compensation {
 export class Saga {
   constructor(
     private readonly target: { provider: string; identityId: string; caseId?: string },
-    private readonly audit: AuditTrail,
+    protected readonly audit: AuditTrail,
     readonly compensations: Compensation[] = [],
   ) {}
 

@@ -48,6 +48,8 @@ export const AlertSchema = z
     observedAt: z.iso.datetime({ offset: true }).optional(),
     summary: z.string().max(1000).optional(),
     evidence: z.record(z.string(), z.unknown()).optional(),
+    /** Dry run: the case runs in full under its own workflow id, but no provider action is performed. */
+    shadow: z.boolean().optional(),
   })
   .strict();
 export type Alert = z.infer<typeof AlertSchema>;

@@ -24,6 +24,8 @@ export const AuditEntrySchema = z.object({
   evidence: z.array(z.string()).default([]),
   compensationRef: z.string().optional(),
   frameworks: z.array(z.string()).default([]),
+  /** Set on every entry of a shadow (dry-run) case: nothing it describes was done to a provider. */
+  shadow: z.literal(true).optional(),
   prevHash: z.string(),
   hash: z.string(),
 });

@@ -36,9 +36,13 @@ export function validAlert(file: string, formatName?: string) {
   return normalized.alert;
 }
 
-/** `alert send FILE [--format F]`: normalize and validate locally, then start or join the containment. */
-export function sendAlert(file: string, format: string | undefined, searchAttributes: boolean) {
-  const alert = validAlert(file, format);
+/**
+ * `alert send FILE [--format F] [--shadow]`: normalize and validate locally, then start or join
+ * the containment; `--shadow` sends it to the identity's dry-run case instead (never the reverse).
+ */
+export function sendAlert(file: string, format: string | undefined, searchAttributes: boolean, shadow = false) {
+  const valid = validAlert(file, format);
+  const alert = shadow ? { ...valid, shadow: true } : valid;
   return (client: Client, taskQueue: string) => submitAlert(client, taskQueue, alert, { searchAttributes });
 }
 

@@ -36,8 +36,10 @@ function program(): Command {
     .command('send')
     .argument('<file>', 'alert JSON file, or - for stdin')
     .option('--format <format>', 'native | ocsf | github | guardduty | falco (default: detected)')
+    .option('--shadow', 'dry run: the shadow case (shadow:contain:…) runs in full but performs no provider action')
     .description("start or join the identity's containment workflow")
-    .action((file: string, opts: { format?: string }) => withClient(sendAlert(file, opts.format, loadConfig().CORDON_SEARCH_ATTRIBUTES)));
+    .action((file: string, opts: { format?: string; shadow?: boolean }) =>
+      withClient(sendAlert(file, opts.format, loadConfig().CORDON_SEARCH_ATTRIBUTES, opts.shadow === true)));
 
   cli
     .command('plan')

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Alert } from '../alerts/schema';
 import { IDENTITY, PROVIDER, SEVERITY } from '../temporal/searchAttributes';
 import type { containIdentity } from '../../workflows';
-import { alertSignal, containmentWorkflowId, deliveryQuery, type Disposition } from '../../workflows/definitions';
+import { alertSignal, caseWorkflowId, deliveryQuery, type Disposition } from '../../workflows/definitions';
 
 /** What intake and the CLI answer for one submitted alert. */
 export interface Submission {
@@ -20,7 +20,8 @@ const DISPOSITION_WAIT_MS = 10_000;
 
 /**
  * Delivers a validated alert to its identity's containment workflow, starting it if none
- * runs (signalWithStart), then asks the workflow what it made of this delivery. Throws when
+ * runs (signalWithStart), then asks the workflow what it made of this delivery. A `shadow`
+ * alert goes to the identity's shadow case (`shadow:contain:…`), never to the real one. Throws when
  * Temporal does not take the alert within a few seconds: the caller must not report success.
  */
 export async function submitAlert(
@@ -29,13 +30,13 @@ export async function submitAlert(
   alert: Alert,
   { searchAttributes = true }: { searchAttributes?: boolean } = {},
 ): Promise<Submission> {
-  const workflowId = containmentWorkflowId(alert.identity);
+  const workflowId = caseWorkflowId(alert);
   const deliveryId = randomUUID();
   const handle = await client.withDeadline(Date.now() + HANDOVER_DEADLINE_MS, () =>
     client.workflow.signalWithStart<typeof containIdentity, [unknown, { deliveryId: string }?]>('containIdentity', {
       workflowId,
       taskQueue,
-      args: [{ identity: alert.identity, searchAttributes }],
+      args: [{ identity: alert.identity, searchAttributes, ...(alert.shadow && { shadow: true }) }],
       signal: alertSignal,
       signalArgs: [alert, { deliveryId }],
       typedSearchAttributes: searchAttributes
@@ -45,7 +46,7 @@ export async function submitAlert(
             { key: SEVERITY, value: alert.severity },
           ]
         : [],
-      staticSummary: `Contain ${alert.identity.provider} identity ${alert.identity.id}`,
+      staticSummary: `${alert.shadow ? 'Shadow run (no provider actions): contain' : 'Contain'} ${alert.identity.provider} identity ${alert.identity.id}`,
       staticDetails: `Started by alert ${alert.id} (${alert.kind}, ${alert.severity}) from ${alert.source}`,
     }),
   );

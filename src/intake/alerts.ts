@@ -4,7 +4,7 @@ import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastif
 import { formatNamed, normalizeAlert, type FormatName } from '../alerts/formats';
 import type { FieldProblem } from '../alerts/schema';
 import { submitAlert } from '../client/submitAlert';
-import { containmentWorkflowId } from '../../workflows/definitions';
+import { caseWorkflowId } from '../../workflows/definitions';
 import { authenticate, type Sender } from './authenticate';
 import { decodeJsonBody } from './body';
 import type { IntakeMetrics, RejectReason } from './metrics';
@@ -82,6 +82,12 @@ export const alertRoutes = ({ client, taskQueue, searchAttributes, sources, metr
       ]);
     }
     const label = format?.name ?? 'unknown';
+    // `?shadow=true` makes any format a dry run. It can only turn shadow mode on: no parameter
+    // turns a native alert's `shadow: true` into real containment.
+    const shadowParam = (request.query as { shadow?: unknown } | undefined)?.shadow;
+    if (shadowParam !== undefined && shadowParam !== 'true' && shadowParam !== 'false') {
+      return reject(reply, 400, label, 'invalid_alert', 'invalid shadow parameter', [{ field: 'shadow', message: 'must be true or false' }]);
+    }
     const raw = request.body;
     if (!Buffer.isBuffer(raw)) {
       return reject(reply, 415, label, 'unsupported_media_type', 'unsupported media type', [
@@ -122,7 +128,7 @@ export const alertRoutes = ({ client, taskQueue, searchAttributes, sources, metr
       return reply.code(200).send({ ignored: true, format: normalized.format, reason: normalized.reason });
     }
 
-    const { alert } = normalized;
+    const alert = shadowParam === 'true' ? { ...normalized.alert, shadow: true } : normalized.alert;
     try {
       const submission = await submitAlert(client, taskQueue, alert, { searchAttributes });
       metrics.acceptedAlert(normalized.format, submission.disposition);
@@ -133,7 +139,7 @@ export const alertRoutes = ({ client, taskQueue, searchAttributes, sources, metr
       const { status, reason } = handoverFailure(err);
       metrics.rejectedAlert(normalized.format, reason);
       request.log.error({ err, alertId: alert.id, status }, 'alert not handed to Temporal');
-      const workflowId = containmentWorkflowId(alert.identity);
+      const workflowId = caseWorkflowId(alert);
       if (status === 503) {
         reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
         return reply.code(503).send({

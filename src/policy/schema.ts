@@ -96,6 +96,8 @@ export type Guard = z.infer<typeof Guard>;
 export const PolicySchema = z
   .object({
     version: z.string().min(1),
+    /** Dry run for every case: alerts are forwarded to shadow cases, which perform no provider action. */
+    shadow: z.boolean().optional(),
     approverGroups: z.record(z.string(), z.array(z.string().min(1)).min(1)),
     approvalDefaults: ApprovalSettings,
     verifyWindow: Duration.default('15m'),
