@@ -7,12 +7,12 @@ export function createShadowActivities(client: Client, taskQueue: string) {
   return {
     /**
      * Delivers each alert, marked `shadow`, to its identity's shadow case (started if needed).
-     * A retry re-delivers: the shadow case's ledger answers a known alert id as a duplicate.
+     * Hand-over only, all at once: waiting for each disposition could outlast the activity's
+     * timeout on a busy worker and fail the forwarding case. A retry re-delivers: the shadow
+     * case's ledger answers a known alert id as a duplicate.
      */
     async forwardToShadowCase({ alerts, searchAttributes }: { alerts: Alert[]; searchAttributes?: boolean }): Promise<Submission[]> {
-      const answers: Submission[] = [];
-      for (const alert of alerts) answers.push(await submitAlert(client, taskQueue, { ...alert, shadow: true }, { searchAttributes }));
-      return answers;
+      return Promise.all(alerts.map((alert) => submitAlert(client, taskQueue, { ...alert, shadow: true }, { searchAttributes, askDisposition: false })));
     },
   };
 }

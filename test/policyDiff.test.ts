@@ -32,7 +32,7 @@ writeFileSync(CHANGED, changedText);
 describe('policy diff', () => {
   it('reports nothing when the policies plan alike', () => {
     const report = comparePolicies(POLICY, POLICY, ALERTS, INVENTORY);
-    expect(report).toMatchObject({ alerts: 8, changed: [] });
+    expect(report).toMatchObject({ alerts: 8, changed: [], settings: [] });
     expect(report.old.digest).toBe(report.new.digest);
   });
 
@@ -55,6 +55,18 @@ describe('policy diff', () => {
       stagesRemoved: ['restrict', 'verify-window'],
       stageChanges: [],
     });
+  });
+
+  it('reports policy-wide settings no plan shows: the shadow switch, approvers, budget, case hold', async () => {
+    const quiet = path.join(dir, 'shadow-on.yaml');
+    writeFileSync(quiet, `${readFileSync(POLICY, 'utf8')}\nshadow: true\n`);
+    const report = comparePolicies(POLICY, quiet, ALERTS, INVENTORY);
+    expect(report.changed).toEqual([]);
+    expect(report.settings).toEqual([{ field: 'shadow', before: undefined, after: true }]);
+    const run = await runTs('bin/cordon.js', ['policy', 'diff', POLICY, quiet, '--alerts', ALERTS, '--inventory', INVENTORY, '--fail-on-change'], {});
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('policy-wide shadow: undefined → true');
+    expect(lintPolicyText(readFileSync(quiet, 'utf8'))).toContainEqual(expect.objectContaining({ severity: 'warning', check: 'shadow-switch' }));
   });
 
   it('lists added stages with their gate', () => {

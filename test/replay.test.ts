@@ -126,6 +126,11 @@ describe('cordon replay', () => {
     const fromExport = await cordon(['--bundle', bundle(), exported]);
     expect(fromExport.code, fromExport.stderr).toBe(0);
     expect(JSON.parse(fromExport.stdout)).toEqual({ replayed: 1, failed: [] });
+
+    // A query that matches nothing checked nothing: a usage error, never a pass.
+    const none = await cordon(['--query', 'WorkflowType="containidentity"', '--bundle', bundle()]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('replay: no workflow matches WorkflowType="containidentity"');
   });
 
   it('exits 2 without files or a query, and on an unreadable or invalid file', async () => {

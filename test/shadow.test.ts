@@ -127,6 +127,33 @@ describe('shadow mode', () => {
     expect((await real.query(auditQuery)).some((e) => e.shadow)).toBe(false);
   });
 
+  it('the workflow id decides the mode: a hand-started case cannot run dry or act for real against its id', async () => {
+    // `contain:` started by hand with shadow in its input: still a real case, so real alerts act.
+    const realId = h.inventory.add('auto');
+    const real = await h.env.client.workflow.signalWithStart('containIdentity', {
+      workflowId: `contain:simulated:${realId}`,
+      taskQueue: h.taskQueue,
+      args: [{ identity: { provider: 'simulated', id: realId }, searchAttributes: true, shadow: true }],
+      signal: alertSignal,
+      signalArgs: [h.alertFor(realId)],
+    });
+    await waitForStatus(real, (s) => expect(s.outcome).toBe('contained'));
+    expect(await listActions(h.db, realId)).toEqual(['restrict', 'revoke', 'rotate']);
+
+    // `shadow:contain:` started by hand without it: still a dry run, so nothing acts.
+    const dryId = h.inventory.add('auto');
+    const dry = await h.env.client.workflow.signalWithStart('containIdentity', {
+      workflowId: `shadow:contain:simulated:${dryId}`,
+      taskQueue: h.taskQueue,
+      args: [{ identity: { provider: 'simulated', id: dryId }, searchAttributes: true }],
+      signal: alertSignal,
+      signalArgs: [shadowAlert(dryId)],
+    });
+    const status = await waitForStatus(dry, (s) => expect(s.outcome).toBe('contained'));
+    expect(status.shadow).toBe(true);
+    expect(await listActions(h.db, dryId)).toEqual([]);
+  });
+
   it('the intake routes `shadow: true` and `?shadow=true` to the shadow case, and refuses a bad parameter', async () => {
     const intake = await startIntake(h.env.client, h.taskQueue, { sources: undefined });
     try {

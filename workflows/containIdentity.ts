@@ -12,6 +12,7 @@ import { AuditTrail } from './auditTrail';
 import { AlertLedger } from './alertLedger';
 import { Containment } from './containment';
 import type { ApprovalRequest, ContainIdentityInput, ContainmentStatus, NotificationKind, Outcome } from './definitions';
+import { isShadowWorkflowId } from './definitions';
 import { Saga, type Compensation } from './saga';
 import { actInShadow, forwardToShadowCase, markShadow, ShadowSaga } from './shadowMode';
 
@@ -34,8 +35,10 @@ const UNVERIFIED_ACTION_FAILS = 'unverified-action-fails-stage';
  */
 export async function containIdentity(input: ContainIdentityInput): Promise<ContainmentStatus> {
   const { identity, carried } = input;
-  // A shadow (dry-run) case: see shadowMode.ts. Real cases never take its branches.
-  const shadow = input.shadow === true;
+  // A shadow (dry-run) case: see shadowMode.ts. Real cases never take its branches. The workflow
+  // id decides, so a hand-started `contain:` case can never run dry (swallowing real alerts) and
+  // a `shadow:contain:` case can never act for real, whatever its input says.
+  const shadow = isShadowWorkflowId(workflowInfo().workflowId);
   // The case id scopes what connectors capture for undo to this containment (across continue-as-new).
   const target = { provider: identity.provider, identityId: identity.id, caseId: workflowInfo().firstExecutionRunId };
   const audit = new AuditTrail(`${identity.provider}:${identity.id}`, carried?.audit, shadow);

@@ -178,8 +178,13 @@ export function containmentWorkflowId(identity: IdentityRef): string {
 
 /** The dry-run case of an identity: its own workflow, so it never shares state with the real one. */
 export function shadowWorkflowId(identity: IdentityRef): string {
-  return `shadow:${containmentWorkflowId(identity)}`;
+  return `${SHADOW_PREFIX}${containmentWorkflowId(identity)}`;
 }
+
+const SHADOW_PREFIX = 'shadow:';
+
+/** Whether a workflow id names a shadow case: the id, not any input, decides the mode. */
+export const isShadowWorkflowId = (workflowId: string) => workflowId.startsWith(SHADOW_PREFIX);
 
 /** The case an alert belongs to: the shadow case for `shadow: true`, else the real one. */
 export function caseWorkflowId(alert: Pick<Alert, 'identity' | 'shadow'>): string {

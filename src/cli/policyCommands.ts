@@ -4,7 +4,7 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Alert } from '../alerts/schema';
 import { findIdentity } from '../inventory';
-import { describeChange, diffPlans, type PlanChange } from '../policy/diff';
+import { describeChange, diffPlans, diffSettings, type PlanChange } from '../policy/diff';
 import { formatFinding, lintPolicyText } from '../policy/lint';
 import { loadInventory, loadPolicy } from '../policy/load';
 import { plan, policyDigest } from '../policy/plan';
@@ -60,7 +60,7 @@ export function comparePolicies(oldFile: string, newFile: string, alertsDir: str
     if (change) changed.push({ file, alertId: alert.id, identity: `${alert.identity.provider}:${alert.identity.id}`, change });
   }
   const side = (file: string, policy: typeof before) => ({ file, version: policy.version, digest: policyDigest(policy) });
-  return { old: side(oldFile, before), new: side(newFile, after), alerts: alerts.length, changed };
+  return { old: side(oldFile, before), new: side(newFile, after), settings: diffSettings(before, after), alerts: alerts.length, changed };
 }
 
 /** `policy diff OLD NEW --alerts DIR`: exit 0 either way, or 1 on any change with --fail-on-change. */
@@ -75,10 +75,11 @@ export function diffPolicyFiles(
   } else {
     const head = `${report.old.file} (${report.old.version}) → ${report.new.file} (${report.new.version})`;
     process.stdout.write(`${head}: ${report.changed.length} of ${report.alerts} alert(s) plan differently\n`);
+    for (const c of report.settings) process.stdout.write(`policy-wide ${c.field}: ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}\n`);
     for (const c of report.changed) {
       process.stdout.write(`\n${c.file} (alert ${c.alertId}, ${c.identity}):\n`);
       for (const line of describeChange(c.change)) process.stdout.write(`  ${line}\n`);
     }
   }
-  return opts.failOnChange && report.changed.length > 0 ? ExitCode.failure : ExitCode.ok;
+  return opts.failOnChange && (report.changed.length > 0 || report.settings.length > 0) ? ExitCode.failure : ExitCode.ok;
 }

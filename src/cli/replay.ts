@@ -110,6 +110,8 @@ export async function replayCommand(files: string[], opts: { query?: string; bun
     report = await replayHistories(historiesFromFiles(files), bundlePath);
   }
   printJson(report);
+  // A query that matched nothing checked nothing (a typo, the wrong namespace): never a pass.
+  if (opts.query && report.replayed === 0 && !report.failed.length) throw new UsageError(`replay: no workflow matches ${opts.query}`);
   for (const f of report.failed) console.error(`cordon: ${f.workflowId} (${f.file ?? `run ${f.runId}`}) does not replay: ${f.error}`);
   return report.failed.length ? ExitCode.failure : ExitCode.ok;
 }

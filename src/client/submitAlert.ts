@@ -23,12 +23,13 @@ const DISPOSITION_WAIT_MS = 10_000;
  * runs (signalWithStart), then asks the workflow what it made of this delivery. A `shadow`
  * alert goes to the identity's shadow case (`shadow:contain:…`), never to the real one. Throws when
  * Temporal does not take the alert within a few seconds: the caller must not report success.
+ * Without `askDisposition` it only hands the alert over (answering `pending`).
  */
 export async function submitAlert(
   client: Client,
   taskQueue: string,
   alert: Alert,
-  { searchAttributes = true }: { searchAttributes?: boolean } = {},
+  { searchAttributes = true, askDisposition = true }: { searchAttributes?: boolean; askDisposition?: boolean } = {},
 ): Promise<Submission> {
   const workflowId = caseWorkflowId(alert);
   const deliveryId = randomUUID();
@@ -51,6 +52,7 @@ export async function submitAlert(
     }),
   );
   const runId = handle.signaledRunId;
+  if (!askDisposition) return { workflowId, runId, disposition: 'pending' };
   const disposition = await client
     .withDeadline(Date.now() + DISPOSITION_WAIT_MS, () =>
       client.workflow.getHandle(workflowId, runId).query(deliveryQuery, deliveryId),

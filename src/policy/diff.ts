@@ -1,6 +1,6 @@
 // `cordon policy diff`: what a policy change does to the plans of real alerts. Pure.
 import type { Plan, PlannedStage } from './plan';
-import type { StageName } from './schema';
+import type { Policy, StageName } from './schema';
 
 /** One field of a stage that both plans run, with its old and new value. */
 export interface StageFieldChange {
@@ -35,6 +35,22 @@ const STAGE_FIELDS: Record<string, (s: PlannedStage) => unknown> = {
 };
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** A policy-wide setting that changes with no alert's plan showing it. */
+export interface SettingChange {
+  field: string;
+  before: unknown;
+  after: unknown;
+}
+
+// Policy-wide settings that change what every case does, whatever its plan: the shadow switch
+// (no case acts at all), who may approve, the destructive-action budget, how long cases stay open.
+const SETTINGS: (keyof Policy)[] = ['shadow', 'approverGroups', 'governor', 'caseHold'];
+
+/** The policy-wide settings that differ between two policies. */
+export function diffSettings(before: Policy, after: Policy): SettingChange[] {
+  return SETTINGS.filter((field) => !same(before[field], after[field])).map((field) => ({ field, before: before[field], after: after[field] }));
+}
 
 /** The differences between two plans for the same alert, or undefined when they act the same. */
 export function diffPlans(before: Plan, after: Plan): PlanChange | undefined {

@@ -122,6 +122,9 @@ function approverCount(policy: Policy, settings: ApprovalSettings): number {
 export function policyFindings(policy: Policy, lineOf: LineOf): PathFinding[] {
   const findings: PathFinding[] = [];
   const dead = new Set<number>();
+  if (policy.shadow) {
+    findings.push({ path: ['shadow'], severity: 'warning', check: 'shadow-switch', message: 'shadow: true makes every case a dry run: no alert gets real containment' });
+  }
 
   policy.rules.forEach((rule, r) => {
     const never = contradiction(rule.when);
