@@ -182,6 +182,37 @@ export async function deleteCreatedEntity(bao: BaoClient, role: Role): Promise<{
   return { deleted: true, tokensEnded: tokens };
 }
 
+/** What undoing a change to the entity did. */
+export interface EntityRestore {
+  changed: boolean;
+  entityId?: string;
+  /** Set when the entity was Cordon's own and went again (its tokens with it). */
+  ended?: { deleted: boolean; tokensEnded: number };
+}
+
+/**
+ * Puts one entity field back as a case found it: an entity Cordon created for the case goes
+ * again; otherwise the field is written back and re-read to check that it took.
+ */
+export async function restoreEntity<K extends 'disabled' | 'policies'>(
+  bao: BaoClient,
+  role: Role,
+  found: { createdEntity?: boolean; entityId?: string },
+  field: K,
+  value: Entity[K],
+): Promise<EntityRestore> {
+  if (found.createdEntity) {
+    const ended = await deleteCreatedEntity(bao, role);
+    return { changed: ended.deleted, entityId: found.entityId, ended };
+  }
+  const same = (entity: Entity) => JSON.stringify(entity[field]) === JSON.stringify(value);
+  const entity = await readEntity(bao, found.entityId!);
+  if (same(entity)) return { changed: false, entityId: entity.id };
+  await bao.post(`identity/entity/id/${seg(entity.id)}`, { [field]: value });
+  if (!same(await readEntity(bao, entity.id))) throw new Error(`OpenBao entity of role "${role.name}" did not get its ${field} back`);
+  return { changed: true, entityId: entity.id };
+}
+
 /** At most this many lookups run at once (the server sees a short burst, not one call per token in turn). */
 export const LOOKUP_CONCURRENCY = 16;
 

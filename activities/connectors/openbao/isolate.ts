@@ -2,7 +2,7 @@ import type { Database } from '../../../src/db';
 import { capture, capturedFor, releaseCapture } from '../captures';
 import type { ConnectorAction } from '../types';
 import { BaoClient, seg } from './client';
-import { deleteCreatedEntity, ensureEntity, findEntity, readEntity, readRole, READ_ROLE, BIND_ENTITY } from './identity';
+import { restoreEntity, ensureEntity, findEntity, readEntity, readRole, READ_ROLE, BIND_ENTITY } from './identity';
 
 /** What isolate found, in this case, before changing anything. */
 interface IsolateCapture {
@@ -51,26 +51,15 @@ export const isolateAction = (db: Database, bao: BaoClient): ConnectorAction => 
     const before = await capturedFor<IsolateCapture>(db, key(identityId, caseId));
     if (!before) return { changed: false, detail: { already: true, reason: 'nothing captured: isolate never took effect in this case' } };
     const role = await readRole(bao, identityId);
-    let changed = false;
-    let disabled: boolean | undefined;
-    let ended: { deleted: boolean; tokensEnded: number } | undefined;
-    if (before.createdEntity) {
-      // The role had no entity: the one Cordon created goes again (with its alias).
-      ended = await deleteCreatedEntity(bao, role);
-      changed = ended.deleted;
-    } else {
-      const entity = await readEntity(bao, before.entityId!);
-      if (entity.disabled !== before.disabled) {
-        await bao.post(`identity/entity/id/${seg(entity.id)}`, { disabled: before.disabled });
-        changed = true;
-      }
-      disabled = (await readEntity(bao, entity.id)).disabled;
-      if (disabled !== before.disabled) throw new Error(`OpenBao entity of role "${identityId}" did not get back disabled=${before.disabled}`);
-    }
+    const { changed, ended } = await restoreEntity(bao, role, before, 'disabled', before.disabled);
     await releaseCapture(db, key(identityId, caseId));
     return {
       changed,
-      detail: { entityId: before.entityId, ...(ended ? { entityDeleted: ended.deleted, tokensEnded: ended.tokensEnded } : { disabled }), ...(changed ? {} : { already: true }) },
+      detail: {
+        entityId: before.entityId,
+        ...(ended ? { entityDeleted: ended.deleted, tokensEnded: ended.tokensEnded } : { disabled: before.disabled }),
+        ...(changed ? {} : { already: true }),
+      },
     };
   },
 });

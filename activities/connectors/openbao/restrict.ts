@@ -3,7 +3,7 @@ import { capture, capturedFor, releaseCapture } from '../captures';
 import type { ConnectorAction } from '../types';
 import { BaoClient, seg } from './client';
 import {
-  deleteCreatedEntity,
+  restoreEntity,
   denyPolicyName,
   ensureEntity,
   findEntity,
@@ -138,23 +138,9 @@ export const restrictAction = (db: Database, bao: BaoClient): ConnectorAction =>
     if (!before) return { changed: false, detail: { already: true, reason: 'nothing captured: restrict never took effect in this case' } };
     const role = await readRole(bao, identityId);
     const deny = denyPolicyName(role.name);
-    let changed = false;
-    let entityId = before.entityId;
-    let ended: { deleted: boolean; tokensEnded: number } | undefined;
-    if (before.createdEntity) {
-      // The role had no entity: the one Cordon created goes again (with its alias).
-      ended = await deleteCreatedEntity(bao, role);
-      changed = ended.deleted;
-    } else {
-      const entity = await readEntity(bao, before.entityId!);
-      if (entity.policies.join('\n') !== before.policies.join('\n')) {
-        await bao.post(`identity/entity/id/${seg(entity.id)}`, { policies: before.policies });
-        changed = true;
-      }
-      const after = await readEntity(bao, entity.id);
-      if (after.policies.join('\n') !== before.policies.join('\n')) throw new Error(`OpenBao entity of role "${identityId}" did not get its policies back`);
-      entityId = entity.id;
-    }
+    const restored = await restoreEntity(bao, role, before, 'policies', before.policies);
+    let changed = restored.changed;
+    const { entityId, ended } = restored;
     // The deny policy as this case found it: absent, or an earlier case's left in place.
     const current = await readPolicy(bao, deny);
     if (current !== before.denyPolicy) {
