@@ -16,7 +16,7 @@ export interface ConnectorDeps {
  * answers undefined when its system is not configured.
  */
 export const CONNECTOR_FACTORIES: Record<string, (deps: ConnectorDeps) => Connector | undefined> = {
-  simulated: ({ db }) => createSimulatedConnector(db),
+  simulated: ({ db, settings }) => createSimulatedConnector(db, settings.simulated),
   'aws-iam': createAwsIamConnector,
   openbao: ({ db, settings }) => (settings.openbao ? createOpenBaoConnector(db, settings.openbao) : undefined),
   postgres: ({ db, settings }) => (settings.postgres ? createPostgresConnector(db, settings.postgres) : undefined),

@@ -1,3 +1,5 @@
+import type { TransientFaults } from './simulated/transientFaults';
+
 /** State-changing actions a connector may offer, smallest blast radius first. */
 export type ActionName = 'restrict' | 'isolate' | 'revoke' | 'rotate';
 
@@ -64,4 +66,6 @@ export interface ConnectorSettings {
     credentials?: { accessKeyId: string; secretAccessKey: string };
   };
   postgres?: { url: string };
+  /** Injected unreliability of the simulated provider (chaos runs); absent = reliable. */
+  simulated?: TransientFaults;
 }

@@ -51,6 +51,10 @@ export const ConfigSchema = z.object({
   CORDON_AWS_REGION: optionalText,
   CORDON_AWS_ENDPOINT: optionalText.pipe(z.url().optional()),
   CORDON_AWS_ROTATION_SECRET_PREFIX: z.string().trim().min(1).default('cordon/rotated/'),
+  // The simulated provider made unreliable on purpose (`npm run chaos`, drills): a share of its
+  // calls fails transiently, and each waits up to the given latency. Off by default.
+  CORDON_SIMULATED_FAULT_RATE: z.coerce.number().min(0).max(1).default(0),
+  CORDON_SIMULATED_LATENCY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   CORDON_PG_CONNECTOR_URL: optionalText.pipe(
     z
       .string()
@@ -117,5 +121,8 @@ export function connectorSettings(config: Config): ConnectorSettings {
     settings.aws = { region: config.CORDON_AWS_REGION, endpoint: config.CORDON_AWS_ENDPOINT, rotationSecretPrefix: config.CORDON_AWS_ROTATION_SECRET_PREFIX };
   }
   if (config.CORDON_PG_CONNECTOR_URL) settings.postgres = { url: config.CORDON_PG_CONNECTOR_URL };
+  if (config.CORDON_SIMULATED_FAULT_RATE || config.CORDON_SIMULATED_LATENCY_MS) {
+    settings.simulated = { faultRate: config.CORDON_SIMULATED_FAULT_RATE, latencyMs: config.CORDON_SIMULATED_LATENCY_MS };
+  }
   return settings;
 }

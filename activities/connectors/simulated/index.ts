@@ -5,6 +5,7 @@ import { restrictAction } from './restrict';
 import { revokeAction } from './revoke';
 import { rotateAction } from './rotate';
 import { failIfFaulted, faulted, readState, type SimulatedState } from './state';
+import { withTransientFaults, type TransientFaults } from './transientFaults';
 
 const POST_CONDITIONS: Record<ActionName, (s: SimulatedState) => boolean> = {
   restrict: (s) => s.restricted,
@@ -13,9 +14,12 @@ const POST_CONDITIONS: Record<ActionName, (s: SimulatedState) => boolean> = {
   rotate: (s) => s.credentialVersion > 1,
 };
 
-/** The `simulated` identity system: real state in the Cordon database, no external calls. */
-export function createSimulatedConnector(db: Database): Connector {
-  return {
+/**
+ * The `simulated` identity system: real state in the Cordon database, no external calls. With
+ * `faults`, it fails transiently and slowly on purpose (CORDON_SIMULATED_FAULT_RATE, _LATENCY_MS).
+ */
+export function createSimulatedConnector(db: Database, faults?: TransientFaults): Connector {
+  return withTransientFaults({
     name: 'simulated',
     description: 'An identity system simulated in the audit database, for dry runs and tests',
     actions: {
@@ -30,5 +34,5 @@ export function createSimulatedConnector(db: Database): Connector {
     },
     verify: async (identityId, action) =>
       !(await faulted(db, identityId, `verify:${action}`)) && POST_CONDITIONS[action](await readState(db, identityId)),
-  };
+  }, faults);
 }

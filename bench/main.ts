@@ -1,0 +1,57 @@
+// `npm run bench [-- NAME…] [--quick]`: Cordon against bare Temporal on the same dev server, the
+// baselines measured in the same run. Prints a table; writes bench/results/bench-<time>.json.
+import { latencyBench } from './latency';
+import { replayBench } from './replay';
+import { stormBench } from './storm';
+import { waitingBench } from './waiting';
+import { throughputBench } from './throughput';
+import { printTable, writeResults, type Row } from './support/stats';
+import { Stack } from './support/stack';
+
+const FULL = { latency: 500, latencyRate: 5, throughput: 300, storm: 10_000, waiting: 2_000 };
+const QUICK = { latency: 30, latencyRate: 1, throughput: 40, storm: 1_000, waiting: 100 };
+const NAMES = ['latency', 'throughput', 'replay', 'storm', 'waiting'] as const;
+type Name = (typeof NAMES)[number];
+
+async function run(): Promise<void> {
+  const args = process.argv.slice(2);
+  const sizes = args.includes('--quick') ? QUICK : FULL;
+  const picked = args.filter((a) => !a.startsWith('--'));
+  const unknown = picked.filter((a) => !NAMES.includes(a as Name));
+  if (unknown.length) {
+    console.error(`bench: unknown bench ${unknown.join(', ')} (choose from ${NAMES.join(', ')})`);
+    process.exit(2);
+  }
+  const selected = new Set<Name>(picked.length ? (picked as Name[]) : NAMES);
+  const rows: Row[] = [];
+  const started = new Date().toISOString();
+
+  // Each bench gets a fresh stack, so one's leftovers never slow the next.
+  async function onStack<T>(name: string, fn: (stack: Stack) => Promise<T>): Promise<T> {
+    const stack = await Stack.start(name);
+    try {
+      return await fn(stack);
+    } finally {
+      await stack.close();
+    }
+  }
+
+  if (selected.has('latency')) rows.push(...(await onStack('latency', (stack) => latencyBench(stack, sizes.latency, sizes.latencyRate))));
+  if (selected.has('throughput') || selected.has('replay')) {
+    await onStack('throughput', async (stack) => {
+      const result = await throughputBench(stack, sizes.throughput);
+      if (selected.has('throughput')) rows.push(...result.rows);
+      if (selected.has('replay')) rows.push(...(await replayBench(result.histories)));
+    });
+  }
+  if (selected.has('storm')) rows.push(...(await onStack('storm', (stack) => stormBench(stack, sizes.storm))).rows);
+  if (selected.has('waiting')) rows.push(...(await onStack('waiting', (stack) => waitingBench(stack, sizes.waiting))));
+  printTable(rows);
+  const file = writeResults('bench', { started, sizes, rows });
+  console.log(`results: ${file}`);
+}
+
+run().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,73 @@
+// Throughput: full auto containments (restrict, isolate, revoke, audit, case closed) per second
+// on one worker, against bare workflows running the same number of no-op activities.
+import type { temporal } from '@temporalio/proto';
+import { submitAlert } from '../src/client/submitAlert';
+import { containmentWorkflowId } from '../workflows/definitions';
+import { benchAlert, identityIds } from './support/alerts';
+import { inBatches, type Row } from './support/stats';
+import { watchUsage, type Stack } from './support/stack';
+
+const SUBMIT_CONCURRENCY = 50;
+
+export interface ThroughputResult {
+  rows: Row[];
+  /** Histories of the timed containments and bare runs, for the replay bench. */
+  histories: { cordon: temporal.api.history.v1.IHistory[]; bare: temporal.api.history.v1.IHistory[] };
+}
+
+const activitiesIn = (history: temporal.api.history.v1.IHistory) => (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length;
+
+export async function throughputBench(stack: Stack, count: number): Promise<ThroughputResult> {
+  const warmup = identityIds('tp-warmup', 10);
+  const ids = identityIds('tp', count);
+  const service = await stack.startService({
+    policyFile: stack.policy('throughput', { caseHold: '1ms' }),
+    inventoryFile: stack.inventory('throughput', [{ environment: 'auto', ids: [...warmup, ...ids] }]),
+  });
+  const bare = await stack.startBareWorker();
+  const { client } = stack;
+
+  async function contain(batch: string[]): Promise<void> {
+    const handles = await inBatches(batch, SUBMIT_CONCURRENCY, (id) => submitAlert(client, stack.taskQueue, benchAlert(id), { askDisposition: false }));
+    await Promise.all(handles.map((h) => client.workflow.getHandle(h.workflowId, h.runId).result()));
+  }
+  async function runBare(batch: string[], activities: number): Promise<void> {
+    const handles = await inBatches(batch, SUBMIT_CONCURRENCY, (id) =>
+      client.workflow.start('bareActivities', { workflowId: `bare-${id}`, taskQueue: stack.bareTaskQueue, args: [activities] }));
+    await Promise.all(handles.map((h) => h.result()));
+  }
+
+  // Warm both workers up; one warm-up history says how many activities a containment runs.
+  await contain(warmup);
+  const sample = await client.workflow.getHandle(containmentWorkflowId({ provider: 'simulated', id: warmup[0] })).fetchHistory();
+  const activities = activitiesIn(sample);
+  await runBare(warmup, activities);
+
+  const cordonUsage = watchUsage(service.pid);
+  const cordonStart = performance.now();
+  await contain(ids);
+  const cordonSeconds = (performance.now() - cordonStart) / 1000;
+  const cordon = cordonUsage();
+
+  const bareUsage = watchUsage(bare.pid);
+  const bareStart = performance.now();
+  await runBare(ids, activities);
+  const bareSeconds = (performance.now() - bareStart) / 1000;
+  const bareFigures = bareUsage();
+
+  const histories = {
+    cordon: await Promise.all(ids.map((id) => client.workflow.getHandle(containmentWorkflowId({ provider: 'simulated', id })).fetchHistory())),
+    bare: await Promise.all(ids.map((id) => client.workflow.getHandle(`bare-${id}`).fetchHistory())),
+  };
+  await Promise.all([service.stop(), bare.stop()]);
+  const cordonRate = count / cordonSeconds;
+  const bareRate = count / bareSeconds;
+  return {
+    histories,
+    rows: [
+      { bench: 'throughput', metric: `containments/s (${count}, ${activities} activities each)`, cordon: cordonRate, baseline: bareRate, unit: '/s', ratio: cordonRate / bareRate, target: '>= x0.60' },
+      { bench: 'throughput', metric: 'worker CPU (share of one core)', cordon: cordon.cpuPercent, baseline: bareFigures.cpuPercent, unit: '%' },
+      { bench: 'throughput', metric: 'worker peak RSS', cordon: cordon.peakRssMiB, baseline: bareFigures.peakRssMiB, unit: 'MiB' },
+    ],
+  };
+}
