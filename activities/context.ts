@@ -1,21 +1,34 @@
+import { statSync } from 'node:fs';
 import type { IdentityRef } from '../src/alerts/schema';
 import { findIdentity } from '../src/inventory';
 import { loadInventory, loadPolicy } from '../src/policy/load';
 import type { ContainmentContext } from '../workflows/containment';
 
-/** Where the policy and inventory files are; read on every call so edits apply to new runs. */
+/** Where the policy and inventory files are; edits apply to runs that start after them. */
 export interface ContextFiles {
   policyFile: string;
   inventoryFile: string;
 }
 
+// Parses a file again only when it changed: an inventory of thousands of identities would
+// otherwise be parsed and validated once per alert.
+function parsedWhileUnchanged<T>(parse: (file: string) => T): (file: string) => T {
+  let last: { version: string; value: T } | undefined;
+  return (file) => {
+    const { mtimeMs, size, ino } = statSync(file);
+    const version = `${file}:${ino}:${mtimeMs}:${size}`;
+    if (last?.version !== version) last = { version, value: parse(file) };
+    return last.value;
+  };
+}
+
 /** Loads the policy and the identity's inventory record (absent = unknown identity). */
 export function createContextActivities(files: ContextFiles) {
+  const policy = parsedWhileUnchanged(loadPolicy);
+  const inventory = parsedWhileUnchanged(loadInventory);
   return {
     async loadContainmentContext(identity: IdentityRef): Promise<ContainmentContext> {
-      const policy = loadPolicy(files.policyFile);
-      const record = findIdentity(loadInventory(files.inventoryFile), identity);
-      return { policy, record };
+      return { policy: policy(files.policyFile), record: findIdentity(inventory(files.inventoryFile), identity) };
     },
   };
 }

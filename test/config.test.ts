@@ -82,6 +82,10 @@ describe('configuration', () => {
       aws: { region: 'eu-west-1', endpoint: undefined, rotationSecretPrefix: 'cordon/rotated/' },
       postgres: { url: 'postgres://cordon:pw@db:5432/app' },
     });
+    expect(connectorSettings(loadConfig({ CORDON_SIMULATED_FAULT_RATE: '0.3', CORDON_SIMULATED_LATENCY_MS: '250' }))).toEqual({
+      simulated: { faultRate: 0.3, latencyMs: 250 },
+    });
+    expect(() => loadConfig({ CORDON_SIMULATED_FAULT_RATE: '1.5' })).toThrow(/CORDON_SIMULATED_FAULT_RATE/);
     try {
       loadConfig({ CORDON_PG_CONNECTOR_URL: 'mysql://cordon:hunter2@db/app' });
       expect.unreachable();

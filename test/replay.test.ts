@@ -22,7 +22,7 @@ const bundle = () => inject('workflowBundlePath');
 async function buildNondeterministicBundle(): Promise<string> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cordon-nondeterministic-'));
   const source = readFileSync(path.join(ROOT, 'workflows', 'containIdentity.ts'), 'utf8');
-  const anchor = 'await bookkeeping.loadContainmentContext(identity)';
+  const anchor = 'await setup.loadContainmentContext(identity)';
   expect(source).toContain(anchor);
   const changed = source
     // Relative imports point back into the repository.

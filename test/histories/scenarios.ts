@@ -112,3 +112,14 @@ export const SCENARIOS: Scenario[] = [
     record: { 'governor-kill-switch': 'blocked', 'governor-over-budget': 'overBudget', 'governor-singleton': 'governor' },
   },
 ];
+
+// Recorded after reads became local activities (patch `local-reads`): the files above keep
+// guarding the runs recorded before it, these the runs after.
+const LOCAL_READS_RECORDINGS = ['auto-containment', 'approval', 'false-positive'];
+SCENARIOS.push(
+  ...SCENARIOS.filter((s) => LOCAL_READS_RECORDINGS.includes(s.name)).map((s) => ({
+    ...s,
+    name: `${s.name}-local-reads`,
+    record: Object.fromEntries(Object.entries(s.record).map(([file, who]) => [`${file}-local-reads`, who])),
+  })),
+);
