@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { freePort } from '../src/net';
 import { benchAlert, identityIds } from './support/alerts';
 import { checkInvariants, exitCodeFor, summaryLine, type Expectation } from './support/invariants';
-import { inBatches, writeResults } from './support/stats';
+import { inBatches, resultsFile } from './support/stats';
 import { Stack, type CordonService, type ServiceOptions } from './support/stack';
 
 const PHASES = ['kill', 'restart', 'faults'] as const;
@@ -170,13 +170,14 @@ async function run(): Promise<void> {
     for (const p of invisible) report.problems.push(`${p.phase}: injected faults left no failed activity executions in /metrics`);
     for (const line of report.problems) console.log(`  ${line}`);
     console.log(summaryLine(report));
-    const file = writeResults('chaos', {
+    const results = resultsFile('chaos');
+    results.write({
       options: opts,
       phases: phases.map(({ expected, ...p }) => ({ ...p, containments: expected.length })),
       counts: { workflows: report.workflows, lost: report.lost, duplicateActions: report.duplicateActions, auditMismatches: report.auditMismatches },
       problems: report.problems,
     });
-    console.log(`results: ${file}`);
+    console.log(`results: ${results.file}`);
     process.exitCode = invisible.length ? 1 : exitCodeFor(report);
   } finally {
     await stack.close();

@@ -5,10 +5,10 @@ import { replayBench } from './replay';
 import { stormBench } from './storm';
 import { waitingBench } from './waiting';
 import { throughputBench } from './throughput';
-import { printTable, writeResults, type Row } from './support/stats';
+import { printTable, resultsFile, type Row } from './support/stats';
 import { Stack } from './support/stack';
 
-const FULL = { latency: 500, latencyRate: 5, throughput: 300, storm: 10_000, waiting: 2_000 };
+const FULL = { latency: 500, latencyRate: 1.5, throughput: 300, storm: 10_000, waiting: 2_000 };
 const QUICK = { latency: 30, latencyRate: 1, throughput: 40, storm: 1_000, waiting: 100 };
 const NAMES = ['latency', 'throughput', 'replay', 'storm', 'waiting'] as const;
 type Name = (typeof NAMES)[number];
@@ -25,6 +25,13 @@ async function run(): Promise<void> {
   const selected = new Set<Name>(picked.length ? (picked as Name[]) : NAMES);
   const rows: Row[] = [];
   const started = new Date().toISOString();
+  const results = resultsFile('bench');
+  // Rows print and land in the results file as each bench finishes: a late failure loses nothing.
+  const add = (more: Row[]) => {
+    rows.push(...more);
+    printTable(more);
+    results.write({ started, sizes, rows });
+  };
 
   // Each bench gets a fresh stack, so one's leftovers never slow the next.
   async function onStack<T>(name: string, fn: (stack: Stack) => Promise<T>): Promise<T> {
@@ -36,19 +43,19 @@ async function run(): Promise<void> {
     }
   }
 
-  if (selected.has('latency')) rows.push(...(await onStack('latency', (stack) => latencyBench(stack, sizes.latency, sizes.latencyRate))));
+  if (selected.has('latency')) add(await onStack('latency', (stack) => latencyBench(stack, sizes.latency, sizes.latencyRate)));
   if (selected.has('throughput') || selected.has('replay')) {
     await onStack('throughput', async (stack) => {
       const result = await throughputBench(stack, sizes.throughput);
-      if (selected.has('throughput')) rows.push(...result.rows);
-      if (selected.has('replay')) rows.push(...(await replayBench(result.histories)));
+      if (selected.has('throughput')) add(result.rows);
+      if (selected.has('replay')) add(await replayBench(result.histories));
     });
   }
-  if (selected.has('storm')) rows.push(...(await onStack('storm', (stack) => stormBench(stack, sizes.storm))).rows);
-  if (selected.has('waiting')) rows.push(...(await onStack('waiting', (stack) => waitingBench(stack, sizes.waiting))));
+  if (selected.has('storm')) add((await onStack('storm', (stack) => stormBench(stack, sizes.storm))).rows);
+  if (selected.has('waiting')) add(await onStack('waiting', (stack) => waitingBench(stack, sizes.waiting)));
+  console.log('\nall benches');
   printTable(rows);
-  const file = writeResults('bench', { started, sizes, rows });
-  console.log(`results: ${file}`);
+  console.log(`results: ${results.file}`);
 }
 
 run().catch((err) => {

@@ -18,7 +18,8 @@ import { startPostgres, type TestPostgres } from '../../test/support/postgres';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BASE_POLICY = path.resolve(__dirname, '..', 'policy.yaml');
-const quiet = createLogger('warn');
+// The dev server's warnings under load (slow calls, retried tasks) would drown the tables.
+const quiet = createLogger('error');
 
 /** CPU time (ms, user + system) and resident memory of a live process, from /proc. */
 export function processUsage(pid: number): { cpuMs: number; rssBytes: number } {
@@ -88,6 +89,21 @@ export interface ServiceOptions {
   env?: Record<string, string>;
 }
 
+// Free ports can be taken between asking and binding (the server binds several): try others.
+async function startTemporal(dir: string, attempts = 3): Promise<{ temporal: EmbeddedServer; temporalConfig: ReturnType<typeof loadConfig> }> {
+  const temporalConfig = loadConfig({
+    CORDON_DATA_DIR: dir,
+    CORDON_DEV_SERVER_PORT: String(await freePort()),
+    CORDON_UI_PORT: String(await freePort()),
+  });
+  try {
+    return { temporal: await startEmbeddedServer(temporalConfig, quiet), temporalConfig };
+  } catch (err) {
+    if (attempts <= 1) throw err;
+    return startTemporal(dir, attempts - 1);
+  }
+}
+
 export class Stack {
   readonly taskQueue = 'cordon';
   readonly bareTaskQueue = 'bare';
@@ -115,13 +131,7 @@ export class Stack {
   /** A dev server persisted under a fresh directory, a fresh PostgreSQL, and a client on both. */
   static async start(name: string): Promise<Stack> {
     const dir = mkdtempSync(path.join(tmpdir(), `cordon-${name}-`));
-    const temporalConfig = loadConfig({
-      CORDON_DATA_DIR: dir,
-      CORDON_DEV_SERVER_PORT: String(await freePort()),
-      CORDON_UI_PORT: String(await freePort()),
-      CORDON_LOG_LEVEL: 'warn',
-    });
-    const [temporal, postgres, bundle] = await Promise.all([startEmbeddedServer(temporalConfig, quiet), startPostgres(), bundleWorkflows()]);
+    const [{ temporal, temporalConfig }, postgres, bundle] = await Promise.all([startTemporal(dir), startPostgres(), bundleWorkflows()]);
     const bundleFile = path.join(dir, 'workflow-bundle.js');
     writeFileSync(bundleFile, bundle.code);
     const connection = await Connection.connect({ address: temporal.address });

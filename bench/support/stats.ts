@@ -58,13 +58,16 @@ export function machine() {
 
 export const RESULTS_DIR = path.resolve(__dirname, '..', 'results');
 
-/** Writes `<kind>-<timestamp>.json` into bench/results; returns its path. */
-export function writeResults(kind: string, body: object): string {
+/** A results writer for one run: each call rewrites bench/results/<kind>-<start time>.json. */
+export function resultsFile(kind: string): { file: string; write(body: object): void } {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const stamp = new Date().toISOString().replaceAll(':', '').replace(/\.\d+Z$/, 'Z');
   const file = path.join(RESULTS_DIR, `${kind}-${stamp}.json`);
+  return { file, write: (body) => writeResults(file, kind, body) };
+}
+
+function writeResults(file: string, kind: string, body: object): void {
   writeFileSync(file, `${JSON.stringify({ kind, command: `npm run ${kind} -- ${process.argv.slice(2).join(' ')}`.trim(), machine: machine(), ...body }, null, 2)}\n`);
-  return file;
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
