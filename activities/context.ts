@@ -1,4 +1,5 @@
-import { statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { IdentityRef } from '../src/alerts/schema';
 import { findIdentity } from '../src/inventory';
 import { loadInventory, loadPolicy } from '../src/policy/load';
@@ -10,13 +11,13 @@ export interface ContextFiles {
   inventoryFile: string;
 }
 
-// Parses a file again only when it changed: an inventory of thousands of identities would
-// otherwise be parsed and validated once per alert.
+// Parses a file again only when its bytes changed: an inventory of thousands of identities
+// would otherwise be parsed and validated once per alert. Hashing the bytes costs far less than
+// that, and unlike timestamps it cannot miss an edit.
 function parsedWhileUnchanged<T>(parse: (file: string) => T): (file: string) => T {
   let last: { version: string; value: T } | undefined;
   return (file) => {
-    const { mtimeMs, size, ino } = statSync(file);
-    const version = `${file}:${ino}:${mtimeMs}:${size}`;
+    const version = `${file}:${createHash('sha256').update(readFileSync(file)).digest('hex')}`;
     if (last?.version !== version) last = { version, value: parse(file) };
     return last.value;
   };

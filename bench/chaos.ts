@@ -4,7 +4,7 @@
 //   kill     SIGKILL the service (worker + intake) at random moments, restart it each time
 //   restart  stop and restart the Temporal dev server (same database file) mid-run
 //   faults   the provider fails 30% of calls transiently, with latency; retries show in /metrics
-// Prints `chaos: N workflows, lost L, duplicate actions D, audit mismatches M`; exits 1 unless all
+// Cases still open after --deadline-minutes count as lost. Prints `chaos: N workflows, lost L, duplicate actions D, audit mismatches M`; exits 1 unless all
 // are 0, 2 on bad arguments. Writes bench/results/chaos-<time>.json.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -28,6 +28,7 @@ function options() {
         'fault-rate': { type: 'string', default: '0.3' },
         'latency-ms': { type: 'string', default: '250' },
         kills: { type: 'string', default: '8' },
+        'deadline-minutes': { type: 'string', default: '20' },
       },
     });
     const phases = values.phases.split(',') as Phase[];
@@ -38,7 +39,7 @@ function options() {
       if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name}: expected a number from ${min} to ${max}, got "${values[name]}"`);
       return n;
     };
-    return { workflows: number('workflows', 1, 100_000), phases, faultRate: number('fault-rate', 0, 1), latencyMs: number('latency-ms', 0, 60_000), kills: number('kills', 0, 1000) };
+    return { workflows: number('workflows', 1, 100_000), phases, faultRate: number('fault-rate', 0, 1), latencyMs: number('latency-ms', 0, 10_000), kills: number('kills', 0, 1000), deadlineMinutes: number('deadline-minutes', 1, 24 * 60) };
   } catch (err) {
     console.error(`chaos: ${(err as Error).message}`);
     process.exit(2);
@@ -70,23 +71,33 @@ class Target {
         body: JSON.stringify(alert),
       }).catch(() => undefined);
       if (res?.ok) return ((await res.json()) as { alertId: string }).alertId;
+      // Down, throttled or unavailable: retry. Any other refusal is a bug a retry cannot fix.
+      if (res && res.status < 500 && res.status !== 429) throw new Error(`intake refused ${alert.id}: ${res.status} ${await res.text()}`);
       await res?.arrayBuffer();
       await sleep(250);
     }
   }
 
-  /** Waits for every case to close, riding out a server that is down for a while. */
-  async allClosed(ids: string[]): Promise<void> {
-    await inBatches(ids, 20, async (id) => {
-      for (;;) {
+  /**
+   * Waits for every case to close, riding out a server that is down for a while. Cases still
+   * open at the deadline (say, in needs-attention after a stage exhausted its retries) are left
+   * for the check to count; returns how many there were.
+   */
+  async allClosed(ids: string[], deadline: number): Promise<number> {
+    const open = await inBatches(ids, 20, async (id) => {
+      const handle = this.stack.client.workflow.getHandle(`contain:simulated:${id}`);
+      while (Date.now() < deadline) {
         try {
-          await this.stack.client.workflow.getHandle(`contain:simulated:${id}`).result();
-          return;
+          const { status } = await handle.describe();
+          if (status.name !== 'RUNNING') return false;
         } catch {
-          await sleep(500);
+          // the server is down, or the case not yet started: ask again
         }
+        await sleep(500);
       }
+      return true;
     });
+    return open.filter(Boolean).length;
   }
 }
 
@@ -106,6 +117,7 @@ const DISRUPTIONS: Record<Phase, (target: Target, opts: ReturnType<typeof option
     let restarts = 0;
     for (; restarts < 2 && !target.done; restarts++) {
       await sleep(random(2_000, 8_000));
+      if (target.done) break;
       await target.stack.stopTemporal();
       await sleep(random(1_000, 5_000)); // how long the server stays down
       await target.stack.restartTemporal();
@@ -117,11 +129,12 @@ const DISRUPTIONS: Record<Phase, (target: Target, opts: ReturnType<typeof option
   },
 };
 
-/** Failed activity executions the worker reports on the service's /metrics, by activity type. */
+/** Failed activity executions (ordinary and local) the worker reports on the service's /metrics, by type. */
 async function failedActivities(service: CordonService): Promise<Record<string, number>> {
   const text = await (await fetch(`${service.url}/metrics`)).text();
   const failed: Record<string, number> = {};
-  for (const [, type, n] of text.matchAll(/^temporal_activity_execution_failed\{[^}]*activity_type="([^"]+)"[^}]*\} (\d+)/gm)) {
+  // Local activities (snapshots, verifications) have their own counter.
+  for (const [, type, n] of text.matchAll(/^temporal_(?:local_)?activity_execution_failed\{[^}]*activity_type="([^"]+)"[^}]*\} (\d+)/gm)) {
     failed[type] = (failed[type] ?? 0) + Number(n);
   }
   return failed;
@@ -139,15 +152,18 @@ async function runPhase(stack: Stack, phase: Phase, opts: ReturnType<typeof opti
   };
   const target = new Target(stack, await stack.startService(serviceOptions), serviceOptions, token);
   const started = performance.now();
-  const disrupted = DISRUPTIONS[phase](target, opts);
+  // Its failure is kept for later, never left unhandled while alerts are still being sent.
+  const disrupted = DISRUPTIONS[phase](target, opts).then((r) => ({ r }), (err: unknown) => ({ err }));
   // A steady stream, so disruptions land on every step: intake, start, actions, audit, close.
   const alertIds = await inBatches(ids, 10, async (id) => {
     await sleep(random(0, 1_000));
     return target.deliver(id);
   });
-  await target.allClosed(ids);
+  const unclosed = await target.allClosed(ids, Date.now() + opts.deadlineMinutes * 60_000);
   target.done = true;
-  const disruptions = await disrupted;
+  const outcome = await disrupted;
+  if ('err' in outcome) throw outcome.err;
+  const disruptions = { ...outcome.r, ...(unclosed && { unclosedAtDeadline: unclosed }) };
   const failed = phase === 'faults' ? await failedActivities(target.service) : undefined;
   await target.service.stop();
   const expected: Expectation[] = ids.map((identityId, i) => ({ identityId, alertIds: [alertIds[i]], actions: ACTIONS }));

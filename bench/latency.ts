@@ -23,12 +23,17 @@ export async function latencyBench(stack: Stack, count: number, perSecond: numbe
     const res = await fetch(`${service.url}/v1/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(benchAlert(id)) });
     if (!res.ok) throw new Error(`intake answered ${res.status}: ${await res.text()}`);
   }
+  // Failures are collected, not left unhandled for minutes (which would crash before teardown).
+  const failures: unknown[] = [];
   for (const id of [...warmup, ...ids]) {
-    posts.push(post(id));
+    posts.push(post(id).catch((err) => void failures.push(err)));
     await pace(perSecond);
   }
   await Promise.all(posts);
+  if (failures.length) throw new AggregateError(failures, `${failures.length} alerts were refused`);
   await until(async () => (await appliedCount(stack.db, 'restrict', ids)) === ids.length, 'every first action');
+  // The baseline starts on an idle machine: every case has finished its later stages.
+  await until(async () => (await appliedCount(stack.db, 'revoke', [...warmup, ...ids])) === warmup.length + ids.length, 'every case contained');
   const applied = await firstApplied(stack.db, 'restrict', ids);
   const cordon = ids.map((id) => applied.get(id)! - sentAt.get(id)!);
 
@@ -36,10 +41,11 @@ export async function latencyBench(stack: Stack, count: number, perSecond: numbe
   const starts: Promise<unknown>[] = [];
   for (const id of [...warmup, ...ids]) {
     startedAt.set(`bare-${id}`, epochNow());
-    starts.push(stack.client.workflow.start('bareActivities', { workflowId: `bare-${id}`, taskQueue: stack.bareTaskQueue, args: [1] }).then((h) => h.result()));
+    starts.push(stack.client.workflow.start('bareActivities', { workflowId: `bare-${id}`, taskQueue: stack.bareTaskQueue, args: [1] }).then((h) => h.result()).catch((err) => void failures.push(err)));
     await pace(perSecond);
   }
   await Promise.all(starts);
+  if (failures.length) throw new AggregateError(failures, `${failures.length} bare workflows failed`);
   const ran = await bare.firstRuns();
   const baseline = ids.map((id) => ran[`bare-${id}`] - startedAt.get(`bare-${id}`)!);
   await Promise.all([service.stop(), bare.stop()]);

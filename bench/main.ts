@@ -7,6 +7,8 @@ import { waitingBench } from './waiting';
 import { throughputBench } from './throughput';
 import { printTable, resultsFile, type Row } from './support/stats';
 import { Stack } from './support/stack';
+import { createLogger } from '../src/log';
+import { installRuntime } from '../worker/runtime';
 
 const FULL = { latency: 500, latencyRate: 1.5, throughput: 300, storm: 10_000, waiting: 2_000 };
 const QUICK = { latency: 30, latencyRate: 1, throughput: 40, storm: 1_000, waiting: 100 };
@@ -14,8 +16,18 @@ const NAMES = ['latency', 'throughput', 'replay', 'storm', 'waiting'] as const;
 type Name = (typeof NAMES)[number];
 
 async function run(): Promise<void> {
+  installRuntime(createLogger('warn')); // the replayer's worker logs every state change at info
   const args = process.argv.slice(2);
-  const sizes = args.includes('--quick') ? QUICK : FULL;
+  const sizes: Record<keyof typeof FULL, number> = { ...(args.includes('--quick') ? QUICK : FULL) };
+  // --<bench>=N overrides one size, e.g. --waiting=500.
+  for (const arg of args.filter((a) => a.includes('='))) {
+    const [, name, value] = /^--(\w+)=(.*)$/.exec(arg) ?? [];
+    if (!(name in sizes) || !(Number(value) > 0)) {
+      console.error(`bench: ${arg}: expected --<${Object.keys(sizes).join('|')}>=<positive number>`);
+      process.exit(2);
+    }
+    sizes[name as keyof typeof FULL] = Number(value);
+  }
   const picked = args.filter((a) => !a.startsWith('--'));
   const unknown = picked.filter((a) => !NAMES.includes(a as Name));
   if (unknown.length) {
@@ -38,6 +50,9 @@ async function run(): Promise<void> {
     const stack = await Stack.start(name);
     try {
       return await fn(stack);
+    } catch (err) {
+      console.error(`${name} failed:`, err); // before closing, whose aborted calls could hide it
+      throw err;
     } finally {
       await stack.close();
     }

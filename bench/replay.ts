@@ -1,8 +1,8 @@
 // Replay: histories replayed per second through the SDK replayer, Cordon's containments against
 // the bare workflows of the throughput bench (same number of activities).
-import { Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
-import { loadWorkflowBundle } from '../worker/bundle';
+import { loadWorkflowBundle, quietBundlerLogger } from '../worker/bundle';
 import type { Row } from './support/stats';
 
 async function replayAll(histories: temporal.api.history.v1.IHistory[], options: Parameters<typeof Worker.runReplayHistories>[0]): Promise<number> {
@@ -17,7 +17,7 @@ async function replayAll(histories: temporal.api.history.v1.IHistory[], options:
 
 export async function replayBench(histories: { cordon: temporal.api.history.v1.IHistory[]; bare: temporal.api.history.v1.IHistory[] }): Promise<Row[]> {
   const cordon = await replayAll(histories.cordon, { workflowBundle: await loadWorkflowBundle() });
-  const bare = await replayAll(histories.bare, { workflowsPath: require.resolve('./bareWorkflows') });
+  const bare = await replayAll(histories.bare, { workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('./bareWorkflows'), logger: quietBundlerLogger }) });
   const events = (hs: temporal.api.history.v1.IHistory[]) => hs.reduce((n, h) => n + (h.events?.length ?? 0), 0) / hs.length;
   return [
     { bench: 'replay', metric: `histories/s (${histories.cordon.length}; ${events(histories.cordon).toFixed(0)} vs ${events(histories.bare).toFixed(0)} events each)`, cordon, baseline: bare, unit: '/s', ratio: cordon / bare },

@@ -82,6 +82,7 @@ async function start(config: Config, sources: Source[] | undefined, logger: Logg
     uiUrl: uiUrl(config),
     notifyWebhookUrl: config.CORDON_NOTIFY_WEBHOOK_URL,
     connectors: connectorSettings(config),
+    maxCachedWorkflows: config.CORDON_MAX_CACHED_WORKFLOWS,
     logger,
   });
   const workerDone = worker.run();

@@ -94,4 +94,10 @@ describe('configuration', () => {
       expect((err as ConfigError).message).not.toContain('hunter2');
     }
   });
+
+  it('leaves the workflow cache to the SDK unless CORDON_MAX_CACHED_WORKFLOWS bounds it', () => {
+    expect(loadConfig({}).CORDON_MAX_CACHED_WORKFLOWS).toBeUndefined();
+    expect(loadConfig({ CORDON_MAX_CACHED_WORKFLOWS: '200' }).CORDON_MAX_CACHED_WORKFLOWS).toBe(200);
+    expect(() => loadConfig({ CORDON_MAX_CACHED_WORKFLOWS: '-1' })).toThrow(/CORDON_MAX_CACHED_WORKFLOWS/);
+  });
 });

@@ -87,7 +87,7 @@ describe('cordon replay', () => {
   });
 
   it('exits 1 naming each workflow that a nondeterministic change breaks, with the error', async () => {
-    const containments = files.filter((f) => !f.endsWith('governor-singleton.json'));
+    const containments = files.filter((f) => !path.basename(f).startsWith('governor-singleton'));
     const run = await cordon(files, { CORDON_WORKFLOW_BUNDLE: nondeterministic });
     expect(run.code).toBe(1);
     const report = JSON.parse(run.stdout);

@@ -23,7 +23,7 @@ export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
 }
 
 // The bundler reports every module at info level; only problems are worth a log line.
-const quietBundlerLogger = {
+export const quietBundlerLogger = {
   log: () => undefined,
   trace: () => undefined,
   debug: () => undefined,

@@ -10,16 +10,19 @@ export interface WorkerOptions extends Omit<ActivityDeps, 'namespace' | 'taskQue
   workflowBundle: Awaited<ReturnType<typeof loadWorkflowBundle>>;
   /** SDK interceptors (tracing, fault injection in tests). */
   interceptors?: WorkerInterceptors;
+  /** Workflows kept in memory between tasks; unset = the SDK's default. */
+  maxCachedWorkflows?: number;
 }
 
 /** Creates the Cordon worker: every workflow and activity on one task queue. */
-export function createWorker({ connection, namespace, taskQueue, workflowBundle, interceptors, ...deps }: WorkerOptions): Promise<Worker> {
+export function createWorker({ connection, namespace, taskQueue, workflowBundle, interceptors, maxCachedWorkflows, ...deps }: WorkerOptions): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,
     taskQueue,
     workflowBundle,
     interceptors,
+    maxCachedWorkflows,
     activities: createActivities({ ...deps, namespace, taskQueue }),
   });
 }

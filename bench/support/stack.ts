@@ -54,10 +54,13 @@ interface Child {
   exited: Promise<number | null>;
 }
 
+// A webhook, cloud credentials or fault settings in the operator's shell must not reach a bench.
+const inheritedEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(CORDON_|TEMPORAL_|DATABASE_URL$|AWS_)/.test(k)));
+
 function spawnTs(entry: string, args: string[], env: Record<string, string>, logFile: string, ipc = false): Child {
   const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(ROOT, entry), ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: { ...inheritedEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc' as const] : [])],
   });
   const log = createWriteStream(logFile, { flags: 'a' });

@@ -42,6 +42,9 @@ export const ConfigSchema = z.object({
   CORDON_SOURCES_FILE: optionalText,
   // At most 1.5 MiB: Temporal refuses payloads over 2 MB, and the alert travels as one.
   CORDON_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1536 * 1024).default(1024 * 1024),
+  // Workflows the worker keeps in memory. Unset: the SDK's default, sized from the heap limit
+  // (thousands on a large host); every parked case then stays resident (BENCHMARKS.md).
+  CORDON_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
   // 0: any free loopback port. The intake's /metrics serves these, so nobody scrapes it directly.
   CORDON_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   // Identity systems (README: "Connectors" lists the least privileges each needs).
@@ -54,7 +57,7 @@ export const ConfigSchema = z.object({
   // The simulated provider made unreliable on purpose (`npm run chaos`, drills): a share of its
   // calls fails transiently, and each waits up to the given latency. Off by default.
   CORDON_SIMULATED_FAULT_RATE: z.coerce.number().min(0).max(1).default(0),
-  CORDON_SIMULATED_LATENCY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+  CORDON_SIMULATED_LATENCY_MS: z.coerce.number().int().min(0).max(10_000).default(0),
   CORDON_PG_CONNECTOR_URL: optionalText.pipe(
     z
       .string()
