@@ -67,7 +67,7 @@ export function resultsFile(kind: string): { file: string; write(body: object): 
 }
 
 function writeResults(file: string, kind: string, body: object): void {
-  writeFileSync(file, `${JSON.stringify({ kind, command: `npm run ${kind} -- ${process.argv.slice(2).join(' ')}`.trim(), machine: machine(), ...body }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ kind, command: [`npm run ${kind}`, ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '), machine: machine(), ...body }, null, 2)}\n`);
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
