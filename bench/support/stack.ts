@@ -69,9 +69,14 @@ function spawnTs(entry: string, args: string[], env: Record<string, string>, log
   return { process: child, exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
 }
 
+const STOP_GRACE_MS = 20_000;
+
+// A process that does not drain within the grace period is killed: teardown never hangs.
 async function stopChild(child: Child, signal: NodeJS.Signals): Promise<void> {
   if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill(signal);
+  const timer = setTimeout(() => child.process.kill('SIGKILL'), STOP_GRACE_MS);
   await child.exited;
+  clearTimeout(timer);
 }
 
 /** The Cordon service under test: worker and HTTP intake in one process, as `npm start` runs them. */
@@ -232,12 +237,16 @@ export class Stack {
     };
   }
 
+  /** Stops everything; a failed step is reported and the others still run. */
   async close(): Promise<void> {
-    await Promise.all(this.children.map((c) => stopChild(c, 'SIGTERM')));
-    await this.connection.close();
-    await this.db.close();
-    await this.stopTemporal();
-    await this.postgres.stop();
+    const steps = [
+      () => Promise.all(this.children.map((c) => stopChild(c, 'SIGTERM'))),
+      () => this.connection.close(),
+      () => this.db.close(),
+      () => this.stopTemporal(),
+      () => this.postgres.stop(),
+    ];
+    for (const step of steps) await step().catch((err) => console.error('teardown step failed:', err));
     if (!process.env.BENCH_KEEP) rmSync(this.dir, { recursive: true, force: true });
   }
 }
