@@ -159,7 +159,9 @@ async function runPhase(stack: Stack, phase: Phase, opts: ReturnType<typeof opti
     await sleep(random(0, 1_000));
     return target.deliver(id);
   });
-  const unclosed = await target.allClosed(ids, Date.now() + opts.deadlineMinutes * 60_000);
+  // A disruption that fails (a server that will not come back) ends the phase at once.
+  const disruptionFailed = disrupted.then((o) => ('err' in o ? Promise.reject(o.err) : new Promise<never>(() => undefined)));
+  const unclosed = await Promise.race([target.allClosed(ids, Date.now() + opts.deadlineMinutes * 60_000), disruptionFailed]);
   target.done = true;
   const outcome = await disrupted;
   if ('err' in outcome) throw outcome.err;

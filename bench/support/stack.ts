@@ -120,7 +120,7 @@ export class Stack {
 
   private constructor(
     readonly dir: string,
-    private readonly temporalConfig: ReturnType<typeof loadConfig>,
+    private temporalConfig: ReturnType<typeof loadConfig>,
     private readonly postgres: TestPostgres,
     readonly connection: Connection,
     readonly client: Client,
@@ -155,9 +155,18 @@ export class Stack {
     this.temporal = undefined;
   }
 
-  /** Starts the Temporal server again on the same port and database file. */
-  async restartTemporal(): Promise<void> {
-    this.temporal ??= await startEmbeddedServer(this.temporalConfig, quiet);
+  /**
+   * Starts the Temporal server again on the same gRPC port and database file. While it was down
+   * another process may have taken its UI port: then it tries a fresh one.
+   */
+  async restartTemporal(attempts = 5): Promise<void> {
+    try {
+      this.temporal ??= await startEmbeddedServer(this.temporalConfig, quiet);
+    } catch (err) {
+      if (attempts <= 1) throw err;
+      this.temporalConfig = { ...this.temporalConfig, CORDON_UI_PORT: await freePort() };
+      await this.restartTemporal(attempts - 1);
+    }
   }
 
   /** Writes a policy: the bench base policy with top-level fields replaced. */
