@@ -5,7 +5,7 @@ import { durationMs } from '../src/policy/duration';
 import { escalatePlan, plan as planFor, type PlannedStage } from '../src/policy/plan';
 import { owaspReferences } from '../src/audit/frameworks';
 import { OUTCOME, SEVERITY, STAGE } from '../src/temporal/searchAttributes';
-import { bookkeeping, identityReads, identitySystem, localBookkeeping } from './activities';
+import { bookkeeping, identitySystem } from './activities';
 import { ApprovalGate } from './approvalGate';
 import { askGovernor } from './askGovernor';
 import { AuditTrail } from './auditTrail';
@@ -27,8 +27,6 @@ const MAX_HISTORY_EVENTS = 10_000;
 const GOVERNOR_RECHECK = '5 minutes';
 /** Patch id: an action whose post-condition does not verify fails its stage. */
 const UNVERIFIED_ACTION_FAILS = 'unverified-action-fails-stage';
-/** Patch id: reads and set-up run as local activities (workflows/activities.ts). */
-const LOCAL_READS = 'local-reads';
 
 /**
  * Contains one identity: plans from its alerts, then runs the plan's stages smallest first,
@@ -41,10 +39,6 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
   // id decides, so a hand-started `contain:` case can never run dry (swallowing real alerts) and
   // a `shadow:contain:` case can never act for real, whatever its input says.
   const shadow = isShadowWorkflowId(workflowInfo().workflowId);
-  // Runs recorded before local reads replay with the ordinary activities they scheduled.
-  const local = patched(LOCAL_READS);
-  const reads = local ? identityReads : identitySystem;
-  const setup = local ? localBookkeeping : bookkeeping;
   // The case id scopes what connectors capture for undo to this containment (across continue-as-new).
   const target = { provider: identity.provider, identityId: identity.id, caseId: workflowInfo().firstExecutionRunId };
   const audit = new AuditTrail(`${identity.provider}:${identity.id}`, carried?.audit, shadow);
@@ -148,7 +142,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
       await notify('needs-attention');
       return;
     }
-    const after = await reads.snapshotIdentity(target).catch(() => undefined);
+    const after = await identitySystem.snapshotIdentity(target).catch(() => undefined);
     // Observed evidence (sessions, last use) changes by itself; the restorable state must match.
     const restorable = (snapshot: Record<string, unknown>) => canonicalJson({ ...snapshot, observed: undefined });
     // A dry run changed nothing; a real case may have changed the identity meanwhile.
@@ -163,12 +157,12 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
     const action = stage.action as ActionName;
     let undo: Compensation | undefined;
     try {
-      const before = await reads.snapshotIdentity(target);
+      const before = await identitySystem.snapshotIdentity(target);
       c.status.snapshot ??= before;
       audit.record({ stage: stage.stage, event: 'evidence.captured', actor: 'cordon', result: { snapshot: digestOf(before) }, frameworks: ['NIST CSF RS.AN-03'] });
       undo = stage.reversible ? saga.register(stage.stage, action) : undefined;
       const result = await PERFORM[action as keyof typeof PERFORM](target);
-      const verified = await reads.verifyAction({ ...target, action });
+      const verified = await identitySystem.verifyAction({ ...target, action });
       c.status.applied.push({ stage: stage.stage, action, changed: result.changed, verified, detail: result.detail });
       audit.record({
         stage: stage.stage,
@@ -206,7 +200,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
     if (c.falsePositive) return false;
     if (stage.stage === 'observe') {
       // Evidence is best effort here: a case opens even when the identity system is down.
-      const snapshot = await reads.snapshotIdentity(target).catch(() => undefined);
+      const snapshot = await identitySystem.snapshotIdentity(target).catch(() => undefined);
       c.status.snapshot ??= snapshot;
       audit.record({ stage: 'observe', event: 'case.opened', actor: 'cordon', result: { snapshot: snapshot ? digestOf(snapshot) : 'unavailable' }, frameworks: ['NIST CSF RS.MA-01'] });
       await notify('case-opened');
@@ -311,9 +305,9 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
 
   await c.wait(() => ledger.alerts.length > 0 || c.falsePositive);
   // A continued run keeps its context: a policy edit cannot strand it with undos outstanding.
-  c.useContext(carried?.context ?? (await setup.loadContainmentContext(identity)));
+  c.useContext(carried?.context ?? (await bookkeeping.loadContainmentContext(identity)));
   if (!shadow && c.context!.policy.shadow) return forwardToShadowCase(c, ledger, audit, input, setStage);
-  await setup.ensureGovernor();
+  await bookkeeping.ensureGovernor();
   for (;;) {
     if (!c.falsePositive && c.status.outcome === 'active') await runPlan();
     if (c.falsePositive && !c.falsePositiveHandled) {

@@ -112,13 +112,3 @@ export const SCENARIOS: Scenario[] = [
     record: { 'governor-kill-switch': 'blocked', 'governor-over-budget': 'overBudget', 'governor-singleton': 'governor' },
   },
 ];
-
-// Every scenario again, recorded after reads became local activities (patch `local-reads`):
-// the files above keep guarding the runs recorded before it, these the runs after.
-SCENARIOS.push(
-  ...SCENARIOS.map((s) => ({
-    ...s,
-    name: `${s.name}-local-reads`,
-    record: Object.fromEntries(Object.entries(s.record).map(([file, who]) => [`${file}-local-reads`, who])),
-  })),
-);
