@@ -1,10 +1,21 @@
 // The governor on the dev server: kill switch and destructive-action budget.
+import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { listActions } from '../activities/connectors/simulated/state';
 import { governorStatus, setKillSwitch } from '../src/client/governor';
 import { auditQuery } from '../workflows/definitions';
+import { cordonGovernor } from '../workflows/governor';
+import {
+  engageUpdate,
+  governorStatusQuery,
+  requestPermitSignal,
+  type PermitAnswer,
+  type PermitDecision,
+  type PermitRequest,
+} from '../workflows/governorDefinitions';
 import { useHarness } from './support/harness';
-import { containment, pendingRequestId, testPolicyWithBudget, waitForStatus } from './support/scenario';
+import { containment, eventually, pendingRequestId, testPolicyWithBudget, waitForStatus } from './support/scenario';
 
 // A budget of 2 destructive actions per hour.
 const h = useHarness({ policyFile: testPolicyWithBudget(2) });
@@ -43,5 +54,98 @@ describe('the governor', () => {
 
     await over.handle.executeUpdate('decide', { args: [{ decision: 'approve', requestId, approver: 'bob' }] });
     await waitForStatus(over.handle, (s) => expect(s.applied.map((a) => a.action)).toContain('revoke'));
+  });
+});
+
+// A governor of its own, with a short history, asked by a stream of requests from workflows that
+// do not exist (its answers then fail to deliver, which it ignores): every answer stays in its
+// history as a SignalExternalWorkflowExecutionInitiated event.
+describe('the governor under a stream of requests', () => {
+  const request = (n: number, overrides: Partial<PermitRequest> = {}): PermitRequest => ({
+    requestId: `req-${n}`,
+    workflowId: `nobody-${n}`,
+    stage: 'revoke',
+    destructive: true,
+    approved: false,
+    budget: { limit: 100, windowMs: 3_600_000 },
+    ...overrides,
+  });
+
+  async function sendAll(handle: WorkflowHandle, requests: PermitRequest[], senders = 4): Promise<void> {
+    const queue = [...requests];
+    await Promise.all(
+      Array.from({ length: senders }, async () => {
+        for (let next = queue.shift(); next; next = queue.shift()) await handle.signal(requestPermitSignal, next);
+      }),
+    );
+  }
+
+  const eventsOf = async (workflowId: string, runId: string) =>
+    (await h.env.client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+
+  // Every run from the first, oldest first, with the answers each sent.
+  async function answersByRun(workflowId: string): Promise<PermitAnswer[][]> {
+    const runs: PermitAnswer[][] = [];
+    let runId: string | undefined = (await h.env.client.workflow.getHandle(workflowId).describe()).runId;
+    while (runId) {
+      const events = await eventsOf(workflowId, runId);
+      runs.unshift(
+        events.flatMap((e) => {
+          const payload = e.signalExternalWorkflowExecutionInitiatedEventAttributes?.input?.payloads?.[0];
+          return payload?.data ? [JSON.parse(Buffer.from(payload.data).toString()) as PermitAnswer] : [];
+        }),
+      );
+      runId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+    }
+    return runs;
+  }
+
+  const decisionsOf = (runs: PermitAnswer[][]) => {
+    const byId = new Map<string, PermitDecision[]>();
+    for (const a of runs.flat()) byId.set(a.requestId, [...(byId.get(a.requestId) ?? []), a.decision]);
+    return byId;
+  };
+
+  it('answers every request once, spends the budget once and keeps the kill switch across continue-as-new', async () => {
+    const workflowId = `governor-load-${randomUUID()}`;
+    const handle = await h.env.client.workflow.start(cordonGovernor, { workflowId, taskQueue: h.taskQueue, args: [undefined, [], [], 100] });
+
+    // 400 unapproved destructive requests against a budget of 100.
+    const first = Array.from({ length: 400 }, (_, n) => request(n));
+    await sendAll(handle, first);
+    let decisions = await eventually(async () => {
+      const byId = decisionsOf(await answersByRun(workflowId));
+      expect(first.filter((r) => !byId.has(r.requestId))).toEqual([]);
+      return byId;
+    });
+    const granted = first.filter((r) => decisions.get(r.requestId)?.[0] === 'granted').map((r) => r.requestId);
+    expect(granted).toHaveLength(100);
+    expect(first.every((r) => decisions.get(r.requestId)!.length === 1)).toBe(true);
+
+    // Re-sent requests get their first answer again, whether or not it is still remembered.
+    const resent = [...first.slice(0, 50), ...first.slice(350)];
+    await sendAll(handle, resent);
+    const switchedOn = await handle.executeUpdate(engageUpdate, { args: [{ by: 'ciso-1', reason: 'drill' }] });
+    expect(switchedOn.engaged).toBe(true);
+    const held = Array.from({ length: 300 }, (_, n) => request(1_000 + n, { destructive: false, stage: 'restrict' }));
+    await sendAll(handle, held);
+
+    const runs = await eventually(async () => {
+      const all = await answersByRun(workflowId);
+      const byId = decisionsOf(all);
+      expect(held.filter((r) => !byId.has(r.requestId))).toEqual([]);
+      expect(resent.filter((r) => byId.get(r.requestId)!.length < 2)).toEqual([]);
+      return all;
+    });
+    decisions = decisionsOf(runs);
+    expect(runs.length).toBeGreaterThan(3);
+    for (const r of resent) expect(new Set(decisions.get(r.requestId))).toEqual(new Set([decisions.get(r.requestId)![0]]));
+    expect(held.map((r) => decisions.get(r.requestId))).toEqual(held.map(() => ['engaged']));
+
+    const status = await handle.query(governorStatusQuery);
+    expect(status.engaged).toBe(true);
+    expect(status.granted.map((g) => g.requestId).sort()).toEqual([...granted].sort());
+    expect(status.waiting).toEqual(expect.arrayContaining(held.map((r) => r.workflowId)));
+    await handle.terminate('test over');
   });
 });

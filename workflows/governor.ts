@@ -3,6 +3,7 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -22,6 +23,12 @@ import {
 const KEEP_GRANTS_MS = 24 * 3_600_000;
 const MAX_HISTORY_EVENTS = 5_000;
 const REMEMBERED_ANSWERS = 500;
+/**
+ * Patch id: requests are queued by the signal handler and answered by the main loop, which can
+ * then continue-as-new under any load, carrying the unanswered ones. Before it, each handler
+ * awaited its own answer, so a steady stream of requests kept the run from ever continuing.
+ */
+const ANSWERS_FROM_MAIN_LOOP = 'governor-answers-from-main-loop';
 
 function validateSwitch(input: SwitchInput): void {
   if (!input || typeof input.by !== 'string' || input.by.length === 0) throw new Error('"by" is required');
@@ -29,13 +36,23 @@ function validateSwitch(input: SwitchInput): void {
 
 /**
  * The singleton governor shared by every containment: a kill switch and a budget of
- * destructive actions per time window. Updates make every answer synchronous and ordered.
+ * destructive actions per time window. The switch moves by update (synchronous, ordered);
+ * permits are asked and answered by signal (see governorDefinitions.ts for why).
  */
-export async function cordonGovernor(carried?: GovernorStatus, carriedAnswers: [string, PermitDecision][] = []): Promise<void> {
+export async function cordonGovernor(
+  carried?: GovernorStatus,
+  carriedAnswers: [string, PermitDecision][] = [],
+  carriedRequests: PermitRequest[] = [],
+  maxHistoryEvents = MAX_HISTORY_EVENTS,
+): Promise<void> {
   const state: GovernorStatus = carried ?? { engaged: false, granted: [], waiting: [] };
 
   // Answers by request id, so a re-sent request is answered again without counting twice.
+  // Grants are also found in `state.granted`, which outlives this bounded memory.
   const answers = new Map<string, PermitDecision>(carriedAnswers);
+  const grantedIds = new Set(state.granted.map((g) => g.requestId).filter(Boolean));
+  // Received and not yet answered, oldest first.
+  const unanswered: PermitRequest[] = [...carriedRequests];
 
   function decide(request: PermitRequest): PermitDecision {
     if (state.engaged) {
@@ -49,18 +66,24 @@ export async function cordonGovernor(carried?: GovernorStatus, carriedAnswers: [
     if (!request.approved && recent.length >= request.budget.limit) return 'over-budget';
     // A dry run gets the answer a real case would, but spends no budget: nothing will be done.
     if (request.shadow) return 'granted';
-    state.granted.push({ at: new Date(now).toISOString(), workflowId: request.workflowId, stage: request.stage });
+    state.granted.push({ at: new Date(now).toISOString(), workflowId: request.workflowId, stage: request.stage, requestId: request.requestId });
+    grantedIds.add(request.requestId);
     return 'granted';
   }
 
-  setHandler(requestPermitSignal, async (request) => {
-    const decision = answers.get(request.requestId) ?? decide(request);
+  async function answer(request: PermitRequest): Promise<void> {
+    const decision = answers.get(request.requestId) ?? (grantedIds.has(request.requestId) ? 'granted' : decide(request));
     if (decision !== 'engaged') answers.set(request.requestId, decision);
     if (answers.size > REMEMBERED_ANSWERS) answers.delete(answers.keys().next().value as string);
     // The asker may have ended meanwhile; that is not the governor's failure.
     await getExternalWorkflowHandle(request.workflowId)
       .signal(permitDecisionSignal, { requestId: request.requestId, decision })
       .catch(() => undefined);
+  }
+
+  setHandler(requestPermitSignal, (request) => {
+    if (patched(ANSWERS_FROM_MAIN_LOOP)) unanswered.push(request);
+    else return answer(request);
   });
 
   setHandler(
@@ -88,7 +111,12 @@ export async function cordonGovernor(carried?: GovernorStatus, carriedAnswers: [
 
   setHandler(governorStatusQuery, () => state);
 
-  await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS);
+  const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistoryEvents;
+  // Everything received while a batch's answers are on their way makes the next batch.
+  while (!tooLong()) {
+    await condition(() => unanswered.length > 0 || tooLong());
+    if (!tooLong()) await Promise.all(unanswered.splice(0).map(answer));
+  }
   await condition(allHandlersFinished);
-  await continueAsNew<typeof cordonGovernor>(state, [...answers]);
+  await continueAsNew<typeof cordonGovernor>(state, [...answers], unanswered, maxHistoryEvents);
 }

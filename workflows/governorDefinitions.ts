@@ -35,7 +35,7 @@ export interface GovernorStatus {
   reason?: string;
   since?: string;
   /** Destructive actions granted, newest last (kept for 24 hours). */
-  granted: { at: string; workflowId: string; stage: string }[];
+  granted: { at: string; workflowId: string; stage: string; requestId?: string }[];
   /** Workflows waiting for the kill switch to be released. */
   waiting: string[];
 }

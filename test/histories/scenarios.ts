@@ -109,6 +109,12 @@ export const SCENARIOS: Scenario[] = [
       { decide: 'approve', who: 'overBudget', stage: 'rotate', by: 'bob', via: 'update' },
       { until: 'overBudget', outcome: 'contained' },
     ],
-    record: { 'governor-kill-switch': 'blocked', 'governor-over-budget': 'overBudget', 'governor-singleton': 'governor' },
+    record: {
+      'governor-kill-switch': 'blocked',
+      'governor-over-budget': 'overBudget',
+      'governor-singleton': 'governor',
+      // The same run once the main loop answers permits (patch governor-answers-from-main-loop).
+      'governor-answers-from-main-loop': 'governor',
+    },
   },
 ];
