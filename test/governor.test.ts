@@ -15,7 +15,8 @@ import {
   type PermitRequest,
 } from '../workflows/governorDefinitions';
 import { useHarness } from './support/harness';
-import { containment, eventually, pendingRequestId, testPolicyWithBudget, waitForStatus } from './support/scenario';
+import { containment, eventually, pendingRequestId, TEST_POLICY, testPolicyWithBudget, waitForStatus } from './support/scenario';
+import { startWorker } from './support/temporal';
 
 // A budget of 2 destructive actions per hour.
 const h = useHarness({ policyFile: testPolicyWithBudget(2) });
@@ -148,4 +149,28 @@ describe('the governor under a stream of requests', () => {
     expect(status.waiting).toEqual(expect.arrayContaining(held.map((r) => r.workflowId)));
     await handle.terminate('test over');
   });
+
+  it('answers a backlog larger than Temporal lets one workflow task signal at once', async () => {
+    // No worker yet: 2,200 requests wait in the history, beyond the 2,000 signals a workflow may
+    // have in flight, so answering them all in one task would fail that task forever.
+    const taskQueue = `governor-backlog-${randomUUID()}`;
+    const handle = await h.env.client.workflow.start(cordonGovernor, { workflowId: taskQueue, taskQueue, args: [] });
+    const backlog = Array.from({ length: 2_200 }, (_, n) => request(n, { destructive: false, stage: 'restrict' }));
+    await sendAll(handle, backlog, 8);
+
+    const worker = await startWorker(h.env, h.db, taskQueue, { policyFile: TEST_POLICY, inventoryFile: h.inventory.file });
+    const runs = await worker.runUntil(
+      eventually(
+        async () => {
+          const all = await answersByRun(taskQueue);
+          expect(all.flat()).toHaveLength(backlog.length);
+          return all;
+        },
+        { timeout: 120_000 },
+      ),
+    );
+    expect(new Set(runs.flat().map((a) => a.requestId)).size).toBe(backlog.length);
+    expect(runs.flat().every((a) => a.decision === 'granted')).toBe(true);
+    await handle.terminate('test over');
+  }, 180_000);
 });

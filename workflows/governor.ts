@@ -4,6 +4,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   patched,
+  log,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -23,6 +24,11 @@ import {
 const KEEP_GRANTS_MS = 24 * 3_600_000;
 const MAX_HISTORY_EVENTS = 5_000;
 const REMEMBERED_ANSWERS = 500;
+// Temporal fails a workflow task that leaves more than 2,000 outgoing signals in flight.
+const ANSWERS_PER_BATCH = 500;
+// Continue-as-new input must stay under the payload limit (2 MB). Requests not carried are
+// asked again by their workflows (askGovernor.ts), so dropping them only delays them.
+const CARRIED_REQUESTS = 2_000;
 /**
  * Patch id: requests are queued by the signal handler and answered by the main loop, which can
  * then continue-as-new under any load, carrying the unanswered ones. Before it, each handler
@@ -51,8 +57,8 @@ export async function cordonGovernor(
   // Grants are also found in `state.granted`, which outlives this bounded memory.
   const answers = new Map<string, PermitDecision>(carriedAnswers);
   const grantedIds = new Set(state.granted.map((g) => g.requestId).filter(Boolean));
-  // Received and not yet answered, oldest first.
-  const unanswered: PermitRequest[] = [...carriedRequests];
+  // Received and not yet answered, oldest first; a request asked again while queued is queued once.
+  const unanswered = new Map(carriedRequests.map((r) => [r.requestId, r]));
 
   function decide(request: PermitRequest): PermitDecision {
     if (state.engaged) {
@@ -82,8 +88,8 @@ export async function cordonGovernor(
   }
 
   setHandler(requestPermitSignal, (request) => {
-    if (patched(ANSWERS_FROM_MAIN_LOOP)) unanswered.push(request);
-    else return answer(request);
+    if (!patched(ANSWERS_FROM_MAIN_LOOP)) return answer(request);
+    if (!unanswered.has(request.requestId)) unanswered.set(request.requestId, request);
   });
 
   setHandler(
@@ -112,11 +118,16 @@ export async function cordonGovernor(
   setHandler(governorStatusQuery, () => state);
 
   const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistoryEvents;
-  // Everything received while a batch's answers are on their way makes the next batch.
+  // Requests received while a batch's answers are on their way join the next batch.
   while (!tooLong()) {
-    await condition(() => unanswered.length > 0 || tooLong());
-    if (!tooLong()) await Promise.all(unanswered.splice(0).map(answer));
+    await condition(() => unanswered.size > 0 || tooLong());
+    if (tooLong()) break;
+    const batch = [...unanswered.values()].slice(0, ANSWERS_PER_BATCH);
+    for (const request of batch) unanswered.delete(request.requestId);
+    await Promise.all(batch.map(answer));
   }
   await condition(allHandlersFinished);
-  await continueAsNew<typeof cordonGovernor>(state, [...answers], unanswered, maxHistoryEvents);
+  const carriedOn = [...unanswered.values()].slice(0, CARRIED_REQUESTS);
+  if (unanswered.size > carriedOn.length) log.warn('governor: requests left to be asked again', { dropped: unanswered.size - carriedOn.length });
+  await continueAsNew<typeof cordonGovernor>(state, [...answers], carriedOn, maxHistoryEvents);
 }
