@@ -1,6 +1,6 @@
 // The baselines: bare Temporal workflows doing nothing but no-op activities, so each bench can
 // say what Cordon costs on top of Temporal itself on the same server, client and machine.
-import { condition, defineSignal, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
+import { condition, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
 
 export interface BareActivities {
   /** Does nothing; the worker notes when it ran. */
@@ -8,17 +8,10 @@ export interface BareActivities {
 }
 
 const { noop } = proxyActivities<BareActivities>({ startToCloseTimeout: '1 minute' });
-const local = proxyLocalActivities<BareActivities>({ startToCloseTimeout: '1 minute' });
 
-/**
- * Runs `count` no-op activities one after another, and `localCount` local ones between them
- * (the mix a containment runs). 0 and 0: a workflow that only starts and ends.
- */
-export async function bareActivities(count: number, localCount = 0): Promise<void> {
-  for (let i = 0; i < Math.max(count, localCount); i++) {
-    if (i < localCount) await local.noop();
-    if (i < count) await noop();
-  }
+/** Runs `count` no-op activities one after another; 0: a workflow that only starts and ends. */
+export async function bareActivities(count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await noop();
 }
 
 export const goSignal = defineSignal('go');

@@ -9,7 +9,9 @@ import {
 } from './governorDefinitions';
 
 // Without an answer by then, ask again: the governor answers a repeated id without recounting.
-const ANSWER_WAIT = '1 minute';
+// The wait doubles each time: a governor slow under load must not be buried in re-asks.
+const FIRST_ANSWER_WAIT_MS = 60_000;
+const LONGEST_ANSWER_WAIT_MS = 16 * 60_000;
 
 /**
  * Asks the governor for a permit and waits for its `permitDecision` signal, which the
@@ -18,16 +20,16 @@ const ANSWER_WAIT = '1 minute';
 export async function askGovernor(
   request: PermitRequest,
   answers: Map<string, PermitDecision>,
-  wait: (done: () => boolean, timeout: Duration) => Promise<boolean>,
+  waitFor: (done: () => boolean, timeout: Duration) => Promise<boolean>,
 ): Promise<PermitDecision> {
-  for (;;) {
+  for (let wait = FIRST_ANSWER_WAIT_MS; ; wait = Math.min(wait * 2, LONGEST_ANSWER_WAIT_MS)) {
     try {
       await getExternalWorkflowHandle(GOVERNOR_WORKFLOW_ID).signal(requestPermitSignal, request);
     } catch {
       await bookkeeping.ensureGovernor();
       continue;
     }
-    if (await wait(() => answers.has(request.requestId), ANSWER_WAIT)) {
+    if (await waitFor(() => answers.has(request.requestId), wait)) {
       const decision = answers.get(request.requestId) as PermitDecision;
       answers.delete(request.requestId);
       return decision;
