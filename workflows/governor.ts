@@ -25,7 +25,7 @@ const KEEP_GRANTS_MS = 24 * 3_600_000;
 const MAX_HISTORY_EVENTS = 5_000;
 const REMEMBERED_ANSWERS = 500;
 // Temporal fails a workflow task that leaves more than 2,000 outgoing signals in flight.
-const ANSWERS_PER_BATCH = 500;
+const ANSWERS_IN_FLIGHT = 1_000;
 // Continue-as-new input must stay under the payload limit (2 MB). Requests not carried are
 // asked again by their workflows (askGovernor.ts), so dropping them only delays them.
 const CARRIED_REQUESTS = 2_000;
@@ -118,15 +118,18 @@ export async function cordonGovernor(
   setHandler(governorStatusQuery, () => state);
 
   const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistoryEvents;
-  // Requests received while a batch's answers are on their way join the next batch.
+  // Answers go out as requests arrive, up to a bound in flight: one slow delivery holds up nothing.
+  let inFlight = 0;
   while (!tooLong()) {
-    await condition(() => unanswered.size > 0 || tooLong());
+    await condition(() => (unanswered.size > 0 && inFlight < ANSWERS_IN_FLIGHT) || tooLong());
     if (tooLong()) break;
-    const batch = [...unanswered.values()].slice(0, ANSWERS_PER_BATCH);
-    for (const request of batch) unanswered.delete(request.requestId);
-    await Promise.all(batch.map(answer));
+    for (const request of [...unanswered.values()].slice(0, ANSWERS_IN_FLIGHT - inFlight)) {
+      unanswered.delete(request.requestId);
+      inFlight++;
+      void answer(request).finally(() => inFlight--);
+    }
   }
-  await condition(allHandlersFinished);
+  await condition(() => inFlight === 0 && allHandlersFinished());
   const carriedOn = [...unanswered.values()].slice(0, CARRIED_REQUESTS);
   if (unanswered.size > carriedOn.length) log.warn('governor: requests left to be asked again', { dropped: unanswered.size - carriedOn.length });
   await continueAsNew<typeof cordonGovernor>(state, [...answers], carriedOn, maxHistoryEvents);
