@@ -1,6 +1,7 @@
 // The governor on the dev server: kill switch and destructive-action budget.
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
 import { listActions } from '../activities/connectors/simulated/state';
 import { governorStatus, setKillSwitch } from '../src/client/governor';
@@ -9,6 +10,7 @@ import { cordonGovernor } from '../workflows/governor';
 import {
   engageUpdate,
   governorStatusQuery,
+  releaseUpdate,
   requestPermitSignal,
   type PermitAnswer,
   type PermitDecision,
@@ -84,22 +86,29 @@ describe('the governor under a stream of requests', () => {
   const eventsOf = async (workflowId: string, runId: string) =>
     (await h.env.client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
 
-  // Every run from the first, oldest first, with the answers each sent.
-  async function answersByRun(workflowId: string): Promise<PermitAnswer[][]> {
-    const runs: PermitAnswer[][] = [];
+  // Every run's events, the first run first.
+  async function runsOf(workflowId: string) {
+    const runs: Awaited<ReturnType<typeof eventsOf>>[] = [];
     let runId: string | undefined = (await h.env.client.workflow.getHandle(workflowId).describe()).runId;
     while (runId) {
       const events = await eventsOf(workflowId, runId);
-      runs.unshift(
-        events.flatMap((e) => {
-          const payload = e.signalExternalWorkflowExecutionInitiatedEventAttributes?.input?.payloads?.[0];
-          return payload?.data ? [JSON.parse(Buffer.from(payload.data).toString()) as PermitAnswer] : [];
-        }),
-      );
+      runs.unshift(events);
       runId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
     }
     return runs;
   }
+
+  const signalsSent = (events: Awaited<ReturnType<typeof eventsOf>>, name: string) =>
+    events.flatMap((e) => {
+      const sent = e.signalExternalWorkflowExecutionInitiatedEventAttributes;
+      return sent?.signalName === name ? [sent] : [];
+    });
+
+  // The answers each run sent, the first run first.
+  const answersByRun = async (workflowId: string): Promise<PermitAnswer[][]> =>
+    (await runsOf(workflowId)).map((events) =>
+      signalsSent(events, 'permitDecision').map((s) => JSON.parse(Buffer.from(s.input!.payloads![0].data!).toString()) as PermitAnswer),
+    );
 
   const decisionsOf = (runs: PermitAnswer[][]) => {
     const byId = new Map<string, PermitDecision[]>();
@@ -149,6 +158,31 @@ describe('the governor under a stream of requests', () => {
     expect(status.waiting).toEqual(expect.arrayContaining(held.map((r) => r.workflowId)));
     await handle.terminate('test over');
   });
+
+  it('releases more waiting cases than Temporal lets one workflow task signal at once, every one', async () => {
+    const workflowId = `governor-release-${randomUUID()}`;
+    const handle = await h.env.client.workflow.start(cordonGovernor, { workflowId, taskQueue: h.taskQueue, args: [] });
+    await handle.executeUpdate(engageUpdate, { args: [{ by: 'ciso-1', reason: 'drill' }] });
+    const held = Array.from({ length: 2_200 }, (_, n) => request(n, { destructive: false, stage: 'restrict' }));
+    await sendAll(handle, held, 8);
+    await eventually(async () => expect((await handle.query(governorStatusQuery)).waiting).toHaveLength(held.length), { timeout: 60_000 });
+
+    expect((await handle.executeUpdate(releaseUpdate, { args: [{ by: 'ciso-1', reason: 'drill over' }] })).engaged).toBe(false);
+    const runs = await eventually(
+      async () => {
+        const all = await runsOf(workflowId);
+        const told = new Set(all.flatMap((events) => signalsSent(events, 'governorReleased')).map((s) => s.workflowExecution?.workflowId));
+        expect(held.filter((r) => !told.has(r.workflowId))).toEqual([]);
+        return all;
+      },
+      { timeout: 120_000 },
+    );
+    // Failed tasks on continue-as-new with signals arriving are Temporal's way to not lose them; a
+    // task over the limit on pending signals would fail on every retry.
+    const failures = runs.flat().map((e) => e.workflowTaskFailedEventAttributes?.cause);
+    expect(failures.filter((cause) => cause === temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_PENDING_SIGNALS_LIMIT_EXCEEDED)).toEqual([]);
+    await handle.terminate('test over');
+  }, 180_000);
 
   it('answers a backlog larger than Temporal lets one workflow task signal at once', async () => {
     // No worker yet: 2,200 requests wait in the history, beyond the 2,000 signals a workflow may

@@ -25,7 +25,7 @@ const KEEP_GRANTS_MS = 24 * 3_600_000;
 const MAX_HISTORY_EVENTS = 5_000;
 const REMEMBERED_ANSWERS = 500;
 // Temporal fails a workflow task that leaves more than 2,000 outgoing signals in flight.
-const ANSWERS_IN_FLIGHT = 1_000;
+const SIGNALS_IN_FLIGHT = 1_000;
 // Continue-as-new input must stay under the payload limit (2 MB). Requests not carried are
 // asked again by their workflows (askGovernor.ts), so dropping them only delays them.
 const CARRIED_REQUESTS = 2_000;
@@ -101,15 +101,17 @@ export async function cordonGovernor(
     { validator: validateSwitch },
   );
 
+  // A waiting containment may have finished meanwhile; that is not the governor's failure.
+  const release = (workflowId: string) => getExternalWorkflowHandle(workflowId).signal(governorReleasedSignal).catch(() => undefined);
+
   setHandler(
     releaseUpdate,
     async ({ by, reason }) => {
       Object.assign(state, { engaged: false, engagedBy: by, reason, since: new Date().toISOString() });
       const waiting = state.waiting.splice(0);
-      // A waiting containment may have finished meanwhile; that is not the governor's failure.
-      await Promise.all(
-        waiting.map((id) => getExternalWorkflowHandle(id).signal(governorReleasedSignal).catch(() => undefined)),
-      );
+      if (!patched(ANSWERS_FROM_MAIN_LOOP)) await Promise.all(waiting.map(release));
+      // The main loop tells them, within the same bound on signals in flight as the answers.
+      else state.releasing = [...(state.releasing ?? []), ...waiting];
       return state;
     },
     { validator: validateSwitch },
@@ -118,15 +120,21 @@ export async function cordonGovernor(
   setHandler(governorStatusQuery, () => state);
 
   const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistoryEvents;
-  // Answers go out as requests arrive, up to a bound in flight: one slow delivery holds up nothing.
+  // Releases, then answers, go out as they come, up to a bound in flight: one slow delivery
+  // holds up nothing. Releases not yet sent are carried in `state.releasing`.
   let inFlight = 0;
+  const send = (signal: Promise<void>) => {
+    inFlight++;
+    void signal.finally(() => inFlight--);
+  };
+  const waitingToGo = () => (state.releasing?.length ?? 0) + unanswered.size > 0;
   while (!tooLong()) {
-    await condition(() => (unanswered.size > 0 && inFlight < ANSWERS_IN_FLIGHT) || tooLong());
+    await condition(() => (waitingToGo() && inFlight < SIGNALS_IN_FLIGHT) || tooLong());
     if (tooLong()) break;
-    for (const request of [...unanswered.values()].slice(0, ANSWERS_IN_FLIGHT - inFlight)) {
+    for (const id of state.releasing?.splice(0, SIGNALS_IN_FLIGHT - inFlight) ?? []) send(release(id));
+    for (const request of [...unanswered.values()].slice(0, SIGNALS_IN_FLIGHT - inFlight)) {
       unanswered.delete(request.requestId);
-      inFlight++;
-      void answer(request).finally(() => inFlight--);
+      send(answer(request));
     }
   }
   await condition(() => inFlight === 0 && allHandlersFinished());

@@ -38,6 +38,8 @@ export interface GovernorStatus {
   granted: { at: string; workflowId: string; stage: string; requestId?: string }[];
   /** Workflows waiting for the kill switch to be released. */
   waiting: string[];
+  /** Released, and not yet told so (the governor bounds its signals in flight). */
+  releasing?: string[];
 }
 
 /** The governor's answer to one permit request, signalled back to the asking workflow. */
