@@ -120,8 +120,9 @@ describe('the governor under a stream of requests', () => {
     const workflowId = `governor-load-${randomUUID()}`;
     const handle = await h.env.client.workflow.start(cordonGovernor, { workflowId, taskQueue: h.taskQueue, args: [undefined, [], [], 100] });
 
-    // 400 unapproved destructive requests against a budget of 100.
-    const first = Array.from({ length: 400 }, (_, n) => request(n));
+    // 600 unapproved destructive requests against a budget of 100: more answers than the
+    // governor remembers (500), so the first grants are forgotten by the time they are re-sent.
+    const first = Array.from({ length: 600 }, (_, n) => request(n));
     await sendAll(handle, first);
     let decisions = await eventually(async () => {
       const byId = decisionsOf(await answersByRun(workflowId));
@@ -133,7 +134,7 @@ describe('the governor under a stream of requests', () => {
     expect(first.every((r) => decisions.get(r.requestId)!.length === 1)).toBe(true);
 
     // Re-sent requests get their first answer again, whether or not it is still remembered.
-    const resent = [...first.slice(0, 50), ...first.slice(350)];
+    const resent = [...first.slice(0, 50), ...first.slice(550)];
     await sendAll(handle, resent);
     const switchedOn = await handle.executeUpdate(engageUpdate, { args: [{ by: 'ciso-1', reason: 'drill' }] });
     expect(switchedOn.engaged).toBe(true);

@@ -22,7 +22,8 @@ export async function askGovernor(
   answers: Map<string, PermitDecision>,
   waitFor: (done: () => boolean, timeout: Duration) => Promise<boolean>,
 ): Promise<PermitDecision> {
-  for (let wait = FIRST_ANSWER_WAIT_MS; ; wait = Math.min(wait * 2, LONGEST_ANSWER_WAIT_MS)) {
+  let wait = FIRST_ANSWER_WAIT_MS;
+  for (;;) {
     try {
       await getExternalWorkflowHandle(GOVERNOR_WORKFLOW_ID).signal(requestPermitSignal, request);
     } catch {
@@ -34,5 +35,6 @@ export async function askGovernor(
       answers.delete(request.requestId);
       return decision;
     }
+    wait = Math.min(wait * 2, LONGEST_ANSWER_WAIT_MS);
   }
 }

@@ -77,8 +77,10 @@ export async function cordonGovernor(
     return 'granted';
   }
 
-  async function answer(request: PermitRequest): Promise<void> {
-    const decision = answers.get(request.requestId) ?? (grantedIds.has(request.requestId) ? 'granted' : decide(request));
+  // `grantsRemembered`: a grant the bounded memory forgot is still found in the grants (only since
+  // the patch: runs before it re-decided such a request, and must replay that way).
+  async function answer(request: PermitRequest, grantsRemembered: boolean): Promise<void> {
+    const decision = answers.get(request.requestId) ?? (grantsRemembered && grantedIds.has(request.requestId) ? 'granted' : decide(request));
     if (decision !== 'engaged') answers.set(request.requestId, decision);
     if (answers.size > REMEMBERED_ANSWERS) answers.delete(answers.keys().next().value as string);
     // The asker may have ended meanwhile; that is not the governor's failure.
@@ -88,7 +90,7 @@ export async function cordonGovernor(
   }
 
   setHandler(requestPermitSignal, (request) => {
-    if (!patched(ANSWERS_FROM_MAIN_LOOP)) return answer(request);
+    if (!patched(ANSWERS_FROM_MAIN_LOOP)) return answer(request, false);
     if (!unanswered.has(request.requestId)) unanswered.set(request.requestId, request);
   });
 
@@ -134,7 +136,7 @@ export async function cordonGovernor(
     for (const id of state.releasing?.splice(0, SIGNALS_IN_FLIGHT - inFlight) ?? []) send(release(id));
     for (const request of [...unanswered.values()].slice(0, SIGNALS_IN_FLIGHT - inFlight)) {
       unanswered.delete(request.requestId);
-      send(answer(request));
+      send(answer(request, true));
     }
   }
   await condition(() => inFlight === 0 && allHandlersFinished());
