@@ -124,11 +124,14 @@ describe('the governor under a stream of requests', () => {
     // governor remembers (500), so the first grants are forgotten by the time they are re-sent.
     const first = Array.from({ length: 600 }, (_, n) => request(n));
     await sendAll(handle, first);
-    let decisions = await eventually(async () => {
-      const byId = decisionsOf(await answersByRun(workflowId));
-      expect(first.filter((r) => !byId.has(r.requestId))).toEqual([]);
-      return byId;
-    });
+    let decisions = await eventually(
+      async () => {
+        const byId = decisionsOf(await answersByRun(workflowId));
+        expect(first.filter((r) => !byId.has(r.requestId))).toEqual([]);
+        return byId;
+      },
+      { timeout: 60_000 },
+    );
     const granted = first.filter((r) => decisions.get(r.requestId)?.[0] === 'granted').map((r) => r.requestId);
     expect(granted).toHaveLength(100);
     expect(first.every((r) => decisions.get(r.requestId)!.length === 1)).toBe(true);
@@ -141,13 +144,16 @@ describe('the governor under a stream of requests', () => {
     const held = Array.from({ length: 300 }, (_, n) => request(1_000 + n, { destructive: false, stage: 'restrict' }));
     await sendAll(handle, held);
 
-    const runs = await eventually(async () => {
-      const all = await answersByRun(workflowId);
-      const byId = decisionsOf(all);
-      expect(held.filter((r) => !byId.has(r.requestId))).toEqual([]);
-      expect(resent.filter((r) => byId.get(r.requestId)!.length < 2)).toEqual([]);
-      return all;
-    });
+    const runs = await eventually(
+      async () => {
+        const all = await answersByRun(workflowId);
+        const byId = decisionsOf(all);
+        expect(held.filter((r) => !byId.has(r.requestId))).toEqual([]);
+        expect(resent.filter((r) => byId.get(r.requestId)!.length < 2)).toEqual([]);
+        return all;
+      },
+      { timeout: 60_000 },
+    );
     decisions = decisionsOf(runs);
     expect(runs.length).toBeGreaterThan(3);
     for (const r of resent) expect(new Set(decisions.get(r.requestId))).toEqual(new Set([decisions.get(r.requestId)![0]]));
@@ -158,7 +164,7 @@ describe('the governor under a stream of requests', () => {
     expect(status.granted.map((g) => g.requestId).sort()).toEqual([...granted].sort());
     expect(status.waiting).toEqual(expect.arrayContaining(held.map((r) => r.workflowId)));
     await handle.terminate('test over');
-  });
+  }, 180_000);
 
   it('releases more waiting cases than Temporal lets one workflow task signal at once, every one', async () => {
     const workflowId = `governor-release-${randomUUID()}`;
