@@ -15,6 +15,7 @@ import { eventually, pendingRequestId } from './support/scenario';
 
 const HISTORIES = path.join(__dirname, 'histories');
 const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json')).map((f) => path.join(HISTORIES, f));
+const workflowIdOfFile = (file: string) => workflowIdIn(historyFromJson(JSON.parse(readFileSync(file, 'utf8'))));
 const h = useHarness();
 const bundle = () => inject('workflowBundlePath');
 
@@ -88,7 +89,7 @@ describe('cordon replay', () => {
   });
 
   it('exits 1 naming each workflow that a nondeterministic change breaks, with the error', async () => {
-    const containments = files.filter((f) => workflowIdIn(historyFromJson(JSON.parse(readFileSync(f, 'utf8')))) !== GOVERNOR_WORKFLOW_ID);
+    const containments = files.filter((f) => workflowIdOfFile(f) !== GOVERNOR_WORKFLOW_ID);
     const run = await cordon(files, { CORDON_WORKFLOW_BUNDLE: nondeterministic });
     expect(run.code).toBe(1);
     const report = JSON.parse(run.stdout);
@@ -96,7 +97,7 @@ describe('cordon replay', () => {
     // The governor's code did not change: only the containments fail.
     expect(report.failed.map((f: { file: string }) => f.file).sort()).toEqual(containments.sort());
     for (const file of containments) {
-      const workflowId = workflowIdIn(historyFromJson(JSON.parse(readFileSync(file, 'utf8'))))!;
+      const workflowId = workflowIdOfFile(file)!;
       expect(workflowId).toMatch(/^contain:simulated:/);
       expect(run.stderr).toMatch(new RegExp(`${workflowId} \\(${file}\\) does not replay: DeterminismViolationError: .*[Nn]ondetermin`));
     }
