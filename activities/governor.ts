@@ -1,12 +1,32 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowClient, type Client } from '@temporalio/client';
 import { governorStartOptions } from '../src/client/governor';
+import { GOVERNOR_WORKFLOW_ID, killSwitchQuery } from '../workflows/governorDefinitions';
 
-/** Keeps the singleton governor running; containments then talk to it with signals. */
+// A governor whose worker is down must not hold the case for long: it then asks by signal.
+const QUERY_DEADLINE_MS = 5_000;
+
+/** Starts the singleton governor when asking it fails, and reads its kill switch. */
 export function createGovernorActivities(client: Client, taskQueue: string) {
+  // A terminated governor's last state is not the switch: only a running one answers.
+  const openOnly = new WorkflowClient({ connection: client.connection, namespace: client.options.namespace, queryRejectCondition: 'NOT_OPEN' });
   return {
     /** Starts the governor unless it runs already (idempotent). */
     async ensureGovernor(): Promise<void> {
       await client.workflow.start('cordonGovernor', governorStartOptions(taskQueue));
+    },
+
+    /**
+     * The kill switch as the running governor holds it, by query: no event in its history, no
+     * round trip through its workflow tasks. `unknown` when it cannot be read (not running,
+     * unreachable): the case then asks by signal, which starts the governor and waits.
+     */
+    async readKillSwitch(): Promise<'engaged' | 'released' | 'unknown'> {
+      try {
+        const engaged = await openOnly.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => openOnly.getHandle(GOVERNOR_WORKFLOW_ID).query(killSwitchQuery));
+        return engaged ? 'engaged' : 'released';
+      } catch {
+        return 'unknown';
+      }
     },
   };
 }

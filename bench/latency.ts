@@ -1,6 +1,7 @@
 // Reaction latency: alert POST → the provider applies the first containment action, against the
 // floor of a bare workflow whose one no-op activity runs, started from the same client. Alerts
-// arrive at a steady rate below saturation, so the figures are latency, not queueing.
+// arrive at a steady rate below saturation; at 1.5/s that is about two thirds of the containments
+// a second the throughput bench measures, so some queueing is part of Cordon's figures.
 import { benchAlert, firstApplied, identityIds, until, appliedCount } from './support/alerts';
 import { epochNow, latencySummary, type Row } from './support/stats';
 import type { Stack } from './support/stack';

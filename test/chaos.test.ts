@@ -5,7 +5,6 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listActions, readState } from '../activities/connectors/simulated/state';
@@ -14,6 +13,7 @@ import { checkInvariants, exitCodeFor, summaryLine, type Expectation } from '../
 import type { AuditEntry } from '../src/audit/entry';
 import { submitAlert } from '../src/client/submitAlert';
 import { openDatabase, type Database } from '../src/db';
+import type { CordonWorker } from '../worker/worker';
 import { makeAlert } from './support/alerts';
 import { runTs } from './support/processes';
 import { TEST_POLICY, TestInventory } from './support/scenario';
@@ -22,7 +22,7 @@ import { startDevServer, startWorker } from './support/temporal';
 describe('invariant check', () => {
   let env: TestWorkflowEnvironment;
   let db: Database;
-  let worker: Worker;
+  let worker: CordonWorker;
   let running: Promise<void>;
   const taskQueue = `chaos-check-${process.pid}`;
   const inventory = new TestInventory();

@@ -2,14 +2,18 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, inject, it } from 'vitest';
 import { listActions } from '../activities/connectors/simulated/state';
+import { createGovernorActivities } from '../activities/governor';
 import { governorStatus, setKillSwitch } from '../src/client/governor';
 import { auditQuery } from '../workflows/definitions';
 import { cordonGovernor } from '../workflows/governor';
 import {
   engageUpdate,
+  GOVERNOR_WORKFLOW_ID,
   governorStatusQuery,
+  governorTaskQueue,
   releaseUpdate,
   requestPermitSignal,
   type PermitAnswer,
@@ -22,6 +26,7 @@ import { startWorker } from './support/temporal';
 
 // A budget of 2 destructive actions per hour.
 const h = useHarness({ policyFile: testPolicyWithBudget(2) });
+const readKillSwitch = () => createGovernorActivities(h.env.client, h.taskQueue).readKillSwitch();
 const contain = (environment: string) => h.contain(environment);
 
 describe('the governor', () => {
@@ -32,6 +37,7 @@ describe('the governor', () => {
 
     const engaged = await setKillSwitch(h.env.client, h.taskQueue, true, { by: 'ciso-1', reason: 'automation misbehaving' });
     expect(engaged.engaged).toBe(true);
+    expect(await readKillSwitch()).toBe('engaged');
     await handle.executeUpdate('decide', { args: [{ decision: 'approve', requestId, approver: 'alice' }] });
     await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('governor'));
     const fresh = await contain('auto');
@@ -41,9 +47,12 @@ describe('the governor', () => {
     expect((await governorStatus(h.env.client)).waiting).toEqual(expect.arrayContaining([handle.workflowId, fresh.handle.workflowId]));
 
     await setKillSwitch(h.env.client, h.taskQueue, false, { by: 'ciso-1', reason: 'fixed' });
+    expect(await readKillSwitch()).toBe('released');
     await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('verify-window'));
     expect(await listActions(h.db, id)).toEqual(['restrict', 'isolate']);
     expect((await handle.query(auditQuery)).some((e) => e.event === 'governor.blocked')).toBe(true);
+    // Its workflow tasks never queue behind the cases'.
+    expect((await h.env.client.workflow.getHandle(GOVERNOR_WORKFLOW_ID).describe()).taskQueue).toBe(governorTaskQueue(h.taskQueue));
   });
 
   it('over budget: an action the policy would auto-run needs approval', async () => {
@@ -57,6 +66,17 @@ describe('the governor', () => {
 
     await over.handle.executeUpdate('decide', { args: [{ decision: 'approve', requestId, approver: 'bob' }] });
     await waitForStatus(over.handle, (s) => expect(s.applied.map((a) => a.action)).toContain('revoke'));
+  });
+
+  it('a governor that is not running reads as unknown: the case asks, which starts a new one', async () => {
+    await h.env.client.workflow.getHandle(GOVERNOR_WORKFLOW_ID).terminate('test: governor gone');
+    // Terminated while released; a closed run's last state is not the switch.
+    expect(await readKillSwitch()).toBe('unknown');
+    const { id, handle } = await contain('auto');
+    await waitForStatus(handle, (s) => expect(s.applied.map((a) => a.action)).toContain('restrict'));
+    expect(await listActions(h.db, id)).toContain('restrict');
+    expect((await h.env.client.workflow.getHandle(GOVERNOR_WORKFLOW_ID).describe()).status.name).toBe('RUNNING');
+    expect(await readKillSwitch()).toBe('released');
   });
 });
 
@@ -163,6 +183,13 @@ describe('the governor under a stream of requests', () => {
     expect(status.engaged).toBe(true);
     expect(status.granted.map((g) => g.requestId).sort()).toEqual([...granted].sort());
     expect(status.waiting).toEqual(expect.arrayContaining(held.map((r) => r.workflowId)));
+
+    // Started on the case queue (as before the governor had a queue of its own), it moved to its
+    // own at the first continue-as-new; that run replays.
+    const histories = await runsOf(workflowId);
+    const queues = histories.map((events) => events[0]?.workflowExecutionStartedEventAttributes?.taskQueue?.name);
+    expect(queues).toEqual([h.taskQueue, ...queues.slice(1).map(() => governorTaskQueue(h.taskQueue))]);
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, { events: histories[0] }, workflowId);
     await handle.terminate('test over');
   }, 180_000);
 

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, expect, it } from 'vitest';
 import { openDatabase } from '../src/db';
 import { freePort } from '../src/net';
 import { statusQuery } from '../workflows/definitions';
+import type { CordonWorker } from '../worker/worker';
 import { makeAlert } from './support/alerts';
 import { sample, startIntake } from './support/intake';
 import { TEST_POLICY, TestInventory } from './support/scenario';
@@ -43,7 +43,7 @@ it('answers 503 with the workflow id while Temporal is down, and the retry lands
   const db = await openDatabase({});
   cleanups.push(() => db.close());
   const inventory = new TestInventory();
-  const worker: Worker = await startWorker(second, db, taskQueue, { policyFile: TEST_POLICY, inventoryFile: inventory.file });
+  const worker: CordonWorker = await startWorker(second, db, taskQueue, { policyFile: TEST_POLICY, inventoryFile: inventory.file });
   const running = worker.run();
   cleanups.push(async () => {
     worker.shutdown();

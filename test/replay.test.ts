@@ -61,6 +61,7 @@ describe('golden histories', () => {
         'auto-containment', 'approval', 'denial', 'false-positive', 'compensation-failure',
         ...['hold', 'proceed', 'abort', 'rollback', 'lapse'].map((rule) => `approval-timeout-${rule}`),
         'governor-kill-switch', 'governor-over-budget', 'governor-singleton', 'governor-answers-from-main-loop',
+        'auto-containment-switch-by-query', 'approval-switch-by-query', 'false-positive-switch-by-query', 'governor-kill-switch-by-query',
       ]),
     );
   });

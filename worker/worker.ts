@@ -1,5 +1,6 @@
 import { NativeConnection, Worker, type WorkerInterceptors } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { governorTaskQueue } from '../workflows/governorDefinitions';
 import type { loadWorkflowBundle } from './bundle';
 
 /** Where the worker connects and what it serves. */
@@ -14,9 +15,48 @@ export interface WorkerOptions extends Omit<ActivityDeps, 'namespace' | 'taskQue
   maxCachedWorkflows?: number;
 }
 
-/** Creates the Cordon worker: every workflow and activity on one task queue. */
-export function createWorker({ connection, namespace, taskQueue, workflowBundle, interceptors, maxCachedWorkflows, ...deps }: WorkerOptions): Promise<Worker> {
-  return Worker.create({
+/**
+ * Cordon's two workers, run and stopped together: cases and their activities on the task
+ * queue, the singleton governor on a queue of its own. Every containment waits on the governor,
+ * so its workflow tasks must not queue behind thousands of case tasks (the waiting bench saw
+ * minutes). Both serve the whole bundle: a governor started on the case queue still runs.
+ */
+export class CordonWorker {
+  constructor(private readonly workers: Worker[]) {}
+
+  /** Runs until shut down; one worker failing stops the other and rejects. */
+  async run(): Promise<void> {
+    const runs = this.workers.map((w) => w.run());
+    try {
+      await Promise.all(runs);
+    } catch (err) {
+      this.shutdown();
+      await Promise.allSettled(runs);
+      throw err;
+    }
+  }
+
+  /** Starts a graceful shutdown of the workers still running. */
+  shutdown(): void {
+    for (const worker of this.workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+  }
+
+  /** Runs until `until` settles, then shuts down; returns its result. */
+  async runUntil<R>(until: Promise<R> | (() => Promise<R>)): Promise<R> {
+    const running = this.run();
+    try {
+      const stoppedEarly = running.then(() => Promise.reject(new Error('the workers stopped before the work finished')));
+      return await Promise.race([typeof until === 'function' ? until() : until, stoppedEarly]);
+    } finally {
+      this.shutdown();
+      await running;
+    }
+  }
+}
+
+/** Creates the Cordon workers on `taskQueue` and the governor's queue beside it. */
+export async function createWorker({ connection, namespace, taskQueue, workflowBundle, interceptors, maxCachedWorkflows, ...deps }: WorkerOptions): Promise<CordonWorker> {
+  const cases = await Worker.create({
     connection,
     namespace,
     taskQueue,
@@ -25,4 +65,7 @@ export function createWorker({ connection, namespace, taskQueue, workflowBundle,
     maxCachedWorkflows,
     activities: createActivities({ ...deps, namespace, taskQueue }),
   });
+  // The governor runs no activities and keeps few workflows: itself, and its next run.
+  const governor = await Worker.create({ connection, namespace, taskQueue: governorTaskQueue(taskQueue), workflowBundle, interceptors, maxCachedWorkflows: 10 });
+  return new CordonWorker([cases, governor]);
 }

@@ -27,6 +27,12 @@ const MAX_HISTORY_EVENTS = 10_000;
 const GOVERNOR_RECHECK = '5 minutes';
 /** Patch id: an action whose post-condition does not verify fails its stage. */
 const UNVERIFIED_ACTION_FAILS = 'unverified-action-fails-stage';
+/**
+ * Patch id: an action outside the budget reads the kill switch by query instead of a permit's
+ * round trip through the governor's history, and the case no longer starts the governor up
+ * front (asking does, when it is not running).
+ */
+const KILL_SWITCH_BY_QUERY = 'kill-switch-read-by-query';
 
 /**
  * Contains one identity: plans from its alerts, then runs the plan's stages smallest first,
@@ -102,6 +108,10 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
   // Asks the governor before a state change; waits out an engaged kill switch.
   async function permit(stage: PlannedStage | { stage: string }, approved: boolean, stopOnFalsePositive: boolean) {
     const budget = c.context!.policy.governor.budget;
+    const destructive = (budget.stages as string[]).includes(stage.stage);
+    // Outside the budget only the switch matters. Engaged (or unreadable), the case asks as
+    // below, which puts it on the governor's list to be told of the release.
+    if (!destructive && patched(KILL_SWITCH_BY_QUERY) && (await bookkeeping.readKillSwitch()) === 'released') return 'granted';
     for (;;) {
       c.governorReleased = false;
       const decision = await askGovernor(
@@ -109,7 +119,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
           requestId: uuid4(),
           workflowId: workflowInfo().workflowId,
           stage: stage.stage,
-          destructive: (budget.stages as string[]).includes(stage.stage),
+          destructive,
           approved,
           budget: { limit: budget.limit, windowMs: durationMs(budget.window) },
           ...(shadow && { shadow: true }),
@@ -307,7 +317,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
   // A continued run keeps its context: a policy edit cannot strand it with undos outstanding.
   c.useContext(carried?.context ?? (await bookkeeping.loadContainmentContext(identity)));
   if (!shadow && c.context!.policy.shadow) return forwardToShadowCase(c, ledger, audit, input, setStage);
-  await bookkeeping.ensureGovernor();
+  if (!patched(KILL_SWITCH_BY_QUERY)) await bookkeeping.ensureGovernor();
   for (;;) {
     if (!c.falsePositive && c.status.outcome === 'active') await runPlan();
     if (c.falsePositive && !c.falsePositiveHandled) {

@@ -3,8 +3,9 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
-  patched,
   log,
+  makeContinueAsNewFunc,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -12,6 +13,8 @@ import { governorReleasedSignal } from './definitions';
 import {
   engageUpdate,
   governorStatusQuery,
+  governorTaskQueue,
+  killSwitchQuery,
   permitDecisionSignal,
   releaseUpdate,
   requestPermitSignal,
@@ -35,6 +38,8 @@ const CARRIED_REQUESTS = 2_000;
  * awaited its own answer, so a steady stream of requests kept the run from ever continuing.
  */
 const ANSWERS_FROM_MAIN_LOOP = 'governor-answers-from-main-loop';
+/** Patch id: a governor started on the service's task queue moves to its own at continue-as-new. */
+const OWN_TASK_QUEUE = 'governor-own-task-queue';
 
 function validateSwitch(input: SwitchInput): void {
   if (!input || typeof input.by !== 'string' || input.by.length === 0) throw new Error('"by" is required');
@@ -120,6 +125,7 @@ export async function cordonGovernor(
   );
 
   setHandler(governorStatusQuery, () => state);
+  setHandler(killSwitchQuery, () => state.engaged);
 
   const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistoryEvents;
   // Releases, then answers, go out as they come, up to a bound in flight: one slow delivery
@@ -142,5 +148,8 @@ export async function cordonGovernor(
   await condition(() => inFlight === 0 && allHandlersFinished());
   const carriedOn = [...unanswered.values()].slice(0, CARRIED_REQUESTS);
   if (unanswered.size > carriedOn.length) log.warn('governor: requests left to be asked again', { dropped: unanswered.size - carriedOn.length });
-  await continueAsNew<typeof cordonGovernor>(state, [...answers], carriedOn, maxHistoryEvents);
+  const continueOn = patched(OWN_TASK_QUEUE)
+    ? makeContinueAsNewFunc<typeof cordonGovernor>({ taskQueue: governorTaskQueue(workflowInfo().taskQueue) })
+    : continueAsNew<typeof cordonGovernor>;
+  await continueOn(state, [...answers], carriedOn, maxHistoryEvents);
 }

@@ -4,6 +4,11 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 /** The singleton governor's workflow id. */
 export const GOVERNOR_WORKFLOW_ID = 'cordon-governor';
 
+/** The governor's own task queue beside the service's `taskQueue` (unchanged when it is one already). */
+export function governorTaskQueue(taskQueue: string): string {
+  return taskQueue.endsWith('-governor') ? taskQueue : `${taskQueue}-governor`;
+}
+
 /** Asked before every state-changing action; the answer comes back as `permitDecision`. */
 export interface PermitRequest {
   /** Unique per request; a re-sent request gets the same answer. */
@@ -55,3 +60,5 @@ export const permitDecisionSignal = defineSignal<[PermitAnswer]>('permitDecision
 export const engageUpdate = defineUpdate<GovernorStatus, [SwitchInput]>('engage');
 export const releaseUpdate = defineUpdate<GovernorStatus, [SwitchInput]>('release');
 export const governorStatusQuery = defineQuery<GovernorStatus>('status');
+/** Just the switch, read before an action outside the budget (the status carries every grant). */
+export const killSwitchQuery = defineQuery<boolean>('killSwitchEngaged');

@@ -4,16 +4,17 @@ import {
   engageUpdate,
   GOVERNOR_WORKFLOW_ID,
   governorStatusQuery,
+  governorTaskQueue,
   releaseUpdate,
   type GovernorStatus,
   type SwitchInput,
 } from '../../workflows/governorDefinitions';
 
-/** How the singleton governor is started; joining it when it already runs. */
+/** How the singleton governor is started (on its own queue beside the service's `taskQueue`); joining it when it already runs. */
 export function governorStartOptions(taskQueue: string) {
   return {
     workflowId: GOVERNOR_WORKFLOW_ID,
-    taskQueue,
+    taskQueue: governorTaskQueue(taskQueue),
     args: [] as [],
     workflowIdConflictPolicy: 'USE_EXISTING' as const,
     staticSummary: 'Cordon governor: kill switch and destructive-action budget',

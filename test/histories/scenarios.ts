@@ -25,7 +25,11 @@ export const SCENARIOS: Scenario[] = [
     server: 'dev',
     identities: { svc: 'auto' },
     steps: [{ alert: 'svc' }, { until: 'svc', outcome: 'contained' }],
-    record: { 'auto-containment': 'svc' },
+    record: {
+      'auto-containment': 'svc',
+      // The same run once actions outside the budget read the kill switch by query (patch kill-switch-read-by-query).
+      'auto-containment-switch-by-query': 'svc',
+    },
   },
   {
     // The whole gated plan to the end of the case hold: the workflow completes.
@@ -41,7 +45,11 @@ export const SCENARIOS: Scenario[] = [
       { until: 'svc', outcome: 'contained' },
       { until: 'svc', closed: true },
     ],
-    record: { approval: 'svc' },
+    record: {
+      approval: 'svc',
+      // The same run once actions outside the budget read the kill switch by query (patch kill-switch-read-by-query).
+      'approval-switch-by-query': 'svc',
+    },
   },
   {
     name: 'denial',
@@ -70,7 +78,11 @@ export const SCENARIOS: Scenario[] = [
       { falsePositive: 'svc', by: 'alice', reason: 'scheduled key rotation job' },
       { until: 'svc', closed: true },
     ],
-    record: { 'false-positive': 'svc' },
+    record: {
+      'false-positive': 'svc',
+      // The same run once actions outside the budget read the kill switch by query (patch kill-switch-read-by-query).
+      'false-positive-switch-by-query': 'svc',
+    },
   },
   {
     // An undo that keeps failing leaves needs-attention; a retry after the fault clears finishes.
@@ -111,6 +123,8 @@ export const SCENARIOS: Scenario[] = [
     ],
     record: {
       'governor-kill-switch': 'blocked',
+      // The same run once actions outside the budget read the kill switch by query (patch kill-switch-read-by-query).
+      'governor-kill-switch-by-query': 'blocked',
       'governor-over-budget': 'overBudget',
       'governor-singleton': 'governor',
       // The same run once the main loop answers permits (patch governor-answers-from-main-loop).

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker, WorkerInterceptors } from '@temporalio/worker';
+import type { WorkerInterceptors } from '@temporalio/worker';
 import { parse, stringify } from 'yaml';
 import { resolveTemporalCli, resolveTestServer, serverExecutable } from '../../src/temporal/binaries';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/searchAttributes';
@@ -13,7 +13,7 @@ import { createLogger, type Logger } from '../../src/log';
 import type { InventoryIdentity } from '../../src/inventory';
 import { installRuntime } from '../../worker/runtime';
 import type { ConnectorSettings } from '../../activities/connectors/types';
-import { createWorker, type WorkerOptions } from '../../worker/worker';
+import { createWorker, type CordonWorker, type WorkerOptions } from '../../worker/worker';
 import type { Database } from '../../src/db';
 
 /** Test logs go nowhere unless CORDON_TEST_LOG_LEVEL asks for them. */
@@ -55,14 +55,14 @@ export interface TestWorkerOptions {
   connectors?: ConnectorSettings;
 }
 
-/** A Cordon worker on the environment, on its own task queue, running `workflowBundle`. */
+/** Cordon workers on the environment, on their own task queues, running `workflowBundle`. */
 export async function startWorkerWithBundle(
   env: TestWorkflowEnvironment,
   db: Database,
   taskQueue: string,
   options: TestWorkerOptions,
   workflowBundle: WorkerOptions['workflowBundle'],
-): Promise<Worker> {
+): Promise<CordonWorker> {
   return createWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
