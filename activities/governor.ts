@@ -1,12 +1,13 @@
-import { WorkflowClient, type Client } from '@temporalio/client';
+import { WorkflowClient, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { governorStartOptions } from '../src/client/governor';
+import type { Logger } from '../src/log';
 import { GOVERNOR_WORKFLOW_ID, killSwitchQuery } from '../workflows/governorDefinitions';
 
 // A governor whose worker is down must not hold the case for long: it then asks by signal.
 const QUERY_DEADLINE_MS = 5_000;
 
 /** Starts the singleton governor when asking it fails, and reads its kill switch. */
-export function createGovernorActivities(client: Client, taskQueue: string) {
+export function createGovernorActivities(client: Client, taskQueue: string, logger: Logger) {
   // A terminated governor's last state is not the switch: only a running one answers.
   const openOnly = new WorkflowClient({ connection: client.connection, namespace: client.options.namespace, queryRejectCondition: 'NOT_OPEN' });
   return {
@@ -23,8 +24,10 @@ export function createGovernorActivities(client: Client, taskQueue: string) {
     async readKillSwitch(): Promise<'engaged' | 'released' | 'unknown'> {
       try {
         const engaged = await openOnly.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => openOnly.getHandle(GOVERNOR_WORKFLOW_ID).query(killSwitchQuery));
-        return engaged ? 'engaged' : 'released';
-      } catch {
+        return engaged === false ? 'released' : 'engaged';
+      } catch (err) {
+        // Not running is expected before the first ask; anything else is worth knowing about.
+        if (!(err instanceof WorkflowNotFoundError)) logger.warn({ err: (err as Error).message }, 'kill switch unreadable: asking the governor instead');
         return 'unknown';
       }
     },

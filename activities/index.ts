@@ -35,7 +35,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createContextActivities(deps),
     ...createAuditActivities(deps.db),
     ...createNotifyActivities({ ...deps, webhookUrl: deps.notifyWebhookUrl }),
-    ...createGovernorActivities(deps.client, deps.taskQueue),
+    ...createGovernorActivities(deps.client, deps.taskQueue, deps.logger),
     ...createShadowActivities(deps.client, deps.taskQueue),
   };
 }

@@ -22,11 +22,11 @@ import {
 } from '../workflows/governorDefinitions';
 import { useHarness } from './support/harness';
 import { containment, eventually, pendingRequestId, TEST_POLICY, testPolicyWithBudget, waitForStatus } from './support/scenario';
-import { startWorker } from './support/temporal';
+import { startWorker, testLogger } from './support/temporal';
 
 // A budget of 2 destructive actions per hour.
 const h = useHarness({ policyFile: testPolicyWithBudget(2) });
-const readKillSwitch = () => createGovernorActivities(h.env.client, h.taskQueue).readKillSwitch();
+const readKillSwitch = () => createGovernorActivities(h.env.client, h.taskQueue, testLogger).readKillSwitch();
 const contain = (environment: string) => h.contain(environment);
 
 describe('the governor', () => {
@@ -75,6 +75,13 @@ describe('the governor', () => {
     const { id, handle } = await contain('auto');
     await waitForStatus(handle, (s) => expect(s.applied.map((a) => a.action)).toContain('restrict'));
     expect(await listActions(h.db, id)).toContain('restrict');
+    // Unread, the switch was not taken as released: restrict waited for an answer by signal.
+    const events = (await handle.fetchHistory()).events ?? [];
+    const restrictAt = events.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'restrictIdentity');
+    const firstAsk = events.findIndex((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === 'requestPermit');
+    const firstAnswer = events.findIndex((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'permitDecision');
+    expect([firstAsk >= 0, firstAnswer >= 0]).toEqual([true, true]);
+    expect(firstAnswer).toBeLessThan(restrictAt);
     expect((await h.env.client.workflow.getHandle(GOVERNOR_WORKFLOW_ID).describe()).status.name).toBe('RUNNING');
     expect(await readKillSwitch()).toBe('released');
   });
@@ -185,7 +192,7 @@ describe('the governor under a stream of requests', () => {
     expect(status.waiting).toEqual(expect.arrayContaining(held.map((r) => r.workflowId)));
 
     // Started on the case queue (as before the governor had a queue of its own), it moved to its
-    // own at the first continue-as-new; that run replays.
+    // own once it had answered what it held; that run replays.
     const histories = await runsOf(workflowId);
     const queues = histories.map((events) => events[0]?.workflowExecutionStartedEventAttributes?.taskQueue?.name);
     expect(queues).toEqual([h.taskQueue, ...queues.slice(1).map(() => governorTaskQueue(h.taskQueue))]);

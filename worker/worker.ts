@@ -22,10 +22,13 @@ export interface WorkerOptions extends Omit<ActivityDeps, 'namespace' | 'taskQue
  * minutes). Both serve the whole bundle: a governor started on the case queue still runs.
  */
 export class CordonWorker {
+  private stopping = false;
+
   constructor(private readonly workers: Worker[]) {}
 
   /** Runs until shut down; one worker failing stops the other and rejects. */
   async run(): Promise<void> {
+    if (this.stopping) return;
     const runs = this.workers.map((w) => w.run());
     try {
       await Promise.all(runs);
@@ -36,8 +39,9 @@ export class CordonWorker {
     }
   }
 
-  /** Starts a graceful shutdown of the workers still running. */
+  /** Starts a graceful shutdown of the workers still running; a run not yet started never starts. */
   shutdown(): void {
+    this.stopping = true;
     for (const worker of this.workers) if (worker.getState() === 'RUNNING') worker.shutdown();
   }
 
@@ -65,7 +69,13 @@ export async function createWorker({ connection, namespace, taskQueue, workflowB
     maxCachedWorkflows,
     activities: createActivities({ ...deps, namespace, taskQueue }),
   });
-  // The governor runs no activities and keeps few workflows: itself, and its next run.
-  const governor = await Worker.create({ connection, namespace, taskQueue: governorTaskQueue(taskQueue), workflowBundle, interceptors, maxCachedWorkflows: 10 });
-  return new CordonWorker([cases, governor]);
+  try {
+    // The governor runs no activities and keeps few workflows: itself, and its next run.
+    const governor = await Worker.create({ connection, namespace, taskQueue: governorTaskQueue(taskQueue), workflowBundle, interceptors, maxCachedWorkflows: 10 });
+    return new CordonWorker([cases, governor]);
+  } catch (err) {
+    // A created worker holds the connection until it has run; let it go.
+    await cases.runUntil(Promise.resolve());
+    throw err;
+  }
 }

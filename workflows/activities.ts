@@ -14,6 +14,12 @@ export const compensation = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 12 },
 });
 
+/** Reading the kill switch: soon given up, because the case then asks the governor by signal. */
+export const switchReading = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumAttempts: 2 },
+});
+
 /** Bookkeeping (audit store, context, notifications, governor): fast, many retries. */
 export const bookkeeping = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',

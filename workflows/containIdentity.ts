@@ -5,7 +5,7 @@ import { durationMs } from '../src/policy/duration';
 import { escalatePlan, plan as planFor, type PlannedStage } from '../src/policy/plan';
 import { owaspReferences } from '../src/audit/frameworks';
 import { OUTCOME, SEVERITY, STAGE } from '../src/temporal/searchAttributes';
-import { bookkeeping, identitySystem } from './activities';
+import { bookkeeping, identitySystem, switchReading } from './activities';
 import { ApprovalGate } from './approvalGate';
 import { askGovernor } from './askGovernor';
 import { AuditTrail } from './auditTrail';
@@ -111,7 +111,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
     const destructive = (budget.stages as string[]).includes(stage.stage);
     // Outside the budget only the switch matters. Engaged (or unreadable), the case asks as
     // below, which puts it on the governor's list to be told of the release.
-    if (!destructive && patched(KILL_SWITCH_BY_QUERY) && (await bookkeeping.readKillSwitch()) === 'released') return 'granted';
+    if (!destructive && patched(KILL_SWITCH_BY_QUERY) && (await switchReading.readKillSwitch().catch(() => 'unknown')) === 'released') return 'granted';
     for (;;) {
       c.governorReleased = false;
       const decision = await askGovernor(

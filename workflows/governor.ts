@@ -38,7 +38,7 @@ const CARRIED_REQUESTS = 2_000;
  * awaited its own answer, so a steady stream of requests kept the run from ever continuing.
  */
 const ANSWERS_FROM_MAIN_LOOP = 'governor-answers-from-main-loop';
-/** Patch id: a governor started on the service's task queue moves to its own at continue-as-new. */
+/** Patch id: a governor started on the service's task queue continues-as-new onto its own. */
 const OWN_TASK_QUEUE = 'governor-own-task-queue';
 
 function validateSwitch(input: SwitchInput): void {
@@ -136,6 +136,9 @@ export async function cordonGovernor(
     void signal.finally(() => inFlight--);
   };
   const waitingToGo = () => (state.releasing?.length ?? 0) + unanswered.size > 0;
+  // Started on the case queue (by a version before the governor had its own), it moves once it
+  // has sent everything: it does not wait for 5,000 events, and it leaves no request behind.
+  const onCaseQueue = workflowInfo().taskQueue !== governorTaskQueue(workflowInfo().taskQueue);
   while (!tooLong()) {
     await condition(() => (waitingToGo() && inFlight < SIGNALS_IN_FLIGHT) || tooLong());
     if (tooLong()) break;
@@ -144,6 +147,7 @@ export async function cordonGovernor(
       unanswered.delete(request.requestId);
       send(answer(request, true));
     }
+    if (onCaseQueue && !waitingToGo() && patched(OWN_TASK_QUEUE)) break;
   }
   await condition(() => inFlight === 0 && allHandlersFinished());
   const carriedOn = [...unanswered.values()].slice(0, CARRIED_REQUESTS);
