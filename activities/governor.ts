@@ -17,9 +17,9 @@ export function createGovernorActivities(client: Client, taskQueue: string, logg
     },
 
     /**
-     * The kill switch as the running governor holds it, by query: no event in its history, no
-     * round trip through its workflow tasks. `unknown` when it cannot be read (not running,
-     * unreachable): the case then asks by signal, which starts the governor and waits.
+     * The kill switch as the running governor holds it, by query: no signal either way and no
+     * event in its history. `unknown` when it cannot be read (not running, unreachable): the case
+     * then asks by signal, which starts the governor and waits.
      */
     async readKillSwitch(): Promise<'engaged' | 'released' | 'unknown'> {
       try {

@@ -10,7 +10,10 @@ import {
   type SwitchInput,
 } from '../../workflows/governorDefinitions';
 
-/** How the singleton governor is started (on its own queue beside the service's `taskQueue`); joining it when it already runs. */
+/**
+ * How the singleton governor is started, on its own queue beside the service's `taskQueue`;
+ * joining it when it already runs.
+ */
 export function governorStartOptions(taskQueue: string) {
   return {
     workflowId: GOVERNOR_WORKFLOW_ID,
