@@ -1,8 +1,12 @@
 // A worker killed with SIGKILL mid-containment, then restarted: the new worker replays the
-// history and every audit entry is still stored exactly once, identical to the history's.
+// history and every audit entry is still stored exactly once, identical to the history's. The kill
+// lands while an audit write is in flight (held by a table lock), the case that once left a
+// contained case's entries unstored for the whole bookkeeping timeout.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { AuditEntry } from '../src/audit/entry';
@@ -46,6 +50,36 @@ afterAll(async () => {
 
 const startService = () => startServiceProcess(serviceEnv);
 
+// Blocks inserts into the audit table (reads go on); resolves once held, with its release.
+async function holdAuditTableLock(): Promise<() => Promise<void>> {
+  let held!: () => void;
+  let release!: () => void;
+  const isHeld = new Promise<void>((resolve) => (held = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const session = db.session(async (_query, exec) => {
+    await exec('BEGIN');
+    await exec('LOCK TABLE audit_entries IN SHARE MODE');
+    held();
+    await released;
+    await exec('COMMIT');
+  });
+  await Promise.race([isHeld, session]);
+  return async () => {
+    release();
+    await session;
+  };
+}
+
+const allStored = (handle: WorkflowHandle, timeout: number) =>
+  vi.waitFor(async () => expect(await readEntries(db, { workflowId: handle.workflowId })).toHaveLength((await handle.query(auditQuery)).length), { timeout, interval: 200 });
+
+async function auditWriteInFlight(handle: WorkflowHandle): Promise<boolean> {
+  const { pendingActivities } = (await handle.describe()).raw;
+  return (pendingActivities ?? []).some(
+    (a) => a.activityType?.name === 'recordAuditEntries' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+  );
+}
+
 describe('a worker killed mid-containment', () => {
   it('leaves every audit entry stored exactly once after a restart', async () => {
     let service = await startService();
@@ -53,18 +87,27 @@ describe('a worker killed mid-containment', () => {
     await submitAlert(env.client, serviceEnv.CORDON_TASK_QUEUE, makeAlert({ identity: { provider: 'simulated', id } }));
     const handle = containment(env.client, id);
     const requestId = await pendingRequestId(handle, 'restrict');
+    await allStored(handle, 20_000);
 
-    await handle.signal(approveSignal, { requestId, approver: 'alice', reason: 'first of two' });
-    service.child.kill('SIGKILL');
-    expect((await service.exit).code).toBeNull();
+    const releaseLock = await holdAuditTableLock();
+    try {
+      await handle.signal(approveSignal, { requestId, approver: 'alice', reason: 'first of two' });
+      await vi.waitFor(async () => expect(await auditWriteInFlight(handle)).toBe(true), { timeout: 20_000, interval: 100 });
+      service.child.kill('SIGKILL');
+      expect((await service.exit).code).toBeNull();
+    } finally {
+      await releaseLock();
+    }
 
     service = await startService();
     await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', requestId, approver: 'bob' }] });
     await waitForStatus(handle, (s) => expect(s.outcome).toBe('contained'));
-    await vi.waitFor(
-      async () => expect(await readEntries(db, { workflowId: handle.workflowId })).toHaveLength((await handle.query(auditQuery)).length),
-      { timeout: 20_000, interval: 200 },
-    );
+    // The lost write is retried once its 10 s start-to-close timeout passes.
+    await allStored(handle, 40_000);
+    const history = await handle.fetchHistory();
+    const auditWrites = new Set(history.events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'recordAuditEntries').map((e) => Number(e.eventId)));
+    const retried = history.events?.filter((e) => auditWrites.has(Number(e.activityTaskStartedEventAttributes?.scheduledEventId)) && (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+    expect(retried).toHaveLength(1);
 
     const stored: AuditEntry[] = await readEntries(db, { workflowId: handle.workflowId });
     expect(stored).toEqual(await handle.query(auditQuery));

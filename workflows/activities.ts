@@ -20,7 +20,16 @@ export const switchReading = proxyActivities<Activities>({
   retry: { initialInterval: '500 milliseconds', maximumAttempts: 2 },
 });
 
-/** Bookkeeping (audit store, context, notifications, governor): fast, many retries. */
+/**
+ * Storing audit entries: a batch insert takes milliseconds, so a write lost with a crashed worker
+ * is retried after 10 s instead of holding every later entry back for the bookkeeping timeout.
+ */
+export const auditStore = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds', maximumAttempts: 20 },
+});
+
+/** Bookkeeping (context, notifications, governor): fast, many retries. */
 export const bookkeeping = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds', maximumAttempts: 20 },

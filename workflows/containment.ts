@@ -5,7 +5,7 @@ import type { InventoryIdentity } from '../src/inventory/schema';
 import { owaspReferences } from '../src/audit/frameworks';
 import { policyDigest } from '../src/policy/plan';
 import type { Policy } from '../src/policy/schema';
-import { bookkeeping } from './activities';
+import { auditStore } from './activities';
 import type { AlertLedger } from './alertLedger';
 import type { ApprovalGate } from './approvalGate';
 import type { AuditTrail } from './auditTrail';
@@ -206,7 +206,7 @@ export class Containment {
       const batch = this.audit.takeUnsaved();
       this.flushing = true;
       try {
-        await bookkeeping.recordAuditEntries(batch);
+        await auditStore.recordAuditEntries(batch);
       } catch {
         this.audit.unsaved.unshift(...batch);
         await sleep('1 minute');
