@@ -7,7 +7,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { listActions } from '../activities/connectors/simulated/state';
 import { createGovernorActivities } from '../activities/governor';
 import { governorStatus, setKillSwitch } from '../src/client/governor';
-import { auditQuery } from '../workflows/definitions';
+import { auditQuery, pauseSignal, resumeSignal } from '../workflows/definitions';
 import { cordonGovernor } from '../workflows/governor';
 import {
   engageUpdate,
@@ -66,6 +66,9 @@ describe('the governor', () => {
 
     await over.handle.executeUpdate('decide', { args: [{ decision: 'approve', requestId, approver: 'bob' }] });
     await waitForStatus(over.handle, (s) => expect(s.applied.map((a) => a.action)).toContain('revoke'));
+    // Its rotate is over budget too. Parked on that approval, the case asks nothing more, so the
+    // next test decides alone when a governor starts.
+    await waitForStatus(over.handle, (s) => expect(s.pendingRequest?.stage).toBe('rotate'));
   });
 
   it('a governor that is not running reads as unknown: the case asks, which starts a new one', async () => {
@@ -84,6 +87,27 @@ describe('the governor', () => {
     expect(firstAnswer).toBeLessThan(restrictAt);
     expect((await h.env.client.workflow.getHandle(GOVERNOR_WORKFLOW_ID).describe()).status.name).toBe('RUNNING');
     expect(await readKillSwitch()).toBe('released');
+  });
+
+  it('a pause outlasting a permit: the switch engaged meanwhile still holds the action after the resume', async () => {
+    const { id, handle } = await contain('gated');
+    const requestId = await pendingRequestId(handle, 'isolate');
+    await handle.signal(pauseSignal, { by: 'oncall-1' });
+    await handle.executeUpdate('decide', { args: [{ decision: 'approve', requestId, approver: 'alice' }] });
+    // Approved and granted, the paused case holds its permit.
+    await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('resume'));
+    expect((await governorStatus(h.env.client)).granted.filter((g) => g.workflowId === handle.workflowId).map((g) => g.stage)).toEqual(['isolate']);
+
+    await setKillSwitch(h.env.client, h.taskQueue, true, { by: 'ciso-1', reason: 'engaged during a pause' });
+    await handle.signal(resumeSignal, { by: 'oncall-1' });
+    await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('governor'));
+    expect(await listActions(h.db, id)).toEqual(['restrict']);
+
+    await setKillSwitch(h.env.client, h.taskQueue, false, { by: 'ciso-1', reason: 'fixed' });
+    await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('verify-window'));
+    expect(await listActions(h.db, id)).toEqual(['restrict', 'isolate']);
+    // The second ask was about the switch only: the budget was spent once.
+    expect((await governorStatus(h.env.client)).granted.filter((g) => g.workflowId === handle.workflowId).map((g) => g.stage)).toEqual(['isolate']);
   });
 });
 

@@ -62,7 +62,7 @@ describe('golden histories', () => {
         ...['hold', 'proceed', 'abort', 'rollback', 'lapse'].map((rule) => `approval-timeout-${rule}`),
         'governor-kill-switch', 'governor-over-budget', 'governor-singleton', 'governor-answers-from-main-loop',
         'auto-containment-switch-by-query', 'approval-switch-by-query', 'false-positive-switch-by-query', 'governor-kill-switch-by-query',
-        'governor-continued-before-own-queue',
+        'governor-continued-before-own-queue', 'pause-before-switch-recheck', 'kill-switch-after-pause',
       ]),
     );
   });

@@ -1,12 +1,23 @@
 import type { Duration } from '@temporalio/common';
-import { getExternalWorkflowHandle } from '@temporalio/workflow';
-import { bookkeeping } from './activities';
+import { getExternalWorkflowHandle, patched, uuid4, workflowInfo } from '@temporalio/workflow';
+import { durationMs } from '../src/policy/duration';
+import { bookkeeping, switchReading } from './activities';
+import type { AuditTrail } from './auditTrail';
+import type { Containment } from './containment';
 import {
   GOVERNOR_WORKFLOW_ID,
   requestPermitSignal,
   type PermitDecision,
   type PermitRequest,
 } from './governorDefinitions';
+
+/**
+ * Patch id: an action outside the budget reads the kill switch by query instead of a permit's
+ * round trip through the governor's history, and the case no longer starts the governor up
+ * front (asking does, when it is not running).
+ */
+export const KILL_SWITCH_BY_QUERY = 'kill-switch-read-by-query';
+const GOVERNOR_RECHECK = '5 minutes';
 
 // Without an answer by then, ask again: the governor answers a repeated id without recounting.
 // The wait doubles each time: a governor slow under load must not be buried in re-asks.
@@ -38,3 +49,46 @@ export async function askGovernor(
     wait = Math.min(wait * 2, LONGEST_ANSWER_WAIT_MS);
   }
 }
+
+/**
+ * A case's permits: `permit` asks the governor before a state change and waits out an engaged
+ * kill switch; `switchOnly` asks about the switch alone, for an action whose budget is spent.
+ */
+export const governorPermits = (c: Containment, audit: AuditTrail, shadow: boolean) =>
+  async function permit(stage: { stage: string }, approved: boolean, stopOnFalsePositive: boolean, switchOnly = false): Promise<Exclude<PermitDecision, 'engaged'> | 'stopped'> {
+    const budget = c.context!.policy.governor.budget;
+    const destructive = !switchOnly && (budget.stages as string[]).includes(stage.stage);
+    // Outside the budget only the switch matters. Engaged (or unreadable), the case asks as
+    // below, which puts it on the governor's list to be told of the release.
+    if (!destructive && patched(KILL_SWITCH_BY_QUERY) && (await switchReading.readKillSwitch().catch(() => 'unknown')) === 'released') return 'granted';
+    for (;;) {
+      c.governorReleased = false;
+      const decision = await askGovernor(
+        {
+          requestId: uuid4(),
+          workflowId: workflowInfo().workflowId,
+          stage: stage.stage,
+          destructive,
+          approved,
+          budget: { limit: budget.limit, windowMs: durationMs(budget.window) },
+          ...(shadow && { shadow: true }),
+        },
+        c.permitAnswers,
+        (done, timeout) => c.wait(done, timeout),
+      );
+      if (decision !== 'engaged') {
+        c.status.waitingFor = undefined;
+        return decision;
+      }
+      if (c.status.waitingFor !== 'governor') {
+        audit.record({ stage: stage.stage, event: 'governor.blocked', actor: 'governor', reason: 'kill switch engaged' });
+      }
+      c.status.waitingFor = 'governor';
+      // The release signal could be lost (a restarted governor forgets its waiters): ask again.
+      await c.wait(() => c.governorReleased || (stopOnFalsePositive && c.falsePositive), GOVERNOR_RECHECK);
+      if (!c.governorReleased && stopOnFalsePositive && c.falsePositive) {
+        c.status.waitingFor = undefined;
+        return 'stopped';
+      }
+    }
+  };

@@ -1,13 +1,13 @@
-import { allHandlersFinished, condition, continueAsNew, patched, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ActionName } from '../activities/connectors/types';
 import { canonicalJson, digestOf } from '../src/digest';
 import { durationMs } from '../src/policy/duration';
 import { escalatePlan, plan as planFor, type PlannedStage } from '../src/policy/plan';
 import { owaspReferences } from '../src/audit/frameworks';
 import { OUTCOME, SEVERITY, STAGE } from '../src/temporal/searchAttributes';
-import { bookkeeping, identitySystem, switchReading } from './activities';
+import { bookkeeping, identitySystem } from './activities';
 import { ApprovalGate } from './approvalGate';
-import { askGovernor } from './askGovernor';
+import { governorPermits, KILL_SWITCH_BY_QUERY } from './askGovernor';
 import { AuditTrail } from './auditTrail';
 import { AlertLedger } from './alertLedger';
 import { Containment } from './containment';
@@ -24,15 +24,10 @@ const PERFORM = {
 } as const;
 const SEVERITY_ORDER = ['low', 'medium', 'high', 'critical'];
 const MAX_HISTORY_EVENTS = 10_000;
-const GOVERNOR_RECHECK = '5 minutes';
 /** Patch id: an action whose post-condition does not verify fails its stage. */
 const UNVERIFIED_ACTION_FAILS = 'unverified-action-fails-stage';
-/**
- * Patch id: an action outside the budget reads the kill switch by query instead of a permit's
- * round trip through the governor's history, and the case no longer starts the governor up
- * front (asking does, when it is not running).
- */
-const KILL_SWITCH_BY_QUERY = 'kill-switch-read-by-query';
+/** Patch id: a case paused while holding a permit reads the kill switch again before acting. */
+const SWITCH_RECHECKED_AFTER_PAUSE = 'switch-rechecked-after-pause';
 
 /**
  * Contains one identity: plans from its alerts, then runs the plan's stages smallest first,
@@ -105,44 +100,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
     return added;
   }
 
-  // Asks the governor before a state change; waits out an engaged kill switch.
-  async function permit(stage: PlannedStage | { stage: string }, approved: boolean, stopOnFalsePositive: boolean) {
-    const budget = c.context!.policy.governor.budget;
-    const destructive = (budget.stages as string[]).includes(stage.stage);
-    // Outside the budget only the switch matters. Engaged (or unreadable), the case asks as
-    // below, which puts it on the governor's list to be told of the release.
-    if (!destructive && patched(KILL_SWITCH_BY_QUERY) && (await switchReading.readKillSwitch().catch(() => 'unknown')) === 'released') return 'granted';
-    for (;;) {
-      c.governorReleased = false;
-      const decision = await askGovernor(
-        {
-          requestId: uuid4(),
-          workflowId: workflowInfo().workflowId,
-          stage: stage.stage,
-          destructive,
-          approved,
-          budget: { limit: budget.limit, windowMs: durationMs(budget.window) },
-          ...(shadow && { shadow: true }),
-        },
-        c.permitAnswers,
-        (done, timeout) => c.wait(done, timeout),
-      );
-      if (decision !== 'engaged') {
-        c.status.waitingFor = undefined;
-        return decision;
-      }
-      if (c.status.waitingFor !== 'governor') {
-        audit.record({ stage: stage.stage, event: 'governor.blocked', actor: 'governor', reason: 'kill switch engaged' });
-      }
-      c.status.waitingFor = 'governor';
-      // The release signal could be lost (a restarted governor forgets its waiters): ask again.
-      await c.wait(() => c.governorReleased || (stopOnFalsePositive && c.falsePositive), GOVERNOR_RECHECK);
-      if (!c.governorReleased && stopOnFalsePositive && c.falsePositive) {
-        c.status.waitingFor = undefined;
-        return 'stopped';
-      }
-    }
-  }
+  const permit = governorPermits(c, audit, shadow);
 
   async function rollBack(actor: string, reason: string, outcome: Outcome): Promise<void> {
     setStage('rollback');
@@ -263,6 +221,14 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
         await notify('needs-attention');
         return false;
       }
+    }
+    // A pause can outlast the permit, and the kill switch may be engaged meanwhile: after the
+    // resume the case asks again, about the switch only, since any budget is already spent.
+    while (c.status.paused && !c.falsePositive && patched(SWITCH_RECHECKED_AFTER_PAUSE)) {
+      c.status.waitingFor = 'resume';
+      await untilResumed();
+      c.status.waitingFor = undefined;
+      if (!c.falsePositive && (await permit(stage, true, true, true)) === 'stopped') return false;
     }
     await untilResumed();
     if (c.falsePositive) return false;

@@ -124,6 +124,7 @@ export interface ContainmentStatus {
   applied: AppliedAction[];
   compensations: Compensation[];
   falsePositive?: FalsePositiveInput;
+  /** What the case is held by: `governor` (kill switch), `verify-window`, or `resume` (paused while holding a permit). */
   waitingFor?: string;
   /** A dry run: no provider action is performed; `wouldDo` lists what would have been. */
   shadow?: true;

@@ -131,4 +131,24 @@ export const SCENARIOS: Scenario[] = [
       'governor-answers-from-main-loop': 'governor',
     },
   },
+  {
+    // Paused while its approved isolate holds a permit; the kill switch is engaged during the
+    // pause. After the resume the case asks about the switch again and waits for the release.
+    name: 'pause',
+    server: 'dev',
+    identities: { held: 'gated' },
+    steps: [
+      { alert: 'held' },
+      { until: 'held', pending: 'isolate' },
+      { pause: 'held', by: 'oncall-1' },
+      { decide: 'approve', who: 'held', stage: 'isolate', by: 'alice', via: 'update' },
+      { until: 'held', waitingFor: 'resume' },
+      { killSwitch: 'engage', by: 'ciso-1', reason: 'automation misbehaving' },
+      { resume: 'held', by: 'oncall-1' },
+      { until: 'held', waitingFor: 'governor' },
+      { killSwitch: 'release', by: 'ciso-1', reason: 'fixed' },
+      { until: 'held', waitingFor: 'verify-window' },
+    ],
+    record: { 'kill-switch-after-pause': 'held' },
+  },
 ];

@@ -11,7 +11,7 @@ import { clearFault, injectFault } from '../../activities/connectors/simulated/s
 import { submitAlert } from '../../src/client/submitAlert';
 import { setKillSwitch } from '../../src/client/governor';
 import { openDatabase } from '../../src/db';
-import { approveSignal, decideUpdate, denySignal, falsePositiveSignal, retryCompensationsSignal, statusQuery, type ContainmentStatus } from '../../workflows/definitions';
+import { approveSignal, decideUpdate, denySignal, falsePositiveSignal, pauseSignal, resumeSignal, retryCompensationsSignal, statusQuery, type ContainmentStatus } from '../../workflows/definitions';
 import { GOVERNOR_WORKFLOW_ID } from '../../workflows/governorDefinitions';
 import { makeAlert } from './alerts';
 import { startDevServer, startTimeSkippingServer, startWorkerWithBundle, TEST_POLICY, TestInventory, testPolicyWithBudget } from './stack';
@@ -22,6 +22,8 @@ export type Step =
   | { decide: 'approve' | 'deny'; who: string; stage: string; by: string; via: 'signal' | 'update' }
   | { falsePositive: string; by: string; reason?: string }
   | { retryCompensations: string; by: string }
+  | { pause: string; by: string }
+  | { resume: string; by: string }
   | { fault: string; action: string }
   | { clearFault: string; action: string }
   | { killSwitch: 'engage' | 'release'; by: string; reason: string }
@@ -90,6 +92,10 @@ export async function runScenario(scenario: Scenario, workflowBundle: WorkerOpti
         await handleOf(step.falsePositive).signal(falsePositiveSignal, { by: step.by, reason: step.reason });
       } else if ('retryCompensations' in step) {
         await handleOf(step.retryCompensations).signal(retryCompensationsSignal, { by: step.by });
+      } else if ('pause' in step) {
+        await handleOf(step.pause).signal(pauseSignal, { by: step.by });
+      } else if ('resume' in step) {
+        await handleOf(step.resume).signal(resumeSignal, { by: step.by });
       } else if ('fault' in step) {
         await injectFault(db, idOf(step.fault), step.action, 'permanent');
       } else if ('clearFault' in step) {
