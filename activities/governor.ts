@@ -1,7 +1,7 @@
 import { WorkflowClient, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { governorStartOptions } from '../src/client/governor';
+import { governorStartOptions, lastGovernorState } from '../src/client/governor';
 import type { Logger } from '../src/log';
-import { GOVERNOR_WORKFLOW_ID, killSwitchQuery } from '../workflows/governorDefinitions';
+import { GOVERNOR_WORKFLOW_ID, killSwitchQuery, type GovernorStatus } from '../workflows/governorDefinitions';
 
 // A governor whose worker is down must not hold the case for long: it then asks by signal.
 const QUERY_DEADLINE_MS = 5_000;
@@ -11,9 +11,21 @@ export function createGovernorActivities(client: Client, taskQueue: string, logg
   // A terminated governor's last state is not the switch: only a running one answers.
   const openOnly = new WorkflowClient({ connection: client.connection, namespace: client.options.namespace, queryRejectCondition: 'NOT_OPEN' });
   return {
-    /** Starts the governor unless it runs already (idempotent). */
+    /**
+     * Starts the governor unless it runs already (idempotent), from the last run's state. When
+     * that state cannot be read, the new run starts engaged: an engaged switch must not be lost
+     * to a terminated governor; a human checks and releases it.
+     */
     async ensureGovernor(): Promise<void> {
-      await client.workflow.start('cordonGovernor', governorStartOptions(taskQueue));
+      let carried: GovernorStatus | undefined;
+      try {
+        carried = await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => lastGovernorState(client));
+      } catch (err) {
+        const reason = `the last governor's state could not be read (${(err as Error).message}): check, then release`;
+        logger.error({ err: (err as Error).message }, 'last governor state unreadable: a governor started now starts engaged');
+        carried = { engaged: true, engagedBy: 'cordon', reason, since: new Date().toISOString(), granted: [], waiting: [] };
+      }
+      await client.workflow.start('cordonGovernor', governorStartOptions(taskQueue, carried));
     },
 
     /**

@@ -89,6 +89,52 @@ describe('the governor', () => {
     expect(await readKillSwitch()).toBe('released');
   });
 
+  it('a governor terminated while engaged comes back engaged, with its grants', async () => {
+    const governor = h.env.client.workflow.getHandle(GOVERNOR_WORKFLOW_ID);
+    await setKillSwitch(h.env.client, h.taskQueue, true, { by: 'ciso-1', reason: 'incident' });
+    const before = await governorStatus(h.env.client);
+    await governor.terminate('test: governor gone while engaged');
+
+    const { id, handle } = await contain('auto');
+    await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('governor'));
+    expect(await listActions(h.db, id)).toEqual([]);
+    expect((await governor.describe()).status.name).toBe('RUNNING');
+    const after = await governorStatus(h.env.client);
+    expect(after).toMatchObject({ engaged: true, engagedBy: 'ciso-1', reason: 'incident', granted: before.granted });
+    expect(after.waiting).toContain(handle.workflowId);
+
+    await setKillSwitch(h.env.client, h.taskQueue, false, { by: 'ciso-1', reason: 'over' });
+    await waitForStatus(handle, (s) => expect(s.applied.map((a) => a.action)).toContain('restrict'));
+    // The carried grants still count: its revoke is over the budget of 2 and waits for approval.
+    await waitForStatus(handle, (s) => expect(s.pendingRequest?.stage).toBe('revoke'));
+  });
+
+  it('engaging the switch of a terminated governor starts it again from its last state', async () => {
+    const governor = h.env.client.workflow.getHandle(GOVERNOR_WORKFLOW_ID);
+    const before = await governorStatus(h.env.client);
+    expect(before.granted.length).toBeGreaterThan(0);
+    await governor.terminate('test: governor gone');
+    const after = await setKillSwitch(h.env.client, h.taskQueue, true, { by: 'ciso-2', reason: 'drill' });
+    expect(after).toMatchObject({ engaged: true, engagedBy: 'ciso-2', granted: before.granted });
+    await setKillSwitch(h.env.client, h.taskQueue, false, { by: 'ciso-2', reason: 'drill over' });
+  });
+
+  it('a governor whose last state cannot be read comes back engaged, for a human to release', async () => {
+    const governor = h.env.client.workflow.getHandle(GOVERNOR_WORKFLOW_ID);
+    await governor.terminate('test: replaced by a run no worker serves');
+    // A closed run on a queue no worker polls: its state cannot be read.
+    await h.env.client.workflow.start(cordonGovernor, { workflowId: GOVERNOR_WORKFLOW_ID, taskQueue: `unserved-${randomUUID()}` });
+    await governor.terminate('test: gone, state unreadable');
+
+    await createGovernorActivities(h.env.client, h.taskQueue, testLogger).ensureGovernor();
+    const status = await governor.query(governorStatusQuery);
+    expect(status).toMatchObject({ engaged: true, engagedBy: 'cordon' });
+    expect(status.reason).toContain("the last governor's state could not be read");
+    expect(await readKillSwitch()).toBe('engaged');
+    await setKillSwitch(h.env.client, h.taskQueue, false, { by: 'ciso-1', reason: 'checked' });
+    expect(await readKillSwitch()).toBe('released');
+  });
+
   it('a pause outlasting a permit: the switch engaged meanwhile still holds the action after the resume', async () => {
     const { id, handle } = await contain('gated');
     const requestId = await pendingRequestId(handle, 'isolate');

@@ -12,32 +12,45 @@ import {
 
 /**
  * How the singleton governor is started, on its own queue beside the service's `taskQueue`;
- * joining it when it already runs.
+ * joining it when it already runs. A new run starts from `carried`, the last run's state.
  */
-export function governorStartOptions(taskQueue: string) {
+export function governorStartOptions(taskQueue: string, carried?: GovernorStatus) {
   return {
     workflowId: GOVERNOR_WORKFLOW_ID,
     taskQueue: governorTaskQueue(taskQueue),
-    args: [] as [],
+    args: (carried ? [carried] : []) as [GovernorStatus?],
     workflowIdConflictPolicy: 'USE_EXISTING' as const,
     staticSummary: 'Cordon governor: kill switch and destructive-action budget',
   };
 }
 
-/** Engages or releases the kill switch (starting the governor if it never ran). */
-export function setKillSwitch(client: Client, taskQueue: string, engaged: boolean, input: SwitchInput): Promise<GovernorStatus> {
-  return client.workflow.executeUpdateWithStart(engaged ? engageUpdate : releaseUpdate, {
-    args: [input],
-    startWorkflowOperation: new WithStartWorkflowOperation<typeof cordonGovernor>('cordonGovernor', governorStartOptions(taskQueue)),
-  });
-}
-
-/** The governor's state; a governor that never ran is released with no grants. */
-export async function governorStatus(client: Client): Promise<GovernorStatus> {
+/**
+ * The state of the governor's latest run, running or closed (terminated, failed): a governor
+ * started again must not come back released with its grants forgotten. `undefined` when no
+ * governor ran (or its history is gone); a failure to read it is thrown.
+ */
+export async function lastGovernorState(client: Client): Promise<GovernorStatus | undefined> {
   try {
     return await client.workflow.getHandle(GOVERNOR_WORKFLOW_ID).query(governorStatusQuery);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return { engaged: false, granted: [], waiting: [] };
+    if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
   }
+}
+
+/**
+ * Engages or releases the kill switch, starting the governor if none runs: from the last run's
+ * state when it can be read (the switch is then set as asked either way).
+ */
+export async function setKillSwitch(client: Client, taskQueue: string, engaged: boolean, input: SwitchInput): Promise<GovernorStatus> {
+  const carried = await lastGovernorState(client).catch(() => undefined);
+  return client.workflow.executeUpdateWithStart(engaged ? engageUpdate : releaseUpdate, {
+    args: [input],
+    startWorkflowOperation: new WithStartWorkflowOperation<typeof cordonGovernor>('cordonGovernor', governorStartOptions(taskQueue, carried)),
+  });
+}
+
+/** The governor's state (a closed run's last one); a governor that never ran is released with no grants. */
+export async function governorStatus(client: Client): Promise<GovernorStatus> {
+  return (await lastGovernorState(client)) ?? { engaged: false, granted: [], waiting: [] };
 }
