@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Database } from '../src/db';
 import type { Logger } from '../src/log';
 import { createAuditActivities } from './audit';
+import { createBudgetActivities } from './budget';
 import { createConnectors } from './connectors/registry';
 import type { ConnectorSettings } from './connectors/types';
 import { createContextActivities } from './context';
@@ -36,6 +37,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAuditActivities(deps.db),
     ...createNotifyActivities({ ...deps, webhookUrl: deps.notifyWebhookUrl }),
     ...createGovernorActivities(deps.client, deps.taskQueue, deps.logger),
+    ...createBudgetActivities(deps.db, deps.client, deps.logger),
     ...createShadowActivities(deps.client, deps.taskQueue),
   };
 }

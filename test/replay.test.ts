@@ -63,6 +63,9 @@ describe('golden histories', () => {
         'governor-kill-switch', 'governor-over-budget', 'governor-singleton', 'governor-answers-from-main-loop',
         'auto-containment-switch-by-query', 'approval-switch-by-query', 'false-positive-switch-by-query', 'governor-kill-switch-by-query',
         'governor-continued-before-own-queue', 'pause-before-switch-recheck', 'kill-switch-after-pause',
+        ...['auto-containment', 'approval', 'false-positive', 'compensation-failure', 'governor-kill-switch', 'governor-over-budget', 'kill-switch-after-pause']
+          .concat(['hold', 'proceed', 'abort', 'rollback', 'lapse'].map((rule) => `approval-timeout-${rule}`))
+          .map((name) => `${name}-budget-in-store`),
       ]),
     );
   });

@@ -14,6 +14,12 @@ export const compensation = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 12 },
 });
 
+/** Claiming the destructive-action budget: never guessed, so retried until the database answers. */
+export const budgetClaims = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '1 minute' },
+});
+
 /** Reading the kill switch: soon given up, because the case then asks the governor by signal. */
 export const switchReading = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',

@@ -1,7 +1,7 @@
 import type { Duration } from '@temporalio/common';
 import { getExternalWorkflowHandle, patched, uuid4, workflowInfo } from '@temporalio/workflow';
 import { durationMs } from '../src/policy/duration';
-import { bookkeeping, switchReading } from './activities';
+import { bookkeeping, budgetClaims, switchReading } from './activities';
 import type { AuditTrail } from './auditTrail';
 import type { Containment } from './containment';
 import {
@@ -17,6 +17,12 @@ import {
  * front (asking does, when it is not running).
  */
 export const KILL_SWITCH_BY_QUERY = 'kill-switch-read-by-query';
+/**
+ * Patch id: a destructive action asks the governor about the switch only, then claims the
+ * budget in the database by an activity, instead of a permit's signal round trip through the
+ * governor's history.
+ */
+const BUDGET_CLAIMED_IN_STORE = 'budget-claimed-in-store';
 const GOVERNOR_RECHECK = '5 minutes';
 
 // Without an answer by then, ask again: the governor answers a repeated id without recounting.
@@ -52,30 +58,32 @@ export async function askGovernor(
 
 /**
  * A case's permits: `permit` asks the governor before a state change and waits out an engaged
- * kill switch; `switchOnly` asks about the switch alone, for an action whose budget is spent.
+ * kill switch, then claims the budget for a destructive one; `switchOnly` asks about the switch
+ * alone, for an action whose budget is spent.
  */
 export const governorPermits = (c: Containment, audit: AuditTrail, shadow: boolean) =>
   async function permit(stage: { stage: string }, approved: boolean, stopOnFalsePositive: boolean, switchOnly = false): Promise<Exclude<PermitDecision, 'engaged'> | 'stopped'> {
     const budget = c.context!.policy.governor.budget;
     const destructive = !switchOnly && (budget.stages as string[]).includes(stage.stage);
+    const request = () => ({
+      requestId: uuid4(),
+      workflowId: workflowInfo().workflowId,
+      stage: stage.stage,
+      destructive,
+      approved,
+      budget: { limit: budget.limit, windowMs: durationMs(budget.window) },
+      ...(shadow && { shadow: true }),
+    });
+    if (destructive && patched(BUDGET_CLAIMED_IN_STORE)) {
+      const go = await permit(stage, approved, stopOnFalsePositive, true);
+      return go === 'stopped' ? go : budgetClaims.claimBudget(request());
+    }
     // Outside the budget only the switch matters. Engaged (or unreadable), the case asks as
     // below, which puts it on the governor's list to be told of the release.
     if (!destructive && patched(KILL_SWITCH_BY_QUERY) && (await switchReading.readKillSwitch().catch(() => 'unknown')) === 'released') return 'granted';
     for (;;) {
       c.governorReleased = false;
-      const decision = await askGovernor(
-        {
-          requestId: uuid4(),
-          workflowId: workflowInfo().workflowId,
-          stage: stage.stage,
-          destructive,
-          approved,
-          budget: { limit: budget.limit, windowMs: durationMs(budget.window) },
-          ...(shadow && { shadow: true }),
-        },
-        c.permitAnswers,
-        (done, timeout) => c.wait(done, timeout),
-      );
+      const decision = await askGovernor(request(), c.permitAnswers, (done, timeout) => c.wait(done, timeout));
       if (decision !== 'engaged') {
         c.status.waitingFor = undefined;
         return decision;

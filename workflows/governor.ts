@@ -14,6 +14,7 @@ import {
   engageUpdate,
   governorStatusQuery,
   governorTaskQueue,
+  grantRecordedSignal,
   killSwitchQuery,
   permitDecisionSignal,
   releaseUpdate,
@@ -97,6 +98,13 @@ export async function cordonGovernor(
   setHandler(requestPermitSignal, (request) => {
     if (!patched(ANSWERS_FROM_MAIN_LOOP)) return answer(request, false);
     if (!unanswered.has(request.requestId)) unanswered.set(request.requestId, request);
+  });
+
+  // Claimed in the database by a case, so already counted there; a repeat is ignored.
+  setHandler(grantRecordedSignal, (grant) => {
+    if (grant.requestId && grantedIds.has(grant.requestId)) return;
+    state.granted.push(grant);
+    grantedIds.add(grant.requestId);
   });
 
   setHandler(

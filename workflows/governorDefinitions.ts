@@ -27,6 +27,14 @@ export interface PermitRequest {
 /** `granted`: go. `engaged`: kill switch on, wait for release. `over-budget`: get approval first. */
 export type PermitDecision = 'granted' | 'engaged' | 'over-budget';
 
+/** One destructive action granted; since the budget is claimed in the database, relayed here. */
+export interface Grant {
+  at: string;
+  workflowId: string;
+  stage: string;
+  requestId?: string;
+}
+
 /** Who engaged or released the kill switch, and why. */
 export interface SwitchInput {
   by: string;
@@ -40,7 +48,7 @@ export interface GovernorStatus {
   reason?: string;
   since?: string;
   /** Destructive actions granted, newest last (kept for 24 hours). */
-  granted: { at: string; workflowId: string; stage: string; requestId?: string }[];
+  granted: Grant[];
   /** Workflows waiting for the kill switch to be released. */
   waiting: string[];
   /** Released, and not yet told so (the governor bounds its signals in flight). */
@@ -57,6 +65,8 @@ export interface PermitAnswer {
 // updates (10 by default), far fewer than the containments that may ask at once.
 export const requestPermitSignal = defineSignal<[PermitRequest]>('requestPermit');
 export const permitDecisionSignal = defineSignal<[PermitAnswer]>('permitDecision');
+/** A grant of the budget claimed in the database, for `governor status` and cases asking by signal. */
+export const grantRecordedSignal = defineSignal<[Grant]>('grantRecorded');
 export const engageUpdate = defineUpdate<GovernorStatus, [SwitchInput]>('engage');
 export const releaseUpdate = defineUpdate<GovernorStatus, [SwitchInput]>('release');
 export const governorStatusQuery = defineQuery<GovernorStatus>('status');

@@ -13,6 +13,8 @@ export interface Database {
   query: Query;
   /** Runs `fn` on one connection (for transactions and session locks). */
   session<T>(fn: (query: Query, exec: (sql: string) => Promise<unknown>) => Promise<T>): Promise<T>;
+  /** Runs `fn` in one transaction, rolled back when it throws; embedded, nothing else runs meanwhile. */
+  transaction<T>(fn: (query: Query) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -57,6 +59,9 @@ export async function openDatabase(options: { url?: string; dataDir?: string }):
 
 function openPostgres(url: string): Database {
   const pool = new Pool({ connectionString: url, max: 10 });
+  // An idle connection the server drops (restart, shutdown) is replaced on next use; unheard,
+  // its error event would crash the process.
+  pool.on('error', () => undefined);
   return {
     kind: 'postgres',
     query: (sql, params) => pool.query(sql, params as unknown[]) as never,
@@ -64,6 +69,20 @@ function openPostgres(url: string): Database {
       const client = await pool.connect();
       try {
         return await fn((sql, params) => client.query(sql, params as unknown[]) as never, (sql) => client.query(sql));
+      } finally {
+        client.release();
+      }
+    },
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn((sql, params) => client.query(sql, params as unknown[]) as never);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
       } finally {
         client.release();
       }
@@ -86,6 +105,7 @@ async function openPGlite(dataDir?: string): Promise<Database> {
     query,
     // PGlite is a single connection: every call is already the same session.
     session: (fn) => fn(query, (sql) => lite.exec(sql)),
+    transaction: (fn) => lite.transaction((tx) => fn((sql, params) => tx.query(sql, params) as never)),
     close: () => lite.close(),
   };
 }

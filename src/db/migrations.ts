@@ -83,4 +83,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE connector_captures DROP CONSTRAINT connector_captures_pkey;
       ALTER TABLE connector_captures ADD PRIMARY KEY (provider, identity_id, action, case_id);`,
   },
+  {
+    version: 5,
+    description: 'destructive-action budget: one row per granted permit, keyed by its request id',
+    sql: `
+      CREATE TABLE budget_grants (
+        request_id text PRIMARY KEY,
+        workflow_id text NOT NULL,
+        stage text NOT NULL,
+        approved boolean NOT NULL,
+        granted_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX budget_grants_granted_at ON budget_grants (granted_at);`,
+  },
 ];

@@ -16,7 +16,7 @@ const approvalTimeout = (rule: 'hold' | 'proceed' | 'abort' | 'rollback' | 'laps
     ...(rule === 'lapse' ? [{ until: 'svc', outcome: 'active' } as const, { sleep: '5h' } as const] : []), // maxHold (6h) runs out
     { until: 'svc', outcome },
   ],
-  record: { [`approval-timeout-${rule}`]: 'svc' },
+  record: { [`approval-timeout-${rule}`]: 'svc', [`approval-timeout-${rule}-budget-in-store`]: 'svc' },
 });
 
 export const SCENARIOS: Scenario[] = [
@@ -29,6 +29,8 @@ export const SCENARIOS: Scenario[] = [
       'auto-containment': 'svc',
       // The same run once actions outside the budget read the kill switch by query (patch kill-switch-read-by-query).
       'auto-containment-switch-by-query': 'svc',
+      // The same run once the budget is claimed in the database (patch budget-claimed-in-store).
+      'auto-containment-budget-in-store': 'svc',
     },
   },
   {
@@ -49,6 +51,8 @@ export const SCENARIOS: Scenario[] = [
       approval: 'svc',
       // The same run once actions outside the budget read the kill switch by query (patch kill-switch-read-by-query).
       'approval-switch-by-query': 'svc',
+      // The same run once the budget is claimed in the database (patch budget-claimed-in-store).
+      'approval-budget-in-store': 'svc',
     },
   },
   {
@@ -82,6 +86,8 @@ export const SCENARIOS: Scenario[] = [
       'false-positive': 'svc',
       // The same run once actions outside the budget read the kill switch by query (patch kill-switch-read-by-query).
       'false-positive-switch-by-query': 'svc',
+      // The same run once the budget is claimed in the database (patch budget-claimed-in-store).
+      'false-positive-budget-in-store': 'svc',
     },
   },
   {
@@ -99,7 +105,11 @@ export const SCENARIOS: Scenario[] = [
       { retryCompensations: 'svc', by: 'oncall' },
       { until: 'svc', closed: true },
     ],
-    record: { 'compensation-failure': 'svc' },
+    record: {
+      'compensation-failure': 'svc',
+      // The same run once the budget is claimed in the database (patch budget-claimed-in-store).
+      'compensation-failure-budget-in-store': 'svc',
+    },
   },
   {
     // A budget of 1 destructive action per hour. The approved isolate spends it; the kill
@@ -125,6 +135,9 @@ export const SCENARIOS: Scenario[] = [
       'governor-kill-switch': 'blocked',
       // The same run once actions outside the budget read the kill switch by query (patch kill-switch-read-by-query).
       'governor-kill-switch-by-query': 'blocked',
+      // The same run once the budget is claimed in the database (patch budget-claimed-in-store).
+      'governor-kill-switch-budget-in-store': 'blocked',
+      'governor-over-budget-budget-in-store': 'overBudget',
       'governor-over-budget': 'overBudget',
       'governor-singleton': 'governor',
       // The same run once the main loop answers permits (patch governor-answers-from-main-loop).
@@ -149,6 +162,10 @@ export const SCENARIOS: Scenario[] = [
       { killSwitch: 'release', by: 'ciso-1', reason: 'fixed' },
       { until: 'held', waitingFor: 'verify-window' },
     ],
-    record: { 'kill-switch-after-pause': 'held' },
+    record: {
+      'kill-switch-after-pause': 'held',
+      // The same run once the budget is claimed in the database (patch budget-claimed-in-store).
+      'kill-switch-after-pause-budget-in-store': 'held',
+    },
   },
 ];
