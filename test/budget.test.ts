@@ -69,11 +69,11 @@ describe.each([
     expect(await claim(db, { budget: { limit: 1, windowMs: 3_600_000 }, shadow: true })).toBe('over-budget');
   });
 
-  it('counts only the grants inside the window, and forgets them a day after', async () => {
+  it('counts only the grants inside the window, and forgets them a week after', async () => {
     const db = dbOf();
     await db.query('DELETE FROM budget_grants');
     await db.query(`INSERT INTO budget_grants (request_id, workflow_id, stage, approved, granted_at) VALUES ('old', 'w', 'revoke', false, now() - interval '2 hours')`);
-    await db.query(`INSERT INTO budget_grants (request_id, workflow_id, stage, approved, granted_at) VALUES ('older', 'w', 'revoke', false, now() - interval '2 days')`);
+    await db.query(`INSERT INTO budget_grants (request_id, workflow_id, stage, approved, granted_at) VALUES ('older', 'w', 'revoke', false, now() - interval '8 days')`);
     expect(await claim(db, { budget: { limit: 1, windowMs: 3_600_000 } })).toBe('granted');
     expect(await claim(db, { budget: { limit: 1, windowMs: 3_600_000 } })).toBe('over-budget');
     expect(await claim(db, { budget: { limit: 2, windowMs: 3 * 3_600_000 } })).toBe('over-budget');
@@ -84,6 +84,8 @@ describe.each([
 it('relays each grant to the governor, which lists it once', async () => {
   await setKillSwitch(h.env.client, h.taskQueue, false, { by: 'test', reason: 'start the governor' });
   const requestId = randomUUID();
+  // Claimed twice, as a retried activity does: relayed twice.
+  expect(await claim(h.db, { requestId, budget: { limit: 1_000, windowMs: 3_600_000 } })).toBe('granted');
   expect(await claim(h.db, { requestId, budget: { limit: 1_000, windowMs: 3_600_000 } })).toBe('granted');
   // An update is handled after the signals sent before it: both relays have arrived.
   const { granted } = await setKillSwitch(h.env.client, h.taskQueue, false, { by: 'test', reason: 'read the grants' });
@@ -92,7 +94,7 @@ it('relays each grant to the governor, which lists it once', async () => {
 
 it("counts the governor's own grants, made before the budget moved to the database", async () => {
   const governor = h.env.client.workflow.getHandle(GOVERNOR_WORKFLOW_ID);
-  await governor.terminate('test: a governor from before the move');
+  await governor.terminate('test: a governor from before the move').catch(() => undefined);
   const at = new Date(Date.now() - 60_000).toISOString();
   const state = { engaged: false, waiting: [], granted: [{ at, workflowId: 'w-1', stage: 'revoke', requestId: 'before-1' }, { at, workflowId: 'w-2', stage: 'isolate' }] };
   await h.env.client.workflow.start(cordonGovernor, governorStartOptions(h.taskQueue, state));

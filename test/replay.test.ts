@@ -62,10 +62,10 @@ describe('golden histories', () => {
         ...['hold', 'proceed', 'abort', 'rollback', 'lapse'].map((rule) => `approval-timeout-${rule}`),
         'governor-kill-switch', 'governor-over-budget', 'governor-singleton', 'governor-answers-from-main-loop',
         'auto-containment-switch-by-query', 'approval-switch-by-query', 'false-positive-switch-by-query', 'governor-kill-switch-by-query',
-        'governor-continued-before-own-queue', 'pause-before-switch-recheck', 'kill-switch-after-pause',
-        ...['auto-containment', 'approval', 'false-positive', 'compensation-failure', 'governor-kill-switch', 'governor-over-budget', 'kill-switch-after-pause']
-          .concat(['hold', 'proceed', 'abort', 'rollback', 'lapse'].map((rule) => `approval-timeout-${rule}`))
-          .map((name) => `${name}-budget-in-store`),
+        'governor-continued-before-own-queue', 'pause-before-switch-recheck', 'kill-switch-after-pause', 'governor-relayed-grants',
+        ...['auto-containment', 'approval', 'approval-timeout-proceed', 'false-positive', 'governor-kill-switch', 'governor-over-budget', 'kill-switch-after-pause'].map(
+          (name) => `${name}-budget-in-store`,
+        ),
       ]),
     );
   });

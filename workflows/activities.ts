@@ -27,8 +27,9 @@ export const switchReading = proxyActivities<Activities>({
 });
 
 /**
- * Storing audit entries: a batch insert takes milliseconds, so a write lost with a crashed worker
- * is retried after 10 s instead of holding every later entry back for the bookkeeping timeout.
+ * Storing audit entries: a batch is a few inserts of about a millisecond each, so a write lost
+ * with a crashed worker is retried after 10 s instead of holding every later entry back for the
+ * bookkeeping timeout.
  */
 export const auditStore = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',

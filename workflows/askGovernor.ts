@@ -18,8 +18,8 @@ import {
  */
 export const KILL_SWITCH_BY_QUERY = 'kill-switch-read-by-query';
 /**
- * Patch id: a destructive action asks the governor about the switch only, then claims the
- * budget in the database by an activity, instead of a permit's signal round trip through the
+ * Patch id: a destructive action claims the budget in the database by an activity, then asks the
+ * governor about the switch only, instead of a permit's signal round trip through the
  * governor's history.
  */
 const BUDGET_CLAIMED_IN_STORE = 'budget-claimed-in-store';
@@ -57,9 +57,9 @@ export async function askGovernor(
 }
 
 /**
- * A case's permits: `permit` asks the governor before a state change and waits out an engaged
- * kill switch, then claims the budget for a destructive one; `switchOnly` asks about the switch
- * alone, for an action whose budget is spent.
+ * A case's permits: `permit` claims the budget for a destructive action, then asks the governor
+ * about the kill switch and waits it out; `switchOnly` asks about the switch alone, for an action
+ * whose budget is spent.
  */
 export const governorPermits = (c: Containment, audit: AuditTrail, shadow: boolean) =>
   async function permit(stage: { stage: string }, approved: boolean, stopOnFalsePositive: boolean, switchOnly = false): Promise<Exclude<PermitDecision, 'engaged'> | 'stopped'> {
@@ -74,9 +74,11 @@ export const governorPermits = (c: Containment, audit: AuditTrail, shadow: boole
       budget: { limit: budget.limit, windowMs: durationMs(budget.window) },
       ...(shadow && { shadow: true }),
     });
+    // The switch is read after the claim, last before the action: a claim can wait long for the
+    // database. A claim whose action then waits out the switch stays spent.
     if (destructive && patched(BUDGET_CLAIMED_IN_STORE)) {
-      const go = await permit(stage, approved, stopOnFalsePositive, true);
-      return go === 'stopped' ? go : budgetClaims.claimBudget(request());
+      if ((await budgetClaims.claimBudget(request())) === 'over-budget') return 'over-budget';
+      return permit(stage, approved, stopOnFalsePositive, true);
     }
     // Outside the budget only the switch matters. Engaged (or unreadable), the case asks as
     // below, which puts it on the governor's list to be told of the release.

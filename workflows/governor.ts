@@ -66,13 +66,18 @@ export async function cordonGovernor(
   // Received and not yet answered, oldest first; a request asked again while queued is queued once.
   const unanswered = new Map(carriedRequests.map((r) => [r.requestId, r]));
 
+  const forgetOldGrants = () => {
+    const now = Date.now();
+    state.granted = state.granted.filter((g) => now - Date.parse(g.at) < KEEP_GRANTS_MS);
+  };
+
   function decide(request: PermitRequest): PermitDecision {
     if (state.engaged) {
       if (!state.waiting.includes(request.workflowId)) state.waiting.push(request.workflowId);
       return 'engaged';
     }
+    forgetOldGrants();
     const now = Date.now();
-    state.granted = state.granted.filter((g) => now - Date.parse(g.at) < KEEP_GRANTS_MS);
     if (!request.destructive) return 'granted';
     const recent = state.granted.filter((g) => now - Date.parse(g.at) < request.budget.windowMs);
     if (!request.approved && recent.length >= request.budget.limit) return 'over-budget';
@@ -103,8 +108,9 @@ export async function cordonGovernor(
   // Claimed in the database by a case, so already counted there; a repeat is ignored.
   setHandler(grantRecordedSignal, (grant) => {
     if (grant.requestId && grantedIds.has(grant.requestId)) return;
+    forgetOldGrants();
     state.granted.push(grant);
-    grantedIds.add(grant.requestId);
+    if (grant.requestId) grantedIds.add(grant.requestId);
   });
 
   setHandler(
@@ -158,6 +164,7 @@ export async function cordonGovernor(
     if (onCaseQueue && !waitingToGo() && patched(OWN_TASK_QUEUE)) break;
   }
   await condition(() => inFlight === 0 && allHandlersFinished());
+  forgetOldGrants();
   const carriedOn = [...unanswered.values()].slice(0, CARRIED_REQUESTS);
   if (unanswered.size > carriedOn.length) log.warn('governor: requests left to be asked again', { dropped: unanswered.size - carriedOn.length });
   const continueOn = patched(OWN_TASK_QUEUE)

@@ -43,7 +43,8 @@ export async function lastGovernorState(client: Client): Promise<GovernorStatus 
  * state when it can be read (the switch is then set as asked either way).
  */
 export async function setKillSwitch(client: Client, taskQueue: string, engaged: boolean, input: SwitchInput): Promise<GovernorStatus> {
-  const carried = await lastGovernorState(client).catch(() => undefined);
+  // Read within 5 s: a governor whose worker is down must not hold up the switch.
+  const carried = await client.withDeadline(Date.now() + 5_000, () => lastGovernorState(client)).catch(() => undefined);
   return client.workflow.executeUpdateWithStart(engaged ? engageUpdate : releaseUpdate, {
     args: [input],
     startWorkflowOperation: new WithStartWorkflowOperation<typeof cordonGovernor>('cordonGovernor', governorStartOptions(taskQueue, carried)),

@@ -16,7 +16,11 @@ const approvalTimeout = (rule: 'hold' | 'proceed' | 'abort' | 'rollback' | 'laps
     ...(rule === 'lapse' ? [{ until: 'svc', outcome: 'active' } as const, { sleep: '5h' } as const] : []), // maxHold (6h) runs out
     { until: 'svc', outcome },
   ],
-  record: { [`approval-timeout-${rule}`]: 'svc', [`approval-timeout-${rule}-budget-in-store`]: 'svc' },
+  record: {
+    [`approval-timeout-${rule}`]: 'svc',
+    // Proceeding reaches a destructive action: the same run once the budget is claimed in the database.
+    ...(rule === 'proceed' && { [`approval-timeout-${rule}-budget-in-store`]: 'svc' }),
+  },
 });
 
 export const SCENARIOS: Scenario[] = [
@@ -105,11 +109,7 @@ export const SCENARIOS: Scenario[] = [
       { retryCompensations: 'svc', by: 'oncall' },
       { until: 'svc', closed: true },
     ],
-    record: {
-      'compensation-failure': 'svc',
-      // The same run once the budget is claimed in the database (patch budget-claimed-in-store).
-      'compensation-failure-budget-in-store': 'svc',
-    },
+    record: { 'compensation-failure': 'svc' },
   },
   {
     // A budget of 1 destructive action per hour. The approved isolate spends it; the kill
@@ -142,6 +142,8 @@ export const SCENARIOS: Scenario[] = [
       'governor-singleton': 'governor',
       // The same run once the main loop answers permits (patch governor-answers-from-main-loop).
       'governor-answers-from-main-loop': 'governor',
+      // The same run once grants are claimed in the database and relayed to it (grantRecorded).
+      'governor-relayed-grants': 'governor',
     },
   },
   {
