@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { lastGovernorState } from '../src/client/governor';
+import { GOVERNOR_READ_DEADLINE_MS, lastGovernorState } from '../src/client/governor';
 import type { Database } from '../src/db';
 import type { Logger } from '../src/log';
 import { GOVERNOR_WORKFLOW_ID, grantRecordedSignal, type Grant, type PermitRequest } from '../workflows/governorDefinitions';
@@ -12,7 +12,6 @@ const asGrant = (row: GrantRow): Grant => ({ at: new Date(row.granted_at).toISOS
 const BUDGET_LOCK = 727_002;
 // Grants are kept for the longer of this and the claim's window.
 const KEEP_GRANTS_MS = 7 * 24 * 3_600_000;
-const GOVERNOR_READ_DEADLINE_MS = 5_000;
 const IMPORT_RETRY_MS = 60_000;
 
 /** The destructive-action budget, counted in the database: no round trip through the governor. */
@@ -24,7 +23,7 @@ export function createBudgetActivities(db: Database, client: Client, logger: Log
   async function governorGrantsToImport(): Promise<Grant[]> {
     if (imported || Date.now() < nextImportAt) return [];
     try {
-      const state = await client.withDeadline(Date.now() + GOVERNOR_READ_DEADLINE_MS, () => lastGovernorState(client));
+      const state = await lastGovernorState(client, GOVERNOR_READ_DEADLINE_MS);
       imported = true;
       return state?.granted ?? [];
     } catch (err) {

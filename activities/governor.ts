@@ -1,10 +1,7 @@
 import { WorkflowClient, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { governorStartOptions, lastGovernorState } from '../src/client/governor';
+import { GOVERNOR_READ_DEADLINE_MS, governorStartOptions, lastGovernorState } from '../src/client/governor';
 import type { Logger } from '../src/log';
 import { GOVERNOR_WORKFLOW_ID, killSwitchQuery, type GovernorStatus } from '../workflows/governorDefinitions';
-
-// A governor whose worker is down must not hold the case for long: it then asks by signal.
-const QUERY_DEADLINE_MS = 5_000;
 
 /** Starts the singleton governor when asking it fails, and reads its kill switch. */
 export function createGovernorActivities(client: Client, taskQueue: string, logger: Logger) {
@@ -19,7 +16,7 @@ export function createGovernorActivities(client: Client, taskQueue: string, logg
     async ensureGovernor(): Promise<void> {
       let carried: GovernorStatus | undefined;
       try {
-        carried = await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => lastGovernorState(client));
+        carried = await lastGovernorState(client, GOVERNOR_READ_DEADLINE_MS);
       } catch (err) {
         const reason = `the last governor's state could not be read (${(err as Error).message}): check, then release`;
         logger.error({ err: (err as Error).message }, 'last governor state unreadable: a governor started now starts engaged');
@@ -35,7 +32,7 @@ export function createGovernorActivities(client: Client, taskQueue: string, logg
      */
     async readKillSwitch(): Promise<'engaged' | 'released' | 'unknown'> {
       try {
-        const engaged = await openOnly.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => openOnly.getHandle(GOVERNOR_WORKFLOW_ID).query(killSwitchQuery));
+        const engaged = await openOnly.withDeadline(Date.now() + GOVERNOR_READ_DEADLINE_MS, () => openOnly.getHandle(GOVERNOR_WORKFLOW_ID).query(killSwitchQuery));
         return engaged === false ? 'released' : 'engaged';
       } catch (err) {
         // Not running is expected before the first ask; anything else is worth knowing about.

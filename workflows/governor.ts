@@ -66,9 +66,12 @@ export async function cordonGovernor(
   // Received and not yet answered, oldest first; a request asked again while queued is queued once.
   const unanswered = new Map(carriedRequests.map((r) => [r.requestId, r]));
 
+  // Grants are appended as they come, so the first is the oldest (give or take clock skew between
+  // relays): while it has not expired, a call (one per relayed grant) scans nothing.
   const forgetOldGrants = () => {
     const now = Date.now();
-    state.granted = state.granted.filter((g) => now - Date.parse(g.at) < KEEP_GRANTS_MS);
+    const expired = (g: { at: string }) => now - Date.parse(g.at) >= KEEP_GRANTS_MS;
+    if (state.granted.length && expired(state.granted[0])) state.granted = state.granted.filter((g) => !expired(g));
   };
 
   function decide(request: PermitRequest): PermitDecision {

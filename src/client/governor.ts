@@ -24,14 +24,19 @@ export function governorStartOptions(taskQueue: string, carried?: GovernorStatus
   };
 }
 
+/** How long Cordon's own reads of the governor may take: a governor whose worker is down must not hold anything up. */
+export const GOVERNOR_READ_DEADLINE_MS = 5_000;
+
 /**
  * The state of the governor's latest run, running or closed (terminated, failed): a governor
  * started again must not come back released with its grants forgotten. `undefined` when no
- * governor ran (or its history is gone); a failure to read it is thrown.
+ * governor ran (or its history is gone); a failure to read it, or to read it within
+ * `deadlineMs`, is thrown.
  */
-export async function lastGovernorState(client: Client): Promise<GovernorStatus | undefined> {
+export async function lastGovernorState(client: Client, deadlineMs?: number): Promise<GovernorStatus | undefined> {
+  const query = () => client.workflow.getHandle(GOVERNOR_WORKFLOW_ID).query(governorStatusQuery);
   try {
-    return await client.workflow.getHandle(GOVERNOR_WORKFLOW_ID).query(governorStatusQuery);
+    return await (deadlineMs === undefined ? query() : client.withDeadline(Date.now() + deadlineMs, query));
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
@@ -43,8 +48,7 @@ export async function lastGovernorState(client: Client): Promise<GovernorStatus 
  * state when it can be read (the switch is then set as asked either way).
  */
 export async function setKillSwitch(client: Client, taskQueue: string, engaged: boolean, input: SwitchInput): Promise<GovernorStatus> {
-  // Read within 5 s: a governor whose worker is down must not hold up the switch.
-  const carried = await client.withDeadline(Date.now() + 5_000, () => lastGovernorState(client)).catch(() => undefined);
+  const carried = await lastGovernorState(client, GOVERNOR_READ_DEADLINE_MS).catch(() => undefined);
   return client.workflow.executeUpdateWithStart(engaged ? engageUpdate : releaseUpdate, {
     args: [input],
     startWorkflowOperation: new WithStartWorkflowOperation<typeof cordonGovernor>('cordonGovernor', governorStartOptions(taskQueue, carried)),
