@@ -56,13 +56,18 @@ export async function askGovernor(
   }
 }
 
+type SwitchReading = 'engaged' | 'released' | 'unknown';
+
 /**
  * A case's permits: `permit` claims the budget for a destructive action, then asks the governor
  * about the kill switch and waits it out; `switchOnly` asks about the switch alone, for an action
- * whose budget is spent.
+ * whose budget is spent. `openingSwitch` offers the switch as read at the case's start, while
+ * still fresh (see openingReads.ts).
  */
-export const governorPermits = (c: Containment, audit: AuditTrail, shadow: boolean) =>
-  async function permit(stage: { stage: string }, approved: boolean, stopOnFalsePositive: boolean, switchOnly = false): Promise<Exclude<PermitDecision, 'engaged'> | 'stopped'> {
+export const governorPermits = (c: Containment, audit: AuditTrail, shadow: boolean, openingSwitch: () => Promise<SwitchReading | undefined>) => {
+  const readKillSwitch = async (openingAllowed: boolean): Promise<SwitchReading> =>
+    (openingAllowed ? await openingSwitch() : undefined) ?? (await switchReading.readKillSwitch().catch(() => 'unknown' as const));
+  return async function permit(stage: { stage: string }, approved: boolean, stopOnFalsePositive: boolean, switchOnly = false): Promise<Exclude<PermitDecision, 'engaged'> | 'stopped'> {
     const budget = c.context!.policy.governor.budget;
     const destructive = !switchOnly && (budget.stages as string[]).includes(stage.stage);
     const request = () => ({
@@ -81,8 +86,9 @@ export const governorPermits = (c: Containment, audit: AuditTrail, shadow: boole
       return permit(stage, approved, stopOnFalsePositive, true);
     }
     // Outside the budget only the switch matters. Engaged (or unreadable), the case asks as
-    // below, which puts it on the governor's list to be told of the release.
-    if (!destructive && patched(KILL_SWITCH_BY_QUERY) && (await switchReading.readKillSwitch().catch(() => 'unknown')) === 'released') return 'granted';
+    // below, which puts it on the governor's list to be told of the release. After a claim or a
+    // pause (switchOnly) it is read anew, never taken from the case's start.
+    if (!destructive && patched(KILL_SWITCH_BY_QUERY) && (await readKillSwitch(!switchOnly)) === 'released') return 'granted';
     for (;;) {
       c.governorReleased = false;
       const decision = await askGovernor(request(), c.permitAnswers, (done, timeout) => c.wait(done, timeout));
@@ -102,3 +108,4 @@ export const governorPermits = (c: Containment, audit: AuditTrail, shadow: boole
       }
     }
   };
+};

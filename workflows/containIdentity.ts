@@ -8,6 +8,7 @@ import { OUTCOME, SEVERITY, STAGE } from '../src/temporal/searchAttributes';
 import { bookkeeping, identitySystem } from './activities';
 import { ApprovalGate } from './approvalGate';
 import { governorPermits, KILL_SWITCH_BY_QUERY } from './askGovernor';
+import { OpeningReads, OPENING_READS_TOGETHER } from './openingReads';
 import { AuditTrail } from './auditTrail';
 import { AlertLedger } from './alertLedger';
 import { Containment } from './containment';
@@ -100,7 +101,11 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
     return added;
   }
 
-  const permit = governorPermits(c, audit, shadow);
+  // A new case reads the kill switch and the identity while its context loads.
+  let opening: OpeningReads | undefined;
+  const permit = governorPermits(c, audit, shadow, async () => opening?.takeKillSwitch());
+  // The snapshot taken at the case's start while fresh, else a new one.
+  const snapshotNow = async () => (await opening?.takeSnapshot()) ?? (await identitySystem.snapshotIdentity(target));
 
   async function rollBack(actor: string, reason: string, outcome: Outcome): Promise<void> {
     setStage('rollback');
@@ -125,7 +130,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
     const action = stage.action as ActionName;
     let undo: Compensation | undefined;
     try {
-      const before = await identitySystem.snapshotIdentity(target);
+      const before = await snapshotNow();
       c.status.snapshot ??= before;
       audit.record({ stage: stage.stage, event: 'evidence.captured', actor: 'cordon', result: { snapshot: digestOf(before) }, frameworks: ['NIST CSF RS.AN-03'] });
       undo = stage.reversible ? saga.register(stage.stage, action) : undefined;
@@ -158,8 +163,12 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
     }
   }
 
-  // A pause holds every new action; a false positive overrides it.
-  const untilResumed = () => c.wait(() => !c.status.paused || c.falsePositive);
+  // A pause holds every new action; a false positive overrides it. Readings from the case's
+  // start do not outlast a pause.
+  async function untilResumed(): Promise<void> {
+    if (c.status.paused) opening = undefined;
+    await c.wait(() => !c.status.paused || c.falsePositive);
+  }
 
   // Returns true when the stage completed; false when the plan stops here.
   async function runStage(stage: PlannedStage): Promise<boolean> {
@@ -168,7 +177,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
     if (c.falsePositive) return false;
     if (stage.stage === 'observe') {
       // Evidence is best effort here: a case opens even when the identity system is down.
-      const snapshot = await identitySystem.snapshotIdentity(target).catch(() => undefined);
+      const snapshot = await snapshotNow().catch(() => undefined);
       c.status.snapshot ??= snapshot;
       audit.record({ stage: 'observe', event: 'case.opened', actor: 'cordon', result: { snapshot: snapshot ? digestOf(snapshot) : 'unavailable' }, frameworks: ['NIST CSF RS.MA-01'] });
       await notify('case-opened');
@@ -190,6 +199,8 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
       automatic = decision === 'granted';
     }
     if (!automatic) {
+      // An approval can come at any time: whatever the case read at its start is read again.
+      opening = undefined;
       const digest = digestOf({ identity, stage: stage.stage, action: stage.action, policyDigest: c.status.plan?.policyDigest });
       const lapseUntil = stage.approval.onTimeout === 'lapse' ? Date.now() + durationMs(stage.approval.maxHold) : undefined;
       const outcome = await gate.await(stage, digest, () => c.falsePositive, lapseUntil);
@@ -280,6 +291,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
   }
 
   await c.wait(() => ledger.alerts.length > 0 || c.falsePositive);
+  if (!shadow && !carried && patched(OPENING_READS_TOGETHER)) opening = new OpeningReads(target);
   // A continued run keeps its context: a policy edit cannot strand it with undos outstanding.
   c.useContext(carried?.context ?? (await bookkeeping.loadContainmentContext(identity)));
   if (!shadow && c.context!.policy.shadow) return forwardToShadowCase(c, ledger, audit, input, setStage);

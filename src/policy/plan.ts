@@ -2,15 +2,8 @@
 import type { Alert, IdentityRef } from '../alerts/schema';
 import { digestOf } from '../digest';
 import type { InventoryIdentity } from '../inventory/schema';
-import {
-  IRREVERSIBLE_STAGES,
-  STAGE_ORDER,
-  type ApprovalSettings,
-  type Match,
-  type Policy,
-  type StageName,
-  type StageRule,
-} from './schema';
+import type { ApprovalSettings, Match, Policy, StageRule } from './schema';
+import { IRREVERSIBLE_STAGES, STAGE_ORDER, type StageName } from './stages';
 
 /** The connector action each stage performs (`observe` and the window act on nothing). */
 export const STAGE_ACTIONS: Record<StageName, string> = {

@@ -1,14 +1,12 @@
 import { z } from 'zod';
 import { AlertKind, Severity } from '../alerts/schema';
 import { IdentityClass } from '../inventory/schema';
+import { IRREVERSIBLE_STAGES, STAGE_ORDER } from './stages';
 
+export { IRREVERSIBLE_STAGES, STAGE_ORDER } from './stages';
 /** Containment stages, smallest blast radius first; plans always run in this order. */
-export const StageName = z.enum(['observe', 'restrict', 'isolate', 'verify-window', 'revoke', 'rotate']);
+export const StageName = z.enum(STAGE_ORDER);
 export type StageName = z.infer<typeof StageName>;
-export const STAGE_ORDER = StageName.options;
-
-/** Stages that cannot be undone: never automatic without the policy saying so for the case. */
-export const IRREVERSIBLE_STAGES: readonly StageName[] = ['revoke', 'rotate'];
 
 /** A duration such as `90s`, `15m`, `4h` or `2d`. */
 export const Duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration like 30s, 15m, 4h or 2d');

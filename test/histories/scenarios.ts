@@ -35,6 +35,8 @@ export const SCENARIOS: Scenario[] = [
       'auto-containment-switch-by-query': 'svc',
       // The same run once the budget is claimed in the database (patch budget-claimed-in-store).
       'auto-containment-budget-in-store': 'svc',
+      // The same run once a new case reads the switch and the identity with its context (patch opening-reads-together).
+      'auto-containment-opening-reads': 'svc',
     },
   },
   {
@@ -57,6 +59,8 @@ export const SCENARIOS: Scenario[] = [
       'approval-switch-by-query': 'svc',
       // The same run once the budget is claimed in the database (patch budget-claimed-in-store).
       'approval-budget-in-store': 'svc',
+      // The same run once a new case reads the switch and the identity with its context (patch opening-reads-together).
+      'approval-opening-reads': 'svc',
     },
   },
   {
@@ -92,6 +96,8 @@ export const SCENARIOS: Scenario[] = [
       'false-positive-switch-by-query': 'svc',
       // The same run once the budget is claimed in the database (patch budget-claimed-in-store).
       'false-positive-budget-in-store': 'svc',
+      // The same run once a new case reads the switch and the identity with its context (patch opening-reads-together).
+      'false-positive-opening-reads': 'svc',
     },
   },
   {
