@@ -2,6 +2,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { GOVERNOR_READ_DEADLINE_MS, lastGovernorState } from '../src/client/governor';
 import type { Database } from '../src/db';
 import type { Logger } from '../src/log';
+import type { SwitchReading } from './governor';
 import { GOVERNOR_WORKFLOW_ID, grantRecordedSignal, type Grant, type PermitRequest } from '../workflows/governorDefinitions';
 
 const GRANT_COLUMNS = 'request_id, workflow_id, stage, granted_at';
@@ -15,7 +16,7 @@ const KEEP_GRANTS_MS = 7 * 24 * 3_600_000;
 const IMPORT_RETRY_MS = 60_000;
 
 /** The destructive-action budget, counted in the database: no round trip through the governor. */
-export function createBudgetActivities(db: Database, client: Client, logger: Logger) {
+export function createBudgetActivities(db: Database, client: Client, logger: Logger, readKillSwitch: () => Promise<SwitchReading>) {
   // The governor's own grants, from before the budget moved here, so an upgrade does not reset
   // the budget: read once per process before its first claim, again a minute after a failure.
   let imported = false;
@@ -33,7 +34,7 @@ export function createBudgetActivities(db: Database, client: Client, logger: Log
     }
   }
 
-  return {
+  const activities = {
     /**
      * Grants a destructive action unless the window's budget is spent (an approved one always
      * is granted, and counts). Idempotent by request id: a retried claim gets its first answer
@@ -83,5 +84,15 @@ export function createBudgetActivities(db: Database, client: Client, logger: Log
       }
       return 'granted';
     },
+
+    /**
+     * Claims as `claimBudget`, then reads the kill switch (after the claim's commit, so last
+     * before the action): one round trip for the case instead of two. Not read when over budget.
+     */
+    async claimBudgetThenReadSwitch(request: PermitRequest): Promise<{ budget: 'granted' | 'over-budget'; killSwitch?: SwitchReading }> {
+      const budget = await activities.claimBudget(request);
+      return budget === 'granted' ? { budget, killSwitch: await readKillSwitch() } : { budget };
+    },
   };
+  return activities;
 }

@@ -3,6 +3,9 @@ import { GOVERNOR_READ_DEADLINE_MS, governorStartOptions, lastGovernorState } fr
 import type { Logger } from '../src/log';
 import { GOVERNOR_WORKFLOW_ID, killSwitchQuery, type GovernorStatus } from '../workflows/governorDefinitions';
 
+/** The kill switch as a case reads it; `unknown` when it could not be read. */
+export type SwitchReading = 'engaged' | 'released' | 'unknown';
+
 /** Starts the singleton governor when asking it fails, and reads its kill switch. */
 export function createGovernorActivities(client: Client, taskQueue: string, logger: Logger) {
   // A terminated governor's last state is not the switch: only a running one answers.
@@ -30,7 +33,7 @@ export function createGovernorActivities(client: Client, taskQueue: string, logg
      * event in its history. `unknown` when it cannot be read (not running, unreachable): the case
      * then asks by signal, which starts the governor and waits.
      */
-    async readKillSwitch(): Promise<'engaged' | 'released' | 'unknown'> {
+    async readKillSwitch(): Promise<SwitchReading> {
       try {
         const engaged = await openOnly.withDeadline(Date.now() + GOVERNOR_READ_DEADLINE_MS, () => openOnly.getHandle(GOVERNOR_WORKFLOW_ID).query(killSwitchQuery));
         return engaged === false ? 'released' : 'engaged';

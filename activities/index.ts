@@ -31,13 +31,14 @@ export interface ActivityDeps {
 
 /** Every activity the worker registers. Workflows import this type only. */
 export function createActivities(deps: ActivityDeps) {
+  const governor = createGovernorActivities(deps.client, deps.taskQueue, deps.logger);
   return {
     ...createIdentityActivities(createConnectors({ db: deps.db, settings: deps.connectors ?? {} })),
     ...createContextActivities(deps),
     ...createAuditActivities(deps.db),
     ...createNotifyActivities({ ...deps, webhookUrl: deps.notifyWebhookUrl }),
-    ...createGovernorActivities(deps.client, deps.taskQueue, deps.logger),
-    ...createBudgetActivities(deps.db, deps.client, deps.logger),
+    ...governor,
+    ...createBudgetActivities(deps.db, deps.client, deps.logger, governor.readKillSwitch),
     ...createShadowActivities(deps.client, deps.taskQueue),
   };
 }

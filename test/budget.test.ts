@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBudgetActivities } from '../activities/budget';
+import { createGovernorActivities } from '../activities/governor';
 import { openDatabase, type Database } from '../src/db';
 import { governorStartOptions, setKillSwitch } from '../src/client/governor';
 import { cordonGovernor } from '../workflows/governor';
@@ -27,18 +28,19 @@ afterAll(async () => {
 
 // One set of activities per database, as in a worker process.
 const budgets = new Map<Database, ReturnType<typeof createBudgetActivities>>();
-const budgetOf = (db: Database) => budgets.get(db) ?? budgets.set(db, createBudgetActivities(db, h.env.client, testLogger)).get(db)!;
+const budgetActivities = (db: Database) => createBudgetActivities(db, h.env.client, testLogger, createGovernorActivities(h.env.client, h.taskQueue, testLogger).readKillSwitch);
+const budgetOf = (db: Database) => budgets.get(db) ?? budgets.set(db, budgetActivities(db)).get(db)!;
 
-const claim = (db: Database, overrides: Partial<PermitRequest> = {}, budget = budgetOf(db)) =>
-  budget.claimBudget({
-    requestId: randomUUID(),
-    workflowId: `contain:simulated:${randomUUID()}`,
-    stage: 'revoke',
-    destructive: true,
-    approved: false,
-    budget: { limit: 5, windowMs: 3_600_000 },
-    ...overrides,
-  });
+const request = (overrides: Partial<PermitRequest> = {}): PermitRequest => ({
+  requestId: randomUUID(),
+  workflowId: `contain:simulated:${randomUUID()}`,
+  stage: 'revoke',
+  destructive: true,
+  approved: false,
+  budget: { limit: 5, windowMs: 3_600_000 },
+  ...overrides,
+});
+const claim = (db: Database, overrides: Partial<PermitRequest> = {}, budget = budgetOf(db)) => budget.claimBudget(request(overrides));
 
 const grantsIn = async (db: Database) => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM budget_grants')).rows[0].n);
 
@@ -92,6 +94,18 @@ it('relays each grant to the governor, which lists it once', async () => {
   expect(granted.filter((g) => g.requestId === requestId)).toHaveLength(1);
 });
 
+it('claims, then reads the kill switch after the commit; over budget it reads nothing', async () => {
+  await h.db.query('DELETE FROM budget_grants');
+  const budget = budgetOf(h.db);
+  const ofOne = { budget: { limit: 1, windowMs: 3_600_000 } };
+  await setKillSwitch(h.env.client, h.taskQueue, true, { by: 'test', reason: 'read with the claim' });
+  expect(await budget.claimBudgetThenReadSwitch(request(ofOne))).toEqual({ budget: 'granted', killSwitch: 'engaged' });
+  expect(await budget.claimBudgetThenReadSwitch(request(ofOne))).toEqual({ budget: 'over-budget' });
+  await setKillSwitch(h.env.client, h.taskQueue, false, { by: 'test', reason: 'done' });
+  expect(await budget.claimBudgetThenReadSwitch(request({ approved: true, ...ofOne }))).toEqual({ budget: 'granted', killSwitch: 'released' });
+  expect(await grantsIn(h.db)).toBe(2);
+});
+
 it("counts the governor's own grants, made before the budget moved to the database", async () => {
   const governor = h.env.client.workflow.getHandle(GOVERNOR_WORKFLOW_ID);
   await governor.terminate('test: a governor from before the move').catch(() => undefined);
@@ -101,7 +115,7 @@ it("counts the governor's own grants, made before the budget moved to the databa
   await h.db.query('DELETE FROM budget_grants');
 
   // A process that has not claimed yet (a fresh worker after the upgrade).
-  const upgraded = createBudgetActivities(h.db, h.env.client, testLogger);
+  const upgraded = budgetActivities(h.db);
   expect(await claim(h.db, { budget: { limit: 3, windowMs: 3_600_000 } }, upgraded)).toBe('granted');
   expect(await claim(h.db, { budget: { limit: 3, windowMs: 3_600_000 } }, upgraded)).toBe('over-budget');
   expect(Number((await h.db.query<{ n: string }>("SELECT count(*) AS n FROM budget_grants WHERE request_id = 'before-1' OR request_id LIKE 'governor:%'")).rows[0].n)).toBe(2);

@@ -1,4 +1,5 @@
 import type { Duration } from '@temporalio/common';
+import type { SwitchReading } from '../activities/governor';
 import { getExternalWorkflowHandle, patched, uuid4, workflowInfo } from '@temporalio/workflow';
 import { durationMs } from '../src/policy/duration';
 import { bookkeeping, budgetClaims, switchReading } from './activities';
@@ -23,6 +24,8 @@ export const KILL_SWITCH_BY_QUERY = 'kill-switch-read-by-query';
  * governor's history.
  */
 const BUDGET_CLAIMED_IN_STORE = 'budget-claimed-in-store';
+/** Patch id: the claim's activity also reads the switch after its commit: one round trip, not two. */
+const SWITCH_READ_WITH_CLAIM = 'switch-read-with-claim';
 const GOVERNOR_RECHECK = '5 minutes';
 
 // Without an answer by then, ask again: the governor answers a repeated id without recounting.
@@ -56,8 +59,6 @@ export async function askGovernor(
   }
 }
 
-type SwitchReading = 'engaged' | 'released' | 'unknown';
-
 /**
  * A case's permits: `permit` claims the budget for a destructive action, then asks the governor
  * about the kill switch and waits it out; `switchOnly` asks about the switch alone, for an action
@@ -67,28 +68,8 @@ type SwitchReading = 'engaged' | 'released' | 'unknown';
 export const governorPermits = (c: Containment, audit: AuditTrail, shadow: boolean, openingSwitch: () => Promise<SwitchReading | undefined>) => {
   const readKillSwitch = async (openingAllowed: boolean): Promise<SwitchReading> =>
     (openingAllowed ? await openingSwitch() : undefined) ?? (await switchReading.readKillSwitch().catch(() => 'unknown' as const));
-  return async function permit(stage: { stage: string }, approved: boolean, stopOnFalsePositive: boolean, switchOnly = false): Promise<Exclude<PermitDecision, 'engaged'> | 'stopped'> {
-    const budget = c.context!.policy.governor.budget;
-    const destructive = !switchOnly && (budget.stages as string[]).includes(stage.stage);
-    const request = () => ({
-      requestId: uuid4(),
-      workflowId: workflowInfo().workflowId,
-      stage: stage.stage,
-      destructive,
-      approved,
-      budget: { limit: budget.limit, windowMs: durationMs(budget.window) },
-      ...(shadow && { shadow: true }),
-    });
-    // The switch is read after the claim, last before the action: a claim can wait long for the
-    // database. A claim whose action then waits out the switch stays spent.
-    if (destructive && patched(BUDGET_CLAIMED_IN_STORE)) {
-      if ((await budgetClaims.claimBudget(request())) === 'over-budget') return 'over-budget';
-      return permit(stage, approved, stopOnFalsePositive, true);
-    }
-    // Outside the budget only the switch matters. Engaged (or unreadable), the case asks as
-    // below, which puts it on the governor's list to be told of the release. After a claim or a
-    // pause (switchOnly) it is read anew, never taken from the case's start.
-    if (!destructive && patched(KILL_SWITCH_BY_QUERY) && (await readKillSwitch(!switchOnly)) === 'released') return 'granted';
+  // Asks by signal until the governor answers, waiting out an engaged switch (and asking again).
+  async function askUntilAnswered(stage: { stage: string }, request: () => PermitRequest, stopOnFalsePositive: boolean): Promise<Exclude<PermitDecision, 'engaged'> | 'stopped'> {
     for (;;) {
       c.governorReleased = false;
       const decision = await askGovernor(request(), c.permitAnswers, (done, timeout) => c.wait(done, timeout));
@@ -107,5 +88,36 @@ export const governorPermits = (c: Containment, audit: AuditTrail, shadow: boole
         return 'stopped';
       }
     }
+  }
+
+  return async function permit(stage: { stage: string }, approved: boolean, stopOnFalsePositive: boolean, switchOnly = false): Promise<Exclude<PermitDecision, 'engaged'> | 'stopped'> {
+    const budget = c.context!.policy.governor.budget;
+    const destructive = !switchOnly && (budget.stages as string[]).includes(stage.stage);
+    const request = (counted = destructive): PermitRequest => ({
+      requestId: uuid4(),
+      workflowId: workflowInfo().workflowId,
+      stage: stage.stage,
+      destructive: counted,
+      approved,
+      budget: { limit: budget.limit, windowMs: durationMs(budget.window) },
+      ...(shadow && { shadow: true }),
+    });
+    // The switch is read after the claim, last before the action: a claim can wait long for the
+    // database. A claim whose action then waits out the switch stays spent, so the case then asks
+    // about the switch only.
+    if (destructive && patched(BUDGET_CLAIMED_IN_STORE)) {
+      if (patched(SWITCH_READ_WITH_CLAIM)) {
+        const claimed = await budgetClaims.claimBudgetThenReadSwitch(request());
+        if (claimed.budget === 'over-budget') return 'over-budget';
+        return claimed.killSwitch === 'released' ? 'granted' : askUntilAnswered(stage, () => request(false), stopOnFalsePositive);
+      }
+      if ((await budgetClaims.claimBudget(request())) === 'over-budget') return 'over-budget';
+      return permit(stage, approved, stopOnFalsePositive, true);
+    }
+    // Outside the budget only the switch matters. Engaged (or unreadable), the case asks, which
+    // puts it on the governor's list to be told of the release. After a claim or a pause
+    // (switchOnly) it is read anew, never taken from the case's start.
+    if (!destructive && patched(KILL_SWITCH_BY_QUERY) && (await readKillSwitch(!switchOnly)) === 'released') return 'granted';
+    return askUntilAnswered(stage, request, stopOnFalsePositive);
   };
 };

@@ -35,7 +35,8 @@ export const SCENARIOS: Scenario[] = [
       'auto-containment-switch-by-query': 'svc',
       // The same run once the budget is claimed in the database (patch budget-claimed-in-store).
       'auto-containment-budget-in-store': 'svc',
-      // The same run once a new case reads the switch and the identity with its context (patch opening-reads-together).
+      // The same run once a new case reads the switch and the identity with its context, and a
+      // claim's activity reads the switch too (patches opening-reads-together, switch-read-with-claim).
       'auto-containment-opening-reads': 'svc',
     },
   },
@@ -59,7 +60,8 @@ export const SCENARIOS: Scenario[] = [
       'approval-switch-by-query': 'svc',
       // The same run once the budget is claimed in the database (patch budget-claimed-in-store).
       'approval-budget-in-store': 'svc',
-      // The same run once a new case reads the switch and the identity with its context (patch opening-reads-together).
+      // The same run once a new case reads the switch and the identity with its context, and a
+      // claim's activity reads the switch too (patches opening-reads-together, switch-read-with-claim).
       'approval-opening-reads': 'svc',
     },
   },
@@ -96,7 +98,8 @@ export const SCENARIOS: Scenario[] = [
       'false-positive-switch-by-query': 'svc',
       // The same run once the budget is claimed in the database (patch budget-claimed-in-store).
       'false-positive-budget-in-store': 'svc',
-      // The same run once a new case reads the switch and the identity with its context (patch opening-reads-together).
+      // The same run once a new case reads the switch and the identity with its context, and a
+      // claim's activity reads the switch too (patches opening-reads-together, switch-read-with-claim).
       'false-positive-opening-reads': 'svc',
     },
   },
@@ -143,6 +146,8 @@ export const SCENARIOS: Scenario[] = [
       'governor-kill-switch-by-query': 'blocked',
       // The same run once the budget is claimed in the database (patch budget-claimed-in-store).
       'governor-kill-switch-budget-in-store': 'blocked',
+      // The same run once a claim's activity reads the switch too (patch switch-read-with-claim).
+      'governor-kill-switch-claim-reads-switch': 'blocked',
       'governor-over-budget-budget-in-store': 'overBudget',
       'governor-over-budget': 'overBudget',
       'governor-singleton': 'governor',
