@@ -104,7 +104,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
   // A new case reads the kill switch and the identity while its context loads.
   let opening: OpeningReads | undefined;
   const permit = governorPermits(c, audit, shadow, async () => opening?.takeKillSwitch());
-  // The snapshot taken at the case's start while fresh, else a new one.
+  // The snapshot taken at the case's start, until used or dropped; else a new one.
   const snapshotNow = async () => (await opening?.takeSnapshot()) ?? (await identitySystem.snapshotIdentity(target));
 
   async function rollBack(actor: string, reason: string, outcome: Outcome): Promise<void> {

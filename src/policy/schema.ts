@@ -4,6 +4,7 @@ import { IdentityClass } from '../inventory/schema';
 import { IRREVERSIBLE_STAGES, STAGE_ORDER } from './stages';
 
 export { IRREVERSIBLE_STAGES, STAGE_ORDER } from './stages';
+
 /** Containment stages, smallest blast radius first; plans always run in this order. */
 export const StageName = z.enum(STAGE_ORDER);
 export type StageName = z.infer<typeof StageName>;
