@@ -63,8 +63,9 @@ describe('invariant check', () => {
     const twice = await containToClose();
     await db.query(`INSERT INTO simulated_actions (action_key, identity_id, action) VALUES ('replayed', $1, 'revoke')`, [twice.identityId]);
     const report = await checkInvariants(env.client, db, [twice]);
-    expect(report).toMatchObject({ lost: 0, duplicateActions: 1, auditMismatches: 0 });
+    // The problems first: a failure then says what else was found.
     expect(report.problems).toEqual([`duplicateActions: ${twice.identityId}: revoke applied 2 times`]);
+    expect(report).toMatchObject({ lost: 0, duplicateActions: 1, auditMismatches: 0 });
     expect(exitCodeFor(report)).toBe(1);
   });
 

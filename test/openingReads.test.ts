@@ -35,7 +35,7 @@ async function scheduled(handle: WorkflowHandle) {
   });
 }
 const before = (list: { name: string }[], name: string) => list.slice(0, list.findIndex((a) => a.name === name));
-const completedReads = async (handle: WorkflowHandle, name: string) => {
+const completedCount = async (handle: WorkflowHandle, name: string) => {
   const events = (await handle.fetchHistory()).events ?? [];
   const ids = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name).map((e) => Number(e.eventId)));
   return events.filter((e) => ids.has(Number(e.activityTaskCompletedEventAttributes?.scheduledEventId ?? -1))).length;
@@ -48,7 +48,7 @@ async function containHeld(environment: string) {
   held.set(containment(h.env.client, id).workflowId, new Promise<void>((r) => (release = r)));
   await h.send(h.alertFor(id));
   const handle = containment(h.env.client, id);
-  await eventually(async () => expect(await completedReads(handle, 'readKillSwitch')).toBe(1));
+  await eventually(async () => expect(await completedCount(handle, 'readKillSwitch')).toBe(1));
   return { id, handle, release };
 }
 
