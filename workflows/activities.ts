@@ -1,4 +1,6 @@
-// Activity proxies, declared once with a retry preset per kind of side effect.
+// Activity proxies, declared once with a retry preset per kind of side effect. No local
+// activities: with this SDK a query answered mid-task can make a replay hand a local activity's
+// result to the workflow one task earlier than the live run did (BENCHMARKS.md, latency).
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
