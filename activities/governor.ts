@@ -29,17 +29,26 @@ export function createGovernorActivities(client: Client, taskQueue: string, logg
     },
 
     /**
-     * The kill switch as the running governor holds it, by query: no signal either way and no
-     * event in its history. `unknown` when it cannot be read (not running, unreachable): the case
-     * then asks by signal, which starts the governor and waits.
+     * The kill switch as the running governor holds it: from its memo, which the history service
+     * answers without the governor's worker, or by query from a governor that keeps none yet
+     * (started before the memo, or not past its first task). No signal either way and no event
+     * in its history. `unknown` when it cannot be read (not running, unreachable, its workflow
+     * task failing): the case then asks by signal, which starts the governor and waits.
      */
     async readKillSwitch(): Promise<SwitchReading> {
       try {
-        const engaged = await openOnly.withDeadline(Date.now() + GOVERNOR_READ_DEADLINE_MS, () => openOnly.getHandle(GOVERNOR_WORKFLOW_ID).query(killSwitchQuery));
-        return engaged === false ? 'released' : 'engaged';
+        const governor = openOnly.getHandle(GOVERNOR_WORKFLOW_ID);
+        return await openOnly.withDeadline(Date.now() + GOVERNOR_READ_DEADLINE_MS, async () => {
+          const { status, memo, raw } = await governor.describe();
+          // A governor whose task keeps failing could not take an engage: its memo may be stale.
+          if (status.name !== 'RUNNING' || (raw.pendingWorkflowTask?.attempt ?? 1) > 1) return 'unknown';
+          const kept = memo?.killSwitch;
+          if (kept === 'engaged' || kept === 'released') return kept;
+          return (await governor.query(killSwitchQuery)) === false ? 'released' : 'engaged';
+        });
       } catch (err) {
         // Not running is expected before the first ask; anything else is worth knowing about.
-        if (!(err instanceof WorkflowNotFoundError)) logger.warn({ err: (err as Error).message }, 'kill switch unreadable: asking the governor instead');
+        if (!(err instanceof WorkflowNotFoundError)) logger.warn({ err: (err as Error).message, cause: ((err as Error).cause as Error | undefined)?.message }, 'kill switch unreadable: asking the governor instead');
         return 'unknown';
       }
     },

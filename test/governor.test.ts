@@ -1,5 +1,6 @@
 // The governor on the dev server: kill switch and destructive-action budget.
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
@@ -260,6 +261,8 @@ describe('the governor under a stream of requests', () => {
     expect(runs.length).toBeGreaterThan(3);
     for (const r of resent) expect(new Set(decisions.get(r.requestId))).toEqual(new Set([decisions.get(r.requestId)![0]]));
     expect(held.map((r) => decisions.get(r.requestId))).toEqual(held.map(() => ['engaged']));
+    // A continued run keeps the switch in its memo from its first task on.
+    await eventually(async () => expect((await handle.describe()).memo).toEqual({ killSwitch: 'engaged' }));
 
     const status = await handle.query(governorStatusQuery);
     expect(status.engaged).toBe(true);
@@ -323,4 +326,49 @@ describe('the governor under a stream of requests', () => {
     expect(runs.flat().every((a) => a.decision === 'granted')).toBe(true);
     await handle.terminate('test over');
   }, 180_000);
+});
+
+describe('reading the kill switch', () => {
+  it('comes from the governor’s memo, set as the switch moves: it answers with no worker running the governor', async () => {
+    const singleton = h.env.client.workflow.getHandle(GOVERNOR_WORKFLOW_ID);
+    await singleton.terminate('test: a governor with a worker of its own').catch(() => undefined);
+    const taskQueue = governorTaskQueue(`governor-alone-${randomUUID()}`);
+    const worker = await Worker.create({ connection: h.env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundlePath') } });
+    const memo = async () => (await singleton.describe()).memo;
+    await worker.runUntil(async () => {
+      const governor = await h.env.client.workflow.start(cordonGovernor, { workflowId: GOVERNOR_WORKFLOW_ID, taskQueue, args: [] });
+      await eventually(async () => expect(await memo()).toEqual({ killSwitch: 'released' }));
+      const switchInput = { by: 'ciso-1', reason: 'memo test' };
+      await governor.executeUpdate(engageUpdate, { args: [switchInput] });
+      expect(await memo()).toEqual({ killSwitch: 'engaged' });
+      await governor.executeUpdate(releaseUpdate, { args: [switchInput] });
+      expect(await memo()).toEqual({ killSwitch: 'released' });
+      await governor.executeUpdate(engageUpdate, { args: [switchInput] });
+    });
+    // The worker is gone: a query would wait for one until the read's deadline, and read unknown.
+    expect(await readKillSwitch()).toBe('engaged');
+    await singleton.terminate('test over');
+  });
+
+  it('is unknown while the governor’s workflow task keeps failing, whatever its memo says', async () => {
+    const singleton = h.env.client.workflow.getHandle(GOVERNOR_WORKFLOW_ID);
+    await singleton.terminate('test: a governor that breaks').catch(() => undefined);
+    const taskQueue = governorTaskQueue(`governor-broken-${randomUUID()}`);
+    const sound = await Worker.create({ connection: h.env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundlePath') } });
+    const governor = await sound.runUntil(async () => {
+      const started = await h.env.client.workflow.start(cordonGovernor, { workflowId: GOVERNOR_WORKFLOW_ID, taskQueue, args: [] });
+      await eventually(async () => expect((await singleton.describe()).memo).toEqual({ killSwitch: 'released' }));
+      return started;
+    });
+    expect(await readKillSwitch()).toBe('released');
+    // Code that cannot replay the governor (a bad deploy): the next task fails, and is retried.
+    const broken = await Worker.create({ connection: h.env.nativeConnection, taskQueue, workflowsPath: path.join(__dirname, 'fixtures', 'brokenGovernor.ts') });
+    await broken.runUntil(async () => {
+      await governor.signal(requestPermitSignal, { requestId: 'r-1', workflowId: 'nobody', stage: 'restrict', destructive: false, approved: false, budget: { limit: 1, windowMs: 60_000 } });
+      await eventually(async () => expect((await singleton.describe()).raw.pendingWorkflowTask?.attempt).toBeGreaterThan(1));
+    });
+    expect((await singleton.describe()).memo).toEqual({ killSwitch: 'released' });
+    expect(await readKillSwitch()).toBe('unknown');
+    await singleton.terminate('test over');
+  }, 60_000);
 });

@@ -62,7 +62,7 @@ describe('golden histories', () => {
         ...['hold', 'proceed', 'abort', 'rollback', 'lapse'].map((rule) => `approval-timeout-${rule}`),
         'governor-kill-switch', 'governor-over-budget', 'governor-singleton', 'governor-answers-from-main-loop',
         'auto-containment-switch-by-query', 'approval-switch-by-query', 'false-positive-switch-by-query', 'governor-kill-switch-by-query',
-        'governor-continued-before-own-queue', 'pause-before-switch-recheck', 'kill-switch-after-pause', 'governor-relayed-grants',
+        'governor-continued-before-own-queue', 'pause-before-switch-recheck', 'kill-switch-after-pause', 'governor-relayed-grants', 'governor-switch-in-memo',
         ...['auto-containment', 'approval', 'approval-timeout-proceed', 'false-positive', 'governor-kill-switch', 'governor-over-budget', 'kill-switch-after-pause'].map(
           (name) => `${name}-budget-in-store`,
         ),

@@ -7,6 +7,7 @@ import {
   makeContinueAsNewFunc,
   patched,
   setHandler,
+  upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
 import { governorReleasedSignal } from './definitions';
@@ -23,6 +24,7 @@ import {
   type PermitDecision,
   type PermitRequest,
   type SwitchInput,
+  switchMemo,
 } from './governorDefinitions';
 
 const KEEP_GRANTS_MS = 24 * 3_600_000;
@@ -41,6 +43,13 @@ const CARRIED_REQUESTS = 2_000;
 const ANSWERS_FROM_MAIN_LOOP = 'governor-answers-from-main-loop';
 /** Patch id: a governor started on the service's task queue continues-as-new onto its own. */
 const OWN_TASK_QUEUE = 'governor-own-task-queue';
+/**
+ * Patch id: the governor keeps its kill switch in its memo, where a case reads it by describing
+ * the run: the history service answers, with no task through the governor's worker. A query
+ * waits behind the governor's running task, and under a burst of cases half the reads ran out
+ * of time, sending those cases to ask by signal, which kept the governor busier still.
+ */
+const SWITCH_IN_MEMO = 'governor-switch-in-memo';
 
 function validateSwitch(input: SwitchInput): void {
   if (!input || typeof input.by !== 'string' || input.by.length === 0) throw new Error('"by" is required');
@@ -58,6 +67,10 @@ export async function cordonGovernor(
   maxHistoryEvents = MAX_HISTORY_EVENTS,
 ): Promise<void> {
   const state: GovernorStatus = carried ?? { engaged: false, granted: [], waiting: [] };
+  // Set in the same task as the switch moves, so an engage that has returned is in the memo.
+  const inMemo = patched(SWITCH_IN_MEMO);
+  const publishSwitch = () => inMemo && upsertMemo(switchMemo(state.engaged));
+  publishSwitch();
 
   // Answers by request id, so a re-sent request is answered again without counting twice.
   // Grants are also found in `state.granted`, which outlives this bounded memory.
@@ -120,6 +133,7 @@ export async function cordonGovernor(
     engageUpdate,
     ({ by, reason }) => {
       Object.assign(state, { engaged: true, engagedBy: by, reason, since: new Date().toISOString() });
+      publishSwitch();
       return state;
     },
     { validator: validateSwitch },
@@ -132,6 +146,7 @@ export async function cordonGovernor(
     releaseUpdate,
     async ({ by, reason }) => {
       Object.assign(state, { engaged: false, engagedBy: by, reason, since: new Date().toISOString() });
+      publishSwitch();
       const waiting = state.waiting.splice(0);
       if (!patched(ANSWERS_FROM_MAIN_LOOP)) await Promise.all(waiting.map(release));
       // The main loop tells them, within the same bound on signals in flight as the answers.

@@ -72,3 +72,10 @@ export const releaseUpdate = defineUpdate<GovernorStatus, [SwitchInput]>('releas
 export const governorStatusQuery = defineQuery<GovernorStatus>('status');
 /** Just the switch, read before an action outside the budget (the status carries every grant). */
 export const killSwitchQuery = defineQuery<boolean>('killSwitchEngaged');
+
+/**
+ * The switch as the governor keeps it in its memo (patch governor-switch-in-memo). Only the
+ * governor's own code writes it, in the task that moves the switch; a run started or continued
+ * has none until its first task, and readers then ask by query.
+ */
+export const switchMemo = (engaged: boolean) => ({ killSwitch: engaged ? ('engaged' as const) : ('released' as const) });

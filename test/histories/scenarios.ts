@@ -155,6 +155,8 @@ export const SCENARIOS: Scenario[] = [
       'governor-answers-from-main-loop': 'governor',
       // The same run once grants are claimed in the database and relayed to it (grantRecorded).
       'governor-relayed-grants': 'governor',
+      // The same run once the governor keeps its switch in its memo (patch governor-switch-in-memo).
+      'governor-switch-in-memo': 'governor',
     },
   },
   {
