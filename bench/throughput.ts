@@ -27,22 +27,26 @@ const activitiesIn = (history: temporal.api.history.v1.IHistory) =>
 // smaller rounds would flatter it.
 const ROUNDS = 3;
 
-/** Runs `work` while watching `pid`: wall seconds, CPU milliseconds and peak RSS. */
+/** Runs `work` while watching `pid`: wall seconds, CPU share of one core and peak RSS. */
 async function timed(pid: number, work: () => Promise<void>) {
   const usage = watchUsage(pid);
   const start = performance.now();
   await work();
-  const ms = performance.now() - start;
+  const seconds = (performance.now() - start) / 1000;
   const { cpuPercent, peakRssMiB } = usage();
-  return { seconds: ms / 1000, cpuMs: (cpuPercent / 100) * ms, peakRssMiB };
+  return { seconds, cpuPercent, peakRssMiB };
 }
 
 type Timed = Awaited<ReturnType<typeof timed>>;
-const total = (runs: Timed[]) => ({
-  seconds: runs.reduce((n, r) => n + r.seconds, 0),
-  cpuPercent: (100 * runs.reduce((n, r) => n + r.cpuMs, 0)) / (1000 * runs.reduce((n, r) => n + r.seconds, 0)),
-  peakRssMiB: Math.max(...runs.map((r) => r.peakRssMiB)),
-});
+// The CPU share over all rounds weighs each round by its length.
+const total = (runs: Timed[]) => {
+  const seconds = runs.reduce((n, r) => n + r.seconds, 0);
+  return {
+    seconds,
+    cpuPercent: runs.reduce((n, r) => n + r.cpuPercent * r.seconds, 0) / seconds,
+    peakRssMiB: Math.max(...runs.map((r) => r.peakRssMiB)),
+  };
+};
 
 export async function throughputBench(stack: Stack, count: number): Promise<ThroughputResult> {
   const warmup = identityIds('tp-warmup', 10);
