@@ -1,18 +1,12 @@
 import type { Client } from '@temporalio/client';
 import type { Database } from '../src/db';
 import type { Logger } from '../src/log';
-import { createAuditActivities } from './audit';
-import { createBudgetActivities } from './budget';
+import { createCaseSteps } from './caseSteps';
 import { createConnectors } from './connectors/registry';
 import type { ConnectorSettings } from './connectors/types';
-import { createContextActivities } from './context';
-import { createGovernorActivities } from './governor';
-import { createIdentityActivities } from './identity';
-import { createNotifyActivities } from './notify';
+import { noticeSender } from './notify';
 import { createShadowActivities } from './shadow';
-
-export type { IdentityTarget } from './identity';
-export { IdentityFailure } from './identity';
+import { trustedConfig } from './trustedConfig';
 
 /** What activities need from the process: clients, stores and file locations. */
 export interface ActivityDeps {
@@ -31,14 +25,15 @@ export interface ActivityDeps {
 
 /** Every activity the worker registers. Workflows import this type only. */
 export function createActivities(deps: ActivityDeps) {
-  const governor = createGovernorActivities(deps.client, deps.taskQueue, deps.logger);
+  const sendNotice = noticeSender({ ...deps, webhookUrl: deps.notifyWebhookUrl });
   return {
-    ...createIdentityActivities(createConnectors({ db: deps.db, settings: deps.connectors ?? {} })),
-    ...createContextActivities(deps),
-    ...createAuditActivities(deps.db),
-    ...createNotifyActivities({ ...deps, webhookUrl: deps.notifyWebhookUrl }),
-    ...governor,
-    ...createBudgetActivities(deps.db, deps.client, deps.logger, governor.readKillSwitch),
+    ...createCaseSteps({
+      db: deps.db,
+      connectors: createConnectors({ db: deps.db, settings: deps.connectors ?? {} }),
+      config: trustedConfig(deps.db, deps),
+      sendNotice,
+      logger: deps.logger,
+    }),
     ...createShadowActivities(deps.client, deps.taskQueue),
   };
 }

@@ -1,4 +1,4 @@
-// `npm run chaos [-- --workflows N] [--phases kill,restart,faults]`: containments under
+// `npm run chaos [-- --quick] [--workflows N] [--phases kill,restart,faults]`: containments under
 // failure, then proof that nothing was lost, duplicated or mis-audited. Phases, each on its own
 // identities, all on one persisted dev server, PostgreSQL and the real service process:
 //   kill     SIGKILL the service (worker + intake) at random moments, restart it each time
@@ -23,18 +23,22 @@ function options() {
   try {
     const { values } = parseArgs({
       options: {
-        workflows: { type: 'string', default: '200' },
+        quick: { type: 'boolean', default: false },
+        workflows: { type: 'string' },
         phases: { type: 'string', default: PHASES.join(',') },
         'fault-rate': { type: 'string', default: '0.3' },
         'latency-ms': { type: 'string', default: '250' },
-        kills: { type: 'string', default: '8' },
+        kills: { type: 'string' },
         'deadline-minutes': { type: 'string', default: '20' },
       },
     });
+    // --quick: a run of about three minutes, for a check rather than a figure.
+    values.workflows ??= values.quick ? '40' : '200';
+    values.kills ??= values.quick ? '3' : '8';
     const phases = values.phases.split(',') as Phase[];
     const bad = phases.filter((p) => !PHASES.includes(p));
     if (bad.length) throw new Error(`--phases: unknown ${bad.join(', ')} (choose from ${PHASES.join(', ')})`);
-    const number = (name: keyof typeof values, min: number, max: number) => {
+    const number = (name: 'workflows' | 'fault-rate' | 'latency-ms' | 'kills' | 'deadline-minutes', min: number, max: number) => {
       const n = Number(values[name]);
       if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name}: expected a number from ${min} to ${max}, got "${values[name]}"`);
       return n;

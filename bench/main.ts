@@ -5,7 +5,7 @@ import { replayBench } from './replay';
 import { stormBench } from './storm';
 import { waitingBench } from './waiting';
 import { throughputBench } from './throughput';
-import { printTable, resultsFile, type Row } from './support/stats';
+import { printSummary, printTable, resultsFile, type Row } from './support/stats';
 import { Stack } from './support/stack';
 import { createLogger } from '../src/log';
 import { installRuntime } from '../worker/runtime';
@@ -71,6 +71,7 @@ async function run(): Promise<void> {
   console.log('\nall benches');
   printTable(rows);
   console.log(`results: ${results.file}`);
+  printSummary(rows);
 }
 
 run().catch((err) => {

@@ -60,7 +60,7 @@ export async function stormBench(stack: Stack, alerts: number, identities = 100)
   return {
     ...result,
     rows: [
-      { bench: 'storm', metric: `alerts accepted/s (${alerts} over ${identities} identities, HTTP)`, cordon: cordonRate, baseline: bareRate, unit: '/s', ratio: cordonRate / bareRate },
+      { bench: 'storm', metric: `alerts accepted/s (${alerts} over ${identities} identities, HTTP)`, cordon: cordonRate, baseline: bareRate, unit: '/s', ratio: cordonRate / bareRate, target: '>= x0.80' },
       { bench: 'storm', metric: 'refused alerts', cordon: refused, unit: '', target: '0' },
       { bench: 'storm', metric: 'containment workflows', cordon: workflows, unit: '', target: String(identities) },
       { bench: 'storm', metric: 'alerts in ledgers', cordon: result.alertsInLedgers, unit: '', target: String(alerts) },

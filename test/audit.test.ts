@@ -3,23 +3,23 @@
 import { Context } from '@temporalio/activity';
 import { Worker, type ActivityInboundCallsInterceptor } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
-import { createAuditActivities } from '../activities/audit';
+import { listActions } from '../activities/connectors/simulated/state';
+import { storeAuditEntries } from '../activities/outbox';
 import { verifyChain, type AuditEntry } from '../src/audit/entry';
 import { auditEntriesIn } from '../src/audit/rebuild';
 import { approveSignal, auditQuery, falsePositiveSignal } from '../workflows/definitions';
 import { useHarness } from './support/harness';
 import { pendingRequestId, waitForStatus } from './support/scenario';
 
-// Fault injection: the first audit store call of every run fails after it wrote its rows, as a
-// worker crash between the INSERT and the activity's completion would. The retry must not
-// duplicate anything.
+// Fault injection: the first action step of every run fails after it acted and wrote its rows, as
+// a worker crash before the activity's completion would. The retry must not duplicate anything.
 const failedOnce = new Set<string>();
 const failAfterWriting: ActivityInboundCallsInterceptor = {
   async execute(input, next) {
     const result = await next(input);
     const info = Context.current().info;
     const run = info.workflowExecution?.runId ?? '';
-    if (info.activityType === 'recordAuditEntries' && !failedOnce.has(run)) {
+    if (info.activityType === 'actOnIdentity' && !failedOnce.has(run)) {
       failedOnce.add(run);
       throw new Error('injected: failed after writing');
     }
@@ -40,17 +40,17 @@ const entriesFromHistory = async (workflowId: string) =>
   auditEntriesIn(await h.env.client.workflow.getHandle(workflowId).fetchHistory());
 
 async function finishedContainment() {
-  const { handle } = await h.contain('gated');
+  const { id, handle } = await h.contain('gated');
   await handle.signal(approveSignal, { requestId: await pendingRequestId(handle, 'isolate'), approver: 'alice' });
   await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('verify-window'));
   await handle.signal(falsePositiveSignal, { by: 'bob', reason: 'test traffic' });
   await handle.result();
-  return handle;
+  return { id, handle };
 }
 
 describe('the audit trail', () => {
   it('stores every entry exactly once, the chain verifies, and a rebuild from history matches', async () => {
-    const handle = await finishedContainment();
+    const { id, handle } = await finishedContainment();
     const fromWorkflow = await handle.query(auditQuery);
     const stored = await storedEntries(handle.workflowId);
 
@@ -60,11 +60,13 @@ describe('the audit trail', () => {
     expect(stored.map((e) => e.seq)).toEqual(stored.map((_, i) => i + 1));
     expect(verifyChain(stored)).toBeNull();
     expect(await entriesFromHistory(handle.workflowId)).toEqual(stored);
-    // Entries are stored once per stage and per wait. Storing them as they appeared took 13
-    // audit activities beside 14 others for this run; batched, it is at most 2 per 3 others.
+    // The retried action acted once.
+    expect(await listActions(h.db, id)).toEqual(['restrict', 'isolate', 'undo:isolate', 'undo:restrict']);
+    // Entries ride with the steps; only a wait (approval, verification window) or the close
+    // sends them on their own, with the receipts of the notices it delivered.
     const scheduled = ((await handle.fetchHistory()).events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-    const auditCalls = scheduled.filter((name) => name === 'recordAuditEntries').length;
-    expect(auditCalls).toBeLessThanOrEqual(Math.ceil(((scheduled.length - auditCalls) * 2) / 3));
+    expect(scheduled.filter((name) => name !== 'deliverOutbox')).toEqual(['openCase', 'actOnIdentity', 'actOnIdentity', 'undoAction', 'undoAction']);
+    expect(scheduled.filter((name) => name === 'deliverOutbox').length).toBeLessThanOrEqual(5);
     expect(stored.map((e) => e.event)).toEqual(
       expect.arrayContaining(['alert.received', 'plan.created', 'approval.requested', 'decision.approved', 'action.applied', 'false-positive.declared', 'compensation.applied', 'identity.restored']),
     );
@@ -80,9 +82,9 @@ describe('the audit trail', () => {
   });
 
   it('a retried store call adds nothing; a tampered entry breaks the chain at its seq', async () => {
-    const handle = await finishedContainment();
+    const { handle } = await finishedContainment();
     const stored = await storedEntries(handle.workflowId);
-    expect(await createAuditActivities(h.db).recordAuditEntries(stored)).toBe(0);
+    await storeAuditEntries(h.db, stored);
     expect(await storedEntries(handle.workflowId)).toHaveLength(stored.length);
 
     const tampered = stored.map((e) => (e.seq === 3 ? { ...e, actor: 'mallory' } : e));
@@ -90,7 +92,7 @@ describe('the audit trail', () => {
   });
 
   it('replays recorded histories with the current workflow code (determinism guard)', async () => {
-    const handle = await finishedContainment();
+    const { handle } = await finishedContainment();
     const history = await handle.fetchHistory();
     await expect(
       Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, handle.workflowId),

@@ -1,51 +1,46 @@
-// The destructive-action budget claimed in the database, embedded (PGlite) and in PostgreSQL:
-// concurrent claims never spend more than the budget, and a retried claim is answered as before.
+// The kill switch and the destructive-action budget, read and claimed by the guard in one
+// transaction, embedded (PGlite) and in PostgreSQL: concurrent claims never spend more than the
+// budget, a retried claim is answered as before, and an engaged switch stops everything.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBudgetActivities } from '../activities/budget';
-import { createGovernorActivities } from '../activities/governor';
+import { clearAction, type Claim } from '../activities/guard';
 import { openDatabase, type Database } from '../src/db';
-import { governorStartOptions, setKillSwitch } from '../src/client/governor';
-import { cordonGovernor } from '../workflows/governor';
-import { GOVERNOR_WORKFLOW_ID } from '../workflows/governorDefinitions';
-import type { PermitRequest } from '../workflows/governorDefinitions';
-import { useHarness } from './support/harness';
+import { moveKillSwitch } from '../src/killSwitch/store';
 import { startPostgres, type TestPostgres } from './support/postgres';
-import { testLogger } from './support/temporal';
 
-const h = useHarness();
 let pg: TestPostgres;
+let embedded: Database;
 let postgres: Database;
 
 beforeAll(async () => {
   pg = await startPostgres();
-  postgres = await openDatabase({ url: pg.url });
+  [embedded, postgres] = await Promise.all([openDatabase({}), openDatabase({ url: pg.url })]);
 });
 afterAll(async () => {
-  await postgres?.close();
+  await Promise.all([embedded?.close(), postgres?.close()]);
   await pg?.stop();
 });
 
-// One set of activities per database, as in a worker process.
-const budgets = new Map<Database, ReturnType<typeof createBudgetActivities>>();
-const budgetActivities = (db: Database) => createBudgetActivities(db, h.env.client, testLogger, createGovernorActivities(h.env.client, h.taskQueue, testLogger).readKillSwitch);
-const budgetOf = (db: Database) => budgets.get(db) ?? budgets.set(db, budgetActivities(db)).get(db)!;
-
-const request = (overrides: Partial<PermitRequest> = {}): PermitRequest => ({
-  requestId: randomUUID(),
+type ClaimOverrides = Partial<Omit<Claim, 'budget'>> & { budget?: { limit: number; windowMs: number } };
+const request = ({ budget, ...overrides }: ClaimOverrides = {}): Claim => ({
+  claimId: randomUUID(),
   workflowId: `contain:simulated:${randomUUID()}`,
   stage: 'revoke',
   destructive: true,
   approved: false,
-  budget: { limit: 5, windowMs: 3_600_000 },
+  budget: { limit: budget?.limit ?? 5, window: `${(budget?.windowMs ?? 3_600_000) / 60_000}m`, stages: ['isolate', 'revoke', 'rotate'] },
   ...overrides,
 });
-const claim = (db: Database, overrides: Partial<PermitRequest> = {}, budget = budgetOf(db)) => budget.claimBudget(request(overrides));
+const claim = async (db: Database, overrides: ClaimOverrides & { requestId?: string; shadow?: boolean } = {}) => {
+  const { requestId, shadow, ...rest } = overrides;
+  const answer = await clearAction(db, request({ ...rest, ...(requestId && { claimId: requestId }), ...(shadow && { workflowId: `shadow:contain:simulated:${randomUUID()}` }) }));
+  return answer === 'go' ? 'granted' : answer;
+};
 
 const grantsIn = async (db: Database) => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM budget_grants')).rows[0].n);
 
 describe.each([
-  ['embedded', () => h.db],
+  ['embedded', () => embedded],
   ['postgres', () => postgres],
 ])('the budget in the %s database', (_kind, dbOf) => {
   it('grants at most the budget to concurrent claims, and a retried claim gets its first answer', async () => {
@@ -81,42 +76,19 @@ describe.each([
     expect(await claim(db, { budget: { limit: 2, windowMs: 3 * 3_600_000 } })).toBe('over-budget');
     expect((await db.query<{ request_id: string }>("SELECT request_id FROM budget_grants WHERE request_id IN ('old', 'older')")).rows).toEqual([{ request_id: 'old' }]);
   });
-});
 
-it('relays each grant to the governor, which lists it once', async () => {
-  await setKillSwitch(h.env.client, h.taskQueue, false, { by: 'test', reason: 'start the governor' });
-  const requestId = randomUUID();
-  // Claimed twice, as a retried activity does: relayed twice.
-  expect(await claim(h.db, { requestId, budget: { limit: 1_000, windowMs: 3_600_000 } })).toBe('granted');
-  expect(await claim(h.db, { requestId, budget: { limit: 1_000, windowMs: 3_600_000 } })).toBe('granted');
-  // An update is handled after the signals sent before it: both relays have arrived.
-  const { granted } = await setKillSwitch(h.env.client, h.taskQueue, false, { by: 'test', reason: 'read the grants' });
-  expect(granted.filter((g) => g.requestId === requestId)).toHaveLength(1);
-});
-
-it('claims, then reads the kill switch after the commit; over budget it reads nothing', async () => {
-  await h.db.query('DELETE FROM budget_grants');
-  const budget = budgetOf(h.db);
-  const ofOne = { budget: { limit: 1, windowMs: 3_600_000 } };
-  await setKillSwitch(h.env.client, h.taskQueue, true, { by: 'test', reason: 'read with the claim' });
-  expect(await budget.claimBudgetThenReadSwitch(request(ofOne))).toEqual({ budget: 'granted', killSwitch: 'engaged' });
-  expect(await budget.claimBudgetThenReadSwitch(request(ofOne))).toEqual({ budget: 'over-budget' });
-  await setKillSwitch(h.env.client, h.taskQueue, false, { by: 'test', reason: 'done' });
-  expect(await budget.claimBudgetThenReadSwitch(request({ approved: true, ...ofOne }))).toEqual({ budget: 'granted', killSwitch: 'released' });
-  expect(await grantsIn(h.db)).toBe(2);
-});
-
-it("counts the governor's own grants, made before the budget moved to the database", async () => {
-  const governor = h.env.client.workflow.getHandle(GOVERNOR_WORKFLOW_ID);
-  await governor.terminate('test: a governor from before the move').catch(() => undefined);
-  const at = new Date(Date.now() - 60_000).toISOString();
-  const state = { engaged: false, waiting: [], granted: [{ at, workflowId: 'w-1', stage: 'revoke', requestId: 'before-1' }, { at, workflowId: 'w-2', stage: 'isolate' }] };
-  await h.env.client.workflow.start(cordonGovernor, governorStartOptions(h.taskQueue, state));
-  await h.db.query('DELETE FROM budget_grants');
-
-  // A process that has not claimed yet (a fresh worker after the upgrade).
-  const upgraded = budgetActivities(h.db);
-  expect(await claim(h.db, { budget: { limit: 3, windowMs: 3_600_000 } }, upgraded)).toBe('granted');
-  expect(await claim(h.db, { budget: { limit: 3, windowMs: 3_600_000 } }, upgraded)).toBe('over-budget');
-  expect(Number((await h.db.query<{ n: string }>("SELECT count(*) AS n FROM budget_grants WHERE request_id = 'before-1' OR request_id LIKE 'governor:%'")).rows[0].n)).toBe(2);
+  it('engaged, the switch stops every action (counted or not) and lists the case for the release', async () => {
+    const db = dbOf();
+    await moveKillSwitch(db, { engaged: true, by: 'ciso', reason: 'drill' });
+    const held = request({ destructive: false });
+    expect(await clearAction(db, held)).toBe('kill-switch');
+    expect(await clearAction(db, request({ approved: true }))).toBe('kill-switch');
+    const released = await moveKillSwitch(db, { engaged: false, by: 'ciso' });
+    expect(released.held).toContain(held.workflowId);
+    expect(await clearAction(db, held)).toBe('go');
+    const moves = await db.query<{ entry: { event: string; actor: string; seq: number } }>(
+      "SELECT entry FROM audit_entries WHERE workflow_id = 'cordon:kill-switch' ORDER BY seq",
+    );
+    expect(moves.rows.slice(-2).map((r) => [r.entry.event, r.entry.actor])).toEqual([['kill-switch.engaged', 'ciso'], ['kill-switch.released', 'ciso']]);
+  });
 });

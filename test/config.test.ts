@@ -33,11 +33,6 @@ describe('configuration', () => {
     }
   });
 
-  it('refuses a task queue named like the governor\'s, which would share its queue with the cases', () => {
-    expect(() => loadConfig({ CORDON_TASK_QUEUE: 'cordon-governor' })).toThrow(/CORDON_TASK_QUEUE.*-governor/);
-    expect(loadConfig({ CORDON_TASK_QUEUE: 'cordon-prod' }).CORDON_TASK_QUEUE).toBe('cordon-prod');
-  });
-
   it('never echoes a DATABASE_URL, which may hold a password', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://admin:hunter2@db/cordon' })).toThrow(
       expect.objectContaining({ message: expect.not.stringContaining('hunter2') }),

@@ -38,13 +38,13 @@ describe('containIdentity', () => {
     expect(JSON.stringify(await handle.query(auditQuery))).not.toContain(secret);
     const stored = await h.db.query('SELECT entry FROM audit_entries WHERE workflow_id = $1', [handle.workflowId]);
     expect(JSON.stringify(stored.rows)).not.toContain(secret);
-    // Connectors scope their undo captures to the case: every identity activity names it.
+    // Connectors scope their undo captures to the case: every action step names it.
     const firstExecutionRunId = (await handle.describe()).raw.workflowExecutionInfo?.firstRunId;
     const history = await decodedHistoryText(handle);
     expect(firstExecutionRunId).toBeTruthy();
     // Payloads are JSON inside the history JSON, so their quotes appear escaped.
     const caseIds = [...history.matchAll(/\\"caseId\\":\\"([0-9a-f-]+)\\"/g)].map((m) => m[1]);
-    expect(caseIds.length).toBeGreaterThanOrEqual(6);
+    expect(caseIds.length).toBeGreaterThanOrEqual(3);
     expect(new Set(caseIds)).toEqual(new Set([firstExecutionRunId]));
   });
 
@@ -177,10 +177,21 @@ describe('containIdentity', () => {
     const answers = await Promise.all(alerts.map((a) => h.send(a)));
 
     expect(new Set(answers.map((a) => a.workflowId)).size).toBe(5);
-    expect(answers.filter((a) => a.disposition === 'started')).toHaveLength(5);
+    // On a loaded machine an answer can come back `pending` (handed over, but no worker said
+    // what it became in time): never a second start, and every delivery is in a ledger.
+    expect(answers.filter((a) => a.disposition === 'started').length).toBeLessThanOrEqual(5);
+    expect(answers.filter((a) => !['started', 'merged', 'duplicate', 'pending'].includes(a.disposition))).toEqual([]);
     for (const id of ids) {
-      await waitForStatus(containment(h.env.client, id), (s) => expect(s.outcome).toBe('contained'));
+      const handle = containment(h.env.client, id);
+      const status = await waitForStatus(handle, (s) => expect(s.outcome).toBe('contained'));
+      expect(status.alerts).toHaveLength(8);
+      expect(status.alerts.reduce((n, a) => n + a.deliveries, 0)).toBe(40);
       expect(await listActions(h.db, id)).toEqual(['restrict', 'revoke', 'rotate']);
+      await eventually(async () => {
+        const runs = [];
+        for await (const run of h.env.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) runs.push(run);
+        expect(runs).toHaveLength(1);
+      });
     }
   });
 

@@ -76,7 +76,7 @@ const allStored = (handle: WorkflowHandle, timeout: number) =>
 async function auditWriteInFlight(handle: WorkflowHandle): Promise<boolean> {
   const { pendingActivities } = (await handle.describe()).raw;
   return (pendingActivities ?? []).some(
-    (a) => a.activityType?.name === 'recordAuditEntries' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+    (a) => a.activityType?.name === 'deliverOutbox' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
   );
 }
 
@@ -105,7 +105,7 @@ describe('a worker killed mid-containment', () => {
     // The lost write is retried once its 10 s start-to-close timeout passes.
     await allStored(handle, 40_000);
     const history = await handle.fetchHistory();
-    const auditWrites = new Set(history.events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'recordAuditEntries').map((e) => Number(e.eventId)));
+    const auditWrites = new Set(history.events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deliverOutbox').map((e) => Number(e.eventId)));
     const retried = history.events?.filter((e) => auditWrites.has(Number(e.activityTaskStartedEventAttributes?.scheduledEventId)) && (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
     expect(retried).toHaveLength(1);
 

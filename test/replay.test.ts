@@ -8,7 +8,6 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { resolveTemporalCli } from '../src/temporal/binaries';
 import { historyFromJson, workflowIdIn } from '../src/temporal/historyJson';
-import { GOVERNOR_WORKFLOW_ID } from '../workflows/governorDefinitions';
 import { useHarness } from './support/harness';
 import { ROOT, runTs } from './support/processes';
 import { eventually, pendingRequestId } from './support/scenario';
@@ -19,21 +18,22 @@ const workflowIdOfFile = (file: string) => workflowIdIn(historyFromJson(JSON.par
 const h = useHarness();
 const bundle = () => inject('workflowBundlePath');
 
-// A copy of containIdentity that starts a timer before its first activity: a change made
-// without patched(), which no recorded containment can replay.
-async function buildNondeterministicBundle(): Promise<string> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'cordon-nondeterministic-'));
+// A copy of containIdentity that starts a timer before it opens the case: `change` says whether
+// the change is made plainly (which no recorded containment can replay) or behind patched().
+async function buildChangedBundle(change: 'plain' | 'patched'): Promise<string> {
+  const dir = mkdtempSync(path.join(tmpdir(), `cordon-${change}-`));
   const source = readFileSync(path.join(ROOT, 'workflows', 'containIdentity.ts'), 'utf8');
-  const anchor = 'await bookkeeping.loadContainmentContext(identity)';
+  const anchor = 'const opening = await bookkeeping.openCase(';
   expect(source).toContain(anchor);
+  const timer = change === 'plain' ? "await sleep('1 second');" : "if (patched('example-change')) await sleep('1 second');";
   const changed = source
     // Relative imports point back into the repository.
     .replace(/from '\.\/([^']+)'/g, (_, p) => `from '${path.join(ROOT, 'workflows', p)}'`)
     .replace(/from '\.\.\/([^']+)'/g, (_, p) => `from '${path.join(ROOT, p)}'`)
-    .replace(anchor, `(await sleep('1 second'), ${anchor})`)
-    .replace("import { allHandlersFinished,", "import { sleep, allHandlersFinished,");
+    .replace(anchor, `${timer}\n  ${anchor}`)
+    .replace('import { allHandlersFinished,', 'import { patched, sleep, allHandlersFinished,');
   writeFileSync(path.join(dir, 'containIdentity.ts'), changed);
-  writeFileSync(path.join(dir, 'index.ts'), `export { containIdentity } from './containIdentity';\nexport { cordonGovernor } from '${path.join(ROOT, 'workflows', 'governor')}';\n`);
+  writeFileSync(path.join(dir, 'index.ts'), `export { containIdentity } from './containIdentity';\n`);
   const { code } = await bundleWorkflowCode({
     workflowsPath: path.join(dir, 'index.ts'),
     // The copy lives outside the repository: resolve packages from the repository's node_modules.
@@ -46,39 +46,46 @@ async function buildNondeterministicBundle(): Promise<string> {
 }
 
 let nondeterministic: string;
+let patchedChange: string;
 beforeAll(async () => {
-  nondeterministic = await buildNondeterministicBundle();
+  [nondeterministic, patchedChange] = await Promise.all([buildChangedBundle('plain'), buildChangedBundle('patched')]);
 });
+
+// Histories of runs that opened their case (a continued run starts from carried state).
+const opensACase = (file: string) => readFileSync(file, 'utf8').includes('"openCase"');
 
 const cordon = (args: string[], env: Record<string, string> = {}) =>
   runTs('bin/cordon.js', ['replay', ...args], { CORDON_WORKFLOW_BUNDLE: '', TEMPORAL_ADDRESS: h.env.address, ...env });
 
 describe('golden histories', () => {
-  it('cover every containment path and the governor', () => {
-    const names = files.map((f) => path.basename(f, '.json'));
+  it('cover every containment path of 1.0', () => {
+    const names = files.map((f) => path.basename(f, '.json')).sort();
     expect(names).toEqual(
-      expect.arrayContaining([
-        'auto-containment', 'approval', 'denial', 'false-positive', 'compensation-failure',
+      [
+        'auto-containment', 'approval', 'm-of-n', 'denial', 'false-positive', 'compensation-failure',
         ...['hold', 'proceed', 'abort', 'rollback', 'lapse'].map((rule) => `approval-timeout-${rule}`),
-        'governor-kill-switch', 'governor-over-budget', 'governor-singleton', 'governor-answers-from-main-loop',
-        'auto-containment-switch-by-query', 'approval-switch-by-query', 'false-positive-switch-by-query', 'governor-kill-switch-by-query',
-        'governor-continued-before-own-queue', 'pause-before-switch-recheck', 'kill-switch-after-pause', 'governor-relayed-grants', 'governor-switch-in-memo',
-        ...['auto-containment', 'approval', 'approval-timeout-proceed', 'false-positive', 'governor-kill-switch', 'governor-over-budget', 'kill-switch-after-pause'].map(
-          (name) => `${name}-budget-in-store`,
-        ),
-      ]),
+        'kill-switch', 'over-budget', 'pause', 'continue-as-new', 'continued-run', 'new-round', 'shadow',
+      ].sort(),
     );
   });
 
-  it('all replay with the current workflow code', async () => {
+  const replayAll = async (codePath: string) => {
     const histories = files.map((file) => {
       const history = historyFromJson(JSON.parse(readFileSync(file, 'utf8')));
       return { history, workflowId: workflowIdIn(history) ?? file };
     });
     const results = [];
-    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: bundle() } }, histories)) results.push(result);
+    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath } }, histories)) results.push(result);
     expect(results).toHaveLength(files.length);
-    expect(results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error}`)).toEqual([]);
+    return results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error}`);
+  };
+
+  it('all replay with the current workflow code', async () => {
+    expect(await replayAll(bundle())).toEqual([]);
+  });
+
+  it('all replay with a change made behind patched(), as every change after 1.0 must be', async () => {
+    expect(await replayAll(patchedChange)).toEqual([]);
   });
 });
 
@@ -94,16 +101,16 @@ describe('cordon replay', () => {
   });
 
   it('exits 1 naming each workflow that a nondeterministic change breaks, with the error', async () => {
-    const containments = files.filter((f) => workflowIdOfFile(f) !== GOVERNOR_WORKFLOW_ID);
+    const containments = files.filter(opensACase);
     const run = await cordon(files, { CORDON_WORKFLOW_BUNDLE: nondeterministic });
     expect(run.code).toBe(1);
     const report = JSON.parse(run.stdout);
     expect(report.replayed).toBe(files.length);
-    // The governor's code did not change: only the containments fail.
+    // A continued run does not open its case again: only the runs that did fail.
     expect(report.failed.map((f: { file: string }) => f.file).sort()).toEqual(containments.sort());
     for (const file of containments) {
       const workflowId = workflowIdOfFile(file)!;
-      expect(workflowId).toMatch(/^contain:simulated:/);
+      expect(workflowId).toMatch(/^(shadow:)?contain:simulated:/);
       expect(run.stderr).toMatch(new RegExp(`${workflowId} \\(${file}\\) does not replay: DeterminismViolationError: .*[Nn]ondetermin`));
     }
   });

@@ -188,7 +188,7 @@ describe('the audit CLI', () => {
 });
 
 describe('the cordon CLI', () => {
-  it('approves, refuses, declares a false positive and drives the governor against a running service', async () => {
+  it('approves, refuses, declares a false positive and drives the kill switch against a running service', async () => {
     const service = await startService(await instanceEnv());
     const alert = path.join(dirs[dirs.length - 1], 'payments-alert.json');
     writeFileSync(alert, JSON.stringify({
@@ -216,11 +216,11 @@ describe('the cordon CLI', () => {
       expect(JSON.parse((await cordon(service, ['status', workflowId])).stdout).outcome).toBe('false-positive');
     }, { timeout: 30_000, interval: 500 });
 
-    const engaged = await cordon(service, ['governor', 'engage', '--as', 'ciso@example.com', '--reason', 'drill']);
-    expect(JSON.parse(engaged.stdout)).toMatchObject({ engaged: true, engagedBy: 'ciso@example.com' });
-    expect(JSON.parse((await cordon(service, ['governor', 'status'])).stdout).engaged).toBe(true);
-    expect((await cordon(service, ['governor', 'release'])).code).toBe(2);
-    expect(JSON.parse((await cordon(service, ['governor', 'release', '--as', 'ciso@example.com'])).stdout).engaged).toBe(false);
+    const engaged = await cordon(service, ['kill-switch', 'engage', '--as', 'ciso@example.com', '--reason', 'drill']);
+    expect(JSON.parse(engaged.stdout)).toMatchObject({ engaged: true, changedBy: 'ciso@example.com', reason: 'drill' });
+    expect(JSON.parse((await cordon(service, ['kill-switch', 'status'])).stdout).engaged).toBe(true);
+    expect((await cordon(service, ['kill-switch', 'release'])).code).toBe(2);
+    expect(JSON.parse((await cordon(service, ['kill-switch', 'release', '--as', 'ciso@example.com'])).stdout).engaged).toBe(false);
     expect(await stopService(service)).toBe(0);
   });
 

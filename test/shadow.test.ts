@@ -9,7 +9,6 @@ import { parse, stringify } from 'yaml';
 import { listActions, readState } from '../activities/connectors/simulated/state';
 import type { Alert } from '../src/alerts';
 import { verifyChain } from '../src/audit/entry';
-import { governorStatus } from '../src/client/governor';
 import type { containIdentity } from '../workflows';
 import { alertSignal, approveSignal, auditQuery, falsePositiveSignal, statusQuery } from '../workflows/definitions';
 import { useHarness } from './support/harness';
@@ -29,10 +28,11 @@ const h = useHarness({ webhook: true, policyFile });
 const INITIAL = { status: 'active', restricted: false, credentialVersion: 1 };
 const shadowCase = (id: string): WorkflowHandle<typeof containIdentity> => h.env.client.workflow.getHandle(`shadow:contain:simulated:${id}`);
 const shadowAlert = (id: string, overrides: Partial<Alert> = {}) => h.alertFor(id, { shadow: true, ...overrides });
-const grantsFor = async (workflowId: string) => (await governorStatus(h.env.client)).granted.filter((g) => g.workflowId === workflowId);
+const grantsFor = async (workflowId: string) =>
+  (await h.db.query<{ stage: string }>('SELECT stage FROM budget_grants WHERE workflow_id = $1 ORDER BY granted_at', [workflowId])).rows;
 
 describe('shadow mode', () => {
-  it('runs an automatic plan in full without touching the identity or spending the governor budget', async () => {
+  it('runs an automatic plan in full without touching the identity or spending the destructive-action budget', async () => {
     const id = h.inventory.add('auto');
     const answer = await h.send(shadowAlert(id));
     expect(answer).toMatchObject({ workflowId: `shadow:contain:simulated:${id}`, disposition: 'started' });

@@ -1,6 +1,5 @@
 import { NativeConnection, Worker, type WorkerInterceptors } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
-import { governorTaskQueue } from '../workflows/governorDefinitions';
 import type { loadWorkflowBundle } from './bundle';
 
 /** Where the worker connects and what it serves. */
@@ -15,18 +14,13 @@ export interface WorkerOptions extends Omit<ActivityDeps, 'namespace' | 'taskQue
   maxCachedWorkflows?: number;
 }
 
-/**
- * Cordon's two workers, run and stopped together: cases and their activities on the task
- * queue, the singleton governor on a queue of its own. Every containment waits on the governor,
- * so its workflow tasks must not queue behind thousands of case tasks (the waiting bench saw
- * minutes). Both serve the whole bundle: a governor started on the case queue still runs.
- */
+/** Cordon's worker: cases and their activities on one task queue, run and stopped as one. */
 export class CordonWorker {
   private stopping = false;
 
   constructor(private readonly workers: Worker[]) {}
 
-  /** Runs until shut down; one worker failing stops the other and rejects. */
+  /** Runs until shut down; a worker failing stops the others and rejects. */
   async run(): Promise<void> {
     if (this.stopping) return;
     const runs = this.workers.map((w) => w.run());
@@ -58,7 +52,7 @@ export class CordonWorker {
   }
 }
 
-/** Creates the Cordon workers on `taskQueue` and the governor's queue beside it. */
+/** Creates the Cordon worker on `taskQueue`. */
 export async function createWorker({ connection, namespace, taskQueue, workflowBundle, interceptors, maxCachedWorkflows, ...deps }: WorkerOptions): Promise<CordonWorker> {
   const cases = await Worker.create({
     connection,
@@ -69,13 +63,5 @@ export async function createWorker({ connection, namespace, taskQueue, workflowB
     maxCachedWorkflows,
     activities: createActivities({ ...deps, namespace, taskQueue }),
   });
-  try {
-    // The governor runs no activities and keeps few workflows: itself, and its next run.
-    const governor = await Worker.create({ connection, namespace, taskQueue: governorTaskQueue(taskQueue), workflowBundle, interceptors, maxCachedWorkflows: 10 });
-    return new CordonWorker([cases, governor]);
-  } catch (err) {
-    // A created worker holds the connection until it has run; let it go.
-    await cases.runUntil(Promise.resolve());
-    throw err;
-  }
+  return new CordonWorker([cases]);
 }

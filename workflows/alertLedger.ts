@@ -1,4 +1,5 @@
-import { AlertSchema, type Alert, type IdentityRef } from '../src/alerts/schema';
+import type { Alert, IdentityRef } from '../src/domain/alert';
+import { checkAlert } from '../src/domain/inputs';
 import { digestOf, fingerprintSecrets } from '../src/digest';
 import type { AlertDelivery, Disposition, RecordedAlert } from './definitions';
 
@@ -51,13 +52,13 @@ export class AlertLedger {
   }
 
   private classify(input: unknown): Disposition {
-    const parsed = AlertSchema.safeParse(input);
-    if (!parsed.success) {
-      const fields = parsed.error.issues.map((i) => i.path.join('.') || '(root)');
+    const checked = checkAlert(input);
+    if (!checked.ok) {
+      const fields = checked.problems.map((p) => p.field);
       this.rejected.push({ reason: `invalid alert: ${[...new Set(fields)].join(', ')}` });
       return 'rejected';
     }
-    const alert = parsed.data;
+    const alert = checked.value;
     if (alert.identity.provider !== this.identity.provider || alert.identity.id !== this.identity.id) {
       this.rejected.push({ reason: `alert ${alert.id} names another identity` });
       return 'rejected';

@@ -1,17 +1,14 @@
-import type { Duration } from '@temporalio/common';
+import type { ApprovalRequest, NotificationKind } from '../src/domain/case';
+import { checkDecision } from '../src/domain/inputs';
 import { durationMs } from '../src/policy/duration';
 import type { PlannedStage } from '../src/policy/plan';
 import type { AuditTrail } from './auditTrail';
-import {
-  DecisionInputSchema,
-  type Approval,
-  type ApprovalRequest,
-  type DecideResult,
-  type NotificationKind,
-} from './definitions';
+import type { DecideResult } from './definitions';
 
-/** How an approval wait ended. Starts as `timed-out`; handlers change it. */
+/** How an approval wait ended. */
 export type GateOutcome = 'approved' | 'denied' | 'timed-out' | 'interrupted';
+/** Where a request stands while it is open; handlers move it. */
+type Decision = 'undecided' | 'approved' | 'denied';
 
 /** Who may decide: group membership and the identity's owner. */
 export interface Directory {
@@ -26,17 +23,26 @@ export interface Directory {
  */
 export class ApprovalGate {
   request?: ApprovalRequest;
-  /** Who approved the most recent request (for attributing the action it allowed). */
-  lastApprovals: Approval[] = [];
-  private outcome: GateOutcome = 'timed-out';
-  private opened = 0;
+  /** The most recent request, once closed (for attributing the action it allowed). */
+  lastRequest?: ApprovalRequest;
+  private decision: Decision = 'undecided';
+  private opened: number;
 
   constructor(
     private readonly audit: AuditTrail,
-    private readonly notify: (kind: NotificationKind, request: ApprovalRequest) => Promise<void>,
-    private readonly wait: (done: () => boolean, timeout: Duration) => Promise<boolean>,
+    private readonly notify: (kind: NotificationKind, request: ApprovalRequest) => void,
+    private readonly wait: (done: () => boolean, timeoutMs: number) => Promise<boolean>,
+    /** Requests opened by earlier runs of this case: ids never repeat within a case. */
+    opened = 0,
     private directory: Directory = { approverGroups: {} },
-  ) {}
+  ) {
+    this.opened = opened;
+  }
+
+  /** How many requests this case has opened (carried across continue-as-new). */
+  get openedCount(): number {
+    return this.opened;
+  }
 
   /** Sets who may approve (known once the policy and inventory are loaded). */
   useDirectory(directory: Directory): void {
@@ -45,13 +51,13 @@ export class ApprovalGate {
 
   /** Why a decision is refused, or undefined when it would be accepted. Pure: validators use it. */
   refusal(input: unknown): string | undefined {
-    const parsed = DecisionInputSchema.safeParse(input);
-    if (!parsed.success) return `invalid decision: ${parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ')}`;
-    const { requestId, approver } = parsed.data;
+    const checked = checkDecision(input);
+    if (!checked.ok) return `invalid decision: ${checked.problems.map((p) => p.field).join(', ')}`;
+    const { requestId, approver } = checked.value;
     const request = this.request;
     if (!request || request.requestId !== requestId) return `unknown or stale request id "${requestId}"`;
     // Signals and updates of one activation all run before the waiting code resumes.
-    if (this.outcome !== 'timed-out') return `request "${requestId}" is already ${this.outcome}`;
+    if (this.decision !== 'undecided') return `request "${requestId}" is already ${this.decision}`;
     const members = request.groups.flatMap((g) => this.directory.approverGroups[g] ?? []);
     if (!members.includes(approver)) return `${approver} is not in the approver groups ${request.groups.join(', ')}`;
     if (!request.selfApproval && approver === this.directory.owner) return `${approver} owns this identity and self-approval is off`;
@@ -62,7 +68,7 @@ export class ApprovalGate {
   /** Applies a decision from a signal or the update; refused ones are audited and change nothing. */
   decide(input: unknown, decision: 'approve' | 'deny', channel: string): DecideResult {
     const refused = this.refusal(input);
-    const { requestId, approver, reason } = DecisionInputSchema.partial().catch({}).parse(input);
+    const { requestId, approver, reason } = loose(input);
     const stage = this.request?.stage ?? 'none';
     if (refused) {
       this.audit.record({ stage, event: 'decision.rejected', actor: String(approver ?? 'unknown'), reason: refused, result: { decision, channel, requestId } });
@@ -70,14 +76,14 @@ export class ApprovalGate {
     }
     const request = this.request as ApprovalRequest;
     if (decision === 'deny') {
-      this.outcome = 'denied';
+      this.decision = 'denied';
       this.audit.record({ stage, event: 'decision.denied', actor: approver as string, reason, result: { requestId, channel }, frameworks: ['NIST CSF RS.MA-03'] });
       return { accepted: true, state: 'denied' };
     }
     request.approvals.push({ approver: approver as string, reason });
     this.audit.record({ stage, event: 'decision.approved', actor: approver as string, reason, result: { requestId, channel, approvals: request.approvals.length, required: request.required }, frameworks: ['NIST CSF RS.MA-03'] });
-    if (request.approvals.length >= request.required) this.outcome = 'approved';
-    return { accepted: true, state: this.outcome === 'approved' ? 'approved' : 'waiting' };
+    if (request.approvals.length >= request.required) this.decision = 'approved';
+    return { accepted: true, state: this.decision === 'approved' ? 'approved' : 'waiting' };
   }
 
   /**
@@ -85,9 +91,9 @@ export class ApprovalGate {
    * deadline the next escalation group joins; when none is left, the outcome is `timed-out`.
    * `interrupt` (false positive, lapse) ends the wait early with `interrupted`.
    */
-  async await(stage: PlannedStage, actionDigest: string, interrupt: () => boolean, extendedUntil?: number): Promise<GateOutcome> {
+  async ask(stage: PlannedStage, actionDigest: string, interrupt: () => boolean, extendedUntil?: number): Promise<GateOutcome> {
     this.opened += 1;
-    this.outcome = 'timed-out';
+    this.decision = 'undecided';
     const deadlineMs = durationMs(stage.approval.deadline);
     const request: ApprovalRequest = {
       requestId: `${stage.stage}-${this.opened}`,
@@ -102,15 +108,15 @@ export class ApprovalGate {
     };
     this.request = request;
     this.audit.record({ stage: stage.stage, event: 'approval.requested', actor: 'cordon', action: stage.action, result: { requestId: request.requestId, actionDigest, groups: request.groups, required: request.required, deadline: request.deadline }, frameworks: ['NIST CSF RS.MA-03', 'NIST CSF RS.CO-02'] });
-    await this.notify('approval-requested', request);
+    this.notify('approval-requested', request);
 
-    const decided = () => this.outcome !== 'timed-out' || interrupt();
+    const decided = () => this.decision !== 'undecided' || interrupt();
     const escalation = [...stage.approval.escalation];
     for (;;) {
       const until = Date.parse(request.deadline);
       while (Date.now() < until && !decided()) {
         const wait = Math.min(durationMs(stage.approval.reminderEvery), until - Date.now());
-        if (!(await this.wait(decided, wait)) && Date.now() < until) await this.notify('approval-reminder', request);
+        if (!(await this.wait(decided, wait)) && Date.now() < until) this.notify('approval-reminder', request);
       }
       if (decided()) break;
       const next = escalation.shift();
@@ -118,17 +124,24 @@ export class ApprovalGate {
       request.groups.push(next);
       request.deadline = new Date(Date.now() + deadlineMs).toISOString();
       this.audit.record({ stage: stage.stage, event: 'approval.escalated', actor: 'cordon', result: { requestId: request.requestId, groups: request.groups, deadline: request.deadline } });
-      await this.notify('approval-escalated', request);
+      this.notify('approval-escalated', request);
     }
-    if (this.outcome === 'timed-out' && !interrupt() && extendedUntil !== undefined) {
+    if (this.decision === 'undecided' && !interrupt() && extendedUntil !== undefined) {
       await this.wait(decided, Math.max(0, extendedUntil - Date.now()));
     }
-    const outcome = this.outcome === 'timed-out' && interrupt() ? 'interrupted' : this.outcome;
+    const outcome: GateOutcome = this.decision !== 'undecided' ? this.decision : interrupt() ? 'interrupted' : 'timed-out';
     if (outcome === 'timed-out') {
       this.audit.record({ stage: stage.stage, event: 'approval.timed-out', actor: 'cordon', result: { requestId: request.requestId, onTimeout: stage.approval.onTimeout } });
     }
-    this.lastApprovals = request.approvals;
+    this.lastRequest = request;
     this.request = undefined;
     return outcome;
   }
+}
+
+// The fields of a decision worth auditing, even of a refused one; nothing oversized.
+function loose(input: unknown): { requestId?: string; approver?: string; reason?: string } {
+  const fields = input && typeof input === 'object' ? (input as Record<string, unknown>) : {};
+  const text = (value: unknown) => (typeof value === 'string' && value.length > 0 && value.length <= 2000 ? value : undefined);
+  return { requestId: text(fields.requestId), approver: text(fields.approver), reason: text(fields.reason) };
 }

@@ -1,5 +1,5 @@
 import { workflowInfo } from '@temporalio/workflow';
-import { GENESIS_HASH, hashEntry, type AuditEntry } from '../src/audit/entry';
+import { GENESIS_HASH, hashEntry, type AuditEntry } from '../src/domain/auditEntry';
 
 /** What a caller says about an event; the trail adds identity, sequence and chain. */
 export type AuditEvent = Pick<AuditEntry, 'stage' | 'event' | 'actor'> &
@@ -13,12 +13,12 @@ export interface AuditCursor {
 
 /**
  * The workflow's audit chain. Entries are built from workflow state only (deterministic time,
- * ids and inputs), so replaying the history rebuilds the identical chain; `unsaved` holds the
- * entries not yet handed to the persisting activity.
+ * ids and inputs), so replaying the history rebuilds the identical chain. Entries not yet
+ * stored travel with the case's next step, which stores them idempotently.
  */
 export class AuditTrail {
   readonly entries: AuditEntry[] = [];
-  unsaved: AuditEntry[] = [];
+  private unsaved: AuditEntry[] = [];
   policy: { version?: string; digest?: string } = {};
 
   constructor(
@@ -54,11 +54,15 @@ export class AuditTrail {
     return entry;
   }
 
-  /** Hands over the unsaved entries (the caller persists them). */
-  takeUnsaved(): AuditEntry[] {
-    const taken = this.unsaved;
-    this.unsaved = [];
-    return taken;
+  /** The entries not stored yet, oldest first. */
+  unstored(): AuditEntry[] {
+    return [...this.unsaved];
+  }
+
+  /** Forgets the given entries as unstored: a step reported them stored. */
+  stored(entries: AuditEntry[]): void {
+    const last = entries.at(-1)?.seq ?? 0;
+    this.unsaved = this.unsaved.filter((e) => e.seq > last);
   }
 
   /** The position a continued run starts from. */

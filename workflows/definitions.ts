@@ -1,12 +1,17 @@
 // Names and shapes shared by workflows and their clients: each exists in exactly one place.
+// No zod here: workflow code checks payloads with src/domain/inputs.ts.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { z } from 'zod';
-import type { Alert, IdentityRef } from '../src/alerts/schema';
-import type { AuditEntry } from '../src/audit/entry';
+import type { Alert, IdentityRef } from '../src/domain/alert';
+import type { AuditEntry } from '../src/domain/auditEntry';
+import type { ApprovalRequest, ContainmentContext } from '../src/domain/case';
+import type { DecisionInput, FalsePositiveInput, OperatorAction } from '../src/domain/inputs';
 import type { Plan } from '../src/policy/plan';
 import type { AuditCursor } from './auditTrail';
-import type { ContainmentContext } from './containment';
 import type { Compensation } from './saga';
+
+export type { Approval, ApprovalRequest, NotificationKind } from '../src/domain/case';
+export { caseWorkflowId, containmentWorkflowId, isShadowWorkflowId, shadowWorkflowId } from '../src/domain/case';
+export type { DecisionInput, FalsePositiveInput, OperatorAction };
 
 /** What happened to one delivered alert. */
 export type Disposition = 'started' | 'merged' | 'duplicate' | 'rejected';
@@ -16,56 +21,11 @@ export interface AlertDelivery {
   deliveryId: string;
 }
 
-/** Payload of `approve` and `deny`: `{"requestId","approver","reason"}`. */
-export const DecisionInputSchema = z.object({
-  requestId: z.string().min(1),
-  approver: z.string().min(1),
-  reason: z.string().max(2000).optional(),
-});
-export type DecisionInput = z.infer<typeof DecisionInputSchema>;
-
 /** Payload of the `decide` update: a decision plus which one. */
 export type DecideInput = DecisionInput & { decision: 'approve' | 'deny' };
 
 /** The answer of `decide` (and what a signal decision became, in the audit). */
 export type DecideResult = { accepted: true; state: 'approved' | 'denied' | 'waiting' } | { accepted: false; reason: string };
-
-/** Payload of `falsePositive`. */
-export const FalsePositiveSchema = z.object({ by: z.string().min(1), reason: z.string().max(2000).optional() });
-export type FalsePositiveInput = z.infer<typeof FalsePositiveSchema>;
-
-/** Optional payload of `pause`, `resume` and `retryCompensations`. */
-export const OperatorActionSchema = z.object({ by: z.string().min(1).optional(), reason: z.string().max(2000).optional() }).optional();
-export type OperatorAction = z.infer<typeof OperatorActionSchema>;
-
-/** One recorded approval. */
-export interface Approval {
-  approver: string;
-  reason?: string;
-}
-
-/** An open approval request, as status shows and notifications carry it. */
-export interface ApprovalRequest {
-  requestId: string;
-  stage: string;
-  action: string;
-  /** Digest of the exact action payload being approved. */
-  actionDigest: string;
-  groups: string[];
-  required: number;
-  selfApproval: boolean;
-  deadline: string;
-  approvals: Approval[];
-}
-
-/** Why approvers or operators are being told something. */
-export type NotificationKind =
-  | 'case-opened'
-  | 'approval-requested'
-  | 'approval-reminder'
-  | 'approval-escalated'
-  | 'needs-attention'
-  | 'governor-blocked';
 
 /** One alert as the workflow recorded it (no raw evidence: a fingerprint of it). */
 export interface RecordedAlert {
@@ -124,8 +84,10 @@ export interface ContainmentStatus {
   applied: AppliedAction[];
   compensations: Compensation[];
   falsePositive?: FalsePositiveInput;
-  /** What the case is held by: `governor` (kill switch), `verify-window`, or `resume` (paused while holding a permit). */
+  /** What the case waits for: `approval`, `kill-switch`, `verify-window` or `resume` (paused). */
   waitingFor?: string;
+  /** Why the case needs a human (set with the `needs-attention` outcome). */
+  attention?: string;
   /** A dry run: no provider action is performed; `wouldDo` lists what would have been. */
   shadow?: true;
   wouldDo?: ShadowedAction[];
@@ -141,6 +103,8 @@ export interface CarriedState {
   caseHoldUntil?: number;
   falsePositiveHandled: boolean;
   context?: ContainmentContext;
+  /** Approval requests opened so far: request ids never repeat within a case. */
+  requestsOpened?: number;
 }
 
 /** Start input of `containIdentity`; `alert` lets a plain `temporal workflow start` work. */
@@ -164,30 +128,11 @@ export const pauseSignal = defineSignal<[OperatorAction?]>('pause');
 export const resumeSignal = defineSignal<[OperatorAction?]>('resume');
 /** Retries undos that failed earlier (after an operator fixed the cause). */
 export const retryCompensationsSignal = defineSignal<[OperatorAction?]>('retryCompensations');
-/** Sent by the governor to workflows it held when the kill switch is released. */
-export const governorReleasedSignal = defineSignal('governorReleased');
+/** Sent when the kill switch is released, to the cases it held: they try their action again. */
+export const killSwitchReleasedSignal = defineSignal('killSwitchReleased');
 export const decideUpdate = defineUpdate<DecideResult, [DecideInput]>('decide');
 export const statusQuery = defineQuery<ContainmentStatus>('status');
 export const auditQuery = defineQuery<AuditEntry[]>('audit');
 /** The disposition of one delivery, or null if the workflow has not seen it. */
 export const deliveryQuery = defineQuery<Disposition | null, [string]>('delivery');
 
-/** The one workflow id per identity: `contain:<provider>:<identity>`. */
-export function containmentWorkflowId(identity: IdentityRef): string {
-  return `contain:${identity.provider}:${identity.id}`;
-}
-
-/** The dry-run case of an identity: its own workflow, so it never shares state with the real one. */
-export function shadowWorkflowId(identity: IdentityRef): string {
-  return `${SHADOW_PREFIX}${containmentWorkflowId(identity)}`;
-}
-
-const SHADOW_PREFIX = 'shadow:';
-
-/** Whether a workflow id names a shadow case: the id, not any input, decides the mode. */
-export const isShadowWorkflowId = (workflowId: string) => workflowId.startsWith(SHADOW_PREFIX);
-
-/** The case an alert belongs to: the shadow case for `shadow: true`, else the real one. */
-export function caseWorkflowId(alert: Pick<Alert, 'identity' | 'shadow'>): string {
-  return alert.shadow ? shadowWorkflowId(alert.identity) : containmentWorkflowId(alert.identity);
-}

@@ -1,3 +1,2 @@
 // The worker's workflowsPath: every workflow type Cordon registers.
 export { containIdentity } from './containIdentity';
-export { cordonGovernor } from './governor';

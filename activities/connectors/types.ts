@@ -1,7 +1,6 @@
-import type { TransientFaults } from './simulated/transientFaults';
+import type { ActionName, IdentitySnapshot } from '../../src/domain/case';
 
-/** State-changing actions a connector may offer, smallest blast radius first. */
-export type ActionName = 'restrict' | 'isolate' | 'revoke' | 'rotate';
+export type { ActionName, IdentitySnapshot };
 
 /** What every action call carries; `idempotencyKey` makes retries safe at the provider. */
 export interface ActionRequest {
@@ -33,13 +32,6 @@ export interface ConnectorAction {
   undo?(request: ActionRequest): Promise<ActionResult>;
 }
 
-/**
- * Evidence captured before acting; must hold no secret values. Evidence that changes on its own
- * (live sessions, last use) goes under `observed`: it is recorded, but a rollback does not
- * expect it back when it checks that the identity was restored.
- */
-export type IdentitySnapshot = Record<string, unknown> & { observed?: Record<string, unknown> };
-
 /** An identity system Cordon can act on. */
 export interface Connector {
   name: string;
@@ -48,6 +40,14 @@ export interface Connector {
   snapshot(identityId: string): Promise<IdentitySnapshot>;
   /** Checks that `action` holds on the identity now (the post-condition). */
   verify(identityId: string, action: ActionName, caseId: string): Promise<boolean>;
+}
+
+/** An unreliable simulated provider for dry runs and `npm run chaos`: a share of calls fails, every call waits. */
+export interface TransientFaults {
+  /** Share of calls (0–1) that fail with a retryable error. */
+  faultRate: number;
+  /** Each call first waits a random time up to this many ms. */
+  latencyMs: number;
 }
 
 /**

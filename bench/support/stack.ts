@@ -237,9 +237,10 @@ export class Stack {
       pid,
       usage: () => processUsage(pid),
       /** When each bare workflow's first no-op ran (epoch ms), by workflow id. */
-      firstRuns: () =>
-        new Promise<Record<string, number>>((resolve) => {
-          child.process.once('message', (m) => resolve((m as { firstRun: Record<string, number> }).firstRun));
+      /** When each workflow's no-ops ran, in order (epoch ms). */
+      runs: () =>
+        new Promise<Record<string, number[]>>((resolve) => {
+          child.process.once('message', (m) => resolve((m as { runs: Record<string, number[]> }).runs));
           child.process.send('report');
         }),
       stop: () => stopChild(child, 'SIGTERM'),

@@ -44,6 +44,14 @@ export function printTable(rows: Row[]): void {
   for (const line of cells) console.log(line.map((c, i) => (i >= 2 && i !== 4 && i !== 6 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  '));
 }
 
+/** One closing line per row, `bench <name>: cordon <value>, floor <value>, ratio x<N> (target <target>)`. */
+export function printSummary(rows: Row[]): void {
+  for (const r of rows) {
+    const parts = [`cordon ${fmt(r.cordon)}${r.unit}`, r.baseline === undefined ? undefined : `floor ${fmt(r.baseline)}${r.unit}`, r.ratio === undefined ? undefined : `ratio x${r.ratio.toFixed(2)}`];
+    console.log(`bench ${r.bench} (${r.metric}): ${parts.filter(Boolean).join(', ')}${r.target ? ` (target ${r.target})` : ''}`);
+  }
+}
+
 /** The machine a run happened on, for the results file and BENCHMARKS.md. */
 export function machine() {
   const cpus = os.cpus();

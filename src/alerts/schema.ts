@@ -1,20 +1,16 @@
 import { z } from 'zod';
+import { ALERT_ID_MAX, ALERT_KINDS, SEVERITIES, type Alert as DomainAlert, type IdentityRef as DomainIdentityRef } from '../domain/alert';
+import type { FieldProblem } from '../domain/inputs';
+
+export { ALERT_ID_MAX, ALERT_KINDS, SEVERITIES } from '../domain/alert';
+export type { FieldProblem } from '../domain/inputs';
 
 /** What the detector says happened. */
-export const AlertKind = z.enum([
-  'secret_leak',
-  'anomalous_usage',
-  'impossible_travel',
-  'policy_violation',
-  'agent_scope_violation',
-  'cert_compromise',
-  'privilege_escalation',
-  'token_abuse',
-]);
+export const AlertKind = z.enum(ALERT_KINDS);
 export type AlertKind = z.infer<typeof AlertKind>;
 
 /** Alert severity, lowest first; the order is used to compare severities. */
-export const Severity = z.enum(['low', 'medium', 'high', 'critical']);
+export const Severity = z.enum(SEVERITIES);
 export type Severity = z.infer<typeof Severity>;
 
 /** An identity in one identity system; `provider` names the connector. */
@@ -31,9 +27,6 @@ export const IdentityRef = z.object({
     .refine((id) => !/[\uD800-\uDFFF]/.test(id.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, '')), 'must be well-formed Unicode text'),
 });
 export type IdentityRef = z.infer<typeof IdentityRef>;
-
-/** Longest alert id a forwarder may choose; the intake prefixes it with the source's name. */
-export const ALERT_ID_MAX = 200;
 
 /** Cordon's native alert: every supported format is normalized into this. */
 export const AlertSchema = z
@@ -54,11 +47,10 @@ export const AlertSchema = z
   .strict();
 export type Alert = z.infer<typeof AlertSchema>;
 
-/** One failing field of an input, as HTTP answers and CLI messages report it. */
-export interface FieldProblem {
-  field: string;
-  message: string;
-}
+// Workflows use the zod-free types in src/domain; a field added to one side only fails here.
+type MutuallyAssignable<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+true satisfies MutuallyAssignable<IdentityRef, DomainIdentityRef>;
+true satisfies MutuallyAssignable<Alert, DomainAlert>;
 
 /** Flattens zod issues into `{ field, message }` pairs with dotted paths. */
 export function fieldProblems(error: z.ZodError): FieldProblem[] {

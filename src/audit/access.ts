@@ -16,7 +16,8 @@ export function claimDataDir(config: Config): () => void {
   return () => rmSync(file, { force: true });
 }
 
-function runningService(config: Config): string | undefined {
+/** The intake URL of the service that owns the embedded store, if one runs. */
+export function runningService(config: Config): string | undefined {
   if (!existsSync(lockFile(config))) return undefined;
   const { pid, url } = JSON.parse(readFileSync(lockFile(config), 'utf8')) as { pid: number; url: string };
   try {

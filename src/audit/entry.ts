@@ -1,7 +1,9 @@
 import { z } from 'zod';
-import { canonicalJson, fingerprint } from '../digest';
+import type { AuditEntry } from '../domain/auditEntry';
 
-/** One audit entry: built deterministically inside a workflow, chained to its predecessor. */
+export { GENESIS_HASH, hashEntry, verifyChain, type AuditEntry } from '../domain/auditEntry';
+
+/** Reads audit entries back from storage; workflows build them from the zod-free `AuditEntry`. */
 export const AuditEntrySchema = z.object({
   workflowId: z.string(),
   /** The chain: the first run id of the execution (kept across continue-as-new). */
@@ -29,23 +31,7 @@ export const AuditEntrySchema = z.object({
   prevHash: z.string(),
   hash: z.string(),
 });
-export type AuditEntry = z.infer<typeof AuditEntrySchema>;
 
-/** The hash before the first entry of a chain. */
-export const GENESIS_HASH = 'sha256:genesis';
-
-/** The hash of an entry: over every field but `hash`, including `prevHash`. */
-export function hashEntry(entry: Omit<AuditEntry, 'hash'>): string {
-  return fingerprint(canonicalJson(entry));
-}
-
-/** Checks a chain in order; returns the first broken seq, or null when it verifies. */
-export function verifyChain(entries: AuditEntry[], startHash = GENESIS_HASH): number | null {
-  let prev = startHash;
-  for (const entry of entries) {
-    const { hash, ...rest } = entry;
-    if (entry.prevHash !== prev || hashEntry(rest) !== hash) return entry.seq;
-    prev = hash;
-  }
-  return null;
-}
+// The schema and the interface describe one entry: a field added to one and not the other fails here.
+type MutuallyAssignable<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+true satisfies MutuallyAssignable<z.infer<typeof AuditEntrySchema>, AuditEntry>;

@@ -2,13 +2,30 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { canonicalJson } from '../digest';
+import { KILL_SWITCH_CHAIN } from '../killSwitch/store';
 import type { AuditEntry } from './entry';
 
-/** Every entry a history handed to `recordAuditEntries`, in order. */
+const keyOf = (e: AuditEntry) => `${e.workflowId}#${e.runId}#${e.seq}`;
+
+// The outbox a step carried: the step's input, or the `outbox` field of it.
+function outboxOf(input: unknown): AuditEntry[] {
+  const value = input as { audit?: unknown; outbox?: { audit?: unknown } } | null;
+  const audit = value?.outbox?.audit ?? value?.audit;
+  return Array.isArray(audit) ? (audit as AuditEntry[]) : [];
+}
+
+/**
+ * Every entry a history handed to a step to store, in order, once each: a step that failed
+ * hands its entries on to the next one.
+ */
 export function auditEntriesIn(history: temporal.api.history.v1.IHistory): AuditEntry[] {
+  const seen = new Set<string>();
   return (history.events ?? [])
-    .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'recordAuditEntries')
-    .flatMap((e) => defaultPayloadConverter.fromPayload<AuditEntry[]>(e.activityTaskScheduledEventAttributes!.input!.payloads![0] as Payload));
+    .flatMap((e) => {
+      const payload = e.activityTaskScheduledEventAttributes?.input?.payloads?.[0];
+      return payload ? outboxOf(defaultPayloadConverter.fromPayload(payload as Payload)) : [];
+    })
+    .filter((entry) => !seen.has(keyOf(entry)) && seen.add(keyOf(entry)));
 }
 
 /** Re-derives the audit entries of every containment run from Temporal's histories. */
@@ -30,14 +47,14 @@ export interface RebuildReport {
   different: string[];
 }
 
-const keyOf = (e: AuditEntry) => `${e.workflowId}#${e.runId}#${e.seq}`;
 
 /**
  * Compares stored entries with rebuilt ones. Histories past Temporal's retention are gone, so
  * their entries show up in `notInHistory`: expected for old cases, suspicious for recent ones.
  */
 export function compareWithHistory(stored: AuditEntry[], rebuilt: AuditEntry[]): RebuildReport {
-  const storedByKey = new Map(stored.map((e) => [keyOf(e), e]));
+  // The kill switch's chain is written by whoever moves it, not by a workflow: no history has it.
+  const storedByKey = new Map(stored.filter((e) => e.workflowId !== KILL_SWITCH_CHAIN).map((e) => [keyOf(e), e]));
   const rebuiltByKey = new Map(rebuilt.map((e) => [keyOf(e), e]));
   const missingFromStore = [...rebuiltByKey.keys()].filter((k) => !storedByKey.has(k));
   const notInHistory = [...storedByKey.keys()].filter((k) => !rebuiltByKey.has(k));

@@ -7,7 +7,6 @@ import { verifyEntries } from '../audit/store';
 import { connectClient } from '../client/connect';
 import { loadConfig } from '../config';
 import { canonicalJson } from '../digest';
-import { governorStatus, setKillSwitch } from '../client/governor';
 import { submitAlert } from '../client/submitAlert';
 import { findIdentity } from '../inventory';
 import { loadInventory, loadPolicy } from '../policy/load';
@@ -74,16 +73,6 @@ export function declareFalsePositive(workflowId: string, opts: { as: string; rea
   return async (client: Client) => {
     await client.workflow.getHandle(workflowId).signal(falsePositiveSignal, { by: opts.as, reason: opts.reason });
     return { workflowId, signal: 'falsePositive', by: opts.as };
-  };
-}
-
-/** `governor engage|release|status`. */
-export function governor(action: string, opts: { as?: string; reason?: string }) {
-  return async (client: Client, taskQueue: string) => {
-    if (action === 'status') return governorStatus(client);
-    if (action !== 'engage' && action !== 'release') throw new UsageError(`governor: unknown action "${action}" (engage, release, status)`);
-    if (!opts.as) throw new UsageError(`governor ${action} needs --as WHO`);
-    return setKillSwitch(client, taskQueue, action === 'engage', { by: opts.as, reason: opts.reason });
   };
 }
 

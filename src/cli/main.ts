@@ -4,9 +4,10 @@ import { Command, CommanderError } from 'commander';
 import { connectClient } from '../client/connect';
 import { ConfigError, loadConfig } from '../config';
 import { ConfigFileError } from '../policy/load';
-import { audit, decide, declareFalsePositive, governor, planAlert, sendAlert, showStatus, sourceToken } from './commands';
+import { audit, decide, declareFalsePositive, planAlert, sendAlert, showStatus, sourceToken } from './commands';
 import { ExitCode, UsageError } from './errors';
 import { printJson } from './io';
+import { killSwitch } from './killSwitchCommand';
 import { diffPolicyFiles, lintPolicyFile } from './policyCommands';
 import { replayCommand } from './replay';
 
@@ -111,12 +112,12 @@ function program(): Command {
     .action((workflowId: string, opts) => withClient(declareFalsePositive(workflowId, opts)));
 
   cli
-    .command('governor')
+    .command('kill-switch')
     .argument('<action>', 'engage | release | status')
     .option('--as <who>', 'who engages or releases')
     .option('--reason <text>')
-    .description('the global kill switch and destructive-action budget')
-    .action((action: string, opts) => withClient(governor(action, opts)));
+    .description('the global kill switch: engaged, no new state-changing action starts anywhere')
+    .action(async (action: string, opts) => printJson(await killSwitch(action, opts)()));
 
   cli
     .command('audit')

@@ -18,12 +18,7 @@ export const ConfigSchema = z.object({
     z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port, e.g. temporal:7233').optional(),
   ),
   TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
-  CORDON_TASK_QUEUE: z
-    .string()
-    .trim()
-    .min(1)
-    .refine((queue) => !queue.endsWith('-governor'), 'must not end in -governor: <queue>-governor is the governor\'s own queue')
-    .default('cordon'),
+  CORDON_TASK_QUEUE: z.string().trim().min(1).default('cordon'),
   CORDON_DEV_SERVER_PORT: port(7233),
   CORDON_UI_PORT: port(8233),
   CORDON_HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),

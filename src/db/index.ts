@@ -4,7 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Pool } from 'pg';
 import { MIGRATIONS } from './migrations';
 
-type Query = <Row = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<{ rows: Row[] }>;
+export type Query = <Row = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<{ rows: Row[] }>;
 
 /** The SQL surface Cordon uses; PGlite and node-postgres both satisfy it. */
 export interface Database {

@@ -96,4 +96,29 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX budget_grants_granted_at ON budget_grants (granted_at);`,
   },
+  {
+    version: 6,
+    description: 'the kill switch and the cases it holds, and every policy the worker loaded from its own files',
+    sql: `
+      -- One row: whether new state-changing actions may start. Moves are audited in audit_entries.
+      CREATE TABLE kill_switch (
+        singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        engaged boolean NOT NULL,
+        changed_by text NOT NULL,
+        reason text,
+        since timestamptz NOT NULL DEFAULT now()
+      );
+      -- Cases the engaged switch held, told when it is released (each also retries on a timer).
+      CREATE TABLE kill_switch_waiters (
+        workflow_id text PRIMARY KEY,
+        since timestamptz NOT NULL DEFAULT now()
+      );
+      -- Policies the worker read from its files: an action cites one of these digests or is refused.
+      CREATE TABLE accepted_policies (
+        digest text PRIMARY KEY,
+        version text NOT NULL,
+        policy jsonb NOT NULL,
+        first_loaded_at timestamptz NOT NULL DEFAULT now()
+      );`,
+  },
 ];

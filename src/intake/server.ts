@@ -7,6 +7,7 @@ import type { Database } from '../db';
 import type { Logger } from '../log';
 import { alertRoutes } from './alerts';
 import { isLoopback } from './authenticate';
+import { killSwitchRoutes } from './killSwitchRoutes';
 import { IntakeMetrics, type RejectReason } from './metrics';
 import type { Source } from './sources';
 
@@ -45,7 +46,7 @@ const FRAMEWORK_ERRORS: Record<string, { field: string; reason: RejectReason; me
 
 const charsetError = () => Object.assign(new Error('Unsupported Media Type'), { statusCode: 415, code: 'CORDON_ERR_CHARSET' });
 
-/** Builds the intake HTTP server: `/healthz`, `/metrics`, the alert routes and the audit read API. */
+/** Builds the intake HTTP server: `/healthz`, `/metrics`, the alert routes, the audit read API and the kill switch. */
 export function buildIntake({
   client,
   taskQueue,
@@ -106,6 +107,7 @@ export function buildIntake({
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.text()));
 
   app.register(alertRoutes({ client, taskQueue, searchAttributes, sources, metrics }));
+  app.register(killSwitchRoutes({ db, client, logger }));
 
   // The embedded store has one owner (this process); the CLI reads it here. Loopback only:
   // the audit trail names identities and approvers.

@@ -13,5 +13,8 @@ export const OUTCOME = defineSearchAttributeKey('CordonOutcome', SearchAttribute
 /** The highest alert severity seen for this identity. */
 export const SEVERITY = defineSearchAttributeKey('CordonSeverity', SearchAttributeType.KEYWORD);
 
+/** Why a case needs a human (set while its outcome is needs-attention). */
+export const ATTENTION = defineSearchAttributeKey('CordonAttention', SearchAttributeType.KEYWORD);
+
 /** Every search attribute Cordon registers on the namespace. */
-export const SEARCH_ATTRIBUTES = [IDENTITY, PROVIDER, STAGE, OUTCOME, SEVERITY] as const;
+export const SEARCH_ATTRIBUTES = [IDENTITY, PROVIDER, STAGE, OUTCOME, SEVERITY, ATTENTION] as const;

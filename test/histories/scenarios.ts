@@ -1,4 +1,4 @@
-// The scenarios behind the golden histories in this folder. `npm run histories:record` plays
+// The scenarios behind the 1.0 golden histories in this folder. `npm run histories:record` plays
 // each against a real Temporal server (scripts/record-histories.ts) and writes
 // test/histories/<file>.json for every entry of its `record`. Environments pick the rule of
 // test/fixtures/policy.yaml; alerts carry no secret values, so none can reach a history.
@@ -16,11 +16,7 @@ const approvalTimeout = (rule: 'hold' | 'proceed' | 'abort' | 'rollback' | 'laps
     ...(rule === 'lapse' ? [{ until: 'svc', outcome: 'active' } as const, { sleep: '5h' } as const] : []), // maxHold (6h) runs out
     { until: 'svc', outcome },
   ],
-  record: {
-    [`approval-timeout-${rule}`]: 'svc',
-    // Proceeding reaches a destructive action: the same run once the budget is claimed in the database.
-    ...(rule === 'proceed' && { [`approval-timeout-${rule}-budget-in-store`]: 'svc' }),
-  },
+  record: { [`approval-timeout-${rule}`]: 'svc' },
 });
 
 export const SCENARIOS: Scenario[] = [
@@ -29,16 +25,7 @@ export const SCENARIOS: Scenario[] = [
     server: 'dev',
     identities: { svc: 'auto' },
     steps: [{ alert: 'svc' }, { until: 'svc', outcome: 'contained' }],
-    record: {
-      'auto-containment': 'svc',
-      // The same run once actions outside the budget read the kill switch by query (patch kill-switch-read-by-query).
-      'auto-containment-switch-by-query': 'svc',
-      // The same run once the budget is claimed in the database (patch budget-claimed-in-store).
-      'auto-containment-budget-in-store': 'svc',
-      // The same run once a new case reads the switch and the identity with its context, and a
-      // claim's activity reads the switch too (patches opening-reads-together, switch-read-with-claim).
-      'auto-containment-opening-reads': 'svc',
-    },
+    record: { 'auto-containment': 'svc' },
   },
   {
     // The whole gated plan to the end of the case hold: the workflow completes.
@@ -54,16 +41,21 @@ export const SCENARIOS: Scenario[] = [
       { until: 'svc', outcome: 'contained' },
       { until: 'svc', closed: true },
     ],
-    record: {
-      approval: 'svc',
-      // The same run once actions outside the budget read the kill switch by query (patch kill-switch-read-by-query).
-      'approval-switch-by-query': 'svc',
-      // The same run once the budget is claimed in the database (patch budget-claimed-in-store).
-      'approval-budget-in-store': 'svc',
-      // The same run once a new case reads the switch and the identity with its context, and a
-      // claim's activity reads the switch too (patches opening-reads-together, switch-read-with-claim).
-      'approval-opening-reads': 'svc',
-    },
+    record: { approval: 'svc' },
+  },
+  {
+    // Two distinct approvers; a repeated approver is refused and audited.
+    name: 'm-of-n',
+    server: 'dev',
+    identities: { svc: 'two-of-n' },
+    steps: [
+      { alert: 'svc' },
+      { decide: 'approve', who: 'svc', stage: 'restrict', by: 'alice', via: 'signal' },
+      { decide: 'approve', who: 'svc', stage: 'restrict', by: 'alice', via: 'signal' },
+      { decide: 'approve', who: 'svc', stage: 'restrict', by: 'bob', via: 'update' },
+      { until: 'svc', outcome: 'contained' },
+    ],
+    record: { 'm-of-n': 'svc' },
   },
   {
     name: 'denial',
@@ -92,16 +84,7 @@ export const SCENARIOS: Scenario[] = [
       { falsePositive: 'svc', by: 'alice', reason: 'scheduled key rotation job' },
       { until: 'svc', closed: true },
     ],
-    record: {
-      'false-positive': 'svc',
-      // The same run once actions outside the budget read the kill switch by query (patch kill-switch-read-by-query).
-      'false-positive-switch-by-query': 'svc',
-      // The same run once the budget is claimed in the database (patch budget-claimed-in-store).
-      'false-positive-budget-in-store': 'svc',
-      // The same run once a new case reads the switch and the identity with its context, and a
-      // claim's activity reads the switch too (patches opening-reads-together, switch-read-with-claim).
-      'false-positive-opening-reads': 'svc',
-    },
+    record: { 'false-positive': 'svc' },
   },
   {
     // An undo that keeps failing leaves needs-attention; a retry after the fault clears finishes.
@@ -123,7 +106,7 @@ export const SCENARIOS: Scenario[] = [
   {
     // A budget of 1 destructive action per hour. The approved isolate spends it; the kill
     // switch holds that isolate until released; the automatic run's revoke is then over budget.
-    name: 'governor',
+    name: 'kill-switch-and-budget',
     server: 'dev',
     budget: 1,
     identities: { blocked: 'gated', overBudget: 'auto' },
@@ -132,7 +115,7 @@ export const SCENARIOS: Scenario[] = [
       { until: 'blocked', pending: 'isolate' },
       { killSwitch: 'engage', by: 'ciso-1', reason: 'automation misbehaving' },
       { decide: 'approve', who: 'blocked', stage: 'isolate', by: 'alice', via: 'update' },
-      { until: 'blocked', waitingFor: 'governor' },
+      { until: 'blocked', waitingFor: 'kill-switch' },
       { killSwitch: 'release', by: 'ciso-1', reason: 'fixed' },
       { until: 'blocked', waitingFor: 'verify-window' },
       { alert: 'overBudget' },
@@ -140,28 +123,11 @@ export const SCENARIOS: Scenario[] = [
       { decide: 'approve', who: 'overBudget', stage: 'rotate', by: 'bob', via: 'update' },
       { until: 'overBudget', outcome: 'contained' },
     ],
-    record: {
-      'governor-kill-switch': 'blocked',
-      // The same run once actions outside the budget read the kill switch by query (patch kill-switch-read-by-query).
-      'governor-kill-switch-by-query': 'blocked',
-      // The same run once the budget is claimed in the database (patch budget-claimed-in-store).
-      'governor-kill-switch-budget-in-store': 'blocked',
-      // The same run once a claim's activity reads the switch too (patch switch-read-with-claim).
-      'governor-kill-switch-claim-reads-switch': 'blocked',
-      'governor-over-budget-budget-in-store': 'overBudget',
-      'governor-over-budget': 'overBudget',
-      'governor-singleton': 'governor',
-      // The same run once the main loop answers permits (patch governor-answers-from-main-loop).
-      'governor-answers-from-main-loop': 'governor',
-      // The same run once grants are claimed in the database and relayed to it (grantRecorded).
-      'governor-relayed-grants': 'governor',
-      // The same run once the governor keeps its switch in its memo (patch governor-switch-in-memo).
-      'governor-switch-in-memo': 'governor',
-    },
+    record: { 'kill-switch': 'blocked', 'over-budget': 'overBudget' },
   },
   {
-    // Paused while its approved isolate holds a permit; the kill switch is engaged during the
-    // pause. After the resume the case asks about the switch again and waits for the release.
+    // Paused while its approved isolate waits; the kill switch is engaged during the pause.
+    // After the resume the action finds the switch engaged and waits for the release.
     name: 'pause',
     server: 'dev',
     identities: { held: 'gated' },
@@ -173,14 +139,47 @@ export const SCENARIOS: Scenario[] = [
       { until: 'held', waitingFor: 'resume' },
       { killSwitch: 'engage', by: 'ciso-1', reason: 'automation misbehaving' },
       { resume: 'held', by: 'oncall-1' },
-      { until: 'held', waitingFor: 'governor' },
+      { until: 'held', waitingFor: 'kill-switch' },
       { killSwitch: 'release', by: 'ciso-1', reason: 'fixed' },
       { until: 'held', waitingFor: 'verify-window' },
     ],
-    record: {
-      'kill-switch-after-pause': 'held',
-      // The same run once the budget is claimed in the database (patch budget-claimed-in-store).
-      'kill-switch-after-pause-budget-in-store': 'held',
-    },
+    record: { pause: 'held' },
+  },
+  {
+    // A held case whose history outgrows its limit continues as new, carrying its state.
+    name: 'continue-as-new',
+    server: 'dev',
+    identities: { svc: 'escalate' },
+    steps: [
+      { start: 'svc', maxHistoryEvents: 60 },
+      { alert: 'svc' },
+      { until: 'svc', outcome: 'contained' },
+      ...Array.from({ length: 12 }, () => ({ alert: 'svc', confidence: 0.2 }) as const),
+      { until: 'svc', continued: true },
+      { falsePositive: 'svc', by: 'alice', reason: 'red team exercise' },
+      { until: 'svc', closed: true },
+    ],
+    record: { 'continue-as-new': 'svc@first', 'continued-run': 'svc' },
+  },
+  {
+    // Denied and rolled back, then a stronger alert: a new round under the policy.
+    name: 'new-round',
+    server: 'dev',
+    identities: { svc: 'gated' },
+    steps: [
+      { alert: 'svc', confidence: 0.6, severity: 'high' },
+      { decide: 'deny', who: 'svc', stage: 'isolate', by: 'bob', via: 'update' },
+      { until: 'svc', outcome: 'rolled-back' },
+      { alert: 'svc', confidence: 0.95, severity: 'critical' },
+      { until: 'svc', pending: 'isolate' },
+    ],
+    record: { 'new-round': 'svc' },
+  },
+  {
+    name: 'shadow',
+    server: 'dev',
+    identities: { svc: 'auto' },
+    steps: [{ alert: 'svc', shadow: true }, { until: 'svc', outcome: 'contained', shadow: true }],
+    record: { shadow: 'svc@shadow' },
   },
 ];

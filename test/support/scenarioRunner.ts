@@ -9,16 +9,17 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkerOptions } from '../../worker/worker';
 import { clearFault, injectFault } from '../../activities/connectors/simulated/state';
 import { submitAlert } from '../../src/client/submitAlert';
-import { setKillSwitch } from '../../src/client/governor';
 import { openDatabase } from '../../src/db';
+import { setKillSwitch } from '../../src/killSwitch';
 import { approveSignal, decideUpdate, denySignal, falsePositiveSignal, pauseSignal, resumeSignal, retryCompensationsSignal, statusQuery, type ContainmentStatus } from '../../workflows/definitions';
-import { GOVERNOR_WORKFLOW_ID } from '../../workflows/governorDefinitions';
 import { makeAlert } from './alerts';
 import { startDevServer, startTimeSkippingServer, startWorkerWithBundle, TEST_POLICY, TestInventory, testPolicyWithBudget } from './stack';
 
 /** One step; `who`/`alert`/... name an identity label from the scenario's `identities`. */
 export type Step =
-  | { alert: string; confidence?: number }
+  | { alert: string; confidence?: number; severity?: 'low' | 'medium' | 'high' | 'critical'; shadow?: true }
+  /** Starts the case by hand (no alert yet), with a short history limit. */
+  | { start: string; maxHistoryEvents: number }
   | { decide: 'approve' | 'deny'; who: string; stage: string; by: string; via: 'signal' | 'update' }
   | { falsePositive: string; by: string; reason?: string }
   | { retryCompensations: string; by: string }
@@ -30,18 +31,18 @@ export type Step =
   /** Advances the time-skipping server's clock. */
   | { sleep: Duration }
   /** Waits until the workflow shows this state; `closed` waits for its result. */
-  | { until: string; outcome?: string; waitingFor?: string; pending?: string; closed?: true };
+  | { until: string; outcome?: string; waitingFor?: string; pending?: string; closed?: true; continued?: true; shadow?: true };
 
 export interface Scenario {
   name: string;
   /** `time-skipping` for anything that waits out a timer. */
   server: 'dev' | 'time-skipping';
-  /** Destructive actions per hour for the governor (default: the test policy's 1000). */
+  /** Destructive actions per hour (default: the test policy's 1000). */
   budget?: number;
   /** Label → inventory environment (which picks the test policy's rule); the identity is `<name>-<label>`. */
   identities: Record<string, string>;
   steps: Step[];
-  /** File name (without .json) → identity label, or `governor` for the singleton governor. */
+  /** File name (without .json) → identity label; `label@first` is the case's first run, `label@shadow` its shadow case. */
   record: Record<string, string>;
 }
 
@@ -55,6 +56,14 @@ async function waitForStatus(handle: WorkflowHandle, what: string, check: (s: Co
     last = await handle.query(statusQuery).catch(() => last);
     if (last && check(last)) return;
     if (Date.now() > deadline) throw new Error(`${handle.workflowId}: no ${what} within ${WAIT_MS} ms (stage ${last?.stage}, outcome ${last?.outcome})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`no ${what} within ${WAIT_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -77,12 +86,22 @@ export async function runScenario(scenario: Scenario, workflowBundle: WorkerOpti
   try {
     const ids = Object.fromEntries(Object.entries(scenario.identities).map(([label, environment]) => [label, inventory.add(environment, { id: `${scenario.name}-${label}` })]));
     const idOf = (label: string) => ids[label] ?? fail(`${scenario.name}: unknown identity ${label}`);
-    const handleOf = (label: string) => env.client.workflow.getHandle(`contain:simulated:${idOf(label)}`);
+    const workflowIdOf = (label: string, shadow?: boolean) => `${shadow ? 'shadow:' : ''}contain:simulated:${idOf(label)}`;
+    const handleOf = (label: string, shadow?: boolean) => env.client.workflow.getHandle(workflowIdOf(label, shadow));
+    const firstRuns = new Map<string, string>();
     for (const step of scenario.steps) {
       if ('alert' in step) {
-        const alert = makeAlert({ identity: { provider: 'simulated', id: idOf(step.alert) }, confidence: step.confidence ?? 0.9 });
+        const alert = makeAlert({ identity: { provider: 'simulated', id: idOf(step.alert) }, confidence: step.confidence ?? 0.9, ...(step.severity && { severity: step.severity }), ...(step.shadow && { shadow: true }) });
         // The Java test server has no custom search attributes.
-        await submitAlert(env.client, taskQueue, alert, { searchAttributes: !timeSkipping });
+        const { runId } = await submitAlert(env.client, taskQueue, alert, { searchAttributes: !timeSkipping });
+        if (!firstRuns.has(step.alert) && runId) firstRuns.set(step.alert, runId);
+      } else if ('start' in step) {
+        const started = await env.client.workflow.start('containIdentity', {
+          workflowId: workflowIdOf(step.start),
+          taskQueue,
+          args: [{ identity: { provider: 'simulated', id: idOf(step.start) }, maxHistoryEvents: step.maxHistoryEvents, searchAttributes: !timeSkipping }],
+        });
+        firstRuns.set(step.start, started.firstExecutionRunId);
       } else if ('decide' in step) {
         const handle = handleOf(step.who);
         const decision = { requestId: await pendingRequestId(handle, step.stage), approver: step.by };
@@ -101,14 +120,16 @@ export async function runScenario(scenario: Scenario, workflowBundle: WorkerOpti
       } else if ('clearFault' in step) {
         await clearFault(db, idOf(step.clearFault), step.action);
       } else if ('killSwitch' in step) {
-        await setKillSwitch(env.client, taskQueue, step.killSwitch === 'engage', { by: step.by, reason: step.reason });
+        await setKillSwitch(db, env.client, { engaged: step.killSwitch === 'engage', by: step.by, reason: step.reason });
       } else if ('sleep' in step) {
         await env.sleep(step.sleep);
       } else if (step.closed) {
         await handleOf(step.until).result();
+      } else if (step.continued) {
+        await waitFor(`${step.until} to continue as new`, async () => (await handleOf(step.until).describe()).runId !== firstRuns.get(step.until));
       } else {
         const { outcome, waitingFor, pending } = step;
-        await waitForStatus(handleOf(step.until), JSON.stringify({ outcome, waitingFor, pending }), (s) =>
+        await waitForStatus(handleOf(step.until, step.shadow), JSON.stringify({ outcome, waitingFor, pending }), (s) =>
           (outcome === undefined || s.outcome === outcome) &&
           (waitingFor === undefined || s.waitingFor === waitingFor) &&
           (pending === undefined || s.pendingRequest?.stage === pending),
@@ -116,9 +137,10 @@ export async function runScenario(scenario: Scenario, workflowBundle: WorkerOpti
       }
     }
     const histories: Record<string, History> = {};
-    for (const [file, label] of Object.entries(scenario.record)) {
-      const workflowId = label === 'governor' ? GOVERNOR_WORKFLOW_ID : `contain:simulated:${idOf(label)}`;
-      const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    for (const [file, spec] of Object.entries(scenario.record)) {
+      const [label, which] = spec.split('@');
+      const workflowId = workflowIdOf(label, which === 'shadow');
+      const history = await env.client.workflow.getHandle(workflowId, which === 'first' ? firstRuns.get(label) : undefined).fetchHistory();
       // The dev server records the workflow id in the first event; the Java test server does
       // not. Replays need it (workflowInfo().workflowId), and reports name it.
       const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;

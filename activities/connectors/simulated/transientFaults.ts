@@ -1,14 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Connector, ConnectorAction } from '../types';
+import type { Connector, ConnectorAction, TransientFaults } from '../types';
 
-/** An unreliable provider for dry runs and `npm run chaos`: a share of calls fails, every call waits. */
-export interface TransientFaults {
-  /** Share of calls (0–1) that fail with a retryable error. */
-  faultRate: number;
-  /** Each call first waits a random time up to this many ms. */
-  latencyMs: number;
-}
+export type { TransientFaults };
 
 const transient = (call: string, when: string) =>
   ApplicationFailure.create({ type: 'SimulatedTransientFault', message: `simulated transient ${call} failure (${when})`, nonRetryable: false });

@@ -1,0 +1,41 @@
+import type { AuditEntry } from '../src/audit/entry';
+import type { Database } from '../src/db';
+import type { Notice, Outbox, OutboxReceipt } from '../src/domain/case';
+import type { Logger } from '../src/log';
+
+/** Stores audit entries idempotently by (workflowId, runId, seq): retries never duplicate. */
+export async function storeAuditEntries(db: Database, entries: AuditEntry[]): Promise<void> {
+  if (!entries.length) return;
+  const values = entries.map((_, i) => `($${i * 6 + 1}, $${i * 6 + 2}, $${i * 6 + 3}, $${i * 6 + 4}, $${i * 6 + 5}, $${i * 6 + 6}::jsonb)`);
+  await db.query(
+    `INSERT INTO audit_entries (workflow_id, run_id, seq, hash, prev_hash, entry) VALUES ${values.join(', ')}
+     ON CONFLICT (workflow_id, run_id, seq) DO NOTHING`,
+    entries.flatMap((e) => [e.workflowId, e.runId, e.seq, e.hash, e.prevHash, JSON.stringify(e)]),
+  );
+}
+
+/**
+ * Delivers what a case queued: the audit entries, then its notices. Never throws: it runs last
+ * in a step that may already have acted, and that step must still report what it did. A store
+ * it could not write leaves the entries with the case for its next step; a notice that failed
+ * is reported for the case to audit.
+ */
+export async function deliverOutbox(db: Database, send: (n: Notice) => Promise<void>, logger: Logger, outbox: Outbox): Promise<OutboxReceipt> {
+  let stored = true;
+  try {
+    await storeAuditEntries(db, outbox.audit);
+  } catch (err) {
+    stored = false;
+    logger.warn({ err: (err as Error).message, entries: outbox.audit.length }, 'audit entries not stored yet: the case keeps them');
+  }
+  const notices: OutboxReceipt['notices'] = [];
+  for (const notice of outbox.notices) {
+    try {
+      await send(notice);
+      notices.push({ kind: notice.kind });
+    } catch (err) {
+      notices.push({ kind: notice.kind, error: ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message });
+    }
+  }
+  return { stored, notices };
+}

@@ -1,0 +1,32 @@
+import type { Client } from '@temporalio/client';
+import type { Database } from '../db';
+import type { Logger } from '../log';
+import { killSwitchReleasedSignal } from '../../workflows/definitions';
+import { moveKillSwitch, type KillSwitchMove, type KillSwitchState } from './store';
+
+export { readKillSwitch, KILL_SWITCH_CHAIN, type KillSwitchMove, type KillSwitchState } from './store';
+
+// Cases told at once on a release: a few thousand held cases must not open thousands of calls.
+const WAKE_CONCURRENCY = 20;
+
+/**
+ * Moves the kill switch and, on a release, tells the cases it held, so they act again now rather
+ * than at their next retry. A case that cannot be told (closed, unreachable) retries on its own.
+ */
+export async function setKillSwitch(db: Database, client: Client, move: KillSwitchMove, logger?: Logger): Promise<KillSwitchState & { woken: number }> {
+  const { held, ...state } = await moveKillSwitch(db, move);
+  let woken = 0;
+  const queue = [...held];
+  const wakeNext = async (): Promise<void> => {
+    for (let workflowId = queue.shift(); workflowId; workflowId = queue.shift()) {
+      try {
+        await client.workflow.getHandle(workflowId).signal(killSwitchReleasedSignal);
+        woken += 1;
+      } catch (err) {
+        logger?.warn({ workflowId, err: (err as Error).message }, 'a held case was not told of the release: it retries on its own');
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: WAKE_CONCURRENCY }, wakeNext));
+  return { ...state, woken };
+}

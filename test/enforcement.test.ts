@@ -1,0 +1,74 @@
+// The action activity is the enforcement point: whatever a hand-started workflow carries (a
+// policy, an inventory record, an identity), the worker acts only as its own policy, inventory
+// and the workflow id allow. Each case here is started by hand, as anyone with access to the
+// namespace could, and no provider action may happen.
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { listActions } from '../activities/connectors/simulated/state';
+import { GENESIS_HASH } from '../src/domain/auditEntry';
+import { findIdentity } from '../src/inventory';
+import { loadInventory, loadPolicy } from '../src/policy/load';
+import type { Policy } from '../src/policy/schema';
+import { auditQuery, type ContainIdentityInput, type ContainmentStatus } from '../workflows/definitions';
+import { makeAlert } from './support/alerts';
+import { useHarness } from './support/harness';
+import { TEST_POLICY, waitForStatus } from './support/scenario';
+
+const h = useHarness();
+
+// Every stage automatic: what an attacker would bring.
+function everythingAutomatic(policy: Policy): Policy {
+  return { ...policy, guards: [], rules: [{ name: 'forged', when: {}, stages: ['restrict', 'isolate', 'revoke', 'rotate'].map((stage) => ({ stage, approval: 'auto', onDeny: 'rollback', onFailure: 'hold' })) }] } as Policy;
+}
+
+// Starts a case by hand with a context of the caller's choosing (as a continued run carries it).
+async function startForged(workflowId: string, identityId: string, context: NonNullable<ContainIdentityInput['carried']>['context']) {
+  const identity = { provider: 'simulated', id: identityId };
+  const status: ContainmentStatus = { identity, stage: 'waiting-for-alert', outcome: 'active', paused: false, alerts: [], rejectedInputs: [], applied: [], compensations: [] };
+  const input: ContainIdentityInput = {
+    identity,
+    alert: makeAlert({ identity, severity: 'critical', confidence: 0.99 }),
+    carried: { status, completedStages: [], audit: { seq: 0, lastHash: GENESIS_HASH }, falsePositiveHandled: false, context },
+  };
+  return h.env.client.workflow.start('containIdentity', { workflowId, taskQueue: h.taskQueue, args: [input] });
+}
+
+const recordOf = (id: string) => findIdentity(loadInventory(h.inventory.file), { provider: 'simulated', id });
+
+describe('the action activity decides from what the worker trusts', () => {
+  it('refuses every action of a case that brings its own policy, and the case says why', async () => {
+    const id = h.inventory.add('gated');
+    const handle = await startForged(`contain:simulated:${id}`, id, { policy: everythingAutomatic(loadPolicy(TEST_POLICY)), record: recordOf(id) });
+    const stuck = await waitForStatus(handle, (s) => expect(s.outcome).toBe('needs-attention'));
+    expect(stuck.attention).toMatch(/never loaded by this worker/);
+    expect(await listActions(h.db, id)).toEqual([]);
+    expect((await handle.query(auditQuery)).filter((e) => e.event === 'action.refused')).toHaveLength(1);
+  });
+
+  it('refuses an action that a forged inventory record makes automatic', async () => {
+    const id = h.inventory.add('gated');
+    // The worker's inventory says `gated` (isolate needs approval); the case claims `auto`.
+    const handle = await startForged(`contain:simulated:${id}`, id, { policy: loadPolicy(TEST_POLICY), record: { ...recordOf(id)!, environment: 'auto' } });
+    const stuck = await waitForStatus(handle, (s) => expect(s.outcome).toBe('needs-attention'));
+    expect(stuck.attention).toMatch(/plans no revoke|requires approval/);
+    // The worker's own plan for this identity does restrict automatically: only that happened.
+    expect(await listActions(h.db, id)).toEqual(['restrict']);
+  });
+
+  it('refuses to act on an identity other than the one its workflow id names', async () => {
+    const named = h.inventory.add('auto');
+    const other = h.inventory.add('auto');
+    const handle = await startForged(`contain:simulated:${named}`, other, { policy: loadPolicy(TEST_POLICY), record: recordOf(other) });
+    const stuck = await waitForStatus(handle, (s) => expect(s.outcome).toBe('needs-attention'));
+    expect(stuck.attention).toMatch(/is not the case of simulated:/);
+    expect(await listActions(h.db, other)).toEqual([]);
+    expect(await listActions(h.db, named)).toEqual([]);
+  });
+
+  it('an identity started under an unrelated workflow id acts on nothing', async () => {
+    const id = h.inventory.add('auto');
+    const handle = await startForged(`not-a-case-${randomUUID()}`, id, { policy: loadPolicy(TEST_POLICY), record: recordOf(id) });
+    await waitForStatus(handle, (s) => expect(s.outcome).toBe('needs-attention'));
+    expect(await listActions(h.db, id)).toEqual([]);
+  });
+});
