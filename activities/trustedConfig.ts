@@ -2,7 +2,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Database } from '../src/db';
-import type { Inventory } from '../src/inventory';
+import type { IdentityRef } from '../src/alerts/schema';
+import type { ContainmentContext } from '../src/domain/case';
+import { findIdentity, type Inventory } from '../src/inventory';
 import { loadInventory, loadPolicy } from '../src/policy/load';
 import { policyDigest } from '../src/policy/plan';
 import type { Policy } from '../src/policy/schema';
@@ -66,3 +68,9 @@ export function trustedConfig(db: Database, files: ConfigFiles) {
 
 /** The worker's trusted configuration, as activities use it. */
 export type TrustedConfig = ReturnType<typeof trustedConfig>;
+
+/** Reads a new case's context as the worker would: the in-process intake hands it over. */
+export function caseContextReader(db: Database, files: ConfigFiles) {
+  const config = trustedConfig(db, files);
+  return async (identity: IdentityRef): Promise<ContainmentContext> => ({ policy: (await config.policy()).policy, record: findIdentity(config.inventory(), identity) });
+}

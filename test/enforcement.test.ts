@@ -65,6 +65,25 @@ describe('the action activity decides from what the worker trusts', () => {
     expect(await listActions(h.db, named)).toEqual([]);
   });
 
+  it('a context handed over in the start input skips the opening read, and a forged one acts on nothing', async () => {
+    const honest = h.inventory.add('auto');
+    const forged = h.inventory.add('gated');
+    const start = (id: string, context: ContainIdentityInput['context']) =>
+      h.env.client.workflow.start('containIdentity', {
+        workflowId: `contain:simulated:${id}`,
+        taskQueue: h.taskQueue,
+        args: [{ identity: { provider: 'simulated', id }, alert: makeAlert({ identity: { provider: 'simulated', id } }), context }],
+      });
+    const handed = await start(honest, { policy: loadPolicy(TEST_POLICY), record: recordOf(honest) });
+    await waitForStatus(handed, (s) => expect(s.outcome).toBe('contained'));
+    const scheduled = ((await handed.fetchHistory()).events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    expect(scheduled.slice(0, 3)).toEqual(['actOnIdentity', 'actOnIdentity', 'actOnIdentity']);
+
+    const lying = await start(forged, { policy: everythingAutomatic(loadPolicy(TEST_POLICY)), record: recordOf(forged) });
+    await waitForStatus(lying, (s) => expect(s.outcome).toBe('needs-attention'));
+    expect(await listActions(h.db, forged)).toEqual([]);
+  });
+
   it('an identity started under an unrelated workflow id acts on nothing', async () => {
     const id = h.inventory.add('auto');
     const handle = await startForged(`not-a-case-${randomUUID()}`, id, { policy: loadPolicy(TEST_POLICY), record: recordOf(id) });

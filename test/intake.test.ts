@@ -76,6 +76,20 @@ describe('POST /v1/alerts', () => {
     expect(await listActions(h.db, first.identity.id)).toEqual(['restrict']);
   });
 
+  it('with Prefer: respond-async answers 202 without asking the case, and the alert is in it all the same', async () => {
+    const alert = makeAlert();
+    const res = await fetch(`${baseUrl}/v1/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', prefer: 'respond-async' },
+      body: JSON.stringify(alert),
+    });
+    expect(res.status).toBe(202);
+    expect(res.headers.get('preference-applied')).toBe('respond-async');
+    expect(await res.json()).toMatchObject({ disposition: 'pending', workflowId: `contain:simulated:${alert.identity.id}`, alertId: alert.id });
+    const handle = h.env.client.workflow.getHandle(`contain:simulated:${alert.identity.id}`);
+    await vi.waitFor(async () => expect((await handle.query(statusQuery)).alerts.map((a) => a.id)).toEqual([alert.id]), { timeout: 20_000 });
+  });
+
   it('rejects a malformed alert with 400 naming each failing field, and starts nothing', async () => {
     const alert = makeAlert();
     const { status, body } = await post({ ...alert, severity: 'urgent', confidence: 1.7, kind: undefined });

@@ -1,6 +1,6 @@
 import { condition, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { IdentityRef } from '../src/domain/alert';
-import type { CaseOpening, ContainmentContext, IdentityTarget, Notice, NotificationKind, Outbox, OutboxReceipt } from '../src/domain/case';
+import type { CaseOpening, ContainmentContext, IdentityTarget, Notice, NotificationKind, Outbox, OutboxReceipt, SnapshotReading } from '../src/domain/case';
 import { isShadowWorkflowId } from '../src/domain/case';
 import { durationMs } from '../src/policy/duration';
 import { escalatePlan, plan as planFor, policyDigest, type Plan, type PlannedStage } from '../src/policy/plan';
@@ -11,11 +11,13 @@ import { ApprovalGate } from './approvalGate';
 import { AuditTrail, type AuditEvent } from './auditTrail';
 import type { ContainIdentityInput, ContainmentStatus, Outcome } from './definitions';
 import { Saga } from './saga';
-import { outbox as outboxDelivery } from './steps';
+import { bookkeeping, outbox as outboxDelivery } from './steps';
 
 const SEVERITY_RANK = { low: 0, medium: 1, high: 2, critical: 3 } as const;
 // A store that cannot be written is tried again after this; nothing is dropped meanwhile.
 const STORE_RETRY = '1 minute';
+// How long a waiting case gathers news (alerts, decisions) before it stores them in one delivery.
+const NEWS_GATHERING_MS = 1_000;
 
 /**
  * One containment case: its state and the only code that changes it. Signal handlers
@@ -143,18 +145,23 @@ export class Case {
   }
 
   /**
-   * Waits like `condition`, storing what the case records meanwhile (decisions, rejected inputs)
-   * as it appears: a case may wait for days, and its audit must not.
+   * Waits like `condition`, storing what the case records meanwhile (decisions, alerts, rejected
+   * inputs) soon after it appears: a case may wait for days, and its audit must not. What
+   * arrives within a second of the first news goes in the same delivery, so a burst of alerts
+   * costs a few deliveries, not one each.
    */
   async waitFor(done: () => boolean, timeoutMs?: number): Promise<boolean> {
     const until = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+    const left = () => (until === undefined ? undefined : Math.max(0, until - Date.now()));
+    const waitUntil = (ready: () => boolean, ms?: number) => (ms === undefined ? condition(ready) : condition(ready, ms));
+    if (!done()) await this.flush();
     for (;;) {
-      if (!done()) await this.flush();
-      const left = until === undefined ? undefined : Math.max(0, until - Date.now());
-      const woken = () => done() || this.hasUnsent();
-      const woke = await (left === undefined ? condition(woken) : condition(woken, left));
+      const woke = await waitUntil(() => done() || this.hasUnsent(), left());
       if (done()) return true;
       if (!woke) return false;
+      const gather = Math.min(NEWS_GATHERING_MS, left() ?? NEWS_GATHERING_MS);
+      if (await waitUntil(done, gather)) return true;
+      await this.flush();
     }
   }
 
@@ -179,6 +186,20 @@ export class Case {
   opened(opening: CaseOpening): void {
     this.useContext({ policy: opening.policy, record: opening.record });
     if ('snapshot' in opening.reading) this.status.snapshot ??= opening.reading.snapshot;
+  }
+
+  /** Reads the identity as it is now (evidence only; a failure leaves it unread). */
+  async readIdentity(): Promise<SnapshotReading | undefined> {
+    const sent = this.outbox();
+    try {
+      const { reading, receipt } = await bookkeeping.readIdentity({ target: this.target, outbox: sent });
+      this.settle(sent, receipt);
+      if ('snapshot' in reading) this.status.snapshot ??= reading.snapshot;
+      return reading;
+    } catch {
+      this.unsent(sent);
+      return undefined;
+    }
   }
 
   /** Moves the case and its search attributes; a dry run's outcome is prefixed. */

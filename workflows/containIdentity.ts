@@ -28,10 +28,12 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
 }
 
 // The first alert (or a false positive) opens the case: its context and the identity as found
-// arrive in one activity. A continued run keeps its context: a policy edit cannot strand it.
+// arrive in one activity, unless the intake handed the context over. A continued run keeps its
+// context: a policy edit cannot strand it.
 async function openCase(c: Case, input: ContainIdentityInput): Promise<void> {
   if (input.carried) return;
   await condition(() => c.ledger.alerts.length > 0 || c.falsePositive);
+  if (input.context) return c.useContext(input.context);
   const outbox = c.outbox();
   const opening = await bookkeeping.openCase({ identity: c.identity, outbox });
   c.settle(outbox, opening.receipt);

@@ -117,6 +117,11 @@ export interface ContainIdentityInput {
   /** A shadow (dry-run) case: runs under `shadow:contain:…` and performs no provider action. */
   shadow?: boolean;
   alert?: Alert;
+  /**
+   * The policy and inventory record, handed over by the in-process intake so the case need not
+   * open with an activity. A claim like any input: every action is planned again by the worker.
+   */
+  context?: ContainmentContext;
   carried?: CarriedState;
 }
 

@@ -4,23 +4,9 @@ import type { SnapshotReading } from '../src/domain/case';
 import type { Case } from './case';
 import type { Outcome } from './definitions';
 import { undo } from './actions';
-import { bookkeeping } from './steps';
 
 // Observed evidence (sessions, last use) changes by itself; the restorable state must match.
 const restorable = (snapshot: Record<string, unknown>) => canonicalJson({ ...snapshot, observed: undefined });
-
-// The identity after the undos: read by the last undo, or on its own when none was left to run.
-async function identityNow(c: Case): Promise<SnapshotReading | undefined> {
-  const outbox = c.outbox();
-  try {
-    const { reading, receipt } = await bookkeeping.readIdentity({ target: c.target, outbox });
-    c.settle(outbox, receipt);
-    return reading;
-  } catch {
-    c.unsent(outbox);
-    return undefined;
-  }
-}
 
 /**
  * Undoes every reversible step, newest first, in a non-cancellable scope, then checks that the
@@ -33,7 +19,7 @@ export async function rollBack(c: Case, actor: string, reason: string, outcome: 
   let after: SnapshotReading | undefined;
   await CancellationScope.nonCancellable(async () => {
     for (const [i, entry] of outstanding.entries()) after = await undo(c, entry, i === outstanding.length - 1, actor, reason);
-    if (!outstanding.length && !c.shadow) after = await identityNow(c);
+    if (!outstanding.length && !c.shadow) after = await c.readIdentity();
   });
   if (c.saga.failed) {
     const failed = c.saga.compensations.filter((e) => e.state === 'failed');

@@ -17,6 +17,7 @@ export type StageRunner = (c: Case, stage: PlannedStage) => Promise<boolean>;
 export async function observe(c: Case): Promise<boolean> {
   c.setStage('observe');
   if (!(await c.untilResumed())) return false;
+  if (!c.status.snapshot) await c.readIdentity();
   const snapshot = c.status.snapshot;
   c.record({ stage: 'observe', event: 'case.opened', actor: 'cordon', result: { snapshot: snapshot ? digestOf(snapshot) : 'unavailable' }, frameworks: ['NIST CSF RS.MA-01'] });
   c.notify('case-opened');

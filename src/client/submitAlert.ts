@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Alert } from '../alerts/schema';
 import { IDENTITY, PROVIDER, SEVERITY } from '../temporal/searchAttributes';
+import type { ContainmentContext } from '../domain/case';
 import { alertSignal, caseWorkflowId, deliveryQuery, type ContainIdentityInput, type ContainmentStatus, type Disposition } from '../../workflows/definitions';
 
 /** What intake and the CLI answer for one submitted alert. */
@@ -28,7 +29,16 @@ export async function submitAlert(
   client: Client,
   taskQueue: string,
   alert: Alert,
-  { searchAttributes = true, askDisposition = true }: { searchAttributes?: boolean; askDisposition?: boolean } = {},
+  {
+    searchAttributes = true,
+    askDisposition = true,
+    context,
+  }: {
+    searchAttributes?: boolean;
+    askDisposition?: boolean;
+    /** The case's policy and inventory record, from a process that reads the worker's files. */
+    context?: ContainmentContext;
+  } = {},
 ): Promise<Submission> {
   const workflowId = caseWorkflowId(alert);
   const deliveryId = randomUUID();
@@ -36,7 +46,7 @@ export async function submitAlert(
     client.workflow.signalWithStart<(input: ContainIdentityInput) => Promise<ContainmentStatus>, [unknown, { deliveryId: string }?]>('containIdentity', {
       workflowId,
       taskQueue,
-      args: [{ identity: alert.identity, searchAttributes, ...(alert.shadow && { shadow: true }) }],
+      args: [{ identity: alert.identity, searchAttributes, ...(alert.shadow && { shadow: true }), ...(context && { context }) }],
       signal: alertSignal,
       signalArgs: [alert, { deliveryId }],
       typedSearchAttributes: searchAttributes

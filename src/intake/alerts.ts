@@ -4,6 +4,8 @@ import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastif
 import { formatNamed, normalizeAlert, type FormatName } from '../alerts/formats';
 import type { FieldProblem } from '../alerts/schema';
 import { submitAlert } from '../client/submitAlert';
+import type { IdentityRef } from '../alerts/schema';
+import type { ContainmentContext } from '../domain/case';
 import { caseWorkflowId } from '../../workflows/definitions';
 import { authenticate, type Sender } from './authenticate';
 import { decodeJsonBody } from './body';
@@ -19,7 +21,12 @@ export interface AlertRouteDeps {
   /** Undefined: no sources file, so only loopback clients may post, unauthenticated. */
   sources?: Source[];
   metrics: IntakeMetrics;
+  /** The case context, when this process reads the worker's policy and inventory (`npm start`). */
+  caseContext?: CaseContextReader;
 }
+
+/** Reads the policy and an identity's inventory record, for handing a new case its context. */
+export type CaseContextReader = (identity: IdentityRef) => Promise<ContainmentContext>;
 
 // The unconfigured intake serves one operator on loopback; it still has a ceiling.
 const ANONYMOUS_RATE: Rate = { perSecond: 1_000, burst: 2_000 };
@@ -45,7 +52,7 @@ const NO_BODY = Buffer.alloc(0);
 const sha256 = (raw: Buffer) => `sha256:${createHash('sha256').update(raw).digest('hex')}`;
 
 /** `POST /v1/alerts` (format detected) and `POST /v1/alerts/{format}`. */
-export const alertRoutes = ({ client, taskQueue, searchAttributes, sources, metrics }: AlertRouteDeps): FastifyPluginCallback => (app, _options, done) => {
+export const alertRoutes = ({ client, taskQueue, searchAttributes, sources, metrics, caseContext }: AlertRouteDeps): FastifyPluginCallback => (app, _options, done) => {
   const limiter = new RateLimiter();
 
   // Labels are only ever known format names or `unknown`: never request text (cardinality).
@@ -129,10 +136,15 @@ export const alertRoutes = ({ client, taskQueue, searchAttributes, sources, metr
     }
 
     const alert = shadowParam === 'true' ? { ...normalized.alert, shadow: true } : normalized.alert;
+    // A forwarder that does not need the disposition answers sooner: the case's worker is not asked.
+    const respondAsync = /(^|[\s,])respond-async([\s,;]|$)/i.test(String(request.headers.prefer ?? ''));
     try {
-      const submission = await submitAlert(client, taskQueue, alert, { searchAttributes });
+      // A context that cannot be read is no reason to refuse: the case then reads it itself.
+      const context = await caseContext?.(alert.identity).catch((err: Error) => void request.log.warn({ err: err.message }, 'case context unreadable: the case opens with its own read'));
+      const submission = await submitAlert(client, taskQueue, alert, { searchAttributes, askDisposition: !respondAsync, context: context ?? undefined });
       metrics.acceptedAlert(normalized.format, submission.disposition);
       request.log.info({ alertId: alert.id, format: normalized.format, ...submission }, 'alert accepted');
+      if (respondAsync) reply.header('preference-applied', 'respond-async');
       return reply.code(submission.disposition === 'pending' ? 202 : 200).send({ ...submission, alertId: alert.id, format: normalized.format });
     } catch (err) {
       // Not handed over: never a 2xx. The workflow id lets a retry land on the same case.

@@ -5,7 +5,7 @@ import { fieldProblems, type FieldProblem } from '../alerts';
 import { readEntries } from '../audit/store';
 import type { Database } from '../db';
 import type { Logger } from '../log';
-import { alertRoutes } from './alerts';
+import { alertRoutes, type CaseContextReader } from './alerts';
 import { isLoopback } from './authenticate';
 import { killSwitchRoutes } from './killSwitchRoutes';
 import { IntakeMetrics, type RejectReason } from './metrics';
@@ -26,6 +26,8 @@ export interface IntakeDeps {
   maxBodyBytes?: number;
   /** The worker's Temporal metrics endpoint, appended to `/metrics`. */
   workerMetricsUrl?: string;
+  /** Hands new cases their context (when this process reads the worker's files). */
+  caseContext?: CaseContextReader;
 }
 
 const AuditQuery = z
@@ -56,6 +58,7 @@ export function buildIntake({
   sources,
   maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
   workerMetricsUrl,
+  caseContext,
 }: IntakeDeps) {
   const metrics = new IntakeMetrics(workerMetricsUrl, logger);
   const refuse = (request: FastifyRequest, reply: FastifyReply, status: number, error: string, problem: FieldProblem, reason: RejectReason) => {
@@ -106,7 +109,7 @@ export function buildIntake({
 
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.text()));
 
-  app.register(alertRoutes({ client, taskQueue, searchAttributes, sources, metrics }));
+  app.register(alertRoutes({ client, taskQueue, searchAttributes, sources, metrics, caseContext }));
   app.register(killSwitchRoutes({ db, client, logger }));
 
   // The embedded store has one owner (this process); the CLI reads it here. Loopback only:
