@@ -41,7 +41,12 @@ const errorText = (err: unknown) => ((err as Error).cause as Error | undefined)?
 // The workflow this activity runs for: the only identity claim the guard takes from Temporal.
 function caseExecution(): { workflowId: string; runId: string } {
   const execution = activityInfo().workflowExecution;
-  if (!execution) throw ApplicationFailure.create({ type: 'NotACase', message: 'a case step must run for a workflow', nonRetryable: true });
+  if (!execution)
+    throw ApplicationFailure.create({
+      type: 'NotACase',
+      message: 'a case step must run for a workflow',
+      nonRetryable: true,
+    });
   return execution;
 }
 
@@ -58,13 +63,21 @@ export function createCaseSteps({ db, connectors, config, sendNotice, logger }: 
   function connectorFor(provider: string): Connector {
     const connector = connectors.get(provider);
     if (connector) return connector;
-    throw ApplicationFailure.create({ type: StepFailure.UnknownProvider, message: `no connector registered for provider "${provider}"`, nonRetryable: true });
+    throw ApplicationFailure.create({
+      type: StepFailure.UnknownProvider,
+      message: `no connector registered for provider "${provider}"`,
+      nonRetryable: true,
+    });
   }
 
   function actionOf(provider: string, name: ActionName) {
     const action = connectorFor(provider).actions[name];
     if (action) return action;
-    throw ApplicationFailure.create({ type: StepFailure.UnsupportedAction, message: `provider "${provider}" has no "${name}" action`, nonRetryable: true });
+    throw ApplicationFailure.create({
+      type: StepFailure.UnsupportedAction,
+      message: `provider "${provider}" has no "${name}" action`,
+      nonRetryable: true,
+    });
   }
 
   // The identity as found: a reading that fails says why instead (evidence is never a precondition).
@@ -80,7 +93,12 @@ export function createCaseSteps({ db, connectors, config, sendNotice, logger }: 
   // state its own earlier attempt changed. A real case does not act on an identity it cannot
   // read (the failure is retried like the action's own); a dry run goes on without it.
   async function evidenceBefore(target: IdentityTarget, shadow: boolean): Promise<SnapshotReading> {
-    const key = { provider: target.provider, identityId: target.identityId, caseId: target.caseId, action: `evidence:${idempotencyKey()}` };
+    const key = {
+      provider: target.provider,
+      identityId: target.identityId,
+      caseId: target.caseId,
+      action: `evidence:${idempotencyKey()}`,
+    };
     if (shadow) {
       const reading = await read(target);
       return 'snapshot' in reading ? { snapshot: await capture(db, key, async () => reading.snapshot) } : reading;
@@ -95,10 +113,18 @@ export function createCaseSteps({ db, connectors, config, sendNotice, logger }: 
 
   return {
     /** Opens a case in one round trip: the worker's policy, the identity's record, the identity as found. */
-    async openCase({ identity, outbox }: { identity: IdentityRef; outbox: Outbox }): Promise<CaseOpening & { receipt: OutboxReceipt }> {
+    async openCase({
+      identity,
+      outbox,
+    }: {
+      identity: IdentityRef;
+      outbox: Outbox;
+    }): Promise<CaseOpening & { receipt: OutboxReceipt }> {
       const { policy } = await config.policy();
       const record = findIdentity(config.inventory(), identity);
-      const reading = connectors.has(identity.provider) ? await read({ provider: identity.provider, identityId: identity.id, caseId: '' }) : { unavailable: `no connector registered for provider "${identity.provider}"` };
+      const reading = connectors.has(identity.provider)
+        ? await read({ provider: identity.provider, identityId: identity.id, caseId: '' })
+        : { unavailable: `no connector registered for provider "${identity.provider}"` };
       return { policy, record, reading, receipt: await deliver(outbox) };
     },
 
@@ -109,7 +135,14 @@ export function createCaseSteps({ db, connectors, config, sendNotice, logger }: 
       const refusal = identityRefusal(workflowId, step.target) ?? policyRefusal(step, accepted, config.inventory());
       if (refusal) return refused(refusal, step.outbox);
       const { budget } = (await config.policy()).policy.governor;
-      const claim = { claimId: idempotencyKey(), workflowId, stage: step.stage, approved: step.authority.by === 'approvers', destructive: budget.stages.includes(step.stage), budget };
+      const claim = {
+        claimId: idempotencyKey(),
+        workflowId,
+        stage: step.stage,
+        approved: step.authority.by === 'approvers',
+        destructive: budget.stages.includes(step.stage),
+        budget,
+      };
       const clearance = await clearAction(db, claim);
       if (clearance !== 'go') return { status: clearance, receipt: await deliver(step.outbox) };
       const shadow = isShadowWorkflowId(workflowId);
@@ -118,10 +151,28 @@ export function createCaseSteps({ db, connectors, config, sendNotice, logger }: 
       const { target } = step;
       // The result is kept before anything else can fail: a retry (say, of a post-condition
       // check that could not reach the system) reports what the first attempt did.
-      const resultKey = { provider: target.provider, identityId: target.identityId, caseId: target.caseId, action: `result:${idempotencyKey()}` };
-      const result = await capture(db, resultKey, () => actionOf(target.provider, step.action).run({ identityId: target.identityId, idempotencyKey: idempotencyKey(), caseId: target.caseId }));
+      const resultKey = {
+        provider: target.provider,
+        identityId: target.identityId,
+        caseId: target.caseId,
+        action: `result:${idempotencyKey()}`,
+      };
+      const result = await capture(db, resultKey, () =>
+        actionOf(target.provider, step.action).run({
+          identityId: target.identityId,
+          idempotencyKey: idempotencyKey(),
+          caseId: target.caseId,
+        }),
+      );
       const verified = await connectorFor(target.provider).verify(target.identityId, step.action, target.caseId);
-      return { status: 'applied', changed: result.changed, verified, detail: result.detail, reading, receipt: await deliver(step.outbox) };
+      return {
+        status: 'applied',
+        changed: result.changed,
+        verified,
+        detail: result.detail,
+        reading,
+        receipt: await deliver(step.outbox),
+      };
     },
 
     /** Undoes one earlier action (idempotent, safe when it never took effect); throws when it fails. */
@@ -130,20 +181,48 @@ export function createCaseSteps({ db, connectors, config, sendNotice, logger }: 
       const refusal = identityRefusal(workflowId, step.target);
       if (refusal) return refused(refusal, step.outbox);
       const budget = (await config.policy()).policy.governor.budget;
-      const clearance = await clearAction(db, { claimId: idempotencyKey(), workflowId, stage: 'rollback', approved: true, destructive: false, budget });
+      const clearance = await clearAction(db, {
+        claimId: idempotencyKey(),
+        workflowId,
+        stage: 'rollback',
+        approved: true,
+        destructive: false,
+        budget,
+      });
       if (clearance !== 'go') return { status: 'kill-switch', receipt: await deliver(step.outbox) };
       const after = async () => (step.snapshotAfter ? read(step.target) : undefined);
-      if (isShadowWorkflowId(workflowId)) return { status: 'shadowed', after: await after(), receipt: await deliver(step.outbox) };
+      if (isShadowWorkflowId(workflowId))
+        return { status: 'shadowed', after: await after(), receipt: await deliver(step.outbox) };
       const action = actionOf(step.target.provider, step.action);
       if (!action.undo) {
-        throw ApplicationFailure.create({ type: StepFailure.UnsupportedAction, message: `"${step.action}" on provider "${step.target.provider}" cannot be undone`, nonRetryable: true });
+        throw ApplicationFailure.create({
+          type: StepFailure.UnsupportedAction,
+          message: `"${step.action}" on provider "${step.target.provider}" cannot be undone`,
+          nonRetryable: true,
+        });
       }
-      const result = await action.undo({ identityId: step.target.identityId, idempotencyKey: idempotencyKey(), caseId: step.target.caseId });
-      return { status: 'undone', changed: result.changed, detail: result.detail, after: await after(), receipt: await deliver(step.outbox) };
+      const result = await action.undo({
+        identityId: step.target.identityId,
+        idempotencyKey: idempotencyKey(),
+        caseId: step.target.caseId,
+      });
+      return {
+        status: 'undone',
+        changed: result.changed,
+        detail: result.detail,
+        after: await after(),
+        receipt: await deliver(step.outbox),
+      };
     },
 
     /** The identity as it is now (a rollback that had nothing left to undo checks it this way). */
-    async readIdentity({ target, outbox }: { target: IdentityTarget; outbox: Outbox }): Promise<{ reading: SnapshotReading; receipt: OutboxReceipt }> {
+    async readIdentity({
+      target,
+      outbox,
+    }: {
+      target: IdentityTarget;
+      outbox: Outbox;
+    }): Promise<{ reading: SnapshotReading; receipt: OutboxReceipt }> {
       return { reading: await read(target), receipt: await deliver(outbox) };
     },
 

@@ -40,11 +40,14 @@ function workerPlan(step: ActionStep, policy: Policy, inventory: Inventory): Pla
 export function policyRefusal(step: ActionStep, policy: Policy | undefined, inventory: Inventory): string | undefined {
   if (!policy) return `policy ${step.policyDigest} was never loaded by this worker from its policy file`;
   const stage = workerPlan(step, policy, inventory)?.stages.find((s) => s.stage === step.stage);
-  if (!stage || stage.action !== step.action) return `the worker's policy plans no ${step.action} at ${step.stage} for this case`;
+  if (!stage || stage.action !== step.action)
+    return `the worker's policy plans no ${step.action} at ${step.stage} for this case`;
   if (!stage.requiresApproval) return undefined;
   const { authority } = step;
   if (authority.by === 'approvers') {
-    return authority.approvers.length >= stage.approvers.required ? undefined : `${step.stage} needs ${stage.approvers.required} approvals; the step names ${authority.approvers.length}`;
+    return authority.approvers.length >= stage.approvers.required
+      ? undefined
+      : `${step.stage} needs ${stage.approvers.required} approvals; the step names ${authority.approvers.length}`;
   }
   if (authority.by === 'timeout' && stage.approval.onTimeout === 'proceed') return undefined;
   return `${step.stage} requires approval under the worker's policy; the step names none`;
@@ -73,7 +76,9 @@ export async function clearAction(db: Database, claim: Claim): Promise<Clearance
     // A claim that outlives its activity timeout must not queue for the lock forever.
     await query(`SET LOCAL lock_timeout = '5s'`);
     if ((await readKillSwitch(query)).engaged) {
-      await query('INSERT INTO kill_switch_waiters (workflow_id) VALUES ($1) ON CONFLICT DO NOTHING', [claim.workflowId]);
+      await query('INSERT INTO kill_switch_waiters (workflow_id) VALUES ($1) ON CONFLICT DO NOTHING', [
+        claim.workflowId,
+      ]);
       return 'kill-switch';
     }
     if (!claim.destructive) return 'go';
@@ -81,7 +86,10 @@ export async function clearAction(db: Database, claim: Claim): Promise<Clearance
     const known = await query('SELECT 1 FROM budget_grants WHERE request_id = $1', [claim.claimId]);
     if (known.rows.length) return 'go';
     const windowMs = durationMs(claim.budget.window);
-    await query(`DELETE FROM budget_grants WHERE granted_at < now() - make_interval(secs => $1::double precision / 1000)`, [Math.max(KEEP_GRANTS_MS, windowMs)]);
+    await query(
+      `DELETE FROM budget_grants WHERE granted_at < now() - make_interval(secs => $1::double precision / 1000)`,
+      [Math.max(KEEP_GRANTS_MS, windowMs)],
+    );
     const { rows } = await query<{ n: string }>(
       `SELECT count(*) AS n FROM budget_grants WHERE granted_at > now() - make_interval(secs => $1::double precision / 1000)`,
       [windowMs],

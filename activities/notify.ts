@@ -25,7 +25,10 @@ export function notificationBody(n: Notice, deps: Pick<NotifyDeps, 'uiUrl' | 'na
 export function noticeSender(deps: NotifyDeps) {
   return async function sendNotice(n: Notice): Promise<void> {
     const body = notificationBody(n, deps);
-    deps.logger.info({ notification: n.kind, workflowId: n.workflowId, requestId: n.request?.requestId }, 'notification');
+    deps.logger.info(
+      { notification: n.kind, workflowId: n.workflowId, requestId: n.request?.requestId },
+      'notification',
+    );
     if (!deps.webhookUrl) return;
     const res = await fetch(deps.webhookUrl, {
       method: 'POST',
@@ -34,7 +37,11 @@ export function noticeSender(deps: NotifyDeps) {
       signal: AbortSignal.timeout(10_000),
     });
     if (res.status >= 400 && res.status < 500 && res.status !== 429) {
-      throw ApplicationFailure.create({ type: 'WebhookRejected', message: `webhook answered ${res.status}`, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: 'WebhookRejected',
+        message: `webhook answered ${res.status}`,
+        nonRetryable: true,
+      });
     }
     if (!res.ok) throw new Error(`webhook answered ${res.status}`);
   };

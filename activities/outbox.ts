@@ -6,7 +6,9 @@ import type { Logger } from '../src/log';
 /** Stores audit entries idempotently by (workflowId, runId, seq): retries never duplicate. */
 export async function storeAuditEntries(db: Database, entries: AuditEntry[]): Promise<void> {
   if (!entries.length) return;
-  const values = entries.map((_, i) => `($${i * 6 + 1}, $${i * 6 + 2}, $${i * 6 + 3}, $${i * 6 + 4}, $${i * 6 + 5}, $${i * 6 + 6}::jsonb)`);
+  const values = entries.map(
+    (_, i) => `($${i * 6 + 1}, $${i * 6 + 2}, $${i * 6 + 3}, $${i * 6 + 4}, $${i * 6 + 5}, $${i * 6 + 6}::jsonb)`,
+  );
   await db.query(
     `INSERT INTO audit_entries (workflow_id, run_id, seq, hash, prev_hash, entry) VALUES ${values.join(', ')}
      ON CONFLICT (workflow_id, run_id, seq) DO NOTHING`,
@@ -20,13 +22,21 @@ export async function storeAuditEntries(db: Database, entries: AuditEntry[]): Pr
  * it could not write leaves the entries with the case for its next step; a notice that failed
  * is reported for the case to audit.
  */
-export async function deliverOutbox(db: Database, send: (n: Notice) => Promise<void>, logger: Logger, outbox: Outbox): Promise<OutboxReceipt> {
+export async function deliverOutbox(
+  db: Database,
+  send: (n: Notice) => Promise<void>,
+  logger: Logger,
+  outbox: Outbox,
+): Promise<OutboxReceipt> {
   let stored = true;
   try {
     await storeAuditEntries(db, outbox.audit);
   } catch (err) {
     stored = false;
-    logger.warn({ err: (err as Error).message, entries: outbox.audit.length }, 'audit entries not stored yet: the case keeps them');
+    logger.warn(
+      { err: (err as Error).message, entries: outbox.audit.length },
+      'audit entries not stored yet: the case keeps them',
+    );
   }
   const notices: OutboxReceipt['notices'] = [];
   for (const notice of outbox.notices) {
@@ -34,7 +44,10 @@ export async function deliverOutbox(db: Database, send: (n: Notice) => Promise<v
       await send(notice);
       notices.push({ kind: notice.kind });
     } catch (err) {
-      notices.push({ kind: notice.kind, error: ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message });
+      notices.push({
+        kind: notice.kind,
+        error: ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message,
+      });
     }
   }
   return { stored, notices };

@@ -11,8 +11,18 @@ export function createShadowActivities(client: Client, taskQueue: string) {
      * timeout on a busy worker and fail the forwarding case. A retry re-delivers: the shadow
      * case's ledger answers a known alert id as a duplicate.
      */
-    async forwardToShadowCase({ alerts, searchAttributes }: { alerts: Alert[]; searchAttributes?: boolean }): Promise<Submission[]> {
-      return Promise.all(alerts.map((alert) => submitAlert(client, taskQueue, { ...alert, shadow: true }, { searchAttributes, askDisposition: false })));
+    async forwardToShadowCase({
+      alerts,
+      searchAttributes,
+    }: {
+      alerts: Alert[];
+      searchAttributes?: boolean;
+    }): Promise<Submission[]> {
+      return Promise.all(
+        alerts.map((alert) =>
+          submitAlert(client, taskQueue, { ...alert, shadow: true }, { searchAttributes, askDisposition: false }),
+        ),
+      );
     },
   };
 }

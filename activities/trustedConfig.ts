@@ -56,7 +56,9 @@ export function trustedConfig(db: Database, files: ConfigFiles) {
       await this.policy();
       const known = accepted.get(digest);
       if (known) return known;
-      const { rows } = await db.query<{ policy: Policy }>('SELECT policy FROM accepted_policies WHERE digest = $1', [digest]);
+      const { rows } = await db.query<{ policy: Policy }>('SELECT policy FROM accepted_policies WHERE digest = $1', [
+        digest,
+      ]);
       // Only a policy whose content still hashes to its digest counts.
       const stored = rows[0]?.policy;
       if (!stored || policyDigest(stored) !== digest) return undefined;
@@ -72,5 +74,8 @@ export type TrustedConfig = ReturnType<typeof trustedConfig>;
 /** Reads a new case's context as the worker would: the in-process intake hands it over. */
 export function caseContextReader(db: Database, files: ConfigFiles) {
   const config = trustedConfig(db, files);
-  return async (identity: IdentityRef): Promise<ContainmentContext> => ({ policy: (await config.policy()).policy, record: findIdentity(config.inventory(), identity) });
+  return async (identity: IdentityRef): Promise<ContainmentContext> => ({
+    policy: (await config.policy()).policy,
+    record: findIdentity(config.inventory(), identity),
+  });
 }

@@ -38,12 +38,24 @@ function options() {
     const phases = values.phases.split(',') as Phase[];
     const bad = phases.filter((p) => !PHASES.includes(p));
     if (bad.length) throw new Error(`--phases: unknown ${bad.join(', ')} (choose from ${PHASES.join(', ')})`);
-    const number = (name: 'workflows' | 'fault-rate' | 'latency-ms' | 'kills' | 'deadline-minutes', min: number, max: number) => {
+    const number = (
+      name: 'workflows' | 'fault-rate' | 'latency-ms' | 'kills' | 'deadline-minutes',
+      min: number,
+      max: number,
+    ) => {
       const n = Number(values[name]);
-      if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name}: expected a number from ${min} to ${max}, got "${values[name]}"`);
+      if (!Number.isFinite(n) || n < min || n > max)
+        throw new Error(`--${name}: expected a number from ${min} to ${max}, got "${values[name]}"`);
       return n;
     };
-    return { workflows: number('workflows', 1, 100_000), phases, faultRate: number('fault-rate', 0, 1), latencyMs: number('latency-ms', 0, 10_000), kills: number('kills', 0, 1000), deadlineMinutes: number('deadline-minutes', 1, 24 * 60) };
+    return {
+      workflows: number('workflows', 1, 100_000),
+      phases,
+      faultRate: number('fault-rate', 0, 1),
+      latencyMs: number('latency-ms', 0, 10_000),
+      kills: number('kills', 0, 1000),
+      deadlineMinutes: number('deadline-minutes', 1, 24 * 60),
+    };
   } catch (err) {
     console.error(`chaos: ${(err as Error).message}`);
     process.exit(2);
@@ -76,7 +88,8 @@ class Target {
       }).catch(() => undefined);
       if (res?.ok) return ((await res.json()) as { alertId: string }).alertId;
       // Down, throttled or unavailable: retry. Any other refusal is a bug a retry cannot fix.
-      if (res && res.status < 500 && res.status !== 429) throw new Error(`intake refused ${alert.id}: ${res.status} ${await res.text()}`);
+      if (res && res.status < 500 && res.status !== 429)
+        throw new Error(`intake refused ${alert.id}: ${res.status} ${await res.text()}`);
       await res?.arrayBuffer();
       await sleep(250);
     }
@@ -106,7 +119,10 @@ class Target {
 }
 
 /** What each phase does to the system while its containments run. */
-const DISRUPTIONS: Record<Phase, (target: Target, opts: ReturnType<typeof options>) => Promise<Record<string, number>>> = {
+const DISRUPTIONS: Record<
+  Phase,
+  (target: Target, opts: ReturnType<typeof options>) => Promise<Record<string, number>>
+> = {
   async kill(target, { kills }) {
     let done = 0;
     while (!target.done && done < kills) {
@@ -138,7 +154,9 @@ async function failedActivities(service: CordonService): Promise<Record<string, 
   const text = await (await fetch(`${service.url}/metrics`)).text();
   const failed: Record<string, number> = {};
   // Local activities (snapshots, verifications) have their own counter.
-  for (const [, type, n] of text.matchAll(/^temporal_(?:local_)?activity_execution_failed\{[^}]*activity_type="([^"]+)"[^}]*\} (\d+)/gm)) {
+  for (const [, type, n] of text.matchAll(
+    /^temporal_(?:local_)?activity_execution_failed\{[^}]*activity_type="([^"]+)"[^}]*\} (\d+)/gm,
+  )) {
     failed[type] = (failed[type] ?? 0) + Number(n);
   }
   return failed;
@@ -152,27 +170,45 @@ async function runPhase(stack: Stack, phase: Phase, opts: ReturnType<typeof opti
     inventoryFile: stack.inventory(phase, [{ environment: 'auto', ids }]),
     sourcesFile,
     port: await freePort(),
-    env: phase === 'faults' ? <Record<string, string>>{ CORDON_SIMULATED_FAULT_RATE: String(opts.faultRate), CORDON_SIMULATED_LATENCY_MS: String(opts.latencyMs) } : {},
+    env:
+      phase === 'faults'
+        ? <Record<string, string>>{
+            CORDON_SIMULATED_FAULT_RATE: String(opts.faultRate),
+            CORDON_SIMULATED_LATENCY_MS: String(opts.latencyMs),
+          }
+        : {},
   };
   const target = new Target(stack, await stack.startService(serviceOptions), serviceOptions, token);
   const started = performance.now();
   // Its failure is kept for later, never left unhandled while alerts are still being sent.
-  const disrupted = DISRUPTIONS[phase](target, opts).then((r) => ({ r }), (err: unknown) => ({ err }));
+  const disrupted = DISRUPTIONS[phase](target, opts).then(
+    (r) => ({ r }),
+    (err: unknown) => ({ err }),
+  );
   // A steady stream, so disruptions land on every step: intake, start, actions, audit, close.
   const alertIds = await inBatches(ids, 10, async (id) => {
     await sleep(random(0, 1_000));
     return target.deliver(id);
   });
   // A disruption that fails (a server that will not come back) ends the phase at once.
-  const disruptionFailed = disrupted.then((o) => ('err' in o ? Promise.reject(o.err) : new Promise<never>(() => undefined)));
-  const unclosed = await Promise.race([target.allClosed(ids, Date.now() + opts.deadlineMinutes * 60_000), disruptionFailed]);
+  const disruptionFailed = disrupted.then((o) =>
+    'err' in o ? Promise.reject(o.err) : new Promise<never>(() => undefined),
+  );
+  const unclosed = await Promise.race([
+    target.allClosed(ids, Date.now() + opts.deadlineMinutes * 60_000),
+    disruptionFailed,
+  ]);
   target.done = true;
   const outcome = await disrupted;
   if ('err' in outcome) throw outcome.err;
   const disruptions = { ...outcome.r, ...(unclosed && { unclosedAtDeadline: unclosed }) };
   const failed = phase === 'faults' ? await failedActivities(target.service) : undefined;
   await target.service.stop();
-  const expected: Expectation[] = ids.map((identityId, i) => ({ identityId, alertIds: [alertIds[i]], actions: ACTIONS }));
+  const expected: Expectation[] = ids.map((identityId, i) => ({
+    identityId,
+    alertIds: [alertIds[i]],
+    actions: ACTIONS,
+  }));
   return { phase, seconds: (performance.now() - started) / 1000, disruptions, failedActivities: failed, expected };
 }
 
@@ -183,20 +219,34 @@ async function run(): Promise<void> {
     const phases = [];
     for (const phase of opts.phases) {
       const result = await runPhase(stack, phase, opts);
-      console.log(`${phase}: ${result.expected.length} containments in ${result.seconds.toFixed(0)} s, ${JSON.stringify(result.disruptions)}${result.failedActivities ? `, failed activity executions ${JSON.stringify(result.failedActivities)}` : ''}`);
+      console.log(
+        `${phase}: ${result.expected.length} containments in ${result.seconds.toFixed(0)} s, ${JSON.stringify(result.disruptions)}${result.failedActivities ? `, failed activity executions ${JSON.stringify(result.failedActivities)}` : ''}`,
+      );
       phases.push(result);
     }
-    const report = await checkInvariants(stack.client, stack.db, phases.flatMap((p) => p.expected));
+    const report = await checkInvariants(
+      stack.client,
+      stack.db,
+      phases.flatMap((p) => p.expected),
+    );
     // Injected provider faults must show up as failed (then retried) activity executions.
-    const invisible = phases.filter((p) => p.failedActivities && opts.faultRate > 0 && Object.keys(p.failedActivities).length === 0);
-    for (const p of invisible) report.problems.push(`${p.phase}: injected faults left no failed activity executions in /metrics`);
+    const invisible = phases.filter(
+      (p) => p.failedActivities && opts.faultRate > 0 && Object.keys(p.failedActivities).length === 0,
+    );
+    for (const p of invisible)
+      report.problems.push(`${p.phase}: injected faults left no failed activity executions in /metrics`);
     for (const line of report.problems) console.log(`  ${line}`);
     console.log(summaryLine(report));
     const results = resultsFile('chaos');
     results.write({
       options: opts,
       phases: phases.map(({ expected, ...p }) => ({ ...p, containments: expected.length })),
-      counts: { workflows: report.workflows, lost: report.lost, duplicateActions: report.duplicateActions, auditMismatches: report.auditMismatches },
+      counts: {
+        workflows: report.workflows,
+        lost: report.lost,
+        duplicateActions: report.duplicateActions,
+        auditMismatches: report.auditMismatches,
+      },
       problems: report.problems,
     });
     console.log(`results: ${results.file}`);

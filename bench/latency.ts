@@ -25,7 +25,11 @@ export async function latencyBench(stack: Stack, count: number, perSecond: numbe
   const posts: Promise<void>[] = [];
   async function post(id: string): Promise<void> {
     sentAt.set(id, epochNow());
-    const res = await fetch(`${service.url}/v1/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(benchAlert(id)) });
+    const res = await fetch(`${service.url}/v1/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(benchAlert(id)),
+    });
     if (!res.ok) throw new Error(`intake answered ${res.status}: ${await res.text()}`);
   }
   // Failures are collected, not left unhandled for minutes (which would crash before teardown).
@@ -38,7 +42,10 @@ export async function latencyBench(stack: Stack, count: number, perSecond: numbe
   if (failures.length) throw new AggregateError(failures, `${failures.length} alerts were refused`);
   await until(async () => (await appliedCount(stack.db, 'restrict', ids)) === ids.length, 'every first action');
   // The baseline starts on an idle machine: every case has finished its later stages.
-  await until(async () => (await appliedCount(stack.db, 'revoke', [...warmup, ...ids])) === warmup.length + ids.length, 'every case contained');
+  await until(
+    async () => (await appliedCount(stack.db, 'revoke', [...warmup, ...ids])) === warmup.length + ids.length,
+    'every case contained',
+  );
   const applied = await firstApplied(stack.db, 'restrict', ids);
   const cordon = ids.map((id) => applied.get(id)! - sentAt.get(id)!);
 
@@ -46,14 +53,23 @@ export async function latencyBench(stack: Stack, count: number, perSecond: numbe
   const starts: Promise<unknown>[] = [];
   for (const id of [...warmup, ...ids]) {
     startedAt.set(`bare-${id}`, epochNow());
-    starts.push(stack.client.workflow.start('bareActivities', { workflowId: `bare-${id}`, taskQueue: stack.bareTaskQueue, args: [2] }).then((h) => h.result()).catch((err) => void failures.push(err)));
+    starts.push(
+      stack.client.workflow
+        .start('bareActivities', { workflowId: `bare-${id}`, taskQueue: stack.bareTaskQueue, args: [2] })
+        .then((h) => h.result())
+        .catch((err) => void failures.push(err)),
+    );
     await pace(perSecond);
   }
   await Promise.all(starts);
   if (failures.length) throw new AggregateError(failures, `${failures.length} bare workflows failed`);
   const ran = await bare.runs();
   const floor = (hop: number) => latencySummary(ids.map((id) => ran[`bare-${id}`][hop] - startedAt.get(`bare-${id}`)!));
-  const shape = shapeOf(await stack.client.workflow.getHandle(containmentWorkflowId({ provider: 'simulated', id: warmup[0] })).fetchHistory());
+  const shape = shapeOf(
+    await stack.client.workflow
+      .getHandle(containmentWorkflowId({ provider: 'simulated', id: warmup[0] }))
+      .fetchHistory(),
+  );
   await Promise.all([service.stop(), bare.stop()]);
 
   const c = latencySummary(cordon);
@@ -68,8 +84,22 @@ export async function latencyBench(stack: Stack, count: number, perSecond: numbe
       ratio: c[p] / oneActivity[p],
       target: p === 'p50' ? '<= x2.00' : undefined,
     })),
-    { bench: 'latency', metric: 'alert -> first action p50 vs same-round-trips floor (2 activities in turn)', cordon: c.p50, baseline: sameHops.p50, unit: 'ms', ratio: c.p50 / sameHops.p50 },
-    { bench: 'shape', metric: 'activities, one automatic 3-action containment', cordon: shape.activities, baseline: 3, unit: '', target: '<= 5' },
+    {
+      bench: 'latency',
+      metric: 'alert -> first action p50 vs same-round-trips floor (2 activities in turn)',
+      cordon: c.p50,
+      baseline: sameHops.p50,
+      unit: 'ms',
+      ratio: c.p50 / sameHops.p50,
+    },
+    {
+      bench: 'shape',
+      metric: 'activities, one automatic 3-action containment',
+      cordon: shape.activities,
+      baseline: 3,
+      unit: '',
+      target: '<= 5',
+    },
     { bench: 'shape', metric: 'workflow tasks', cordon: shape.tasks, unit: '', target: '<= 6' },
     { bench: 'shape', metric: 'history events', cordon: shape.events, unit: '', target: '<= 50' },
   ];

@@ -58,7 +58,8 @@ async function run(): Promise<void> {
     }
   }
 
-  if (selected.has('latency')) add(await onStack('latency', (stack) => latencyBench(stack, sizes.latency, sizes.latencyRate)));
+  if (selected.has('latency'))
+    add(await onStack('latency', (stack) => latencyBench(stack, sizes.latency, sizes.latencyRate)));
   if (selected.has('throughput') || selected.has('replay')) {
     await onStack('throughput', async (stack) => {
       const result = await throughputBench(stack, sizes.throughput);

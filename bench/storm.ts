@@ -36,7 +36,11 @@ export async function stormBench(stack: Stack, alerts: number, identities = 100)
     await inBatches(batch, CONCURRENCY, async (alert) => {
       const res = await fetch(`${service.url}/v1/alerts/native`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...(respondAsync && { prefer: 'respond-async' }) },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${token}`,
+          ...(respondAsync && { prefer: 'respond-async' }),
+        },
         body: JSON.stringify(alert),
       });
       if (!res.ok) refused += 1;
@@ -48,17 +52,30 @@ export async function stormBench(stack: Stack, alerts: number, identities = 100)
   async function startBare(batch: typeof storm, prefix: string): Promise<number> {
     const start = performance.now();
     await inBatches(batch, CONCURRENCY, (alert) =>
-      stack.client.workflow.start('bareActivities', { workflowId: `${prefix}-${alert.id}`, taskQueue: stack.bareTaskQueue, args: [0] }));
+      stack.client.workflow.start('bareActivities', {
+        workflowId: `${prefix}-${alert.id}`,
+        taskQueue: stack.bareTaskQueue,
+        args: [0],
+      }),
+    );
     return batch.length / ((performance.now() - start) / 1000);
   }
-  const handles = ids.map((id) => stack.client.workflow.getHandle(containmentWorkflowId({ provider: 'simulated', id })));
-  const settled = () => until(async () => (await Promise.all(handles.map((h) => h.query(statusQuery)))).every((s) => s.outcome === 'contained'), 'every storm identity contained');
+  const handles = ids.map((id) =>
+    stack.client.workflow.getHandle(containmentWorkflowId({ provider: 'simulated', id })),
+  );
+  const settled = () =>
+    until(
+      async () => (await Promise.all(handles.map((h) => h.query(statusQuery)))).every((s) => s.outcome === 'contained'),
+      'every storm identity contained',
+    );
 
   const cordonRate = await send(storm, true);
   await settled();
   const bareRate = await startBare(storm, 'bare');
   // The default: each answer names its disposition, which the case's worker must give.
-  const asking = Array.from({ length: Math.ceil(alerts / 10) }, (_, i) => benchAlert(ids[i % identities], alerts + Math.floor(i / identities)));
+  const asking = Array.from({ length: Math.ceil(alerts / 10) }, (_, i) =>
+    benchAlert(ids[i % identities], alerts + Math.floor(i / identities)),
+  );
   const askingRate = await send(asking, false);
   await settled();
   const askingBareRate = await startBare(asking, 'bare-asking');
@@ -74,11 +91,32 @@ export async function stormBench(stack: Stack, alerts: number, identities = 100)
   return {
     ...result,
     rows: [
-      { bench: 'storm', metric: `alerts accepted/s (${alerts} over ${identities} identities, HTTP, Prefer: respond-async)`, cordon: cordonRate, baseline: bareRate, unit: '/s', ratio: cordonRate / bareRate, target: '>= x0.80' },
-      { bench: 'storm', metric: `alerts accepted/s with their disposition (${asking.length} more, HTTP)`, cordon: askingRate, baseline: askingBareRate, unit: '/s', ratio: askingRate / askingBareRate },
+      {
+        bench: 'storm',
+        metric: `alerts accepted/s (${alerts} over ${identities} identities, HTTP, Prefer: respond-async)`,
+        cordon: cordonRate,
+        baseline: bareRate,
+        unit: '/s',
+        ratio: cordonRate / bareRate,
+        target: '>= x0.80',
+      },
+      {
+        bench: 'storm',
+        metric: `alerts accepted/s with their disposition (${asking.length} more, HTTP)`,
+        cordon: askingRate,
+        baseline: askingBareRate,
+        unit: '/s',
+        ratio: askingRate / askingBareRate,
+      },
       { bench: 'storm', metric: 'refused alerts', cordon: refused, unit: '', target: '0' },
       { bench: 'storm', metric: 'containment workflows', cordon: workflows, unit: '', target: String(identities) },
-      { bench: 'storm', metric: 'alerts in ledgers', cordon: result.alertsInLedgers, unit: '', target: String(alerts + asking.length) },
+      {
+        bench: 'storm',
+        metric: 'alerts in ledgers',
+        cordon: result.alertsInLedgers,
+        unit: '',
+        target: String(alerts + asking.length),
+      },
       { bench: 'storm', metric: 'duplicate provider actions', cordon: result.duplicateActions, unit: '', target: '0' },
     ],
   };

@@ -19,7 +19,8 @@ export interface ThroughputResult {
 // The provider actions of the bench policy's automatic rule: restrict, isolate, revoke.
 const PROVIDER_ACTIONS = 3;
 // Activities a containment runs (Cordon runs no local activities, so all are task-queue ones).
-const activitiesIn = (history: temporal.api.history.v1.IHistory) => (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length;
+const activitiesIn = (history: temporal.api.history.v1.IHistory) =>
+  (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length;
 
 // Cordon and bare rounds alternate, each bare round right after the Cordon round it matches, so
 // drift in the machine's speed over the run (which moved the rates by a fifth between runs)
@@ -60,25 +61,38 @@ export async function throughputBench(stack: Stack, count: number): Promise<Thro
   const { client } = stack;
 
   async function contain(batch: string[]): Promise<void> {
-    const handles = await inBatches(batch, SUBMIT_CONCURRENCY, (id) => submitAlert(client, stack.taskQueue, benchAlert(id), { askDisposition: false }));
+    const handles = await inBatches(batch, SUBMIT_CONCURRENCY, (id) =>
+      submitAlert(client, stack.taskQueue, benchAlert(id), { askDisposition: false }),
+    );
     await Promise.all(handles.map((h) => client.workflow.getHandle(h.workflowId, h.runId).result()));
   }
   async function runBare(batch: string[]): Promise<void> {
     const handles = await inBatches(batch, SUBMIT_CONCURRENCY, (id) =>
-      client.workflow.start('bareActivities', { workflowId: `bare-${id}`, taskQueue: stack.bareTaskQueue, args: [PROVIDER_ACTIONS] }));
+      client.workflow.start('bareActivities', {
+        workflowId: `bare-${id}`,
+        taskQueue: stack.bareTaskQueue,
+        args: [PROVIDER_ACTIONS],
+      }),
+    );
     await Promise.all(handles.map((h) => h.result()));
   }
 
-  const historiesOf = (workflowIds: string[]) => Promise.all(workflowIds.map((id) => client.workflow.getHandle(id).fetchHistory()));
-  const cordonHistoriesOf = (batch: string[]) => historiesOf(batch.map((id) => containmentWorkflowId({ provider: 'simulated', id })));
-  const meanActivities = (histories: temporal.api.history.v1.IHistory[]) => Math.round(histories.reduce((n, h) => n + activitiesIn(h), 0) / histories.length);
+  const historiesOf = (workflowIds: string[]) =>
+    Promise.all(workflowIds.map((id) => client.workflow.getHandle(id).fetchHistory()));
+  const cordonHistoriesOf = (batch: string[]) =>
+    historiesOf(batch.map((id) => containmentWorkflowId({ provider: 'simulated', id })));
+  const meanActivities = (histories: temporal.api.history.v1.IHistory[]) =>
+    Math.round(histories.reduce((n, h) => n + activitiesIn(h), 0) / histories.length);
   // Warm both workers up.
   await contain(warmup);
   await runBare(warmup);
 
   const cordonRuns: Timed[] = [];
   const bareRuns: Timed[] = [];
-  const histories = { cordon: [] as temporal.api.history.v1.IHistory[], bare: [] as temporal.api.history.v1.IHistory[] };
+  const histories = {
+    cordon: [] as temporal.api.history.v1.IHistory[],
+    bare: [] as temporal.api.history.v1.IHistory[],
+  };
   const activityCounts: number[] = [];
   for (const batch of rounds) {
     cordonRuns.push(await timed(service.pid, () => contain(batch)));
@@ -109,8 +123,20 @@ export async function throughputBench(stack: Stack, count: number): Promise<Thro
         ratio: cordonRate / bareRate,
         target: '>= x0.40',
       },
-      { bench: 'throughput', metric: 'worker CPU (share of one core)', cordon: cordon.cpuPercent, baseline: bareTotal.cpuPercent, unit: '%' },
-      { bench: 'throughput', metric: 'worker peak RSS', cordon: cordon.peakRssMiB, baseline: bareTotal.peakRssMiB, unit: 'MiB' },
+      {
+        bench: 'throughput',
+        metric: 'worker CPU (share of one core)',
+        cordon: cordon.cpuPercent,
+        baseline: bareTotal.cpuPercent,
+        unit: '%',
+      },
+      {
+        bench: 'throughput',
+        metric: 'worker peak RSS',
+        cordon: cordon.peakRssMiB,
+        baseline: bareTotal.peakRssMiB,
+        unit: 'MiB',
+      },
     ],
   };
 }

@@ -27,7 +27,9 @@ export async function waitingBench(stack: Stack, count: number): Promise<Row[]> 
   const { client } = stack;
   const handles = ids.map((id) => client.workflow.getHandle(containmentWorkflowId({ provider: 'simulated', id })));
 
-  await inBatches(ids, CONCURRENCY, (id) => submitAlert(client, stack.taskQueue, benchAlert(id), { askDisposition: false }));
+  await inBatches(ids, CONCURRENCY, (id) =>
+    submitAlert(client, stack.taskQueue, benchAlert(id), { askDisposition: false }),
+  );
   await until(async () => (await appliedCount(stack.db, 'restrict', ids)) === count, 'every restrict');
   const requests = await inBatches(handles, CONCURRENCY, async (h) => {
     for (;;) {
@@ -38,11 +40,15 @@ export async function waitingBench(stack: Stack, count: number): Promise<Row[]> 
   });
   const cordonIdle = await idleUsage(service.pid);
   const cordonStart = performance.now();
-  await inBatches(handles, CONCURRENCY, (h, i) => h.signal(approveSignal, { requestId: requests[i], approver: 'alice', reason: 'bench' }));
+  await inBatches(handles, CONCURRENCY, (h, i) =>
+    h.signal(approveSignal, { requestId: requests[i], approver: 'alice', reason: 'bench' }),
+  );
   await until(async () => (await appliedCount(stack.db, 'isolate', ids)) === count, 'every isolate');
   const cordonDrain = (performance.now() - cordonStart) / 1000;
 
-  const parked = await inBatches(ids, CONCURRENCY, (id) => client.workflow.start('bareParked', { workflowId: `bare-${id}`, taskQueue: stack.bareTaskQueue }));
+  const parked = await inBatches(ids, CONCURRENCY, (id) =>
+    client.workflow.start('bareParked', { workflowId: `bare-${id}`, taskQueue: stack.bareTaskQueue }),
+  );
   // Parked once the first no-op ran; the idle window lets the last workflow tasks settle.
   await until(async () => Object.keys(await bare.runs()).length === count, 'every bare workflow parked');
   const bareIdle = await idleUsage(bare.pid);
@@ -53,8 +59,30 @@ export async function waitingBench(stack: Stack, count: number): Promise<Row[]> 
   await Promise.all([service.stop(), bare.stop()]);
 
   return [
-    { bench: 'waiting', metric: `worker RSS, ${count} parked`, cordon: cordonIdle.rssMiB, baseline: bareIdle.rssMiB, unit: 'MiB', ratio: cordonIdle.rssMiB / bareIdle.rssMiB, target: '< 1024 MiB' },
-    { bench: 'waiting', metric: 'worker idle CPU (share of one core)', cordon: cordonIdle.cpuPercent, baseline: bareIdle.cpuPercent, unit: '%' },
-    { bench: 'waiting', metric: 'approve all -> drained', cordon: cordonDrain, baseline: bareDrain, unit: 's', ratio: cordonDrain / bareDrain, target: '<= x2.00' },
+    {
+      bench: 'waiting',
+      metric: `worker RSS, ${count} parked`,
+      cordon: cordonIdle.rssMiB,
+      baseline: bareIdle.rssMiB,
+      unit: 'MiB',
+      ratio: cordonIdle.rssMiB / bareIdle.rssMiB,
+      target: '< 1024 MiB',
+    },
+    {
+      bench: 'waiting',
+      metric: 'worker idle CPU (share of one core)',
+      cordon: cordonIdle.cpuPercent,
+      baseline: bareIdle.cpuPercent,
+      unit: '%',
+    },
+    {
+      bench: 'waiting',
+      metric: 'approve all -> drained',
+      cordon: cordonDrain,
+      baseline: bareDrain,
+      unit: 's',
+      ratio: cordonDrain / bareDrain,
+      target: '<= x2.00',
+    },
   ];
 }

@@ -31,7 +31,10 @@ function configOrExit(): { config: Config; sources?: Source[] } {
     // Unauthenticated intake is for one operator on one machine, never a network.
     if (!sources && !isLoopback(config.CORDON_HTTP_HOST) && config.CORDON_HTTP_HOST !== 'localhost') {
       throw new ConfigError([
-        { variable: 'CORDON_SOURCES_FILE', problem: `required when CORDON_HTTP_HOST (${config.CORDON_HTTP_HOST}) is not loopback: alerts must be authenticated` },
+        {
+          variable: 'CORDON_SOURCES_FILE',
+          problem: `required when CORDON_HTTP_HOST (${config.CORDON_HTTP_HOST}) is not loopback: alerts must be authenticated`,
+        },
       ]);
     }
     return { config, sources };
@@ -45,7 +48,12 @@ function configOrExit(): { config: Config; sources?: Source[] } {
   }
 }
 
-async function start(config: Config, sources: Source[] | undefined, logger: Logger, stops: Stop[]): Promise<{ workerDone: Promise<void> }> {
+async function start(
+  config: Config,
+  sources: Source[] | undefined,
+  logger: Logger,
+  stops: Stop[],
+): Promise<{ workerDone: Promise<void> }> {
   const metricsPort = config.CORDON_WORKER_METRICS_PORT || (await freePort());
   installRuntime(logger, { metricsPort });
   if (!config.TEMPORAL_ADDRESS) {
@@ -66,7 +74,8 @@ async function start(config: Config, sources: Source[] | undefined, logger: Logg
 
   const connection = await Connection.connect({ address });
   stops.push(() => connection.close());
-  if (config.TEMPORAL_ADDRESS && config.CORDON_SEARCH_ATTRIBUTES) await registerSearchAttributes(connection, namespace, logger);
+  if (config.TEMPORAL_ADDRESS && config.CORDON_SEARCH_ATTRIBUTES)
+    await registerSearchAttributes(connection, namespace, logger);
   const client = new Client({ connection, namespace });
 
   const workerConnection = await NativeConnection.connect({ address });
@@ -103,7 +112,10 @@ async function start(config: Config, sources: Source[] | undefined, logger: Logg
     maxBodyBytes: config.CORDON_MAX_BODY_BYTES,
     workerMetricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     // Intake and worker share this process and its files: a new case needs no opening read.
-    caseContext: caseContextReader(db, { policyFile: config.CORDON_POLICY_FILE, inventoryFile: config.CORDON_INVENTORY_FILE }),
+    caseContext: caseContextReader(db, {
+      policyFile: config.CORDON_POLICY_FILE,
+      inventoryFile: config.CORDON_INVENTORY_FILE,
+    }),
   });
   await intake.listen({ host: config.CORDON_HTTP_HOST, port: config.CORDON_HTTP_PORT });
   stops.push(() => intake.close());

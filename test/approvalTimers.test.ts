@@ -22,7 +22,11 @@ describe('approval timers', () => {
     await eventually(() => expect(h.webhook.of('approval-reminder', handle.workflowId)).toHaveLength(1));
     const [reminder] = h.webhook.of('approval-reminder', handle.workflowId);
     expect(reminder).toMatchObject({
-      commands: { approve: expect.stringContaining(`temporal workflow signal --workflow-id '${handle.workflowId}' --name approve`) },
+      commands: {
+        approve: expect.stringContaining(
+          `temporal workflow signal --workflow-id '${handle.workflowId}' --name approve`,
+        ),
+      },
       link: expect.stringContaining(encodeURIComponent(handle.workflowId)),
     });
 
@@ -34,7 +38,9 @@ describe('approval timers', () => {
 
   it('escalates at the deadline, then applies each on-timeout rule', async () => {
     const rules = ['hold', 'proceed', 'abort', 'rollback', 'lapse'] as const;
-    const runs = Object.fromEntries(await Promise.all(rules.map(async (r) => [r, await startContainment(`timeout-${r}`)] as const)));
+    const runs = Object.fromEntries(
+      await Promise.all(rules.map(async (r) => [r, await startContainment(`timeout-${r}`)] as const)),
+    );
 
     await h.env.sleep('61m');
     for (const rule of rules) {
@@ -49,10 +55,22 @@ describe('approval timers', () => {
       return { status: await handle.query(statusQuery), identity: await readState(h.db, id) };
     };
     await eventually(async () => {
-      expect(await state('hold')).toMatchObject({ status: { outcome: 'held' }, identity: { restricted: true, status: 'active' } });
-      expect(await state('proceed')).toMatchObject({ status: { outcome: 'contained' }, identity: { restricted: true, status: 'disabled' } });
-      expect(await state('abort')).toMatchObject({ status: { outcome: 'aborted' }, identity: { restricted: true, status: 'active' } });
-      expect(await state('rollback')).toMatchObject({ status: { outcome: 'rolled-back' }, identity: { restricted: false, status: 'active' } });
+      expect(await state('hold')).toMatchObject({
+        status: { outcome: 'held' },
+        identity: { restricted: true, status: 'active' },
+      });
+      expect(await state('proceed')).toMatchObject({
+        status: { outcome: 'contained' },
+        identity: { restricted: true, status: 'disabled' },
+      });
+      expect(await state('abort')).toMatchObject({
+        status: { outcome: 'aborted' },
+        identity: { restricted: true, status: 'active' },
+      });
+      expect(await state('rollback')).toMatchObject({
+        status: { outcome: 'rolled-back' },
+        identity: { restricted: false, status: 'active' },
+      });
       // lapse keeps the reversible containment until maxHold (6h) ...
       expect(await state('lapse')).toMatchObject({ status: { outcome: 'active' }, identity: { restricted: true } });
     });
@@ -61,7 +79,10 @@ describe('approval timers', () => {
     // ... then rolls it back.
     await h.env.sleep('5h');
     await eventually(async () =>
-      expect(await state('lapse')).toMatchObject({ status: { outcome: 'rolled-back' }, identity: { restricted: false, status: 'active' } }),
+      expect(await state('lapse')).toMatchObject({
+        status: { outcome: 'rolled-back' },
+        identity: { restricted: false, status: 'active' },
+      }),
     );
   });
 });

@@ -55,7 +55,9 @@ describe('the audit trail', () => {
     const stored = await storedEntries(handle.workflowId);
 
     expect(stored).toEqual(fromWorkflow);
-    const attempts = ((await handle.fetchHistory()).events ?? []).flatMap((e) => e.activityTaskStartedEventAttributes?.attempt ?? []);
+    const attempts = ((await handle.fetchHistory()).events ?? []).flatMap(
+      (e) => e.activityTaskStartedEventAttributes?.attempt ?? [],
+    );
     expect(Math.max(...attempts)).toBeGreaterThan(1); // the injected failure was retried
     expect(stored.map((e) => e.seq)).toEqual(stored.map((_, i) => i + 1));
     expect(verifyChain(stored)).toBeNull();
@@ -64,18 +66,42 @@ describe('the audit trail', () => {
     expect(await listActions(h.db, id)).toEqual(['restrict', 'isolate', 'undo:isolate', 'undo:restrict']);
     // Entries ride with the steps; only a wait (approval, verification window) or the close
     // sends them on their own, with the receipts of the notices it delivered.
-    const scheduled = ((await handle.fetchHistory()).events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-    expect(scheduled.filter((name) => name !== 'deliverOutbox')).toEqual(['openCase', 'actOnIdentity', 'actOnIdentity', 'undoAction', 'undoAction']);
+    const scheduled = ((await handle.fetchHistory()).events ?? []).flatMap(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? [],
+    );
+    expect(scheduled.filter((name) => name !== 'deliverOutbox')).toEqual([
+      'openCase',
+      'actOnIdentity',
+      'actOnIdentity',
+      'undoAction',
+      'undoAction',
+    ]);
     expect(scheduled.filter((name) => name === 'deliverOutbox').length).toBeLessThanOrEqual(5);
     expect(stored.map((e) => e.event)).toEqual(
-      expect.arrayContaining(['alert.received', 'plan.created', 'approval.requested', 'decision.approved', 'action.applied', 'false-positive.declared', 'compensation.applied', 'identity.restored']),
+      expect.arrayContaining([
+        'alert.received',
+        'plan.created',
+        'approval.requested',
+        'decision.approved',
+        'action.applied',
+        'false-positive.declared',
+        'compensation.applied',
+        'identity.restored',
+      ]),
     );
     // Every step is attributable: to the rule that made it automatic, or to its approvers.
     const applied = Object.fromEntries(stored.filter((e) => e.event === 'action.applied').map((e) => [e.action, e]));
-    expect(applied.restrict).toMatchObject({ actor: 'policy:gated-isolate', frameworks: expect.arrayContaining(['NIST CSF RS.MI-01', 'OWASP NHI2 Secret Leakage']) });
+    expect(applied.restrict).toMatchObject({
+      actor: 'policy:gated-isolate',
+      frameworks: expect.arrayContaining(['NIST CSF RS.MI-01', 'OWASP NHI2 Secret Leakage']),
+    });
     expect(applied.isolate.actor).toBe('approvers:alice');
     const received = stored.find((e) => e.event === 'alert.received')!;
-    expect(received).toMatchObject({ actor: 'forwarder:test', alertIds: [expect.any(String)], frameworks: expect.arrayContaining(['OWASP NHI2 Secret Leakage']) });
+    expect(received).toMatchObject({
+      actor: 'forwarder:test',
+      alertIds: [expect.any(String)],
+      frameworks: expect.arrayContaining(['OWASP NHI2 Secret Leakage']),
+    });
     // Entries from the plan on cite the policy they acted under.
     const planned = stored.slice(stored.findIndex((e) => e.event === 'plan.created'));
     expect(planned.every((e) => e.policyDigest?.startsWith('sha256:'))).toBe(true);
@@ -95,7 +121,11 @@ describe('the audit trail', () => {
     const { handle } = await finishedContainment();
     const history = await handle.fetchHistory();
     await expect(
-      Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, handle.workflowId),
+      Worker.runReplayHistory(
+        { workflowBundle: { codePath: inject('workflowBundlePath') } },
+        history,
+        handle.workflowId,
+      ),
     ).resolves.toBeUndefined();
   });
 });

@@ -13,7 +13,16 @@ import { startDevServer } from './support/temporal';
 
 const CHROMIUM = process.env.CORDON_CHROMIUM ?? '/usr/bin/chromium';
 // Flags for a closed network: no background fetches that would be refused and retried.
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let browser: Browser;
 let uiPort: number;
@@ -25,7 +34,8 @@ async function devServerWithUi(): Promise<TestWorkflowEnvironment> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium (or set CORDON_CHROMIUM)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium (or set CORDON_CHROMIUM)`);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 afterAll(() => browser?.close());
@@ -52,6 +62,10 @@ describe('the Temporal Web UI', () => {
     await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('verify-window'));
     expect(await listActions(h.db, id)).toEqual(['restrict', 'isolate']);
     const approval = (await handle.query(auditQuery)).find((e) => e.event === 'decision.approved');
-    expect(approval).toMatchObject({ actor: 'alice', reason: 'approved in the Web UI', result: { requestId, channel: 'signal' } });
+    expect(approval).toMatchObject({
+      actor: 'alice',
+      reason: 'approved in the Web UI',
+      result: { requestId, channel: 'signal' },
+    });
   });
 });

@@ -28,16 +28,28 @@ const request = ({ budget, ...overrides }: ClaimOverrides = {}): Claim => ({
   stage: 'revoke',
   destructive: true,
   approved: false,
-  budget: { limit: budget?.limit ?? 5, window: `${(budget?.windowMs ?? 3_600_000) / 60_000}m`, stages: ['isolate', 'revoke', 'rotate'] },
+  budget: {
+    limit: budget?.limit ?? 5,
+    window: `${(budget?.windowMs ?? 3_600_000) / 60_000}m`,
+    stages: ['isolate', 'revoke', 'rotate'],
+  },
   ...overrides,
 });
 const claim = async (db: Database, overrides: ClaimOverrides & { requestId?: string; shadow?: boolean } = {}) => {
   const { requestId, shadow, ...rest } = overrides;
-  const answer = await clearAction(db, request({ ...rest, ...(requestId && { claimId: requestId }), ...(shadow && { workflowId: `shadow:contain:simulated:${randomUUID()}` }) }));
+  const answer = await clearAction(
+    db,
+    request({
+      ...rest,
+      ...(requestId && { claimId: requestId }),
+      ...(shadow && { workflowId: `shadow:contain:simulated:${randomUUID()}` }),
+    }),
+  );
   return answer === 'go' ? 'granted' : answer;
 };
 
-const grantsIn = async (db: Database) => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM budget_grants')).rows[0].n);
+const grantsIn = async (db: Database) =>
+  Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM budget_grants')).rows[0].n);
 
 describe.each([
   ['embedded', () => embedded],
@@ -52,7 +64,9 @@ describe.each([
     expect(await grantsIn(db)).toBe(5);
 
     const granted = requests.filter((_, i) => answers[i] === 'granted');
-    expect(await Promise.all(granted.map((requestId) => claim(db, { requestId })))).toEqual(granted.map(() => 'granted'));
+    expect(await Promise.all(granted.map((requestId) => claim(db, { requestId })))).toEqual(
+      granted.map(() => 'granted'),
+    );
     expect(await grantsIn(db)).toBe(5);
   });
 
@@ -69,12 +83,22 @@ describe.each([
   it('counts only the grants inside the window, and forgets them a week after', async () => {
     const db = dbOf();
     await db.query('DELETE FROM budget_grants');
-    await db.query(`INSERT INTO budget_grants (request_id, workflow_id, stage, approved, granted_at) VALUES ('old', 'w', 'revoke', false, now() - interval '2 hours')`);
-    await db.query(`INSERT INTO budget_grants (request_id, workflow_id, stage, approved, granted_at) VALUES ('older', 'w', 'revoke', false, now() - interval '8 days')`);
+    await db.query(
+      `INSERT INTO budget_grants (request_id, workflow_id, stage, approved, granted_at) VALUES ('old', 'w', 'revoke', false, now() - interval '2 hours')`,
+    );
+    await db.query(
+      `INSERT INTO budget_grants (request_id, workflow_id, stage, approved, granted_at) VALUES ('older', 'w', 'revoke', false, now() - interval '8 days')`,
+    );
     expect(await claim(db, { budget: { limit: 1, windowMs: 3_600_000 } })).toBe('granted');
     expect(await claim(db, { budget: { limit: 1, windowMs: 3_600_000 } })).toBe('over-budget');
     expect(await claim(db, { budget: { limit: 2, windowMs: 3 * 3_600_000 } })).toBe('over-budget');
-    expect((await db.query<{ request_id: string }>("SELECT request_id FROM budget_grants WHERE request_id IN ('old', 'older')")).rows).toEqual([{ request_id: 'old' }]);
+    expect(
+      (
+        await db.query<{ request_id: string }>(
+          "SELECT request_id FROM budget_grants WHERE request_id IN ('old', 'older')",
+        )
+      ).rows,
+    ).toEqual([{ request_id: 'old' }]);
   });
 
   it('engaged, the switch stops every action (counted or not) and lists the case for the release', async () => {
@@ -89,6 +113,9 @@ describe.each([
     const moves = await db.query<{ entry: { event: string; actor: string; seq: number } }>(
       "SELECT entry FROM audit_entries WHERE workflow_id = 'cordon:kill-switch' ORDER BY seq",
     );
-    expect(moves.rows.slice(-2).map((r) => [r.entry.event, r.entry.actor])).toEqual([['kill-switch.engaged', 'ciso'], ['kill-switch.released', 'ciso']]);
+    expect(moves.rows.slice(-2).map((r) => [r.entry.event, r.entry.actor])).toEqual([
+      ['kill-switch.engaged', 'ciso'],
+      ['kill-switch.released', 'ciso'],
+    ]);
   });
 });

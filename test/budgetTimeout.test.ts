@@ -15,6 +15,8 @@ describe('on-timeout proceed with the budget spent', () => {
     await h.env.sleep('3h');
     await eventually(async () => expect((await handle.query(statusQuery)).outcome).toBe('held'));
     expect(await readState(h.db, id)).toMatchObject({ restricted: true, status: 'active' });
-    expect((await handle.query(auditQuery)).map((e) => e.event)).toEqual(expect.arrayContaining(['approval.timed-out', 'budget.exceeded']));
+    expect((await handle.query(auditQuery)).map((e) => e.event)).toEqual(
+      expect.arrayContaining(['approval.timed-out', 'budget.exceeded']),
+    );
   });
 });

@@ -24,7 +24,9 @@ describe('connector captures', () => {
     expect(await capturedFor(db, { ...key, action: 'isolate' })).toBeUndefined();
     expect(await capturedFor(db, { ...key, provider: 'postgres' })).toBeUndefined();
     // A later case on the same identity captures afresh: it never undoes to an earlier case's state.
-    expect(await capture(db, { ...key, caseId: 'case-2' }, async () => ({ policies: ['cordon-deny'] }))).toEqual({ policies: ['cordon-deny'] });
+    expect(await capture(db, { ...key, caseId: 'case-2' }, async () => ({ policies: ['cordon-deny'] }))).toEqual({
+      policies: ['cordon-deny'],
+    });
     expect(await capturedFor(db, key)).toEqual({ policies: ['deploy', 'read-kv'], read: 1 });
     await releaseCapture(db, key);
     expect(await capturedFor(db, key)).toBeUndefined();
@@ -43,7 +45,10 @@ describe('connector captures', () => {
 
   it('keep one capture when two attempts race', async () => {
     const raced = { ...key, identityId: 'raced' };
-    const [a, b] = await Promise.all([capture(db, raced, async () => 'first'), capture(db, raced, async () => 'second')]);
+    const [a, b] = await Promise.all([
+      capture(db, raced, async () => 'first'),
+      capture(db, raced, async () => 'second'),
+    ]);
     expect(a).toBe(b);
   });
 });

@@ -61,7 +61,10 @@ describe('invariant check', () => {
 
   it('counts a provider action applied twice as a duplicate', async () => {
     const twice = await containToClose();
-    await db.query(`INSERT INTO simulated_actions (action_key, identity_id, action) VALUES ('replayed', $1, 'revoke')`, [twice.identityId]);
+    await db.query(
+      `INSERT INTO simulated_actions (action_key, identity_id, action) VALUES ('replayed', $1, 'revoke')`,
+      [twice.identityId],
+    );
     const report = await checkInvariants(env.client, db, [twice]);
     // The problems first: a failure then says what else was found.
     expect(report.problems).toEqual([`duplicateActions: ${twice.identityId}: revoke applied 2 times`]);
@@ -76,9 +79,10 @@ describe('invariant check', () => {
       [`contain:simulated:${forged.identityId}`],
     );
     const entry = { ...rows[0].entry, seq: 999, event: 'action.applied', action: 'revoke' };
-    await db.query(`INSERT INTO audit_entries (workflow_id, run_id, seq, hash, prev_hash, entry) VALUES ($1, $2, 999, $3, $4, $5::jsonb)`, [
-      entry.workflowId, entry.runId, entry.hash, entry.prevHash, JSON.stringify(entry),
-    ]);
+    await db.query(
+      `INSERT INTO audit_entries (workflow_id, run_id, seq, hash, prev_hash, entry) VALUES ($1, $2, 999, $3, $4, $5::jsonb)`,
+      [entry.workflowId, entry.runId, entry.hash, entry.prevHash, JSON.stringify(entry)],
+    );
     const report = await checkInvariants(env.client, db, [forged]);
     expect(report.lost + report.duplicateActions).toBe(0);
     expect(report.auditMismatches).toBeGreaterThanOrEqual(2); // not in history; revoke recorded twice
@@ -96,7 +100,12 @@ describe('invariant check', () => {
 
   it('counts a second case for one identity as a duplicate containment', async () => {
     const again = await containToClose();
-    await (await submitAlert(env.client, taskQueue, makeAlert({ identity: { provider: 'simulated', id: again.identityId } }), { searchAttributes: false, askDisposition: false }));
+    await await submitAlert(
+      env.client,
+      taskQueue,
+      makeAlert({ identity: { provider: 'simulated', id: again.identityId } }),
+      { searchAttributes: false, askDisposition: false },
+    );
     await env.client.workflow.getHandle(`contain:simulated:${again.identityId}`).result();
     const report = await checkInvariants(env.client, db, [again]);
     expect(report.problems).toContain(`duplicateActions: contain:simulated:${again.identityId} has 2 cases`);
@@ -108,7 +117,11 @@ describe('the unreliable simulated provider', () => {
     const db = await openDatabase({});
     try {
       const connector = createSimulatedConnector(db, { faultRate: 1, latencyMs: 0 });
-      const attempts = await Promise.allSettled(Array.from({ length: 20 }, () => connector.actions.restrict!.run({ identityId: 'flaky', idempotencyKey: 'wf/run/1', caseId: 'c' })));
+      const attempts = await Promise.allSettled(
+        Array.from({ length: 20 }, () =>
+          connector.actions.restrict!.run({ identityId: 'flaky', idempotencyKey: 'wf/run/1', caseId: 'c' }),
+        ),
+      );
       expect(attempts.every((a) => a.status === 'rejected')).toBe(true);
       const failures = attempts.map((a) => (a as PromiseRejectedResult).reason);
       expect(failures.every((f) => f.type === 'SimulatedTransientFault' && f.nonRetryable === false)).toBe(true);
@@ -126,7 +139,9 @@ describe('the unreliable simulated provider', () => {
     const db = await openDatabase({});
     try {
       const connector = createSimulatedConnector(db, { faultRate: 0, latencyMs: 0 });
-      expect((await connector.actions.revoke!.run({ identityId: 'steady', idempotencyKey: 'k', caseId: 'c' })).changed).toBe(true);
+      expect(
+        (await connector.actions.revoke!.run({ identityId: 'steady', idempotencyKey: 'k', caseId: 'c' })).changed,
+      ).toBe(true);
       expect(await connector.verify('steady', 'revoke', 'c')).toBe(true);
     } finally {
       await db.close();

@@ -53,7 +53,9 @@ describe('configuration', () => {
   it('refuses to serve a network address without a sources file: alerts there must be authenticated', async () => {
     const result = await runTs('src/main.ts', [], { CORDON_HTTP_HOST: '0.0.0.0' });
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('invalid CORDON_SOURCES_FILE: required when CORDON_HTTP_HOST (0.0.0.0) is not loopback');
+    expect(result.stderr).toContain(
+      'invalid CORDON_SOURCES_FILE: required when CORDON_HTTP_HOST (0.0.0.0) is not loopback',
+    );
   });
 
   it('exits 2 naming the field of a broken sources file, without echoing it', async () => {
@@ -82,7 +84,9 @@ describe('configuration', () => {
       aws: { region: 'eu-west-1', endpoint: undefined, rotationSecretPrefix: 'cordon/rotated/' },
       postgres: { url: 'postgres://cordon:pw@db:5432/app' },
     });
-    expect(connectorSettings(loadConfig({ CORDON_SIMULATED_FAULT_RATE: '0.3', CORDON_SIMULATED_LATENCY_MS: '250' }))).toEqual({
+    expect(
+      connectorSettings(loadConfig({ CORDON_SIMULATED_FAULT_RATE: '0.3', CORDON_SIMULATED_LATENCY_MS: '250' })),
+    ).toEqual({
       simulated: { faultRate: 0.3, latencyMs: 250 },
     });
     expect(() => loadConfig({ CORDON_SIMULATED_FAULT_RATE: '1.5' })).toThrow(/CORDON_SIMULATED_FAULT_RATE/);

@@ -66,7 +66,10 @@ const policy = (Statement: unknown[]) => JSON.stringify({ Version: '2012-10-17',
 
 /** Every permission the connector declares: Cordon's own moto user gets exactly these. */
 function declaredPermissions(): string[] {
-  const metadata = createAwsIamConnector({ db: undefined as never, settings: { aws: { region: REGION, rotationSecretPrefix: PREFIX } } })!;
+  const metadata = createAwsIamConnector({
+    db: undefined as never,
+    settings: { aws: { region: REGION, rotationSecretPrefix: PREFIX } },
+  })!;
   return [...new Set([...READ_PERMISSIONS, ...Object.values(metadata.actions).flatMap((a) => a!.permissions)])].sort();
 }
 
@@ -79,18 +82,39 @@ beforeAll(async () => {
   } finally {
     delete process.env.INITIAL_NO_AUTH_ACTION_COUNT;
   }
-  const boot = new IAMClient({ region: REGION, endpoint: moto.url, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  const boot = new IAMClient({
+    region: REGION,
+    endpoint: moto.url,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
   await boot.send(new CreateUserCommand({ UserName: 'test-admin' }));
-  await boot.send(new PutUserPolicyCommand({ UserName: 'test-admin', PolicyName: 'all', PolicyDocument: policy([{ Effect: 'Allow', Action: '*', Resource: '*' }]) }));
+  await boot.send(
+    new PutUserPolicyCommand({
+      UserName: 'test-admin',
+      PolicyName: 'all',
+      PolicyDocument: policy([{ Effect: 'Allow', Action: '*', Resource: '*' }]),
+    }),
+  );
   const made = (await boot.send(new CreateAccessKeyCommand({ UserName: 'test-admin' }))).AccessKey!;
   admin = iamAs({ id: made.AccessKeyId!, secret: made.SecretAccessKey! });
 
   // Cordon's identity: only the permissions its actions declare. Resource '*' because moto
   // matches Resource patterns against '*' only (the README's policy scopes them).
   await admin.send(new CreateUserCommand({ UserName: 'cordon' }));
-  await admin.send(new PutUserPolicyCommand({ UserName: 'cordon', PolicyName: 'cordon', PolicyDocument: policy([{ Effect: 'Allow', Action: declaredPermissions(), Resource: '*' }]) }));
+  await admin.send(
+    new PutUserPolicyCommand({
+      UserName: 'cordon',
+      PolicyName: 'cordon',
+      PolicyDocument: policy([{ Effect: 'Allow', Action: declaredPermissions(), Resource: '*' }]),
+    }),
+  );
   const cordonKey = (await admin.send(new CreateAccessKeyCommand({ UserName: 'cordon' }))).AccessKey!;
-  settings = { region: REGION, endpoint: moto.url, rotationSecretPrefix: PREFIX, credentials: { accessKeyId: cordonKey.AccessKeyId!, secretAccessKey: cordonKey.SecretAccessKey! } };
+  settings = {
+    region: REGION,
+    endpoint: moto.url,
+    rotationSecretPrefix: PREFIX,
+    credentials: { accessKeyId: cordonKey.AccessKeyId!, secretAccessKey: cordonKey.SecretAccessKey! },
+  };
 });
 // Registered before the harness: vitest runs afterAll hooks last-in first-out.
 afterAll(() => moto?.stop());
@@ -111,7 +135,13 @@ const verify = (identityId: string, action: ActionName, caseId = CASE) => aws().
 async function newUser(keys = 1): Promise<{ name: string; keys: Key[] }> {
   const name = `app-${++counter}`;
   await admin.send(new CreateUserCommand({ UserName: name }));
-  await admin.send(new PutUserPolicyCommand({ UserName: name, PolicyName: 'app', PolicyDocument: policy([{ Effect: 'Allow', Action: 'iam:GetUser', Resource: '*' }]) }));
+  await admin.send(
+    new PutUserPolicyCommand({
+      UserName: name,
+      PolicyName: 'app',
+      PolicyDocument: policy([{ Effect: 'Allow', Action: 'iam:GetUser', Resource: '*' }]),
+    }),
+  );
   const made: Key[] = [];
   for (let i = 0; i < keys; i++) {
     const k = (await admin.send(new CreateAccessKeyCommand({ UserName: name }))).AccessKey!;
@@ -121,18 +151,41 @@ async function newUser(keys = 1): Promise<{ name: string; keys: Key[] }> {
 }
 
 /** What a call signed with the key gets: 'ok' or the AWS error name. moto enforces deny policies and key existence. */
-const works = (k: Key) => iamAs(k).send(new GetUserCommand({})).then(() => 'ok', (e: Error) => e.name);
+const works = (k: Key) =>
+  iamAs(k)
+    .send(new GetUserCommand({}))
+    .then(
+      () => 'ok',
+      (e: Error) => e.name,
+    );
 const callerArn = (k: Key) =>
-  new STSClient({ region: REGION, endpoint: moto.url, credentials: creds(k) }).send(new GetCallerIdentityCommand({})).then((r) => r.Arn, (e: Error) => e.name);
+  new STSClient({ region: REGION, endpoint: moto.url, credentials: creds(k) })
+    .send(new GetCallerIdentityCommand({}))
+    .then(
+      (r) => r.Arn,
+      (e: Error) => e.name,
+    );
 const keyStates = async (user: string) =>
-  Object.fromEntries(((await admin.send(new ListAccessKeysCommand({ UserName: user }))).AccessKeyMetadata ?? []).map((k) => [k.AccessKeyId, k.Status]));
+  Object.fromEntries(
+    ((await admin.send(new ListAccessKeysCommand({ UserName: user }))).AccessKeyMetadata ?? []).map((k) => [
+      k.AccessKeyId,
+      k.Status,
+    ]),
+  );
 const getRolePolicy = (role: string, name: string) =>
-  admin.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: name })).then((r) => parsePolicy(r.PolicyDocument!), (e: Error) => e.name);
+  admin.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: name })).then(
+    (r) => parsePolicy(r.PolicyDocument!),
+    (e: Error) => e.name,
+  );
 const inlinePolicy = (user: string, name: string) =>
-  admin.send(new GetUserPolicyCommand({ UserName: user, PolicyName: name })).then((r) => parsePolicy(r.PolicyDocument!), (e: Error) => e.name);
+  admin.send(new GetUserPolicyCommand({ UserName: user, PolicyName: name })).then(
+    (r) => parsePolicy(r.PolicyDocument!),
+    (e: Error) => e.name,
+  );
 
 const trustedEc2 = { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' };
-const trustPolicy = async (role: string) => parsePolicy((await admin.send(new GetRoleCommand({ RoleName: role }))).Role!.AssumeRolePolicyDocument!);
+const trustPolicy = async (role: string) =>
+  parsePolicy((await admin.send(new GetRoleCommand({ RoleName: role }))).Role!.AssumeRolePolicyDocument!);
 /** The key pair rotate stored for the user (read as Cordon would). */
 async function storedKey(user: string): Promise<{ AccessKeyId: string; SecretAccessKey: string }> {
   const sm = new SecretsManagerClient({ region: REGION, endpoint: moto.url, credentials: settings.credentials });
@@ -154,15 +207,18 @@ async function startCutProxy() {
     req.on('end', () => {
       if (cut) return void req.socket.destroy();
       const body = Buffer.concat(chunks);
-      const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-        const parts: Buffer[] = [];
-        up.on('data', (c: Buffer) => parts.push(c));
-        up.on('end', () => {
-          if (marker && body.toString().includes(marker)) cut = true;
-          res.writeHead(up.statusCode!, up.headers);
-          res.end(Buffer.concat(parts));
-        });
-      });
+      const upstream = request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (up) => {
+          const parts: Buffer[] = [];
+          up.on('data', (c: Buffer) => parts.push(c));
+          up.on('end', () => {
+            if (marker && body.toString().includes(marker)) cut = true;
+            res.writeHead(up.statusCode!, up.headers);
+            res.end(Buffer.concat(parts));
+          });
+        },
+      );
       upstream.on('error', () => req.socket.destroy());
       upstream.end(body);
     });
@@ -178,7 +234,10 @@ async function startCutProxy() {
 
 /** The failure a call raised, for asserting its type, retryability and message. */
 async function failureOf(call: () => Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await call().then(() => undefined, (e: unknown) => e);
+  const err = await call().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ApplicationFailure);
   return err as ApplicationFailure;
 }
@@ -202,7 +261,9 @@ describe('aws-iam connector on moto', () => {
     expect(await verify(name, 'restrict')).toBe(false);
 
     expect(await act('restrict', name)).toMatchObject({ changed: true });
-    expect(await inlinePolicy(name, RESTRICT_POLICY)).toMatchObject({ Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }] });
+    expect(await inlinePolicy(name, RESTRICT_POLICY)).toMatchObject({
+      Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }],
+    });
     expect(await works(keys[0])).toBe('AccessDenied'); // moto enforces explicit denies
     expect(await verify(name, 'restrict')).toBe(true);
     expect(await act('restrict', name)).toMatchObject({ changed: false, detail: { already: true } });
@@ -235,8 +296,13 @@ describe('aws-iam connector on moto', () => {
     const result = await act('isolate', name);
     expect(result).toMatchObject({ changed: true, detail: { keys: [keys[0].id], deactivated: [keys[0].id] } });
     expect(await keyStates(name)).toEqual({ [keys[0].id]: 'Inactive', [keys[1].id]: 'Inactive' });
-    const session = (await inlinePolicy(name, SESSION_POLICY)) as { Statement: { Effect: string; Condition: Record<string, Record<string, string>> }[] };
-    expect(session.Statement[0]).toMatchObject({ Effect: 'Deny', Condition: { DateLessThan: { 'aws:TokenIssueTime': result.detail.sessionsIssuedBefore } } });
+    const session = (await inlinePolicy(name, SESSION_POLICY)) as {
+      Statement: { Effect: string; Condition: Record<string, Record<string, string>> }[];
+    };
+    expect(session.Statement[0]).toMatchObject({
+      Effect: 'Deny',
+      Condition: { DateLessThan: { 'aws:TokenIssueTime': result.detail.sessionsIssuedBefore } },
+    });
     expect(await verify(name, 'isolate')).toBe(true);
     expect(await act('isolate', name)).toMatchObject({ changed: false, detail: { already: true } });
 
@@ -252,7 +318,13 @@ describe('aws-iam connector on moto', () => {
   it('restrict and isolate work on a role (role/<name>): isolate denies new sessions too; undo restores it', async () => {
     const role = `runner-${++counter}`;
     await admin.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: policy([trustedEc2]) }));
-    await admin.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: 'work', PolicyDocument: policy([{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }]) }));
+    await admin.send(
+      new PutRolePolicyCommand({
+        RoleName: role,
+        PolicyName: 'work',
+        PolicyDocument: policy([{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }]),
+      }),
+    );
     const id = `role/${role}`;
     const before = await aws().snapshot(id);
     expect(before).toMatchObject({ kind: 'role', name: role, inlinePolicies: [{ name: 'work' }] });
@@ -292,20 +364,30 @@ describe('aws-iam connector on moto', () => {
     expect(await verify(name, 'isolate', 'case-B')).toBe(false); // the new key is Active
 
     // Case B: restrict is already in effect, isolate only partly; both run again.
-    expect(await act('restrict', name, undefined, 'case-B')).toMatchObject({ changed: false, detail: { already: true } });
+    expect(await act('restrict', name, undefined, 'case-B')).toMatchObject({
+      changed: false,
+      detail: { already: true },
+    });
     const second = await act('isolate', name, undefined, 'case-B');
     expect(second).toMatchObject({ changed: true, detail: { keys: [fresh], deactivated: [fresh] } });
     // Its own cut-off, not case A's: sessions issued between the two cases are cut too.
     expect((second.detail.sessionsIssuedBefore as string) > (first.detail.sessionsIssuedBefore as string)).toBe(true);
-    expect(await inlinePolicy(name, SESSION_POLICY)).toMatchObject({ Statement: [{ Condition: { DateLessThan: { 'aws:TokenIssueTime': second.detail.sessionsIssuedBefore } } }] });
+    expect(await inlinePolicy(name, SESSION_POLICY)).toMatchObject({
+      Statement: [{ Condition: { DateLessThan: { 'aws:TokenIssueTime': second.detail.sessionsIssuedBefore } } }],
+    });
     expect(await keyStates(name)).toEqual({ [keys[0].id]: 'Inactive', [fresh]: 'Inactive' });
     expect(await verify(name, 'isolate', 'case-B')).toBe(true);
 
     // Case B was a false positive: its undo brings back the state case B found.
-    expect(await undo('isolate', name, 'case-B')).toMatchObject({ changed: true, detail: { reactivated: [fresh], sessionPolicy: 'restored' } });
+    expect(await undo('isolate', name, 'case-B')).toMatchObject({
+      changed: true,
+      detail: { reactivated: [fresh], sessionPolicy: 'restored' },
+    });
     expect(await undo('restrict', name, 'case-B')).toMatchObject({ changed: false });
     expect(await keyStates(name)).toEqual({ [keys[0].id]: 'Inactive', [fresh]: 'Active' });
-    expect(await inlinePolicy(name, RESTRICT_POLICY)).toMatchObject({ Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }] });
+    expect(await inlinePolicy(name, RESTRICT_POLICY)).toMatchObject({
+      Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }],
+    });
     expect(await inlinePolicy(name, SESSION_POLICY)).toEqual(sessionsFound);
     expect(await aws().snapshot(name)).toEqual(found);
   });
@@ -318,9 +400,15 @@ describe('aws-iam connector on moto', () => {
     const found = await aws().snapshot(id);
     const sessionsFound = await getRolePolicy(role, SESSION_POLICY);
 
-    expect(await act('isolate', id, undefined, 'case-B')).toMatchObject({ changed: true, detail: { trustPolicyChanged: false } });
+    expect(await act('isolate', id, undefined, 'case-B')).toMatchObject({
+      changed: true,
+      detail: { trustPolicyChanged: false },
+    });
     expect(await getRolePolicy(role, SESSION_POLICY)).not.toEqual(sessionsFound);
-    expect(await undo('isolate', id, 'case-B')).toMatchObject({ changed: true, detail: { newSessions: 'still denied (found so)', sessionPolicy: 'restored' } });
+    expect(await undo('isolate', id, 'case-B')).toMatchObject({
+      changed: true,
+      detail: { newSessions: 'still denied (found so)', sessionPolicy: 'restored' },
+    });
     expect(await trustPolicy(role)).toEqual({ Version: '2012-10-17', Statement: [trustedEc2, TRUST_DENY] });
     expect(await getRolePolicy(role, SESSION_POLICY)).toEqual(sessionsFound);
     expect(await aws().snapshot(id)).toEqual(found);
@@ -336,14 +424,20 @@ describe('aws-iam connector on moto', () => {
 
     // The rotated key leaks in turn; case B revokes it (it exists at case B's first revoke).
     expect(await verify(name, 'revoke', 'case-B')).toBe(false);
-    expect(await act('revoke', name, undefined, 'case-B')).toMatchObject({ changed: true, detail: { keys: [rotatedA] } });
+    expect(await act('revoke', name, undefined, 'case-B')).toMatchObject({
+      changed: true,
+      detail: { keys: [rotatedA] },
+    });
     expect(await keyStates(name)).toEqual({});
     expect(await verify(name, 'revoke', 'case-B')).toBe(true);
     const rotatedB = (await act('rotate', name, undefined, 'case-B')).detail.newKeyId as string;
 
     // Case C rotates first, then revokes: the key it rotated in stays, case B's goes.
     const rotatedC = (await act('rotate', name, undefined, 'case-C')).detail.newKeyId as string;
-    expect(await act('revoke', name, undefined, 'case-C')).toMatchObject({ changed: true, detail: { keys: [rotatedB] } });
+    expect(await act('revoke', name, undefined, 'case-C')).toMatchObject({
+      changed: true,
+      detail: { keys: [rotatedB] },
+    });
     expect(await keyStates(name)).toEqual({ [rotatedC]: 'Active' });
     expect((await storedKey(name)).AccessKeyId).toBe(rotatedC);
   });
@@ -371,7 +465,10 @@ describe('aws-iam connector on moto', () => {
     expect(await verify(name, 'revoke')).toBe(true);
     // A later case (the fresh key leaked in turn) acts on the keys that exist now, not on the first case's list.
     expect(await verify(name, 'revoke', 'case-2')).toBe(false);
-    expect(await act('revoke', name, 'case-2-revoke', 'case-2')).toMatchObject({ changed: true, detail: { keys: [fresh.AccessKeyId] } });
+    expect(await act('revoke', name, 'case-2-revoke', 'case-2')).toMatchObject({
+      changed: true,
+      detail: { keys: [fresh.AccessKeyId] },
+    });
     expect(await keyStates(name)).toEqual({});
     expect(await verify(name, 'revoke', 'case-2')).toBe(true);
   });
@@ -384,7 +481,9 @@ describe('aws-iam connector on moto', () => {
     const newKeyId = result.detail.newKeyId as string;
 
     const sm = new SecretsManagerClient({ region: REGION, endpoint: moto.url, credentials: settings.credentials });
-    const stored = JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: `${PREFIX}${name}` }))).SecretString!);
+    const stored = JSON.parse(
+      (await sm.send(new GetSecretValueCommand({ SecretId: `${PREFIX}${name}` }))).SecretString!,
+    );
     expect(stored).toMatchObject({ UserName: name, AccessKeyId: newKeyId });
     expect(result.detail.secretFingerprint).toBe(fingerprint(stored.SecretAccessKey));
     expect(JSON.stringify(result)).not.toContain(stored.SecretAccessKey);
@@ -395,7 +494,13 @@ describe('aws-iam connector on moto', () => {
     // The same request again (a Temporal retry) issues nothing new.
     expect(await act('rotate', name, 'rotation-1')).toEqual({
       changed: false,
-      detail: { newKeyId, secretFingerprint: result.detail.secretFingerprint, secretId: `${PREFIX}${name}`, deactivated: [], already: true },
+      detail: {
+        newKeyId,
+        secretFingerprint: result.detail.secretFingerprint,
+        secretId: `${PREFIX}${name}`,
+        deactivated: [],
+        already: true,
+      },
     });
     expect(Object.keys(await keyStates(name))).toHaveLength(2);
   });
@@ -405,7 +510,8 @@ describe('aws-iam connector on moto', () => {
     const proxy = await startCutProxy();
     try {
       const viaProxy = createAwsIamConnector({ db: h.db, settings: { aws: { ...settings, endpoint: proxy.url } } })!;
-      const attempt = () => viaProxy.actions.rotate!.run({ identityId: name, idempotencyKey: 'crashing-rotation', caseId: 'crash-case' });
+      const attempt = () =>
+        viaProxy.actions.rotate!.run({ identityId: name, idempotencyKey: 'crashing-rotation', caseId: 'crash-case' });
       // Attempt 1: the key is created, then AWS is out of reach (nothing more arrives, not even a cleanup).
       proxy.cutAfter('Action=CreateAccessKey');
       expect(await failureOf(attempt)).toMatchObject({ type: 'AwsIamTransient', nonRetryable: false });
@@ -446,12 +552,21 @@ describe('aws-iam connector on moto', () => {
       }),
     );
     const key = (await admin.send(new CreateAccessKeyCommand({ UserName: user }))).AccessKey!;
-    const denied = createAwsIamConnector({ db: h.db, settings: { aws: { ...settings, credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! } } } })!;
+    const denied = createAwsIamConnector({
+      db: h.db,
+      settings: {
+        aws: { ...settings, credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! } },
+      },
+    })!;
 
-    const failure = await failureOf(() => denied.actions.rotate!.run({ identityId: name, idempotencyKey: 'denied-rotation', caseId: CASE }));
+    const failure = await failureOf(() =>
+      denied.actions.rotate!.run({ identityId: name, idempotencyKey: 'denied-rotation', caseId: CASE }),
+    );
     expect(failure).toMatchObject({ type: 'AwsIamRejected', nonRetryable: true });
     // moto answers this JSON-protocol deny in XML, so the SDK names a parse error; the status is AWS's 403.
-    expect(failure.message).toMatch(/storing the new key .* failed: .*\(HTTP 403\); the new access key \S+ was deleted again$/s);
+    expect(failure.message).toMatch(
+      /storing the new key .* failed: .*\(HTTP 403\); the new access key \S+ was deleted again$/s,
+    );
     // No live key nobody holds: only the old key is left, untouched, and a later rotation has room.
     expect(await keyStates(name)).toEqual({ [keys[0].id]: 'Active' });
     expect((await act('rotate', name)).changed).toBe(true);
@@ -465,23 +580,37 @@ describe('aws-iam connector on moto', () => {
   });
 
   it('maps provider errors: unknown user and access denied are permanent, a server that is down is retryable', async () => {
-    for (const call of [() => aws().snapshot('nobody-here'), () => act('restrict', 'nobody-here'), () => act('isolate', 'nobody-here'), () => act('revoke', 'nobody-here'), () => act('rotate', 'nobody-here')]) {
+    for (const call of [
+      () => aws().snapshot('nobody-here'),
+      () => act('restrict', 'nobody-here'),
+      () => act('isolate', 'nobody-here'),
+      () => act('revoke', 'nobody-here'),
+      () => act('rotate', 'nobody-here'),
+    ]) {
       const failure = await failureOf(call);
       expect(failure).toMatchObject({ type: 'AwsIamNotFound', nonRetryable: true });
       expect(failure.message).toMatch(/user "nobody-here".*NoSuchEntity/);
     }
-    expect(await failureOf(() => act('restrict', 'bad name!'))).toMatchObject({ type: 'AwsIamUnsupported', nonRetryable: true });
+    expect(await failureOf(() => act('restrict', 'bad name!'))).toMatchObject({
+      type: 'AwsIamUnsupported',
+      nonRetryable: true,
+    });
 
     // A Cordon key without the needed permissions (the app user may only call iam:GetUser).
     const { name, keys } = await newUser();
     const weak = createAwsIamConnector({ db: h.db, settings: { aws: { ...settings, credentials: creds(keys[0]) } } })!;
-    const denied = await failureOf(() => weak.actions.restrict!.run({ identityId: name, idempotencyKey: 'weak', caseId: CASE }));
+    const denied = await failureOf(() =>
+      weak.actions.restrict!.run({ identityId: name, idempotencyKey: 'weak', caseId: CASE }),
+    );
     expect(denied).toMatchObject({ type: 'AwsIamRejected', nonRetryable: true });
     expect(denied.message).toMatch(/AccessDenied/);
     expect(denied.message).not.toContain(keys[0].secret);
 
     const closed = await freePort();
-    const down = createAwsIamConnector({ db: h.db, settings: { aws: { ...settings, endpoint: `http://127.0.0.1:${closed}` } } })!;
+    const down = createAwsIamConnector({
+      db: h.db,
+      settings: { aws: { ...settings, endpoint: `http://127.0.0.1:${closed}` } },
+    })!;
     const transient = await failureOf(() => down.snapshot(name));
     expect(transient).toMatchObject({ type: 'AwsIamTransient', nonRetryable: false });
     expect(transient.message).toMatch(/AWS unreachable.*ECONNREFUSED/);
@@ -498,9 +627,14 @@ describe('aws-iam connector on moto', () => {
     const requestId = await pendingRequestId(handle, 'isolate');
     const caseId = (await handle.describe()).runId; // the case is the workflow's first run
     expect(await works(keys[0])).toBe('AccessDenied'); // restricted: moto enforces the deny
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', requestId, approver: 'alice', reason: 'leaked in CI logs' }] });
+    await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'approve', requestId, approver: 'alice', reason: 'leaked in CI logs' }],
+    });
     const status = await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('verify-window'));
-    expect(status.applied.map((a) => [a.action, a.changed, a.verified])).toEqual([['restrict', true, true], ['isolate', true, true]]);
+    expect(status.applied.map((a) => [a.action, a.changed, a.verified])).toEqual([
+      ['restrict', true, true],
+      ['isolate', true, true],
+    ]);
     expect(await keyStates(name)).toEqual({ [keys[0].id]: 'Inactive' });
     expect(await verify(name, 'isolate', caseId)).toBe(true);
 
@@ -522,15 +656,26 @@ describe('aws-iam connector on moto', () => {
     await h.send(makeAlert({ identity: { provider: 'aws-iam', id: name } }));
     const handle = h.env.client.workflow.getHandle(`contain:aws-iam:${name}`);
     const status = await waitForStatus(handle, (s) => expect(s.outcome).toBe('contained'));
-    expect(status.applied.map((a) => [a.action, a.verified])).toEqual([['restrict', true], ['revoke', true], ['rotate', true]]);
+    expect(status.applied.map((a) => [a.action, a.verified])).toEqual([
+      ['restrict', true],
+      ['revoke', true],
+      ['rotate', true],
+    ]);
 
     expect(await callerArn(keys[0])).toBe('InvalidClientTokenId');
     const sm = new SecretsManagerClient({ region: REGION, endpoint: moto.url, credentials: settings.credentials });
-    const stored = JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: `${PREFIX}${name}` }))).SecretString!);
+    const stored = JSON.parse(
+      (await sm.send(new GetSecretValueCommand({ SecretId: `${PREFIX}${name}` }))).SecretString!,
+    );
     expect(await keyStates(name)).toEqual({ [stored.AccessKeyId]: 'Active' });
     // The new key authenticates (still restricted: the auto rule keeps the deny policy).
-    expect(await callerArn({ id: stored.AccessKeyId, secret: stored.SecretAccessKey })).toMatch(new RegExp(`:user/${name}$`));
-    expect(status.applied.find((a) => a.action === 'rotate')?.detail).toMatchObject({ newKeyId: stored.AccessKeyId, secretFingerprint: fingerprint(stored.SecretAccessKey) });
+    expect(await callerArn({ id: stored.AccessKeyId, secret: stored.SecretAccessKey })).toMatch(
+      new RegExp(`:user/${name}$`),
+    );
+    expect(status.applied.find((a) => a.action === 'rotate')?.detail).toMatchObject({
+      newKeyId: stored.AccessKeyId,
+      secretFingerprint: fingerprint(stored.SecretAccessKey),
+    });
     expect(await decodedHistoryText(handle)).not.toContain(stored.SecretAccessKey);
     expect(JSON.stringify(await handle.query(auditQuery))).not.toContain(stored.SecretAccessKey);
   });

@@ -72,7 +72,11 @@ let roles = 0;
 async function newRole() {
   roles += 1;
   const name = `svc-${roles}`;
-  await must('POST', `auth/approle/role/${name}`, { token_policies: ['app-read'], token_ttl: '1h', token_max_ttl: '4h' });
+  await must('POST', `auth/approle/role/${name}`, {
+    token_policies: ['app-read'],
+    token_ttl: '1h',
+    token_max_ttl: '4h',
+  });
   const roleId: string = (await must('GET', `auth/approle/role/${name}/role-id`)).data.role_id;
   const secretId: string = (await must('POST', `auth/approle/role/${name}/secret-id`, {})).data.secret_id;
   const { token } = await login(roleId, secretId);
@@ -91,7 +95,13 @@ beforeAll(async () => {
   await must('PUT', 'sys/policies/acl/app-read', { policy: 'path "secret/data/app/*" { capabilities = ["read"] }' });
   await must('POST', 'secret/data/app/db', { data: { password: 'app-db-password' } });
   await must('PUT', 'sys/policies/acl/cordon-connector', { policy: CONNECTOR_POLICY });
-  connectorToken = (await must('POST', 'auth/token/create-orphan', { policies: ['cordon-connector'], no_default_policy: true, ttl: '4h' })).auth.client_token;
+  connectorToken = (
+    await must('POST', 'auth/token/create-orphan', {
+      policies: ['cordon-connector'],
+      no_default_policy: true,
+      ttl: '4h',
+    })
+  ).auth.client_token;
 });
 // Registered before the harness: vitest runs afterAll hooks last-in first-out.
 afterAll(() => server?.stop());
@@ -104,7 +114,10 @@ let keys = 0;
 const request = (identityId: string, caseId = 'case-a') => ({ identityId, idempotencyKey: `test/${++keys}`, caseId });
 /** A snapshot without its `observed` part: what a rollback must give back. */
 const restorable = ({ observed: _, ...rest }: Record<string, unknown>) => rest;
-type Snap = { entity: { id: string; disabled: boolean; policies: string[] } | null; observed: { tokens: unknown[]; secretIds: unknown[] } };
+type Snap = {
+  entity: { id: string; disabled: boolean; policies: string[] } | null;
+  observed: { tokens: unknown[]; secretIds: unknown[] };
+};
 const snap = async (connector: Connector, id: string) => (await connector.snapshot(id)) as unknown as Snap;
 
 describe('openbao connector', () => {
@@ -116,7 +129,10 @@ describe('openbao connector', () => {
   it('restrict: a deny policy cuts the live token; undo restores the entity policies exactly', async () => {
     const role = await newRole();
     const before = await connector.snapshot(role.name);
-    expect(before).toMatchObject({ entity: { disabled: false, policies: [] }, observed: { tokens: [{ policies: ['app-read', 'default'] }] } });
+    expect(before).toMatchObject({
+      entity: { disabled: false, policies: [] },
+      observed: { tokens: [{ policies: ['app-read', 'default'] }] },
+    });
     expect(await connector.verify(role.name, 'restrict', 'case-a')).toBe(false);
 
     const run = await connector.actions.restrict!.run(request(role.name));
@@ -131,7 +147,10 @@ describe('openbao connector', () => {
     expect(await readAppSecret(role.token)).toBe(200);
     expect(await connector.snapshot(role.name)).toEqual(before);
     expect((await api('GET', `sys/policies/acl/cordon-deny-${role.name}`)).status).toBe(404);
-    expect(await connector.actions.restrict!.undo!(request(role.name))).toMatchObject({ changed: false, detail: { already: true } });
+    expect(await connector.actions.restrict!.undo!(request(role.name))).toMatchObject({
+      changed: false,
+      detail: { already: true },
+    });
   });
 
   it('restrict keeps policies the entity already had and gives them back on undo', async () => {
@@ -150,21 +169,37 @@ describe('openbao connector', () => {
     const role = await newRole();
     const entityId = (await snap(connector, role.name)).entity!.id;
     for (const area of ['group', 'parent', 'later']) {
-      await must('PUT', `sys/policies/acl/${area}-read-${role.name}`, { policy: `path "secret/data/${area}/*" { capabilities = ["read"] }` });
+      await must('PUT', `sys/policies/acl/${area}-read-${role.name}`, {
+        policy: `path "secret/data/${area}/*" { capabilities = ["read"] }`,
+      });
       await must('POST', `secret/data/${area}/db`, { data: { password: `${area}-password` } });
     }
     const readArea = async (area: string) => (await api('GET', `secret/data/${area}/db`, undefined, role.token)).status;
-    const team = (await must('POST', 'identity/group', { name: `team-${role.name}`, policies: [`group-read-${role.name}`], member_entity_ids: [entityId] })).data.id as string;
-    await must('POST', 'identity/group', { name: `org-${role.name}`, policies: [`parent-read-${role.name}`], member_group_ids: [team] });
+    const team = (
+      await must('POST', 'identity/group', {
+        name: `team-${role.name}`,
+        policies: [`group-read-${role.name}`],
+        member_entity_ids: [entityId],
+      })
+    ).data.id as string;
+    await must('POST', 'identity/group', {
+      name: `org-${role.name}`,
+      policies: [`parent-read-${role.name}`],
+      member_group_ids: [team],
+    });
     expect([await readArea('group'), await readArea('parent')]).toEqual([200, 200]);
 
     const run = await connector.actions.restrict!.run(request(role.name));
     expect(run.detail).toMatchObject({ groups: expect.any(Number) });
-    expect([await readAppSecret(role.token), await readArea('group'), await readArea('parent')]).toEqual([403, 403, 403]);
+    expect([await readAppSecret(role.token), await readArea('group'), await readArea('parent')]).toEqual([
+      403, 403, 403,
+    ]);
     expect(await connector.verify(role.name, 'restrict', 'case-a')).toBe(true);
 
     // A path granted through the group after restrict is not denied yet: verify says so, a re-run covers it.
-    await must('POST', `identity/group/id/${team}`, { policies: [`group-read-${role.name}`, `later-read-${role.name}`] });
+    await must('POST', `identity/group/id/${team}`, {
+      policies: [`group-read-${role.name}`, `later-read-${role.name}`],
+    });
     expect(await readArea('later')).toBe(200);
     expect(await connector.verify(role.name, 'restrict', 'case-a')).toBe(false);
     expect((await connector.actions.restrict!.run(request(role.name))).changed).toBe(true);
@@ -172,7 +207,12 @@ describe('openbao connector', () => {
     expect(await connector.verify(role.name, 'restrict', 'case-a')).toBe(true);
 
     await connector.actions.restrict!.undo!(request(role.name));
-    expect([await readAppSecret(role.token), await readArea('group'), await readArea('parent'), await readArea('later')]).toEqual([200, 200, 200, 200]);
+    expect([
+      await readAppSecret(role.token),
+      await readArea('group'),
+      await readArea('parent'),
+      await readArea('later'),
+    ]).toEqual([200, 200, 200, 200]);
   });
 
   it('a role that never logged in: the entity Cordon creates binds its logins, and undo deletes it again', async () => {
@@ -189,10 +229,16 @@ describe('openbao connector', () => {
     expect(await readAppSecret(first.token!)).toBe(403);
     expect((await connector.actions.isolate!.run(request(name))).detail).not.toHaveProperty('entityCreated');
     expect((await login(roleId, secretId)).status).toBe(403);
-    expect((await must('GET', `identity/entity/name/approle-${name}`)).data.metadata).toMatchObject({ created_by: 'cordon', cordon_role: name });
+    expect((await must('GET', `identity/entity/name/approle-${name}`)).data.metadata).toMatchObject({
+      created_by: 'cordon',
+      cordon_role: name,
+    });
 
     await connector.actions.isolate!.undo!(request(name));
-    expect(await connector.actions.restrict!.undo!(request(name))).toMatchObject({ changed: true, detail: { entityDeleted: true, tokensEnded: 1 } });
+    expect(await connector.actions.restrict!.undo!(request(name))).toMatchObject({
+      changed: true,
+      detail: { entityDeleted: true, tokensEnded: 1 },
+    });
     expect((await api('GET', `identity/entity/name/approle-${name}`)).status).toBe(404);
     expect(restorable(await connector.snapshot(name))).toEqual(restorable(before));
     // A token of a login made while contained ends with the entity (OpenBao refuses it); a new login works.
@@ -204,8 +250,13 @@ describe('openbao connector', () => {
   it('refuses to take over an unrelated entity that has the name Cordon would create', async () => {
     const name = 'never-logged-in-2';
     await must('POST', `auth/approle/role/${name}`, { token_policies: ['app-read'] });
-    const other = (await must('POST', 'identity/entity', { name: `approle-${name}`, policies: ['extra'] })).data.id as string;
-    const failure = (p: Promise<unknown>) => p.then(() => expect.unreachable(), (err) => err as ApplicationFailure);
+    const other = (await must('POST', 'identity/entity', { name: `approle-${name}`, policies: ['extra'] })).data
+      .id as string;
+    const failure = (p: Promise<unknown>) =>
+      p.then(
+        () => expect.unreachable(),
+        (err) => err as ApplicationFailure,
+      );
     for (const action of ['restrict', 'isolate'] as const) {
       const err = await failure(connector.actions[action]!.run(request(name)));
       expect(err).toMatchObject({ type: 'OpenBaoConflict', nonRetryable: true });
@@ -214,7 +265,11 @@ describe('openbao connector', () => {
       expect((await connector.actions[action]!.undo!(request(name))).changed).toBe(false);
     }
     const { data } = await must('GET', `identity/entity/id/${other}`);
-    expect({ policies: data.policies, disabled: data.disabled, aliases: data.aliases }).toEqual({ policies: ['extra'], disabled: false, aliases: [] });
+    expect({ policies: data.policies, disabled: data.disabled, aliases: data.aliases }).toEqual({
+      policies: ['extra'],
+      disabled: false,
+      aliases: [],
+    });
     expect((await api('GET', `sys/policies/acl/cordon-deny-${name}`)).status).toBe(404);
   });
 
@@ -223,12 +278,18 @@ describe('openbao connector', () => {
     const before = await connector.snapshot(role.name);
     const expiry = await tokenExpiry(role.token);
 
-    expect(await connector.actions.isolate!.run(request(role.name))).toMatchObject({ changed: true, detail: { disabled: true } });
+    expect(await connector.actions.isolate!.run(request(role.name))).toMatchObject({
+      changed: true,
+      detail: { disabled: true },
+    });
     expect(await connector.verify(role.name, 'isolate', 'case-a')).toBe(true);
     expect(await readAppSecret(role.token)).toBe(403);
     expect((await login(role.roleId, role.secretId)).status).toBe(403);
     expect(await tokenExpiry(role.token)).toBe(expiry);
-    expect(await connector.actions.isolate!.run(request(role.name))).toMatchObject({ changed: false, detail: { already: true } });
+    expect(await connector.actions.isolate!.run(request(role.name))).toMatchObject({
+      changed: false,
+      detail: { already: true },
+    });
 
     expect((await connector.actions.isolate!.undo!(request(role.name))).changed).toBe(true);
     expect(await connector.verify(role.name, 'isolate', 'case-a')).toBe(false);
@@ -258,13 +319,19 @@ describe('openbao connector', () => {
 
     const run = await connector.actions.revoke!.run(request(role.name));
     expect(run.changed).toBe(true);
-    expect(run.detail).toMatchObject({ secretIdsDestroyed: [expect.stringMatching(/^sha256:/), expect.stringMatching(/^sha256:/)], tokensRevoked: [expect.stringMatching(/^sha256:/)] });
+    expect(run.detail).toMatchObject({
+      secretIdsDestroyed: [expect.stringMatching(/^sha256:/), expect.stringMatching(/^sha256:/)],
+      tokensRevoked: [expect.stringMatching(/^sha256:/)],
+    });
     expect(await connector.verify(role.name, 'revoke', 'case-a')).toBe(true);
     expect(await readAppSecret(role.token)).toBe(403);
     expect((await login(role.roleId, role.secretId)).status).toBe(400);
     expect((await login(role.roleId, child)).status).toBe(400);
     expect(await connector.snapshot(role.name)).toMatchObject({ observed: { secretIds: [], tokens: [] } });
-    expect(await connector.actions.revoke!.run(request(role.name))).toMatchObject({ changed: false, detail: { already: true } });
+    expect(await connector.actions.revoke!.run(request(role.name))).toMatchObject({
+      changed: false,
+      detail: { already: true },
+    });
   });
 
   it('rotate: a new secret-id lands in KV v2 with check-and-set, the old one is destroyed; only fingerprints come back', async () => {
@@ -272,7 +339,14 @@ describe('openbao connector', () => {
     expect(await connector.verify(role.name, 'rotate', 'case-a')).toBe(false);
     const req = request(role.name);
     const run = await connector.actions.rotate!.run(req);
-    expect(run).toMatchObject({ changed: true, detail: { version: 1, path: `secret/data/cordon/${role.name}`, secretIdsDestroyed: [expect.stringMatching(/^sha256:/)] } });
+    expect(run).toMatchObject({
+      changed: true,
+      detail: {
+        version: 1,
+        path: `secret/data/cordon/${role.name}`,
+        secretIdsDestroyed: [expect.stringMatching(/^sha256:/)],
+      },
+    });
 
     const stored = (await must('GET', `secret/data/cordon/${role.name}`)).data.data;
     expect(run.detail.secretFingerprint).toBe(fingerprint(stored.secret_id));
@@ -284,8 +358,14 @@ describe('openbao connector', () => {
     expect(await readAppSecret(fresh.token!)).toBe(200);
 
     // A retry of the same activity is a no-op; a new rotation of the case writes version 2 on top (cas 1).
-    expect(await connector.actions.rotate!.run(req)).toMatchObject({ changed: false, detail: { already: true, version: 1, secretFingerprint: run.detail.secretFingerprint } });
-    expect(await connector.actions.rotate!.run(request(role.name))).toMatchObject({ changed: true, detail: { version: 2, secretIdsDestroyed: [] } });
+    expect(await connector.actions.rotate!.run(req)).toMatchObject({
+      changed: false,
+      detail: { already: true, version: 1, secretFingerprint: run.detail.secretFingerprint },
+    });
+    expect(await connector.actions.rotate!.run(request(role.name))).toMatchObject({
+      changed: true,
+      detail: { version: 2, secretIdsDestroyed: [] },
+    });
     expect((await snap(connector, role.name)).observed.secretIds).toHaveLength(2);
   });
 
@@ -294,7 +374,11 @@ describe('openbao connector', () => {
     await connector.actions.rotate!.run(request(role.name, 'case-r'));
     const stored = (await must('GET', `secret/data/cordon/${role.name}`)).data.data;
     const run = await connector.actions.revoke!.run(request(role.name, 'case-r'));
-    expect(run.detail).toMatchObject({ secretIdsDestroyed: [], tokensRevoked: [expect.stringMatching(/^sha256:/)], secretIdsKept: [fingerprint(stored.secret_id_accessor)] });
+    expect(run.detail).toMatchObject({
+      secretIdsDestroyed: [],
+      tokensRevoked: [expect.stringMatching(/^sha256:/)],
+      secretIdsKept: [fingerprint(stored.secret_id_accessor)],
+    });
     expect(await readAppSecret(role.token)).toBe(403);
     expect(await connector.verify(role.name, 'revoke', 'case-r')).toBe(true);
     expect(await connector.verify(role.name, 'rotate', 'case-r')).toBe(true);
@@ -308,9 +392,16 @@ describe('openbao connector', () => {
     const req = request(role.name);
     const rotation = fingerprint(req.idempotencyKey);
     // As if the first attempt saw no secret yet and crashed; then someone else writes version 1.
-    await capture(h.db, { provider: 'openbao', identityId: role.name, action: `rotate:${rotation}`, caseId: req.caseId }, async () => ({ baseVersion: 0, rotation }));
+    await capture(
+      h.db,
+      { provider: 'openbao', identityId: role.name, action: `rotate:${rotation}`, caseId: req.caseId },
+      async () => ({ baseVersion: 0, rotation }),
+    );
     await must('POST', `secret/data/cordon/${role.name}`, { data: { note: 'not cordon' } });
-    const err = await connector.actions.rotate!.run(req).then(() => expect.unreachable(), (e) => e as ApplicationFailure);
+    const err = await connector.actions.rotate!.run(req).then(
+      () => expect.unreachable(),
+      (e) => e as ApplicationFailure,
+    );
     expect(err).toMatchObject({ type: 'OpenBaoConflict', nonRetryable: true });
     expect((await must('GET', `secret/metadata/cordon/${role.name}`)).data.current_version).toBe(1);
     // Nothing was destroyed: the workload's secret-id still works.
@@ -321,11 +412,13 @@ describe('openbao connector', () => {
     const role = await newRole();
     const entityId = (await snap(connector, role.name)).entity!.id;
     // Case 1 restricts, isolates and rotates, and closes "contained": never undone.
-    for (const action of ['restrict', 'isolate', 'rotate'] as const) await connector.actions[action]!.run(request(role.name, 'case-1'));
+    for (const action of ['restrict', 'isolate', 'rotate'] as const)
+      await connector.actions[action]!.run(request(role.name, 'case-1'));
     const case1 = (await must('GET', `secret/data/cordon/${role.name}`)).data.data;
     // The operator hands it back partly: own entity policies, but left disabled; and a new secret-id.
     await must('POST', `identity/entity/id/${entityId}`, { policies: ['app-read', 'extra'] });
-    const operatorSecret = (await must('POST', `auth/approle/role/${role.name}/secret-id`, {})).data.secret_id as string;
+    const operatorSecret = (await must('POST', `auth/approle/role/${role.name}/secret-id`, {})).data
+      .secret_id as string;
     const denyPolicy = (await must('GET', `sys/policies/acl/cordon-deny-${role.name}`)).data.policy;
     const start2 = await connector.snapshot(role.name);
     expect(start2).toMatchObject({ entity: { disabled: true, policies: ['app-read', 'extra'] } });
@@ -337,13 +430,19 @@ describe('openbao connector', () => {
     await connector.actions.isolate!.undo!(request(role.name, 'case-2'));
     await connector.actions.restrict!.undo!(request(role.name, 'case-2'));
     const { data } = await must('GET', `identity/entity/id/${entityId}`);
-    expect({ policies: data.policies, disabled: data.disabled }).toEqual({ policies: ['app-read', 'extra'], disabled: true });
+    expect({ policies: data.policies, disabled: data.disabled }).toEqual({
+      policies: ['app-read', 'extra'],
+      disabled: true,
+    });
     expect((await must('GET', `sys/policies/acl/cordon-deny-${role.name}`)).data.policy).toBe(denyPolicy);
     expect(restorable(await connector.snapshot(role.name))).toEqual(restorable(start2));
 
     // Revoke in case 2 acts on what exists now: case 1's rotated secret-id, the operator's and the token.
     const revoke = await connector.actions.revoke!.run(request(role.name, 'case-2'));
-    expect(revoke.detail).toMatchObject({ secretIdsDestroyed: expect.arrayContaining([fingerprint(case1.secret_id_accessor)]), tokensRevoked: [expect.stringMatching(/^sha256:/)] });
+    expect(revoke.detail).toMatchObject({
+      secretIdsDestroyed: expect.arrayContaining([fingerprint(case1.secret_id_accessor)]),
+      tokensRevoked: [expect.stringMatching(/^sha256:/)],
+    });
     expect(revoke.detail.secretIdsDestroyed).toHaveLength(2);
     expect(await connector.verify(role.name, 'revoke', 'case-2')).toBe(true);
     await must('POST', `identity/entity/id/${entityId}`, { disabled: false });
@@ -379,14 +478,19 @@ describe('openbao connector', () => {
   });
 
   it('maps errors: unknown identity and missing capability are permanent, an unreachable server is retryable', async () => {
-    const failure = (p: Promise<unknown>) => p.then(() => expect.unreachable(), (err) => err as ApplicationFailure);
+    const failure = (p: Promise<unknown>) =>
+      p.then(
+        () => expect.unreachable(),
+        (err) => err as ApplicationFailure,
+      );
 
     const unknown = await failure(connector.actions.isolate!.run(request('no-such-role')));
     expect(unknown).toBeInstanceOf(ApplicationFailure);
     expect(unknown).toMatchObject({ type: 'OpenBaoUnknownIdentity', nonRetryable: true });
     expect(unknown.message).toContain('no-such-role');
 
-    const weakToken = (await must('POST', 'auth/token/create-orphan', { policies: ['default'], ttl: '10m' })).auth.client_token;
+    const weakToken = (await must('POST', 'auth/token/create-orphan', { policies: ['default'], ttl: '10m' })).auth
+      .client_token;
     const weak = createOpenBaoConnector(h.db, { ...settings(), token: weakToken });
     const denied = await failure(weak.snapshot('svc-1'));
     expect(denied).toMatchObject({ type: 'OpenBaoPermissionDenied', nonRetryable: true });
@@ -419,9 +523,14 @@ describe('containment workflow on OpenBao', () => {
 
     const requestId = await pendingRequestId(handle, 'isolate');
     expect(await readAppSecret(role.token)).toBe(403); // restricted already
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', requestId, approver: 'alice', reason: 'leaked in CI logs' }] });
+    await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'approve', requestId, approver: 'alice', reason: 'leaked in CI logs' }],
+    });
     const waiting = await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('verify-window'));
-    expect(waiting.applied.map((a) => [a.action, a.verified])).toEqual([['restrict', true], ['isolate', true]]);
+    expect(waiting.applied.map((a) => [a.action, a.verified])).toEqual([
+      ['restrict', true],
+      ['isolate', true],
+    ]);
     expect(await readAppSecret(role.token)).toBe(403);
     expect((await login(role.roleId, role.secretId)).status).toBe(403);
 
@@ -438,7 +547,11 @@ describe('containment workflow on OpenBao', () => {
   it('auto: restrict, revoke and rotate; old credentials are dead, the rotated one is only in KV', async () => {
     const { role, handle } = await contain('auto');
     const status = await waitForStatus(handle, (s) => expect(s.outcome).toBe('contained'));
-    expect(status.applied.map((a) => [a.action, a.verified])).toEqual([['restrict', true], ['revoke', true], ['rotate', true]]);
+    expect(status.applied.map((a) => [a.action, a.verified])).toEqual([
+      ['restrict', true],
+      ['revoke', true],
+      ['rotate', true],
+    ]);
     expect(await readAppSecret(role.token)).toBe(403);
     expect((await login(role.roleId, role.secretId)).status).toBe(400);
 

@@ -87,7 +87,10 @@ async function works(role: string, password: string): Promise<true | string> {
 /** Waits until the role has no sessions but `keep` (a backend pid the test holds open). */
 const settled = (role: string, keep = 0) =>
   eventually(async () => {
-    const { rows } = await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND pid <> $2', [role, keep]);
+    const { rows } = await admin.query(
+      'SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND pid <> $2',
+      [role, keep],
+    );
     expect(rows[0].n).toBe(0);
   });
 
@@ -117,7 +120,14 @@ describe('PostgreSQL roles connector', () => {
         observed: { sessions: [] },
       });
       expect(before.grants).toHaveLength(6);
-      expect(before.grants).toContainEqual({ kind: 'table', schema: 'app', name: 'items', privilege: 'INSERT', grantable: false, grantor: 'app_delegate' });
+      expect(before.grants).toContainEqual({
+        kind: 'table',
+        schema: 'app',
+        name: 'items',
+        privilege: 'INSERT',
+        grantable: false,
+        grantor: 'app_delegate',
+      });
       // Never the verifier itself, only its fingerprint.
       const { rows } = await admin.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [role]);
       expect(JSON.stringify(before)).not.toContain(rows[0].rolpassword);
@@ -125,7 +135,11 @@ describe('PostgreSQL roles connector', () => {
       const effects: Record<string, (live?: pg.Client) => Promise<void>> = {
         restrict: async () => {
           expect(await works(role, 'unit-pw-1')).toMatch(/permission denied/);
-          expect(await c.snapshot(role)).toMatchObject({ grants: [], memberOf: [], flags: { createDb: false, canLogin: true } });
+          expect(await c.snapshot(role)).toMatchObject({
+            grants: [],
+            memberOf: [],
+            flags: { createDb: false, canLogin: true },
+          });
         },
         isolate: async (live) => {
           await expect(live!.query('SELECT 1')).rejects.toThrow();
@@ -186,7 +200,10 @@ describe('PostgreSQL roles connector', () => {
       expect(await revoke.run(key)).toMatchObject({ changed: false, detail: { already: true } });
       await expect(live.query('SELECT 1')).rejects.toThrow();
       expect(await works(role, 'revoke-pw-1')).toMatch(/password authentication failed/);
-      expect(await c.snapshot(role)).toMatchObject({ password: { set: false, fingerprint: null }, observed: { sessions: [] } });
+      expect(await c.snapshot(role)).toMatchObject({
+        password: { set: false, fingerprint: null },
+        observed: { sessions: [] },
+      });
 
       const refused = await failureOf(c.actions.rotate!.undo!(request(role)));
       expect(refused).toMatchObject({ type: 'PostgresConflict', nonRetryable: true });
@@ -216,11 +233,17 @@ describe('PostgreSQL roles connector', () => {
     const weak = createPostgresConnector(h.db, { url: weakUrl.toString() });
     const denied = await failureOf(weak.snapshot('cordon'));
     expect(denied).toMatchObject({ type: 'PostgresPermissionDenied', nonRetryable: true });
-    expect(denied.message).toMatch(/permission denied for table pg_authid.*SQLSTATE 42501.*needs SELECT on pg_catalog\.pg_authid/);
+    expect(denied.message).toMatch(
+      /permission denied for table pg_authid.*SQLSTATE 42501.*needs SELECT on pg_catalog\.pg_authid/,
+    );
     // The alternative to superuser: a superuser grants the catalog columns the connector reads.
     await admin.query(`GRANT SELECT (oid, rolname, rolpassword, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin,
       rolreplication, rolbypassrls, rolconnlimit, rolvaliduntil) ON pg_catalog.pg_authid TO weak`);
-    expect(await weak.snapshot('cordon')).toMatchObject({ role: 'cordon', flags: { superuser: true }, password: { set: true } });
+    expect(await weak.snapshot('cordon')).toMatchObject({
+      role: 'cordon',
+      flags: { superuser: true },
+      password: { set: true },
+    });
     await weak.close();
 
     // Nothing listens on the port: transient, retried; the URL's password is never in the message.
@@ -252,9 +275,14 @@ describe('PostgreSQL roles connector', () => {
     const requestId = await pendingRequestId(handle, 'isolate');
     expect(await works(role, 'flow-pw-1')).toMatch(/permission denied/);
     await settled(role, livePid);
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', requestId, approver: 'alice', reason: 'leaked in CI logs' }] });
+    await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'approve', requestId, approver: 'alice', reason: 'leaked in CI logs' }],
+    });
     const contained = await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('verify-window'));
-    expect(contained.applied.map((a) => [a.action, a.changed, a.verified])).toEqual([['restrict', true, true], ['isolate', true, true]]);
+    expect(contained.applied.map((a) => [a.action, a.changed, a.verified])).toEqual([
+      ['restrict', true, true],
+      ['isolate', true, true],
+    ]);
     expect(await works(role, 'flow-pw-1')).toMatch(/not permitted to log in/);
 
     await handle.signal(falsePositiveSignal, { by: 'alice', reason: 'known deploy job' });
@@ -270,23 +298,28 @@ describe('PostgreSQL roles connector', () => {
     expect(JSON.stringify(await handle.query(auditQuery))).not.toContain(rows[0].rolpassword);
   });
 
-  it('each containment case undoes to the state it found, never to an earlier case\'s capture', async () => {
+  it("each containment case undoes to the state it found, never to an earlier case's capture", async () => {
     const role = 'svc_cases';
     await makeRole(role, 'cases-pw-1');
     const c = connector();
     try {
       const original = await c.snapshot(role);
       // Case 1 restricts and isolates, and closes "contained": it is never undone.
-      for (const action of ['restrict', 'isolate'] as const) expect((await c.actions[action]!.run(request(role, 'case-1'))).changed).toBe(true);
+      for (const action of ['restrict', 'isolate'] as const)
+        expect((await c.actions[action]!.run(request(role, 'case-1'))).changed).toBe(true);
       const lockedDown = await c.snapshot(role);
       expect(lockedDown).toMatchObject({ grants: [], memberOf: [], flags: { canLogin: false, createDb: false } });
 
       // Case 2: the operator kept the role locked down. Both actions find it contained already, and
       // a false positive undoes to what case 2 found: case 1's grants and LOGIN do not come back.
       for (const action of ['restrict', 'isolate'] as const) {
-        expect(await c.actions[action]!.run(request(role, 'case-2'))).toMatchObject({ changed: false, detail: { already: true } });
+        expect(await c.actions[action]!.run(request(role, 'case-2'))).toMatchObject({
+          changed: false,
+          detail: { already: true },
+        });
       }
-      for (const action of ['isolate', 'restrict'] as const) expect((await c.actions[action]!.undo!(request(role, 'case-2'))).changed).toBe(false);
+      for (const action of ['isolate', 'restrict'] as const)
+        expect((await c.actions[action]!.undo!(request(role, 'case-2'))).changed).toBe(false);
       expect(await c.snapshot(role)).toEqual(lockedDown);
       expect(await works(role, 'cases-pw-1')).toMatch(/not permitted to log in/);
 
@@ -294,11 +327,20 @@ describe('PostgreSQL roles connector', () => {
       await admin.query(`GRANT SELECT ON app.items TO ${role}`);
       const atCase3 = await c.snapshot(role);
       expect(atCase3.grants).toHaveLength(1);
-      expect(await c.actions.restrict!.run(request(role, 'case-3'))).toMatchObject({ changed: true, detail: { revokedGrants: 1 } });
-      expect(await c.actions.isolate!.run(request(role, 'case-3'))).toMatchObject({ changed: false, detail: { already: true } });
+      expect(await c.actions.restrict!.run(request(role, 'case-3'))).toMatchObject({
+        changed: true,
+        detail: { revokedGrants: 1 },
+      });
+      expect(await c.actions.isolate!.run(request(role, 'case-3'))).toMatchObject({
+        changed: false,
+        detail: { already: true },
+      });
       expect(await c.snapshot(role)).toMatchObject({ grants: [] });
       expect((await c.actions.isolate!.undo!(request(role, 'case-3'))).changed).toBe(false);
-      expect(await c.actions.restrict!.undo!(request(role, 'case-3'))).toMatchObject({ changed: true, detail: { restoredGrants: 1 } });
+      expect(await c.actions.restrict!.undo!(request(role, 'case-3'))).toMatchObject({
+        changed: true,
+        detail: { restoredGrants: 1 },
+      });
       expect(await c.snapshot(role)).toEqual(atCase3);
 
       // Case 1's captures stayed its own: undoing case 1 (were it ever undone) restores the original.
@@ -326,7 +368,10 @@ describe('PostgreSQL roles connector', () => {
       expect(await c.verify(role, 'restrict', 'case-r')).toBe(false);
       expect(await c.actions.restrict!.run(restrict)).toMatchObject({ changed: true, detail: { revokedGrants: 1 } });
       expect(await c.verify(role, 'restrict', 'case-r')).toBe(true);
-      expect(await c.actions.restrict!.undo!(request(role, 'case-r'))).toMatchObject({ changed: true, detail: { restoredGrants: 6, restoredMemberships: ['app_readers'] } });
+      expect(await c.actions.restrict!.undo!(request(role, 'case-r'))).toMatchObject({
+        changed: true,
+        detail: { restoredGrants: 6, restoredMemberships: ['app_readers'] },
+      });
       expect(await c.snapshot(role)).toEqual(before);
 
       // Rotate; someone sets a password of their own before the retry: the undo still restores the
@@ -352,7 +397,10 @@ describe('PostgreSQL roles connector', () => {
       await live.end().catch(() => undefined);
       await admin.query(`ALTER ROLE ${role} LOGIN`);
       expect((await c.actions.isolate!.run(isolate)).changed).toBe(true);
-      expect(await c.actions.isolate!.undo!(request(role, 'case-r'))).toMatchObject({ changed: false, detail: { canLogin: false } });
+      expect(await c.actions.isolate!.undo!(request(role, 'case-r'))).toMatchObject({
+        changed: false,
+        detail: { canLogin: false },
+      });
       expect(await c.snapshot(role)).toMatchObject({ flags: { canLogin: false } });
       expect(await works(role, 'retry-pw-1')).toMatch(/not permitted to log in/);
     } finally {
@@ -363,8 +411,11 @@ describe('PostgreSQL roles connector', () => {
   it('never keeps or fingerprints an md5 verifier: its rotation happens but cannot be undone', async () => {
     const role = 'svc_md5';
     await makeRole(role, 'md5-pw-1');
-    await admin.query(`SET password_encryption = 'md5'; ALTER ROLE ${role} PASSWORD 'md5-pw-1'; RESET password_encryption`);
-    const md5 = (await admin.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [role])).rows[0].rolpassword as string;
+    await admin.query(
+      `SET password_encryption = 'md5'; ALTER ROLE ${role} PASSWORD 'md5-pw-1'; RESET password_encryption`,
+    );
+    const md5 = (await admin.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [role])).rows[0]
+      .rolpassword as string;
     expect(md5).toMatch(/^md5[0-9a-f]{32}$/);
     const leaks = (value: unknown) => {
       const text = JSON.stringify(value);
@@ -377,11 +428,19 @@ describe('PostgreSQL roles connector', () => {
       expect(leaks(snapshot)).toBe(false);
 
       const rotated = await c.actions.rotate!.run(request(role, 'case-md5'));
-      expect(rotated).toMatchObject({ changed: true, detail: { previousPasswordFingerprint: null, previousPasswordMethod: 'md5', undoable: false } });
+      expect(rotated).toMatchObject({
+        changed: true,
+        detail: { previousPasswordFingerprint: null, previousPasswordMethod: 'md5', undoable: false },
+      });
       expect(leaks(rotated)).toBe(false);
       expect(await c.verify(role, 'rotate', 'case-md5')).toBe(true);
-      const { rows } = await h.db.query<{ captured: unknown }>(`SELECT captured FROM connector_captures WHERE provider = 'postgres' AND identity_id = $1`, [role]);
-      expect(rows.map((r) => (typeof r.captured === 'string' ? JSON.parse(r.captured) : r.captured))).toEqual([{ notKept: 'md5' }]);
+      const { rows } = await h.db.query<{ captured: unknown }>(
+        `SELECT captured FROM connector_captures WHERE provider = 'postgres' AND identity_id = $1`,
+        [role],
+      );
+      expect(rows.map((r) => (typeof r.captured === 'string' ? JSON.parse(r.captured) : r.captured))).toEqual([
+        { notKept: 'md5' },
+      ]);
 
       const refused = await failureOf(c.actions.rotate!.undo!(request(role, 'case-md5')));
       expect(refused).toMatchObject({ type: 'PostgresNotRestorable', nonRetryable: true });
@@ -390,7 +449,9 @@ describe('PostgreSQL roles connector', () => {
       expect(await c.verify(role, 'rotate', 'case-md5')).toBe(true);
 
       // Revoke's evidence has no md5 fingerprint either.
-      await admin.query(`SET password_encryption = 'md5'; ALTER ROLE ${role} PASSWORD 'md5-pw-1'; RESET password_encryption`);
+      await admin.query(
+        `SET password_encryption = 'md5'; ALTER ROLE ${role} PASSWORD 'md5-pw-1'; RESET password_encryption`,
+      );
       const revoked = await c.actions.revoke!.run(request(role, 'case-md5'));
       expect(revoked).toMatchObject({ changed: true, detail: { revokedPasswordFingerprint: null } });
       expect(leaks(revoked)).toBe(false);
@@ -435,16 +496,52 @@ describe('PostgreSQL roles connector', () => {
     try {
       const before = await c.snapshot(role);
       const kinds = new Set((before.grants as { kind: string }[]).map((g) => g.kind));
-      expect([...kinds].sort()).toEqual(
-        ['column', 'database', 'foreign data wrapper', 'foreign server', 'language', 'large object', 'parameter', 'routine', 'schema', 'sequence', 'table', 'type'],
-      );
-      expect(before.grants).toContainEqual({ kind: 'column', schema: 'app', name: 'wide', column: 'a', privilege: 'UPDATE', grantable: true, grantor: 'cordon' });
-      expect(before.grants).toContainEqual({ kind: 'routine', schema: 'app', name: 'answer', args: 'x integer, y text', privilege: 'EXECUTE', grantable: false, grantor: 'cordon' });
-      expect(before).toMatchObject({ notCovered: { owns: [], otherPrivileges: [], otherDatabases: [] }, defaultPrivileges: [expect.stringMatching(/default privileges/)] });
+      expect([...kinds].sort()).toEqual([
+        'column',
+        'database',
+        'foreign data wrapper',
+        'foreign server',
+        'language',
+        'large object',
+        'parameter',
+        'routine',
+        'schema',
+        'sequence',
+        'table',
+        'type',
+      ]);
+      expect(before.grants).toContainEqual({
+        kind: 'column',
+        schema: 'app',
+        name: 'wide',
+        column: 'a',
+        privilege: 'UPDATE',
+        grantable: true,
+        grantor: 'cordon',
+      });
+      expect(before.grants).toContainEqual({
+        kind: 'routine',
+        schema: 'app',
+        name: 'answer',
+        args: 'x integer, y text',
+        privilege: 'EXECUTE',
+        grantable: false,
+        grantor: 'cordon',
+      });
+      expect(before).toMatchObject({
+        notCovered: { owns: [], otherPrivileges: [], otherDatabases: [] },
+        defaultPrivileges: [expect.stringMatching(/default privileges/)],
+      });
       expect(await privileges()).toEqual({ column: true, routine: true, parameter: true, server: true });
 
       const result = await c.actions.restrict!.run(request(role));
-      expect(result).toMatchObject({ changed: true, detail: { revokedGrants: (before.grants as unknown[]).length, notCovered: { defaultPrivileges: [expect.any(String)] } } });
+      expect(result).toMatchObject({
+        changed: true,
+        detail: {
+          revokedGrants: (before.grants as unknown[]).length,
+          notCovered: { defaultPrivileges: [expect.any(String)] },
+        },
+      });
       expect(await c.verify(role, 'restrict', 'case-1')).toBe(true);
       expect(await c.snapshot(role)).toMatchObject({ grants: [] });
       expect(await privileges()).toEqual({ column: false, routine: false, parameter: false, server: false });
@@ -459,7 +556,9 @@ describe('PostgreSQL roles connector', () => {
 
   it('restrict refuses, without changing anything, a role that owns objects or holds privileges in another database', async () => {
     const role = 'svc_owner';
-    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'owner-pw-1'; CREATE TABLE app.owned (x int); ALTER TABLE app.owned OWNER TO ${role}`);
+    await admin.query(
+      `CREATE ROLE ${role} LOGIN PASSWORD 'owner-pw-1'; CREATE TABLE app.owned (x int); ALTER TABLE app.owned OWNER TO ${role}`,
+    );
     const c = connector();
     try {
       // No direct grant at all, yet the owner can read and re-grant itself anything on its table.
@@ -468,14 +567,22 @@ describe('PostgreSQL roles connector', () => {
       expect(await c.verify(role, 'restrict', 'case-1')).toBe(false);
       const refused = await failureOf(c.actions.restrict!.run(request(role)));
       expect(refused).toMatchObject({ type: 'PostgresNotCovered', nonRetryable: true });
-      expect(refused.message).toMatch(/^restrict of role "svc_owner" cannot take away everything .*it owns table app\.owned/);
+      expect(refused.message).toMatch(
+        /^restrict of role "svc_owner" cannot take away everything .*it owns table app\.owned/,
+      );
       expect(await c.snapshot(role)).toEqual(before);
-      expect(await c.actions.restrict!.undo!(request(role))).toMatchObject({ changed: false, detail: { already: true } });
+      expect(await c.actions.restrict!.undo!(request(role))).toMatchObject({
+        changed: false,
+        detail: { already: true },
+      });
 
       // Once it owns nothing, it is restricted; a privilege in another database makes it not again.
       await admin.query(`ALTER TABLE app.owned OWNER TO cordon`);
       expect(await c.verify(role, 'restrict', 'case-1')).toBe(true);
-      expect(await c.actions.restrict!.run(request(role, 'case-2'))).toMatchObject({ changed: false, detail: { already: true } });
+      expect(await c.actions.restrict!.run(request(role, 'case-2'))).toMatchObject({
+        changed: false,
+        detail: { already: true },
+      });
       await admin.query('CREATE DATABASE otherdb');
       const other = new pg.Client({ connectionString: server.url.replace(/\/postgres$/, '/otherdb') });
       await other.connect();

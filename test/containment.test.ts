@@ -28,11 +28,18 @@ describe('containIdentity', () => {
     const { id, handle } = await h.contain('auto');
     const status = await waitForStatus(handle, (s) => expect(s.outcome).toBe('contained'));
 
-    expect(status.applied.map((a) => [a.action, a.verified])).toEqual([['restrict', true], ['revoke', true], ['rotate', true]]);
+    expect(status.applied.map((a) => [a.action, a.verified])).toEqual([
+      ['restrict', true],
+      ['revoke', true],
+      ['rotate', true],
+    ]);
     expect(await listActions(h.db, id)).toEqual(['restrict', 'revoke', 'rotate']);
     expect(await readState(h.db, id)).toEqual({ status: 'revoked', restricted: true, credentialVersion: 2 });
     // Invariant 6: the new secret is in the secret store, and nowhere else.
-    const { rows } = await h.db.query<{ secret: string }>('SELECT secret FROM simulated_secret_store WHERE identity_id = $1', [id]);
+    const { rows } = await h.db.query<{ secret: string }>(
+      'SELECT secret FROM simulated_secret_store WHERE identity_id = $1',
+      [id],
+    );
     const secret = rows[0].secret;
     expect(await decodedHistoryText(handle)).not.toContain(secret);
     expect(JSON.stringify(await handle.query(auditQuery))).not.toContain(secret);
@@ -52,7 +59,9 @@ describe('containIdentity', () => {
     const { id, handle } = await h.contain('auto', { shared: true });
     const requestId = await pendingRequestId(handle, 'revoke');
     expect(await listActions(h.db, id)).toEqual(['restrict']);
-    expect((await handle.query(statusQuery)).plan?.reasons.join('\n')).toContain('shared credential is never revoked automatically');
+    expect((await handle.query(statusQuery)).plan?.reasons.join('\n')).toContain(
+      'shared credential is never revoked automatically',
+    );
 
     await handle.signal(approveSignal, { requestId, approver: 'bob' });
     await waitForStatus(handle, (s) => expect(s.applied.map((a) => a.action)).toContain('revoke'));
@@ -62,7 +71,9 @@ describe('containIdentity', () => {
     const { id, handle } = await h.contain('two-of-n', { owner: 'carol' });
     const requestId = await pendingRequestId(handle, 'restrict');
     const decide = (approver: string, request = requestId) =>
-      handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', requestId: request, approver, reason: 'seen it' }] });
+      handle.executeUpdate(decideUpdate, {
+        args: [{ decision: 'approve', requestId: request, approver, reason: 'seen it' }],
+      });
     const refusal = (approver: string, request?: string) =>
       decide(approver, request).then(
         () => 'accepted',
@@ -82,7 +93,9 @@ describe('containIdentity', () => {
     expect(await listActions(h.db, id)).toEqual(['restrict']);
     const audit = await handle.query(auditQuery);
     expect(audit.filter((e) => e.event === 'decision.approved').map((e) => e.actor)).toEqual(['alice', 'bob']);
-    expect(audit.filter((e) => e.event === 'decision.rejected').map((e) => e.reason)).toEqual([expect.stringMatching(/already approved/)]);
+    expect(audit.filter((e) => e.event === 'decision.rejected').map((e) => e.reason)).toEqual([
+      expect.stringMatching(/already approved/),
+    ]);
   });
 
   it('false positive during isolate restores the identity and says so in the audit', async () => {
@@ -118,7 +131,11 @@ describe('containIdentity', () => {
     await Promise.all([h.send(h.alertFor(rolled)), h.send(h.alertFor(held))]);
     for (const id of [rolled, held]) {
       const handle = containment(h.env.client, id);
-      await handle.signal(denySignal, { requestId: await pendingRequestId(handle, 'isolate'), approver: 'alice', reason: 'not convinced' });
+      await handle.signal(denySignal, {
+        requestId: await pendingRequestId(handle, 'isolate'),
+        approver: 'alice',
+        reason: 'not convinced',
+      });
     }
     await waitForStatus(containment(h.env.client, rolled), (s) => expect(s.outcome).toBe('rolled-back'));
     expect(await readState(h.db, rolled)).toEqual(INITIAL);
@@ -136,7 +153,10 @@ describe('containIdentity', () => {
     expect(stuck.applied).toEqual([expect.objectContaining({ action: 'restrict', changed: true, verified: false })]);
     expect(await listActions(h.db, id)).toEqual(['restrict']);
     const events = (await handle.query(auditQuery)).map((e) => [e.event, e.reason ?? '']);
-    expect(events).toContainEqual(['action.failed', 'restrict reported success, but the identity system does not show its effect']);
+    expect(events).toContainEqual([
+      'action.failed',
+      'restrict reported success, but the identity system does not show its effect',
+    ]);
     await eventually(() => expect(h.webhook.of('needs-attention', handle.workflowId)).toHaveLength(1));
   });
 
@@ -189,7 +209,8 @@ describe('containIdentity', () => {
       expect(await listActions(h.db, id)).toEqual(['restrict', 'revoke', 'rotate']);
       await eventually(async () => {
         const runs = [];
-        for await (const run of h.env.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) runs.push(run);
+        for await (const run of h.env.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` }))
+          runs.push(run);
         expect(runs).toHaveLength(1);
       });
     }
@@ -214,8 +235,16 @@ describe('containIdentity', () => {
     const requestId = await pendingRequestId(handle, 'isolate');
     const cli = resolveTemporalCli().path as string;
     execFileSync(cli, [
-      'workflow', 'signal', '--address', h.env.address, '--workflow-id', handle.workflowId, '--name', 'approve',
-      '--input', JSON.stringify({ requestId, approver: 'bob', reason: 'via temporal CLI' }),
+      'workflow',
+      'signal',
+      '--address',
+      h.env.address,
+      '--workflow-id',
+      handle.workflowId,
+      '--name',
+      'approve',
+      '--input',
+      JSON.stringify({ requestId, approver: 'bob', reason: 'via temporal CLI' }),
     ]);
     await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('verify-window'));
     expect(await listActions(h.db, id)).toEqual(['restrict', 'isolate']);
@@ -270,7 +299,10 @@ describe('containIdentity', () => {
     await handle.signal(falsePositiveSignal, { by: 'alice', reason: 'red team exercise' });
     expect((await handle.result()).outcome).toBe('false-positive');
     expect(await readState(h.db, id)).toEqual(INITIAL);
-    const { rows } = await h.db.query<{ entry: AuditEntry }>('SELECT entry FROM audit_entries WHERE workflow_id = $1 ORDER BY seq', [handle.workflowId]);
+    const { rows } = await h.db.query<{ entry: AuditEntry }>(
+      'SELECT entry FROM audit_entries WHERE workflow_id = $1 ORDER BY seq',
+      [handle.workflowId],
+    );
     expect(new Set(rows.map((r) => r.entry.runId)).size).toBeGreaterThan(1);
     expect(verifyChain(rows.map((r) => r.entry))).toBeNull();
   });

@@ -71,12 +71,20 @@ async function holdAuditTableLock(): Promise<() => Promise<void>> {
 }
 
 const allStored = (handle: WorkflowHandle, timeout: number) =>
-  vi.waitFor(async () => expect(await readEntries(db, { workflowId: handle.workflowId })).toHaveLength((await handle.query(auditQuery)).length), { timeout, interval: 200 });
+  vi.waitFor(
+    async () =>
+      expect(await readEntries(db, { workflowId: handle.workflowId })).toHaveLength(
+        (await handle.query(auditQuery)).length,
+      ),
+    { timeout, interval: 200 },
+  );
 
 async function auditWriteInFlight(handle: WorkflowHandle): Promise<boolean> {
   const { pendingActivities } = (await handle.describe()).raw;
   return (pendingActivities ?? []).some(
-    (a) => a.activityType?.name === 'deliverOutbox' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+    (a) =>
+      a.activityType?.name === 'deliverOutbox' &&
+      a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
   );
 }
 
@@ -92,7 +100,10 @@ describe('a worker killed mid-containment', () => {
     const releaseLock = await holdAuditTableLock();
     try {
       await handle.signal(approveSignal, { requestId, approver: 'alice', reason: 'first of two' });
-      await vi.waitFor(async () => expect(await auditWriteInFlight(handle)).toBe(true), { timeout: 20_000, interval: 100 });
+      await vi.waitFor(async () => expect(await auditWriteInFlight(handle)).toBe(true), {
+        timeout: 20_000,
+        interval: 100,
+      });
       service.child.kill('SIGKILL');
       expect((await service.exit).code).toBeNull();
     } finally {
@@ -105,8 +116,16 @@ describe('a worker killed mid-containment', () => {
     // The lost write is retried once its 10 s start-to-close timeout passes.
     await allStored(handle, 40_000);
     const history = await handle.fetchHistory();
-    const auditWrites = new Set(history.events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deliverOutbox').map((e) => Number(e.eventId)));
-    const retried = history.events?.filter((e) => auditWrites.has(Number(e.activityTaskStartedEventAttributes?.scheduledEventId)) && (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+    const auditWrites = new Set(
+      history.events
+        ?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deliverOutbox')
+        .map((e) => Number(e.eventId)),
+    );
+    const retried = history.events?.filter(
+      (e) =>
+        auditWrites.has(Number(e.activityTaskStartedEventAttributes?.scheduledEventId)) &&
+        (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1,
+    );
     expect(retried).toHaveLength(1);
 
     const stored: AuditEntry[] = await readEntries(db, { workflowId: handle.workflowId });

@@ -18,17 +18,51 @@ const h = useHarness();
 
 // Every stage automatic: what an attacker would bring.
 function everythingAutomatic(policy: Policy): Policy {
-  return { ...policy, guards: [], rules: [{ name: 'forged', when: {}, stages: ['restrict', 'isolate', 'revoke', 'rotate'].map((stage) => ({ stage, approval: 'auto', onDeny: 'rollback', onFailure: 'hold' })) }] } as Policy;
+  return {
+    ...policy,
+    guards: [],
+    rules: [
+      {
+        name: 'forged',
+        when: {},
+        stages: ['restrict', 'isolate', 'revoke', 'rotate'].map((stage) => ({
+          stage,
+          approval: 'auto',
+          onDeny: 'rollback',
+          onFailure: 'hold',
+        })),
+      },
+    ],
+  } as Policy;
 }
 
 // Starts a case by hand with a context of the caller's choosing (as a continued run carries it).
-async function startForged(workflowId: string, identityId: string, context: NonNullable<ContainIdentityInput['carried']>['context']) {
+async function startForged(
+  workflowId: string,
+  identityId: string,
+  context: NonNullable<ContainIdentityInput['carried']>['context'],
+) {
   const identity = { provider: 'simulated', id: identityId };
-  const status: ContainmentStatus = { identity, stage: 'waiting-for-alert', outcome: 'active', paused: false, alerts: [], rejectedInputs: [], applied: [], compensations: [] };
+  const status: ContainmentStatus = {
+    identity,
+    stage: 'waiting-for-alert',
+    outcome: 'active',
+    paused: false,
+    alerts: [],
+    rejectedInputs: [],
+    applied: [],
+    compensations: [],
+  };
   const input: ContainIdentityInput = {
     identity,
     alert: makeAlert({ identity, severity: 'critical', confidence: 0.99 }),
-    carried: { status, completedStages: [], audit: { seq: 0, lastHash: GENESIS_HASH }, falsePositiveHandled: false, context },
+    carried: {
+      status,
+      completedStages: [],
+      audit: { seq: 0, lastHash: GENESIS_HASH },
+      falsePositiveHandled: false,
+      context,
+    },
   };
   return h.env.client.workflow.start('containIdentity', { workflowId, taskQueue: h.taskQueue, args: [input] });
 }
@@ -38,7 +72,10 @@ const recordOf = (id: string) => findIdentity(loadInventory(h.inventory.file), {
 describe('the action activity decides from what the worker trusts', () => {
   it('refuses every action of a case that brings its own policy, and the case says why', async () => {
     const id = h.inventory.add('gated');
-    const handle = await startForged(`contain:simulated:${id}`, id, { policy: everythingAutomatic(loadPolicy(TEST_POLICY)), record: recordOf(id) });
+    const handle = await startForged(`contain:simulated:${id}`, id, {
+      policy: everythingAutomatic(loadPolicy(TEST_POLICY)),
+      record: recordOf(id),
+    });
     const stuck = await waitForStatus(handle, (s) => expect(s.outcome).toBe('needs-attention'));
     expect(stuck.attention).toMatch(/never loaded by this worker/);
     expect(await listActions(h.db, id)).toEqual([]);
@@ -48,7 +85,10 @@ describe('the action activity decides from what the worker trusts', () => {
   it('refuses an action that a forged inventory record makes automatic', async () => {
     const id = h.inventory.add('gated');
     // The worker's inventory says `gated` (isolate needs approval); the case claims `auto`.
-    const handle = await startForged(`contain:simulated:${id}`, id, { policy: loadPolicy(TEST_POLICY), record: { ...recordOf(id)!, environment: 'auto' } });
+    const handle = await startForged(`contain:simulated:${id}`, id, {
+      policy: loadPolicy(TEST_POLICY),
+      record: { ...recordOf(id)!, environment: 'auto' },
+    });
     const stuck = await waitForStatus(handle, (s) => expect(s.outcome).toBe('needs-attention'));
     expect(stuck.attention).toMatch(/plans no revoke|requires approval/);
     // The worker's own plan for this identity does restrict automatically: only that happened.
@@ -58,7 +98,10 @@ describe('the action activity decides from what the worker trusts', () => {
   it('refuses to act on an identity other than the one its workflow id names', async () => {
     const named = h.inventory.add('auto');
     const other = h.inventory.add('auto');
-    const handle = await startForged(`contain:simulated:${named}`, other, { policy: loadPolicy(TEST_POLICY), record: recordOf(other) });
+    const handle = await startForged(`contain:simulated:${named}`, other, {
+      policy: loadPolicy(TEST_POLICY),
+      record: recordOf(other),
+    });
     const stuck = await waitForStatus(handle, (s) => expect(s.outcome).toBe('needs-attention'));
     expect(stuck.attention).toMatch(/is not the case of simulated:/);
     expect(await listActions(h.db, other)).toEqual([]);
@@ -72,21 +115,35 @@ describe('the action activity decides from what the worker trusts', () => {
       h.env.client.workflow.start('containIdentity', {
         workflowId: `contain:simulated:${id}`,
         taskQueue: h.taskQueue,
-        args: [{ identity: { provider: 'simulated', id }, alert: makeAlert({ identity: { provider: 'simulated', id } }), context }],
+        args: [
+          {
+            identity: { provider: 'simulated', id },
+            alert: makeAlert({ identity: { provider: 'simulated', id } }),
+            context,
+          },
+        ],
       });
     const handed = await start(honest, { policy: loadPolicy(TEST_POLICY), record: recordOf(honest) });
     await waitForStatus(handed, (s) => expect(s.outcome).toBe('contained'));
-    const scheduled = ((await handed.fetchHistory()).events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    const scheduled = ((await handed.fetchHistory()).events ?? []).flatMap(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? [],
+    );
     expect(scheduled.slice(0, 3)).toEqual(['actOnIdentity', 'actOnIdentity', 'actOnIdentity']);
 
-    const lying = await start(forged, { policy: everythingAutomatic(loadPolicy(TEST_POLICY)), record: recordOf(forged) });
+    const lying = await start(forged, {
+      policy: everythingAutomatic(loadPolicy(TEST_POLICY)),
+      record: recordOf(forged),
+    });
     await waitForStatus(lying, (s) => expect(s.outcome).toBe('needs-attention'));
     expect(await listActions(h.db, forged)).toEqual([]);
   });
 
   it('an identity started under an unrelated workflow id acts on nothing', async () => {
     const id = h.inventory.add('auto');
-    const handle = await startForged(`not-a-case-${randomUUID()}`, id, { policy: loadPolicy(TEST_POLICY), record: recordOf(id) });
+    const handle = await startForged(`not-a-case-${randomUUID()}`, id, {
+      policy: loadPolicy(TEST_POLICY),
+      record: recordOf(id),
+    });
     await waitForStatus(handle, (s) => expect(s.outcome).toBe('needs-attention'));
     expect(await listActions(h.db, id)).toEqual([]);
   });

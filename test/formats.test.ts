@@ -6,7 +6,11 @@ const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const GITHUB_EVENT = { 'x-github-event': 'secret_scanning_alert' };
 
 function normalize(payload: unknown, format?: string, context: Partial<AdapterContext> = {}): Normalized {
-  return normalizeAlert(payload, { rawDigest: DIGEST, ...context, headers: context.headers ?? {} }, format ? formatNamed(format) : undefined);
+  return normalizeAlert(
+    payload,
+    { rawDigest: DIGEST, ...context, headers: context.headers ?? {} },
+    format ? formatNamed(format) : undefined,
+  );
 }
 function alertOf(result: Normalized) {
   if (result.outcome !== 'alert') throw new Error(`expected an alert, got ${JSON.stringify(result)}`);
@@ -20,7 +24,11 @@ describe('format detection', () => {
 
   it('refuses a body that is not a JSON object, naming the root', () => {
     for (const payload of [[], 'alert', 42, null]) {
-      expect(normalize(payload)).toEqual({ outcome: 'invalid', format: 'unknown', problems: [{ field: '(root)', message: 'must be a JSON object' }] });
+      expect(normalize(payload)).toEqual({
+        outcome: 'invalid',
+        format: 'unknown',
+        problems: [{ field: '(root)', message: 'must be a JSON object' }],
+      });
     }
   });
 });
@@ -48,7 +56,10 @@ describe('native', () => {
 
 describe('every format', () => {
   it('fingerprints every string below a secret-looking key, however deep', () => {
-    const payload = { ...example('secret-leak.json'), evidence: { secret: { value: 'ghp_nested0123456789', parts: ['AKIA-part'] }, note: 'kept' } };
+    const payload = {
+      ...example('secret-leak.json'),
+      evidence: { secret: { value: 'ghp_nested0123456789', parts: ['AKIA-part'] }, note: 'kept' },
+    };
     const evidence = alertOf(normalize(payload)).evidence as Record<string, any>;
     expect(evidence.note).toBe('kept');
     expect(evidence.secret.value).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -61,7 +72,10 @@ describe('every format', () => {
       const result = normalize({ ...example('secret-leak.json'), identity: { provider: 'simulated', id } });
       expect(result).toMatchObject({ outcome: 'invalid', problems: [{ field: 'identity.id' }] });
     }
-    expect(alertOf(normalize({ ...example('secret-leak.json'), identity: { provider: 'simulated', id: 'svc-\u{1F510}' } })).identity.id).toBe('svc-\u{1F510}');
+    expect(
+      alertOf(normalize({ ...example('secret-leak.json'), identity: { provider: 'simulated', id: 'svc-\u{1F510}' } }))
+        .identity.id,
+    ).toBe('svc-\u{1F510}');
   });
 });
 
@@ -99,13 +113,17 @@ describe('OCSF Detection Finding', () => {
     [6, 'critical'],
     [99, 'medium'],
   ])('maps severity_id %i to %s', (id, severity) => {
-    expect(alertOf(normalize({ ...example('ocsf-detection-finding.json'), severity_id: id }, 'ocsf')).severity).toBe(severity);
+    expect(alertOf(normalize({ ...example('ocsf-detection-finding.json'), severity_id: id }, 'ocsf')).severity).toBe(
+      severity,
+    );
   });
 
   it('takes confidence_score, else confidence_id, else the documented default', () => {
     const base = example('ocsf-detection-finding.json');
     delete base.confidence_score;
-    expect([1, 2, 3, 0, 99].map((id) => alertOf(normalize({ ...base, confidence_id: id }, 'ocsf')).confidence)).toEqual([0.3, 0.6, 0.9, 0.5, 0.5]);
+    expect([1, 2, 3, 0, 99].map((id) => alertOf(normalize({ ...base, confidence_id: id }, 'ocsf')).confidence)).toEqual(
+      [0.3, 0.6, 0.9, 0.5, 0.5],
+    );
     delete base.confidence_id;
     expect(alertOf(normalize(base, 'ocsf')).confidence).toBe(0.5);
   });
@@ -129,12 +147,16 @@ describe('OCSF Detection Finding', () => {
     delete finding.evidences;
     delete finding.actor;
     expect(normalize(finding, 'ocsf')).toMatchObject({ outcome: 'unusable', problems: [{ field: 'evidences' }] });
-    expect(normalize({ ...example('ocsf-detection-finding.json'), class_uid: 2003 }, 'ocsf')).toMatchObject({ outcome: 'invalid', problems: [{ field: 'class_uid' }] });
+    expect(normalize({ ...example('ocsf-detection-finding.json'), class_uid: 2003 }, 'ocsf')).toMatchObject({
+      outcome: 'invalid',
+      problems: [{ field: 'class_uid' }],
+    });
   });
 
   it('reads the kind from finding types and title', () => {
     const finding = example('ocsf-detection-finding.json');
-    const kindFor = (types: string[]) => alertOf(normalize({ ...finding, finding_info: { ...finding.finding_info, types, title: '' } }, 'ocsf')).kind;
+    const kindFor = (types: string[]) =>
+      alertOf(normalize({ ...finding, finding_info: { ...finding.finding_info, types, title: '' } }, 'ocsf')).kind;
     expect(kindFor(['Leaked Secret'])).toBe('secret_leak');
     expect(kindFor(['Privilege Escalation'])).toBe('privilege_escalation');
     expect(kindFor(['Impossible Travel'])).toBe('impossible_travel');
@@ -144,8 +166,11 @@ describe('OCSF Detection Finding', () => {
 
 describe('GitHub secret_scanning_alert', () => {
   const payload = () => example('github-secret-scanning.json');
-  const adapt = (p: Record<string, any>, headers: Record<string, string> = GITHUB_EVENT, context: Partial<AdapterContext> = {}) =>
-    normalize(p, 'github', { headers, ...context });
+  const adapt = (
+    p: Record<string, any>,
+    headers: Record<string, string> = GITHUB_EVENT,
+    context: Partial<AdapterContext> = {},
+  ) => normalize(p, 'github', { headers, ...context });
 
   it('maps every field Cordon reads', () => {
     expect(alertOf(adapt(payload(), GITHUB_EVENT, { source: 'github-acme' }))).toEqual({
@@ -186,12 +211,29 @@ describe('GitHub secret_scanning_alert', () => {
   });
 
   it('opens containment for exposure actions only, ignores the rest and pings', () => {
-    for (const action of ['created', 'reopened', 'publicly_leaked', 'validated']) expect(adapt({ ...payload(), action }).outcome).toBe('alert');
-    for (const action of ['resolved', 'assigned']) expect(adapt({ ...payload(), action })).toMatchObject({ outcome: 'ignored', reason: `action ${action} opens no containment` });
+    for (const action of ['created', 'reopened', 'publicly_leaked', 'validated'])
+      expect(adapt({ ...payload(), action }).outcome).toBe('alert');
+    for (const action of ['resolved', 'assigned'])
+      expect(adapt({ ...payload(), action })).toMatchObject({
+        outcome: 'ignored',
+        reason: `action ${action} opens no containment`,
+      });
     // A real ping carries the hook's settings, no alert.
-    const ping = { zen: 'Keep it logically awesome.', hook_id: 123456, hook: { type: 'Repository', events: ['secret_scanning_alert'] }, repository: payload().repository };
-    expect(normalize(ping, undefined, { headers: { 'x-github-event': 'ping' } })).toMatchObject({ outcome: 'ignored', format: 'github', reason: 'ping' });
-    expect(adapt(payload(), { 'x-github-event': 'push' })).toMatchObject({ outcome: 'unusable', problems: [{ field: 'X-GitHub-Event' }] });
+    const ping = {
+      zen: 'Keep it logically awesome.',
+      hook_id: 123456,
+      hook: { type: 'Repository', events: ['secret_scanning_alert'] },
+      repository: payload().repository,
+    };
+    expect(normalize(ping, undefined, { headers: { 'x-github-event': 'ping' } })).toMatchObject({
+      outcome: 'ignored',
+      format: 'github',
+      reason: 'ping',
+    });
+    expect(adapt(payload(), { 'x-github-event': 'push' })).toMatchObject({
+      outcome: 'unusable',
+      problems: [{ field: 'X-GitHub-Event' }],
+    });
   });
 
   it('never keeps a secret value, even in the REST shape that carries one', () => {
@@ -237,10 +279,22 @@ describe('GuardDuty finding', () => {
     const camel = example('guardduty-eventbridge.json').detail;
     expect(normalize(camel).format).toBe('guardduty');
     expect(alertOf(normalize(camel))).toEqual(alertOf(normalize(example('guardduty-finding.json'))));
-    expect(normalize({ ...camel, severity: 'high' }, 'guardduty')).toMatchObject({ outcome: 'invalid', problems: [{ field: 'severity' }] });
-    expect(normalize({ ...example('guardduty-finding.json'), Severity: 'high' }, 'guardduty')).toMatchObject({ outcome: 'invalid', problems: [{ field: 'Severity' }] });
+    expect(normalize({ ...camel, severity: 'high' }, 'guardduty')).toMatchObject({
+      outcome: 'invalid',
+      problems: [{ field: 'severity' }],
+    });
+    expect(normalize({ ...example('guardduty-finding.json'), Severity: 'high' }, 'guardduty')).toMatchObject({
+      outcome: 'invalid',
+      problems: [{ field: 'Severity' }],
+    });
     const envelope = example('guardduty-finding.json');
-    expect(normalize({ 'detail-type': 'GuardDuty Finding', source: 'aws.guardduty', detail: { ...envelope, UpdatedAt: 'yesterday' } })).toMatchObject({
+    expect(
+      normalize({
+        'detail-type': 'GuardDuty Finding',
+        source: 'aws.guardduty',
+        detail: { ...envelope, UpdatedAt: 'yesterday' },
+      }),
+    ).toMatchObject({
       outcome: 'invalid',
       problems: [{ field: 'detail.UpdatedAt' }],
     });
@@ -256,7 +310,9 @@ describe('GuardDuty finding', () => {
     [9, 'critical'],
     [10, 'critical'],
   ])('maps Severity %s to %s', (score, severity) => {
-    expect(alertOf(normalize({ ...example('guardduty-finding.json'), Severity: score }, 'guardduty')).severity).toBe(severity);
+    expect(alertOf(normalize({ ...example('guardduty-finding.json'), Severity: score }, 'guardduty')).severity).toBe(
+      severity,
+    );
   });
 
   it('scales Confidence (0-10) and maps finding types to kinds', () => {
@@ -274,10 +330,24 @@ describe('GuardDuty finding', () => {
   it('refuses findings about resources that are not IAM identities, and out-of-range numbers', () => {
     const finding = example('guardduty-finding.json');
     finding.Resource = { ResourceType: 'Instance', InstanceDetails: { InstanceId: 'i-0abcd1234ef567890' } };
-    expect(normalize(finding, 'guardduty')).toMatchObject({ outcome: 'unusable', problems: [{ field: 'resource.accessKeyDetails.userName' }] });
-    expect(normalize({ ...example('guardduty-finding.json'), Severity: 11 }, 'guardduty')).toMatchObject({ outcome: 'invalid', problems: [{ field: 'Severity' }] });
-    expect(normalize({ ...example('guardduty-finding.json'), AccountId: '12345' }, 'guardduty')).toMatchObject({ outcome: 'invalid', problems: [{ field: 'AccountId' }] });
-    expect(normalize({ ...example('guardduty-eventbridge.json'), 'detail-type': 'EC2 Instance State-change Notification' }, 'guardduty')).toMatchObject({
+    expect(normalize(finding, 'guardduty')).toMatchObject({
+      outcome: 'unusable',
+      problems: [{ field: 'resource.accessKeyDetails.userName' }],
+    });
+    expect(normalize({ ...example('guardduty-finding.json'), Severity: 11 }, 'guardduty')).toMatchObject({
+      outcome: 'invalid',
+      problems: [{ field: 'Severity' }],
+    });
+    expect(normalize({ ...example('guardduty-finding.json'), AccountId: '12345' }, 'guardduty')).toMatchObject({
+      outcome: 'invalid',
+      problems: [{ field: 'AccountId' }],
+    });
+    expect(
+      normalize(
+        { ...example('guardduty-eventbridge.json'), 'detail-type': 'EC2 Instance State-change Notification' },
+        'guardduty',
+      ),
+    ).toMatchObject({
       outcome: 'invalid',
       problems: [{ field: 'detail-type' }],
     });
@@ -333,12 +403,20 @@ describe('Falco JSON', () => {
 
   it('reads kinds from MITRE tags, ids events without uuid by digest, and refuses non-service-account users', () => {
     const event = example('falco-k8s-audit.json');
-    expect(alertOf(normalize({ ...event, tags: ['mitre_privilege_escalation'] }, 'falco')).kind).toBe('privilege_escalation');
+    expect(alertOf(normalize({ ...event, tags: ['mitre_privilege_escalation'] }, 'falco')).kind).toBe(
+      'privilege_escalation',
+    );
     expect(alertOf(normalize({ ...event, tags: [] }, 'falco')).kind).toBe('policy_violation');
     delete event.uuid;
     expect(alertOf(normalize(event, 'falco')).id).toBe(`falco:${DIGEST}`);
     event.output_fields['ka.user.name'] = 'alice@example.com';
-    expect(normalize(event, 'falco')).toMatchObject({ outcome: 'unusable', problems: [{ field: 'output_fields.ka.user.name' }] });
-    expect(normalize({ ...event, priority: 'Loud' }, 'falco')).toMatchObject({ outcome: 'invalid', problems: [{ field: 'priority' }] });
+    expect(normalize(event, 'falco')).toMatchObject({
+      outcome: 'unusable',
+      problems: [{ field: 'output_fields.ka.user.name' }],
+    });
+    expect(normalize({ ...event, priority: 'Loud' }, 'falco')).toMatchObject({
+      outcome: 'invalid',
+      problems: [{ field: 'priority' }],
+    });
   });
 });

@@ -11,7 +11,10 @@ import { useHarness } from './support/harness';
 import { CONFIG_DIR, testLogger } from './support/temporal';
 
 // The shipped policy and inventory: what `npm start` uses.
-const h = useHarness({ policyFile: path.join(CONFIG_DIR, 'policy.yaml'), inventoryFile: path.join(CONFIG_DIR, 'inventory.yaml') });
+const h = useHarness({
+  policyFile: path.join(CONFIG_DIR, 'policy.yaml'),
+  inventoryFile: path.join(CONFIG_DIR, 'inventory.yaml'),
+});
 let intake: ReturnType<typeof buildIntake>;
 let baseUrl: string;
 
@@ -49,11 +52,15 @@ describe('POST /v1/alerts', () => {
     expect(body).toMatchObject({ workflowId: `contain:simulated:${alert.identity.id}`, disposition: 'started' });
     const handle = h.env.client.workflow.getHandle(body.workflowId as string);
     // An unknown identity: observe and restrict run automatically, revoke waits for approval.
-    await vi.waitFor(async () => expect((await handle.query(statusQuery)).pendingRequest?.stage).toBe('revoke'), { timeout: 20_000 });
+    await vi.waitFor(async () => expect((await handle.query(statusQuery)).pendingRequest?.stage).toBe('revoke'), {
+      timeout: 20_000,
+    });
 
     const state = await handle.query(statusQuery);
     expect(state.outcome).toBe('active');
-    expect(state.applied).toEqual([{ stage: 'restrict', action: 'restrict', changed: true, verified: true, detail: { restricted: true } }]);
+    expect(state.applied).toEqual([
+      { stage: 'restrict', action: 'restrict', changed: true, verified: true, detail: { restricted: true } },
+    ]);
     expect(await listActions(h.db, alert.identity.id)).toEqual(['restrict']);
     expect((await handle.describe()).typedSearchAttributes.getAll().map((p) => p.key.name)).toEqual(
       expect.arrayContaining(['CordonIdentity', 'CordonProvider', 'CordonSeverity', 'CordonStage']),
@@ -70,9 +77,14 @@ describe('POST /v1/alerts', () => {
     expect((await post(other)).body.disposition).toBe('merged');
 
     const handle = h.env.client.workflow.getHandle(`contain:simulated:${first.identity.id}`);
-    await vi.waitFor(async () => expect((await handle.query(statusQuery)).pendingRequest).toBeDefined(), { timeout: 20_000 });
+    await vi.waitFor(async () => expect((await handle.query(statusQuery)).pendingRequest).toBeDefined(), {
+      timeout: 20_000,
+    });
     const state = await handle.query(statusQuery);
-    expect(state.alerts.map((a) => [a.id, a.deliveries])).toEqual([[first.id, 2], [other.id, 1]]);
+    expect(state.alerts.map((a) => [a.id, a.deliveries])).toEqual([
+      [first.id, 2],
+      [other.id, 1],
+    ]);
     expect(await listActions(h.db, first.identity.id)).toEqual(['restrict']);
   });
 
@@ -85,9 +97,16 @@ describe('POST /v1/alerts', () => {
     });
     expect(res.status).toBe(202);
     expect(res.headers.get('preference-applied')).toBe('respond-async');
-    expect(await res.json()).toMatchObject({ disposition: 'pending', workflowId: `contain:simulated:${alert.identity.id}`, alertId: alert.id });
+    expect(await res.json()).toMatchObject({
+      disposition: 'pending',
+      workflowId: `contain:simulated:${alert.identity.id}`,
+      alertId: alert.id,
+    });
     const handle = h.env.client.workflow.getHandle(`contain:simulated:${alert.identity.id}`);
-    await vi.waitFor(async () => expect((await handle.query(statusQuery)).alerts.map((a) => a.id)).toEqual([alert.id]), { timeout: 20_000 });
+    await vi.waitFor(
+      async () => expect((await handle.query(statusQuery)).alerts.map((a) => a.id)).toEqual([alert.id]),
+      { timeout: 20_000 },
+    );
   });
 
   it('rejects a malformed alert with 400 naming each failing field, and starts nothing', async () => {

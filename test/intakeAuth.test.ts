@@ -20,10 +20,17 @@ beforeAll(async () => {
 const h = useHarness();
 
 const logLines: string[] = [];
-const logger = createLogger('info', new Writable({ write: (chunk, _enc, done) => (logLines.push(String(chunk)), done()) }));
+const logger = createLogger(
+  'info',
+  new Writable({ write: (chunk, _enc, done) => (logLines.push(String(chunk)), done()) }),
+);
 let intake: Awaited<ReturnType<typeof startIntake>>;
 beforeAll(async () => {
-  intake = await startIntake(h.env.client, h.taskQueue, { logger, maxBodyBytes: 16 * 1024, workerMetricsUrl: `http://127.0.0.1:${workerMetricsPort}/metrics` });
+  intake = await startIntake(h.env.client, h.taskQueue, {
+    logger,
+    maxBodyBytes: 16 * 1024,
+    workerMetricsUrl: `http://127.0.0.1:${workerMetricsPort}/metrics`,
+  });
 });
 afterAll(() => intake?.close());
 
@@ -34,12 +41,22 @@ describe('authentication', () => {
     const alert = h.alertFor(`auth-${Date.now()}`);
     const { status, body } = await intake.post('/v1/alerts', alert, bearer());
     expect(status).toBe(200);
-    expect(body).toMatchObject({ workflowId: `contain:simulated:${alert.identity.id}`, disposition: 'started', alertId: `siem:${alert.id}`, format: 'native' });
+    expect(body).toMatchObject({
+      workflowId: `contain:simulated:${alert.identity.id}`,
+      disposition: 'started',
+      alertId: `siem:${alert.id}`,
+      format: 'native',
+    });
     const state = await h.env.client.workflow.getHandle(body.workflowId).query(statusQuery);
     expect(state.alerts.map((a) => a.id)).toEqual([`siem:${alert.id}`]);
     const history = await h.env.client.workflow.getHandle(body.workflowId).fetchHistory();
     const signalled = JSON.stringify(history.events?.find((e) => e.workflowExecutionSignaledEventAttributes));
-    expect(Buffer.from(JSON.parse(signalled).workflowExecutionSignaledEventAttributes.input.payloads[0].data, 'base64').toString()).toContain('"source":"siem"');
+    expect(
+      Buffer.from(
+        JSON.parse(signalled).workflowExecutionSignaledEventAttributes.input.payloads[0].data,
+        'base64',
+      ).toString(),
+    ).toContain('"source":"siem"');
   });
 
   it('refuses a missing or unknown token with 401 JSON, and logs the refusal without the body', async () => {
@@ -65,18 +82,27 @@ describe('authentication', () => {
     const headers = { 'x-github-event': 'secret_scanning_alert', 'x-hub-signature-256': signature(raw) };
     const ok = await intake.post('/v1/alerts/github', raw, headers);
     expect(ok.status).toBe(200);
-    expect(ok.body).toMatchObject({ workflowId: `contain:simulated:acme/website/secret-scanning/${payload.alert.number}`, disposition: 'started', format: 'github' });
+    expect(ok.body).toMatchObject({
+      workflowId: `contain:simulated:acme/website/secret-scanning/${payload.alert.number}`,
+      disposition: 'started',
+      format: 'github',
+    });
 
     const tampered = Buffer.from(JSON.stringify({ ...payload, action: 'reopened' }));
     expect((await intake.post('/v1/alerts/github', tampered, headers)).status).toBe(401);
     const ping = Buffer.from(JSON.stringify(payload));
-    const pong = await intake.post('/v1/alerts', ping, { 'x-github-event': 'ping', 'x-hub-signature-256': signature(ping) });
+    const pong = await intake.post('/v1/alerts', ping, {
+      'x-github-event': 'ping',
+      'x-hub-signature-256': signature(ping),
+    });
     expect(pong).toMatchObject({ status: 200, body: { ignored: true, format: 'github', reason: 'ping' } });
   });
 
   it('refuses a format the source may not send with 403, by path or by detection', async () => {
     const finding = example('guardduty-finding.json');
-    expect((await intake.post('/v1/alerts/guardduty', finding, bearer())).body).toMatchObject({ problems: [{ field: 'format', message: expect.stringContaining('not guardduty') }] });
+    expect((await intake.post('/v1/alerts/guardduty', finding, bearer())).body).toMatchObject({
+      problems: [{ field: 'format', message: expect.stringContaining('not guardduty') }],
+    });
     const detected = await intake.post('/v1/alerts', finding, bearer());
     expect(detected.status).toBe(403);
   });
@@ -90,17 +116,27 @@ describe('authentication', () => {
     expect(status).toBe(200);
     expect(body.workflowId).toBe(`contain:simulated:${id}`);
     const handle = h.env.client.workflow.getHandle(body.workflowId);
-    await vi.waitFor(async () => expect((await handle.query(statusQuery)).applied.map((a) => a.action)).toContain('restrict'), { timeout: 20_000 });
+    await vi.waitFor(
+      async () => expect((await handle.query(statusQuery)).applied.map((a) => a.action)).toContain('restrict'),
+      { timeout: 20_000 },
+    );
   });
 
   it("keeps one source from pre-empting another's alert by sending its id first", async () => {
     const payload = example('github-secret-scanning.json');
     payload.alert.number = Date.now();
     const location = `acme/website/secret-scanning/${payload.alert.number}`;
-    const decoy = h.alertFor(location, { id: `github-acme:github:${location}:created`, severity: 'low', confidence: 0 });
+    const decoy = h.alertFor(location, {
+      id: `github-acme:github:${location}:created`,
+      severity: 'low',
+      confidence: 0,
+    });
     expect((await intake.post('/v1/alerts', decoy, bearer())).body.disposition).toBe('started');
     const raw = Buffer.from(JSON.stringify(payload));
-    const real = await intake.post('/v1/alerts/github', raw, { 'x-github-event': 'secret_scanning_alert', 'x-hub-signature-256': signature(raw) });
+    const real = await intake.post('/v1/alerts/github', raw, {
+      'x-github-event': 'secret_scanning_alert',
+      'x-hub-signature-256': signature(raw),
+    });
     expect(real.body).toMatchObject({ disposition: 'merged', alertId: `github-acme:github:${location}:created` });
   });
 
@@ -118,20 +154,31 @@ describe('limits', () => {
     expect([(await send(`tight-a-${stamp}`)).status, (await send(`tight-b-${stamp}`)).status]).toEqual([200, 200]);
     const limited = await send(`tight-c-${stamp}`);
     expect(limited.status).toBe(429);
-    await expect(h.env.client.workflow.getHandle(`contain:simulated:tight-c-${stamp}`).describe()).rejects.toThrow(WorkflowNotFoundError);
+    await expect(h.env.client.workflow.getHandle(`contain:simulated:tight-c-${stamp}`).describe()).rejects.toThrow(
+      WorkflowNotFoundError,
+    );
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(limited.body.problems[0].field).toBe('(source)');
   });
 
   it('answers 413 JSON for a body over the limit and 415 for other content types', async () => {
     const big = await intake.post('/v1/alerts', { ...makeAlert(), summary: 'x'.repeat(20_000) }, bearer());
-    expect(big).toMatchObject({ status: 413, body: { problems: [{ field: '(body)', message: 'exceeds 16384 bytes' }] } });
-    const text = await intake.post('/v1/alerts', 'id=1', { ...bearer(), 'content-type': 'application/x-www-form-urlencoded' });
+    expect(big).toMatchObject({
+      status: 413,
+      body: { problems: [{ field: '(body)', message: 'exceeds 16384 bytes' }] },
+    });
+    const text = await intake.post('/v1/alerts', 'id=1', {
+      ...bearer(),
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     expect(text).toMatchObject({ status: 415, body: { problems: [{ field: 'content-type' }] } });
   });
 
   it('answers 404 naming the field for an unknown format', async () => {
-    expect(await intake.post('/v1/alerts/syslog', makeAlert(), bearer())).toMatchObject({ status: 404, body: { problems: [{ field: 'format' }] } });
+    expect(await intake.post('/v1/alerts/syslog', makeAlert(), bearer())).toMatchObject({
+      status: 404,
+      body: { problems: [{ field: 'format' }] },
+    });
   });
 
   it('answers 422, not a retryable 503, when Temporal refuses the alert (over its 2 MB payload limit)', async () => {
@@ -139,10 +186,15 @@ describe('limits', () => {
     try {
       const alert = makeAlert({ evidence: { dump: 'x'.repeat(2_200_000) } });
       const refused = await roomy.post('/v1/alerts', alert);
-      expect(refused).toMatchObject({ status: 422, body: { workflowId: `contain:simulated:${alert.identity.id}`, problems: [{ field: '(alert)' }] } });
+      expect(refused).toMatchObject({
+        status: 422,
+        body: { workflowId: `contain:simulated:${alert.identity.id}`, problems: [{ field: '(alert)' }] },
+      });
       expect(refused.headers.get('retry-after')).toBeNull();
       expect(sample(await roomy.metrics(), 'cordon_alerts_rejected_total', { reason: 'refused_by_temporal' })).toBe(1);
-      await expect(h.env.client.workflow.getHandle(refused.body.workflowId).describe()).rejects.toThrow(WorkflowNotFoundError);
+      await expect(h.env.client.workflow.getHandle(refused.body.workflowId).describe()).rejects.toThrow(
+        WorkflowNotFoundError,
+      );
     } finally {
       await roomy.close();
     }
@@ -152,14 +204,19 @@ describe('limits', () => {
     const finding = example('ocsf-detection-finding.json');
     delete finding.evidences;
     delete finding.actor;
-    expect(await intake.post('/v1/alerts/ocsf', finding, bearer())).toMatchObject({ status: 422, body: { problems: [{ field: 'evidences' }] } });
+    expect(await intake.post('/v1/alerts/ocsf', finding, bearer())).toMatchObject({
+      status: 422,
+      body: { problems: [{ field: 'evidences' }] },
+    });
   });
 });
 
 describe('/metrics', () => {
   it('counts alerts by format, disposition and rejection reason, and includes the worker Temporal metrics', async () => {
     const text = await intake.metrics();
-    expect(sample(text, 'cordon_alerts_accepted_total', { format: 'native', disposition: 'started' })).toBeGreaterThanOrEqual(3);
+    expect(
+      sample(text, 'cordon_alerts_accepted_total', { format: 'native', disposition: 'started' }),
+    ).toBeGreaterThanOrEqual(3);
     expect(sample(text, 'cordon_alerts_accepted_total', { format: 'github', disposition: 'started' })).toBe(1);
     expect(sample(text, 'cordon_alerts_ignored_total', { format: 'github' })).toBe(1);
     expect(sample(text, 'cordon_alerts_rejected_total', { format: 'unknown', reason: 'unauthenticated' })).toBe(5);

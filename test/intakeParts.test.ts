@@ -19,20 +19,48 @@ describe('decodeJsonBody', () => {
   });
 
   it.each([
-    ['invalid UTF-8', Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]), 'invalid_encoding', 'is not valid UTF-8'],
+    [
+      'invalid UTF-8',
+      Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]),
+      'invalid_encoding',
+      'is not valid UTF-8',
+    ],
     ['a lone surrogate', Buffer.from([0x22, 0xed, 0xa0, 0x80, 0x22]), 'invalid_encoding', 'is not valid UTF-8'],
     ['an empty body', Buffer.alloc(0), 'invalid_json', 'is empty; send a JSON object'],
     ['broken JSON', Buffer.from('{"token":"sk-live-secret"'), 'invalid_json', 'is not valid JSON (at byte 25)'],
-    ['__proto__', Buffer.from('{"evidence":{"__proto__":{"admin":true}}}'), 'invalid_json', 'contains a forbidden key (__proto__ or constructor.prototype)'],
-    ['constructor.prototype', Buffer.from('{"constructor":{"prototype":{"admin":true}}}'), 'invalid_json', 'contains a forbidden key (__proto__ or constructor.prototype)'],
-    ['an unpaired surrogate escape', Buffer.from('{"identity":{"id":"svc\\ud800"}}'), 'invalid_json', 'holds an unpaired UTF-16 surrogate escape (at identity.id)'],
-    ['deep nesting', Buffer.from(nest(MAX_JSON_DEPTH + 1)), 'invalid_json', `nests deeper than ${MAX_JSON_DEPTH} levels (at ${Array(MAX_JSON_DEPTH).fill('a').join('.')})`],
+    [
+      '__proto__',
+      Buffer.from('{"evidence":{"__proto__":{"admin":true}}}'),
+      'invalid_json',
+      'contains a forbidden key (__proto__ or constructor.prototype)',
+    ],
+    [
+      'constructor.prototype',
+      Buffer.from('{"constructor":{"prototype":{"admin":true}}}'),
+      'invalid_json',
+      'contains a forbidden key (__proto__ or constructor.prototype)',
+    ],
+    [
+      'an unpaired surrogate escape',
+      Buffer.from('{"identity":{"id":"svc\\ud800"}}'),
+      'invalid_json',
+      'holds an unpaired UTF-16 surrogate escape (at identity.id)',
+    ],
+    [
+      'deep nesting',
+      Buffer.from(nest(MAX_JSON_DEPTH + 1)),
+      'invalid_json',
+      `nests deeper than ${MAX_JSON_DEPTH} levels (at ${Array(MAX_JSON_DEPTH).fill('a').join('.')})`,
+    ],
   ])('refuses %s with a message that quotes nothing from the body', (_name, raw, reason, message) => {
     expect(decodeJsonBody(raw)).toEqual({ ok: false, reason, problem: { field: '(body)', message } });
   });
 
   it('measures 100,000 levels of nesting without overflowing the stack', () => {
-    expect(decodeJsonBody(Buffer.from(`${'['.repeat(100_000)}${']'.repeat(100_000)}`))).toMatchObject({ ok: false, reason: 'invalid_json' });
+    expect(decodeJsonBody(Buffer.from(`${'['.repeat(100_000)}${']'.repeat(100_000)}`))).toMatchObject({
+      ok: false,
+      reason: 'invalid_json',
+    });
   });
 });
 
@@ -40,21 +68,44 @@ describe('authenticate', () => {
   const siem = newToken();
   const rotated = newToken();
   const sources: Source[] = [
-    { name: 'siem', formats: ['native', 'ocsf'], tokens: [siem.hash, rotated.hash], rateLimit: { perSecond: 1, burst: 1 } },
-    { name: 'github', formats: ['github'], tokens: [], hmacKey: Buffer.from('webhook-key'), rateLimit: { perSecond: 1, burst: 1 } },
+    {
+      name: 'siem',
+      formats: ['native', 'ocsf'],
+      tokens: [siem.hash, rotated.hash],
+      rateLimit: { perSecond: 1, burst: 1 },
+    },
+    {
+      name: 'github',
+      formats: ['github'],
+      tokens: [],
+      hmacKey: Buffer.from('webhook-key'),
+      rateLimit: { perSecond: 1, burst: 1 },
+    },
   ];
   const body = Buffer.from('{"action":"created"}');
   const sign = (raw: Buffer, key = 'webhook-key') => `sha256=${createHmac('sha256', key).update(raw).digest('hex')}`;
 
   it('knows a source by any of its bearer tokens', () => {
-    expect(authenticate(sources, { authorization: `Bearer ${siem.token}` }, body, '10.0.0.9')).toEqual({ ok: true, source: sources[0] });
-    expect(authenticate(sources, { authorization: `bearer ${rotated.token}` }, body, '10.0.0.9')).toEqual({ ok: true, source: sources[0] });
+    expect(authenticate(sources, { authorization: `Bearer ${siem.token}` }, body, '10.0.0.9')).toEqual({
+      ok: true,
+      source: sources[0],
+    });
+    expect(authenticate(sources, { authorization: `bearer ${rotated.token}` }, body, '10.0.0.9')).toEqual({
+      ok: true,
+      source: sources[0],
+    });
   });
 
   it('knows a source by an HMAC over the exact body bytes', () => {
-    expect(authenticate(sources, { 'x-hub-signature-256': sign(body) }, body, '10.0.0.9')).toEqual({ ok: true, source: sources[1] });
+    expect(authenticate(sources, { 'x-hub-signature-256': sign(body) }, body, '10.0.0.9')).toEqual({
+      ok: true,
+      source: sources[1],
+    });
     const tampered = Buffer.from('{"action":"createD"}');
-    expect(authenticate(sources, { 'x-hub-signature-256': sign(body) }, tampered, '10.0.0.9')).toEqual({ ok: false, reason: 'signature matches no source' });
+    expect(authenticate(sources, { 'x-hub-signature-256': sign(body) }, tampered, '10.0.0.9')).toEqual({
+      ok: false,
+      reason: 'signature matches no source',
+    });
     expect(authenticate(sources, { 'x-hub-signature-256': sign(body, 'other-key') }, body, '10.0.0.9').ok).toBe(false);
   });
 
@@ -70,7 +121,10 @@ describe('authenticate', () => {
   it('without sources, admits loopback clients only', () => {
     expect(authenticate(undefined, {}, body, '127.0.0.1')).toEqual({ ok: true });
     expect(authenticate(undefined, {}, body, '::1')).toEqual({ ok: true });
-    expect(authenticate(undefined, {}, body, '10.0.0.9')).toEqual({ ok: false, reason: 'no sources configured: only loopback clients may post' });
+    expect(authenticate(undefined, {}, body, '10.0.0.9')).toEqual({
+      ok: false,
+      reason: 'no sources configured: only loopback clients may post',
+    });
   });
 });
 
@@ -102,7 +156,10 @@ describe('sources file', () => {
       `sources:\n  - name: siem\n    tokens: ["${hashToken('t')}"]\n  - name: github\n    formats: [github]\n    hmacSecret: { env: TEST_GITHUB_KEY }\n  - name: falco\n    hmacSecret: { file: ${keyFile} }\n`,
     );
     const [siem, github, falco] = loadSources(file);
-    expect(siem).toMatchObject({ formats: ['native', 'ocsf', 'github', 'guardduty', 'falco'], rateLimit: { perSecond: 50, burst: 200 } });
+    expect(siem).toMatchObject({
+      formats: ['native', 'ocsf', 'github', 'guardduty', 'falco'],
+      rateLimit: { perSecond: 50, burst: 200 },
+    });
     expect(github.hmacKey?.toString()).toBe('from-env');
     expect(falco.hmacKey?.toString()).toBe('from-file');
   });
@@ -110,9 +167,21 @@ describe('sources file', () => {
   it.each([
     ['plain token', 'sources:\n  - name: siem\n    tokens: ["hunter2"]\n', 'sources.0.tokens.0'],
     ['no credentials', 'sources:\n  - name: siem\n', 'sources.0'],
-    ['duplicate names', `sources:\n  - name: a\n    tokens: ["${hashToken('1')}"]\n  - name: a\n    tokens: ["${hashToken('2')}"]\n`, 'sources.1.name'],
-    ['unset key variable', 'sources:\n  - name: gh\n    hmacSecret: { env: CORDON_TEST_UNSET_VARIABLE }\n', 'sources.0.hmacSecret.env'],
-    ['unknown format', `sources:\n  - name: a\n    formats: [syslog]\n    tokens: ["${hashToken('1')}"]\n`, 'sources.0.formats.0'],
+    [
+      'duplicate names',
+      `sources:\n  - name: a\n    tokens: ["${hashToken('1')}"]\n  - name: a\n    tokens: ["${hashToken('2')}"]\n`,
+      'sources.1.name',
+    ],
+    [
+      'unset key variable',
+      'sources:\n  - name: gh\n    hmacSecret: { env: CORDON_TEST_UNSET_VARIABLE }\n',
+      'sources.0.hmacSecret.env',
+    ],
+    [
+      'unknown format',
+      `sources:\n  - name: a\n    formats: [syslog]\n    tokens: ["${hashToken('1')}"]\n`,
+      'sources.0.formats.0',
+    ],
   ])('refuses a file with a %s, naming the field', (_name, text, field) => {
     const file = write(`${field}.yaml`, text);
     expect(() => loadSources(file)).toThrow(ConfigFileError);

@@ -35,7 +35,12 @@ it('answers 503 with the workflow id while Temporal is down, and the retry lands
   expect(refused.status).toBe(503);
   expect(refused.headers.get('retry-after')).toBe('5');
   expect(refused.body).toMatchObject({ workflowId: `contain:simulated:${alert.identity.id}`, alertId: alert.id });
-  expect(sample(await intake.metrics(), 'cordon_alerts_rejected_total', { format: 'native', reason: 'temporal_unavailable' })).toBe(1);
+  expect(
+    sample(await intake.metrics(), 'cordon_alerts_rejected_total', {
+      format: 'native',
+      reason: 'temporal_unavailable',
+    }),
+  ).toBe(1);
   expect((await fetch(`${intake.url}/healthz`)).status).toBe(503);
 
   const second: TestWorkflowEnvironment = await startDevServer({ port, dbFilename });
@@ -43,7 +48,10 @@ it('answers 503 with the workflow id while Temporal is down, and the retry lands
   const db = await openDatabase({});
   cleanups.push(() => db.close());
   const inventory = new TestInventory();
-  const worker: CordonWorker = await startWorker(second, db, taskQueue, { policyFile: TEST_POLICY, inventoryFile: inventory.file });
+  const worker: CordonWorker = await startWorker(second, db, taskQueue, {
+    policyFile: TEST_POLICY,
+    inventoryFile: inventory.file,
+  });
   const running = worker.run();
   cleanups.push(async () => {
     worker.shutdown();

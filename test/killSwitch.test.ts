@@ -45,8 +45,12 @@ describe('the kill switch', () => {
 
   it('over budget: an action the policy would auto-run needs approval', async () => {
     // The first test spent the budget of 2: its isolate, and the auto run's revoke.
-    await waitForStatus(containment(h.env.client, h.inventory.last('auto')), (s) => expect(s.pendingRequest?.stage).toBe('rotate'));
-    expect((await h.db.query<{ stage: string }>('SELECT stage FROM budget_grants ORDER BY stage')).rows.map((r) => r.stage)).toEqual(['isolate', 'revoke']);
+    await waitForStatus(containment(h.env.client, h.inventory.last('auto')), (s) =>
+      expect(s.pendingRequest?.stage).toBe('rotate'),
+    );
+    expect(
+      (await h.db.query<{ stage: string }>('SELECT stage FROM budget_grants ORDER BY stage')).rows.map((r) => r.stage),
+    ).toEqual(['isolate', 'revoke']);
     const over = await h.contain('auto');
     const requestId = await pendingRequestId(over.handle, 'revoke');
     expect(await listActions(h.db, over.id)).toEqual(['restrict']);
@@ -73,6 +77,8 @@ describe('the kill switch', () => {
     await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('verify-window'));
     expect(await listActions(h.db, id)).toEqual(['restrict', 'isolate']);
     // An attempt the switch held claimed nothing: the budget was spent once.
-    expect((await h.db.query('SELECT 1 FROM budget_grants WHERE workflow_id = $1', [handle.workflowId])).rows).toHaveLength(1);
+    expect(
+      (await h.db.query('SELECT 1 FROM budget_grants WHERE workflow_id = $1', [handle.workflowId])).rows,
+    ).toHaveLength(1);
   });
 });

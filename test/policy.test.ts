@@ -32,13 +32,17 @@ describe('the default policy', () => {
     const p = planFor('svc-payments', { confidence: 0.9, severity: 'high' });
     expect(stageNames(p)).toEqual(['observe', 'restrict', 'isolate', 'verify-window', 'revoke', 'rotate']);
     expect(gated(p)).toEqual(['isolate', 'revoke', 'rotate']);
-    expect(p.stages.find((s) => s.stage === 'revoke')).toMatchObject({ reversible: false, approvers: { groups: ['secops'], required: 1 } });
+    expect(p.stages.find((s) => s.stage === 'revoke')).toMatchObject({
+      reversible: false,
+      approvers: { groups: ['secops'], required: 1 },
+    });
   });
 
   it('never auto-revokes shared, break-glass or unknown identities', () => {
     for (const id of ['shared-reporting-key', 'breakglass-admin', 'never-heard-of-it']) {
       const p = planFor(id, { kind: 'secret_leak', confidence: 1, severity: 'critical' });
-      for (const stage of p.stages.filter((s) => !s.reversible)) expect(stage.requiresApproval, `${id} ${stage.stage}`).toBe(true);
+      for (const stage of p.stages.filter((s) => !s.reversible))
+        expect(stage.requiresApproval, `${id} ${stage.stage}`).toBe(true);
     }
     expect(planFor('never-heard-of-it', { confidence: 0.9 }).identity.known).toBe(false);
   });
@@ -48,10 +52,23 @@ describe('the default policy', () => {
     expect(p.reasons.join('\n')).toContain('guard "wide-blast-radius"');
     const owned = PolicySchema.parse({
       ...policy,
-      guards: [{ name: 'payments-owner-decides', when: { owners: ['payments-oncall@example.com'] }, requireApproval: ['restrict'] }],
+      guards: [
+        {
+          name: 'payments-owner-decides',
+          when: { owners: ['payments-oncall@example.com'] },
+          requireApproval: ['restrict'],
+        },
+      ],
     });
-    const alert = makeAlert({ identity: { provider: 'simulated', id: 'svc-payments' }, confidence: 0.9, severity: 'high' });
-    expect(plan(alert, findIdentity(inventory, alert.identity), owned).stages.find((s) => s.stage === 'restrict')?.requiresApproval).toBe(true);
+    const alert = makeAlert({
+      identity: { provider: 'simulated', id: 'svc-payments' },
+      confidence: 0.9,
+      severity: 'high',
+    });
+    expect(
+      plan(alert, findIdentity(inventory, alert.identity), owned).stages.find((s) => s.stage === 'restrict')
+        ?.requiresApproval,
+    ).toBe(true);
   });
 
   it('keeps the safety floor even when a policy file tries to auto-revoke everything', () => {
@@ -98,7 +115,11 @@ describe('plan escalation of approvals', () => {
     const up = escalatePlan(automatic, p);
     expect(up.added).toEqual([]);
     expect(up.gated).toEqual(['isolate', 'revoke', 'rotate']);
-    expect(up.plan.stages.filter((s) => s.requiresApproval).map((s) => s.stage)).toEqual(['isolate', 'revoke', 'rotate']);
+    expect(up.plan.stages.filter((s) => s.requiresApproval).map((s) => s.stage)).toEqual([
+      'isolate',
+      'revoke',
+      'rotate',
+    ]);
   });
 });
 
@@ -106,7 +127,12 @@ describe('policy validation', () => {
   it('rejects unknown approver groups and out-of-order stages, naming the field', () => {
     const bad = {
       ...policy,
-      rules: [{ name: 'x', stages: [{ stage: 'revoke', approval: 'required', approvers: { groups: ['nobody'] } }, { stage: 'restrict' }] }],
+      rules: [
+        {
+          name: 'x',
+          stages: [{ stage: 'revoke', approval: 'required', approvers: { groups: ['nobody'] } }, { stage: 'restrict' }],
+        },
+      ],
     };
     const result = PolicySchema.safeParse(bad);
     expect(result.success).toBe(false);
@@ -115,7 +141,10 @@ describe('policy validation', () => {
   });
 
   it('rejects an irreversible stage that would proceed on timeout', () => {
-    const bad = { ...policy, rules: [{ name: 'x', stages: [{ stage: 'revoke', approval: 'required', approvers: { onTimeout: 'proceed' } }] }] };
+    const bad = {
+      ...policy,
+      rules: [{ name: 'x', stages: [{ stage: 'revoke', approval: 'required', approvers: { onTimeout: 'proceed' } }] }],
+    };
     expect(PolicySchema.safeParse(bad).success).toBe(false);
   });
 

@@ -39,8 +39,14 @@ describe('policy diff', () => {
   it('names the rule, removed stages and per-stage changes of each affected alert, and only those', () => {
     const report = comparePolicies(POLICY, CHANGED, ALERTS, INVENTORY);
     expect(report.new.digest).not.toBe(report.old.digest);
-    expect(report.changed.map((c) => path.basename(c.file))).toEqual(['agent-out-of-scope.json', 'partner-integration.json']);
-    expect(report.changed[0]).toMatchObject({ alertId: 'scenario-agent-scope-1', identity: 'simulated:agent-support-copilot' });
+    expect(report.changed.map((c) => path.basename(c.file))).toEqual([
+      'agent-out-of-scope.json',
+      'partner-integration.json',
+    ]);
+    expect(report.changed[0]).toMatchObject({
+      alertId: 'scenario-agent-scope-1',
+      identity: 'simulated:agent-support-copilot',
+    });
     expect(report.changed[0].change).toEqual({
       stagesAdded: [],
       stagesRemoved: [],
@@ -63,10 +69,16 @@ describe('policy diff', () => {
     const report = comparePolicies(POLICY, quiet, ALERTS, INVENTORY);
     expect(report.changed).toEqual([]);
     expect(report.settings).toEqual([{ field: 'shadow', before: undefined, after: true }]);
-    const run = await runTs('bin/cordon.js', ['policy', 'diff', POLICY, quiet, '--alerts', ALERTS, '--inventory', INVENTORY, '--fail-on-change'], {});
+    const run = await runTs(
+      'bin/cordon.js',
+      ['policy', 'diff', POLICY, quiet, '--alerts', ALERTS, '--inventory', INVENTORY, '--fail-on-change'],
+      {},
+    );
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('policy-wide shadow: undefined → true');
-    expect(lintPolicyText(readFileSync(quiet, 'utf8'))).toContainEqual(expect.objectContaining({ severity: 'warning', check: 'shadow-switch' }));
+    expect(lintPolicyText(readFileSync(quiet, 'utf8'))).toContainEqual(
+      expect.objectContaining({ severity: 'warning', check: 'shadow-switch' }),
+    );
   });
 
   it('lists added stages with their gate', () => {
@@ -88,7 +100,9 @@ describe('cordon policy diff', () => {
   it('prints each changed plan readably and exits 0; --fail-on-change exits 1', async () => {
     const result = await diff(POLICY, CHANGED, '--alerts', ALERTS, '--inventory', INVENTORY);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`${POLICY} (2026-11-22.1) → ${CHANGED} (2026-11-22.1): 2 of 8 alert(s) plan differently`);
+    expect(result.stdout).toContain(
+      `${POLICY} (2026-11-22.1) → ${CHANGED} (2026-11-22.1): 2 of 8 alert(s) plan differently`,
+    );
     expect(result.stdout).toContain(
       [
         `${path.join(ALERTS, 'agent-out-of-scope.json')} (alert scenario-agent-scope-1, simulated:agent-support-copilot):`,
@@ -96,13 +110,22 @@ describe('cordon policy diff', () => {
         '  revoke: no longer requires approval (automatic)',
       ].join('\n'),
     );
-    expect(result.stdout).toContain('  rule: medium-confidence-restrict → low-confidence-observe-only\n  restrict: removed\n  verify-window: removed\n');
+    expect(result.stdout).toContain(
+      '  rule: medium-confidence-restrict → low-confidence-observe-only\n  restrict: removed\n  verify-window: removed\n',
+    );
     const gate = await diff(POLICY, CHANGED, '--alerts', ALERTS, '--inventory', INVENTORY, '--fail-on-change');
     expect(gate.code).toBe(1);
   });
 
   it('prints JSON with --json, and reads alerts in every supported format', async () => {
-    const result = await diff(POLICY, POLICY, '--alerts', path.join(ROOT, 'examples', 'alerts'), '--json', '--fail-on-change');
+    const result = await diff(
+      POLICY,
+      POLICY,
+      '--alerts',
+      path.join(ROOT, 'examples', 'alerts'),
+      '--json',
+      '--fail-on-change',
+    );
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as { alerts: number; changed: unknown[] };
     expect(report).toMatchObject({ alerts: 7, changed: [] });

@@ -36,7 +36,8 @@ function positionOf(text: string, needle: string, after = 0): { line: number; co
   if (index < 0) throw new Error(`fixture has no "${needle}"`);
   return { line: index + 1, col: lines[index].indexOf(needle) + 1 };
 }
-const brief = (findings: LintFinding[]) => findings.map((f) => ({ line: f.line, col: f.col, severity: f.severity, check: f.check }));
+const brief = (findings: LintFinding[]) =>
+  findings.map((f) => ({ line: f.line, col: f.col, severity: f.severity, check: f.check }));
 
 describe('policy lint: checks', () => {
   it('finds nothing in the shipped policy', () => {
@@ -119,7 +120,9 @@ ${FALLBACK}`,
       { ...positionOf(text, 'name: after-catch-all'), severity: 'error', check: 'shadowed-rule' },
     ]);
     expect(findings[0].message).toContain(`rule "any-leak" (line ${positionOf(text, 'name: any-leak').line})`);
-    expect(findings[1].message).toContain(`rule "catch-all" (line ${positionOf(text, 'name: catch-all').line}) has no conditions`);
+    expect(findings[1].message).toContain(
+      `rule "catch-all" (line ${positionOf(text, 'name: catch-all').line}) has no conditions`,
+    );
   });
 
   it('reports stages out of order or repeated, at the stage, even beside other schema errors', () => {
@@ -169,7 +172,13 @@ ${FALLBACK}`,
 `,
     );
     const findings = lintPolicyText(text);
-    expect(brief(findings)).toEqual([{ ...positionOf(text, 'rotate', positionOf(text, 'name: reckless').line), severity: 'error', check: 'auto-destructive' }]);
+    expect(brief(findings)).toEqual([
+      {
+        ...positionOf(text, 'rotate', positionOf(text, 'name: reckless').line),
+        severity: 'error',
+        check: 'auto-destructive',
+      },
+    ]);
     expect(findings[0].message).toContain('rotate cannot be undone but runs without approval in rule "reckless"');
     expect(findings[0].message).toContain('this rule lacks classes limited to [ephemeral] and minConfidence ≥ 0.9');
   });
@@ -208,16 +217,23 @@ describe('cordon policy lint', () => {
   });
 
   it('exits 1 on errors, printing FILE:LINE:COL severity: message lines', async () => {
-    const text = policyWith(`  - name: zero\n    when: { confidenceBelow: 0 }\n    stages: [{ stage: observe }]\n${FALLBACK}`);
+    const text = policyWith(
+      `  - name: zero\n    when: { confidenceBelow: 0 }\n    stages: [{ stage: observe }]\n${FALLBACK}`,
+    );
     const file = write('broken.yaml', text);
     const { line, col } = positionOf(text, '0 }');
     const result = await runTs('bin/cordon.js', ['policy', 'lint', file], {});
     expect(result.code).toBe(1);
-    expect(result.stdout).toBe(`${file}:${line}:${col} error: rule "zero" can never match: confidenceBelow: 0 holds for no alert (confidence is never below 0) [never-matches]\n`);
+    expect(result.stdout).toBe(
+      `${file}:${line}:${col} error: rule "zero" can never match: confidenceBelow: 0 holds for no alert (confidence is never below 0) [never-matches]\n`,
+    );
   });
 
   it('exits 0 on warnings alone, 1 with --strict', async () => {
-    const file = write('warn.yaml', policyWith(`  - name: windowed\n    stages:\n      - stage: restrict\n        window: 5m\n`));
+    const file = write(
+      'warn.yaml',
+      policyWith(`  - name: windowed\n    stages:\n      - stage: restrict\n        window: 5m\n`),
+    );
     const plain = await runTs('bin/cordon.js', ['policy', 'lint', file], {});
     expect(plain.code).toBe(0);
     expect(plain.stdout).toMatch(/warn\.yaml:\d+:\d+ warning: window is only used by verify-window/);

@@ -26,7 +26,10 @@ describe('PostgreSQL via DATABASE_URL', () => {
     await waitForStatus(handle, (s) => expect(s.outcome).toBe('contained'));
 
     expect(await listActions(h.db, id)).toEqual(['restrict', 'revoke', 'rotate']);
-    const { rows } = await h.db.query<{ entry: AuditEntry }>('SELECT entry FROM audit_entries WHERE workflow_id = $1 ORDER BY seq', [handle.workflowId]);
+    const { rows } = await h.db.query<{ entry: AuditEntry }>(
+      'SELECT entry FROM audit_entries WHERE workflow_id = $1 ORDER BY seq',
+      [handle.workflowId],
+    );
     const entries = rows.map((r) => r.entry);
     expect(verifyChain(entries)).toBeNull();
     expect(entries).toEqual((await handle.query(auditQuery)).slice(0, entries.length));

@@ -12,7 +12,12 @@ describe('the connector registry', () => {
     // Settings for every system; factories must not connect, so nothing needs to listen.
     const settings: ConnectorSettings = {
       openbao: { address: 'http://127.0.0.1:1', token: 'unused', kvMount: 'secret' },
-      aws: { region: 'us-east-1', endpoint: 'http://127.0.0.1:1', rotationSecretPrefix: 'cordon/', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } },
+      aws: {
+        region: 'us-east-1',
+        endpoint: 'http://127.0.0.1:1',
+        rotationSecretPrefix: 'cordon/',
+        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+      },
       postgres: { url: 'postgres://127.0.0.1:1/none' },
     };
     for (const [name, make] of Object.entries(CONNECTOR_FACTORIES)) {

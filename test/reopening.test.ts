@@ -14,7 +14,9 @@ describe('a stronger alert after the case stopped short', () => {
     const id = h.inventory.add('gated');
     await h.send(h.alertFor(id, { severity: 'high', confidence: 0.6 }));
     const handle = h.env.client.workflow.getHandle(`contain:simulated:${id}`);
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'deny', requestId: await pendingRequestId(handle, 'isolate'), approver: 'bob' }] });
+    await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'deny', requestId: await pendingRequestId(handle, 'isolate'), approver: 'bob' }],
+    });
     await waitForStatus(handle, (s) => expect(s.outcome).toBe('rolled-back'));
     expect(await listActions(h.db, id)).toEqual(['restrict', 'undo:restrict']);
 
@@ -55,6 +57,8 @@ describe('a case that cannot act', () => {
     expect(stuck.attention).toMatch(/^restrict failed: /);
     const attributes = (await handle.describe()).typedSearchAttributes;
     expect(attributes.get(ATTENTION)).toBe(stuck.attention);
-    await eventually(() => expect(h.webhook.of('needs-attention', handle.workflowId).at(-1)).toMatchObject({ reason: stuck.attention }));
+    await eventually(() =>
+      expect(h.webhook.of('needs-attention', handle.workflowId).at(-1)).toMatchObject({ reason: stuck.attention }),
+    );
   });
 });

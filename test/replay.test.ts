@@ -13,7 +13,9 @@ import { ROOT, runTs } from './support/processes';
 import { eventually, pendingRequestId } from './support/scenario';
 
 const HISTORIES = path.join(__dirname, 'histories');
-const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json')).map((f) => path.join(HISTORIES, f));
+const files = readdirSync(HISTORIES)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => path.join(HISTORIES, f));
 const workflowIdOfFile = (file: string) => workflowIdIn(historyFromJson(JSON.parse(readFileSync(file, 'utf8'))));
 const h = useHarness();
 const bundle = () => inject('workflowBundlePath');
@@ -25,7 +27,8 @@ async function buildChangedBundle(change: 'plain' | 'patched'): Promise<string> 
   const source = readFileSync(path.join(ROOT, 'workflows', 'containIdentity.ts'), 'utf8');
   const anchor = 'const opening = await bookkeeping.openCase(';
   expect(source).toContain(anchor);
-  const timer = change === 'plain' ? "await sleep('1 second');" : "if (patched('example-change')) await sleep('1 second');";
+  const timer =
+    change === 'plain' ? "await sleep('1 second');" : "if (patched('example-change')) await sleep('1 second');";
   const changed = source
     // Relative imports point back into the repository.
     .replace(/from '\.\/([^']+)'/g, (_, p) => `from '${path.join(ROOT, 'workflows', p)}'`)
@@ -37,7 +40,10 @@ async function buildChangedBundle(change: 'plain' | 'patched'): Promise<string> 
   const { code } = await bundleWorkflowCode({
     workflowsPath: path.join(dir, 'index.ts'),
     // The copy lives outside the repository: resolve packages from the repository's node_modules.
-    webpackConfigHook: (config) => ({ ...config, resolve: { ...config.resolve, modules: [path.join(ROOT, 'node_modules'), 'node_modules'] } }),
+    webpackConfigHook: (config) => ({
+      ...config,
+      resolve: { ...config.resolve, modules: [path.join(ROOT, 'node_modules'), 'node_modules'] },
+    }),
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m) },
   });
   const codePath = path.join(dir, 'workflows.js');
@@ -62,9 +68,20 @@ describe('golden histories', () => {
     const names = files.map((f) => path.basename(f, '.json')).sort();
     expect(names).toEqual(
       [
-        'auto-containment', 'approval', 'm-of-n', 'denial', 'false-positive', 'compensation-failure',
+        'auto-containment',
+        'approval',
+        'm-of-n',
+        'denial',
+        'false-positive',
+        'compensation-failure',
         ...['hold', 'proceed', 'abort', 'rollback', 'lapse'].map((rule) => `approval-timeout-${rule}`),
-        'kill-switch', 'over-budget', 'pause', 'continue-as-new', 'continued-run', 'new-round', 'shadow',
+        'kill-switch',
+        'over-budget',
+        'pause',
+        'continue-as-new',
+        'continued-run',
+        'new-round',
+        'shadow',
       ].sort(),
     );
   });
@@ -75,7 +92,8 @@ describe('golden histories', () => {
       return { history, workflowId: workflowIdIn(history) ?? file };
     });
     const results = [];
-    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath } }, histories)) results.push(result);
+    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath } }, histories))
+      results.push(result);
     expect(results).toHaveLength(files.length);
     return results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error}`);
   };
@@ -111,7 +129,9 @@ describe('cordon replay', () => {
     for (const file of containments) {
       const workflowId = workflowIdOfFile(file)!;
       expect(workflowId).toMatch(/^(shadow:)?contain:simulated:/);
-      expect(run.stderr).toMatch(new RegExp(`${workflowId} \\(${file}\\) does not replay: DeterminismViolationError: .*[Nn]ondetermin`));
+      expect(run.stderr).toMatch(
+        new RegExp(`${workflowId} \\(${file}\\) does not replay: DeterminismViolationError: .*[Nn]ondetermin`),
+      );
     }
   });
 
@@ -120,7 +140,8 @@ describe('cordon replay', () => {
     await pendingRequestId(handle, 'isolate');
     const query = `WorkflowType="containIdentity" AND WorkflowId="${handle.workflowId}"`;
     await eventually(async () => {
-      for await (const found of h.env.client.workflow.list({ query })) return expect(found.workflowId).toBe(handle.workflowId);
+      for await (const found of h.env.client.workflow.list({ query }))
+        return expect(found.workflowId).toBe(handle.workflowId);
       throw new Error('not visible yet');
     });
 
@@ -136,7 +157,19 @@ describe('cordon replay', () => {
     // The same execution exported by the real Temporal CLI replays from its file.
     const exported = path.join(mkdtempSync(path.join(tmpdir(), 'cordon-export-')), 'live.json');
     const cli = resolveTemporalCli().path as string;
-    writeFileSync(exported, execFileSync(cli, ['workflow', 'show', '--address', h.env.address, '--workflow-id', handle.workflowId, '--output', 'json']));
+    writeFileSync(
+      exported,
+      execFileSync(cli, [
+        'workflow',
+        'show',
+        '--address',
+        h.env.address,
+        '--workflow-id',
+        handle.workflowId,
+        '--output',
+        'json',
+      ]),
+    );
     const fromExport = await cordon(['--bundle', bundle(), exported]);
     expect(fromExport.code, fromExport.stderr).toBe(0);
     expect(JSON.parse(fromExport.stdout)).toEqual({ replayed: 1, failed: [] });
@@ -150,7 +183,12 @@ describe('cordon replay', () => {
   it('exits 2 without files or a query, and on an unreadable or invalid file', async () => {
     const invalid = path.join(mkdtempSync(path.join(tmpdir(), 'cordon-invalid-')), 'not-a-history.json');
     writeFileSync(invalid, JSON.stringify({ events: 'none' }));
-    for (const args of [[], ['/nonexistent/history.json'], [invalid], ['--bundle', '/nonexistent/bundle.js', files[0]]]) {
+    for (const args of [
+      [],
+      ['/nonexistent/history.json'],
+      [invalid],
+      ['--bundle', '/nonexistent/bundle.js', files[0]],
+    ]) {
       const run = await cordon(args);
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr).toMatch(/^cordon: /);

@@ -16,7 +16,11 @@ const alerts = loadAlerts(path.join(DIR, 'alerts'));
 // What the expected files pin: the rule, each stage's gate and timeout, and the plan's reasons.
 const essentials = (p: Plan) => ({
   rule: p.rule,
-  stages: p.stages.map((s) => ({ stage: s.stage, requiresApproval: s.requiresApproval, onTimeout: s.approval.onTimeout })),
+  stages: p.stages.map((s) => ({
+    stage: s.stage,
+    requiresApproval: s.requiresApproval,
+    onTimeout: s.approval.onTimeout,
+  })),
   reasons: p.reasons,
 });
 
@@ -36,7 +40,9 @@ describe('seed scenarios under config/policy.yaml', () => {
   for (const file of readdirSync(path.join(DIR, 'expected')).sort()) {
     const name = path.basename(file, '.json');
     it(`plans "${name}" as expected`, () => {
-      const { scenario: _why, ...expected } = JSON.parse(readFileSync(path.join(DIR, 'expected', file), 'utf8')) as { scenario: string };
+      const { scenario: _why, ...expected } = JSON.parse(readFileSync(path.join(DIR, 'expected', file), 'utf8')) as {
+        scenario: string;
+      };
       const p = planOf(name);
       // Every scenario is about an identity the inventory knows: an unknown one would be a typo.
       expect(p.identity.known).toBe(true);
@@ -47,7 +53,8 @@ describe('seed scenarios under config/policy.yaml', () => {
   it('never revokes or rotates any seed identity without approval', () => {
     for (const { file } of alerts) {
       const p = planOf(path.basename(file, '.json'));
-      for (const stage of p.stages.filter((s) => !s.reversible)) expect(stage.requiresApproval, `${file} ${stage.stage}`).toBe(true);
+      for (const stage of p.stages.filter((s) => !s.reversible))
+        expect(stage.requiresApproval, `${file} ${stage.stage}`).toBe(true);
     }
   });
 });

@@ -40,7 +40,10 @@ describe('secret values', () => {
     expect(res.status).toBe(200);
     const handle = containment(h.env.client, id);
     const status = await waitForStatus(handle, (s) => expect(s.outcome).toBe('contained'));
-    const { rows } = await h.db.query<{ secret: string }>('SELECT secret FROM simulated_secret_store WHERE identity_id = $1', [id]);
+    const { rows } = await h.db.query<{ secret: string }>(
+      'SELECT secret FROM simulated_secret_store WHERE identity_id = $1',
+      [id],
+    );
     const rotated = rows[0].secret;
 
     const stored = await h.db.query('SELECT entry FROM audit_entries WHERE workflow_id = $1', [handle.workflowId]);

@@ -134,7 +134,11 @@ describe('the intake with a sources file', () => {
     expect((await post({})).status).toBe(401);
     const accepted = await post({ authorization: `Bearer ${token}` });
     expect(accepted.status).toBe(200);
-    expect(await accepted.json()).toMatchObject({ workflowId: 'contain:aws-iam:svc-payments', disposition: 'started', format: 'guardduty' });
+    expect(await accepted.json()).toMatchObject({
+      workflowId: 'contain:aws-iam:svc-payments',
+      disposition: 'started',
+      format: 'guardduty',
+    });
 
     const metrics = await (await fetch(`${service.http}/metrics`)).text();
     expect(metrics).toMatch(/^cordon_alerts_accepted_total\{format="guardduty",disposition="started"\} 1$/m);
@@ -150,25 +154,42 @@ describe('the audit CLI', () => {
     const service = await startService(env);
     const secret = `ghp_${Date.now()}SecretValue`;
     const alertFile = path.join(env.CORDON_DATA_DIR, 'ci-token-leak.json');
-    writeFileSync(alertFile, JSON.stringify({
-      id: 'audit-1', source: 'cli-test', kind: 'secret_leak', severity: 'high', confidence: 0.95,
-      identity: { provider: 'simulated', id: 'ci-job-token-7f3a' }, evidence: { token: secret },
-    }));
+    writeFileSync(
+      alertFile,
+      JSON.stringify({
+        id: 'audit-1',
+        source: 'cli-test',
+        kind: 'secret_leak',
+        severity: 'high',
+        confidence: 0.95,
+        identity: { provider: 'simulated', id: 'ci-job-token-7f3a' },
+        evidence: { token: secret },
+      }),
+    );
     const workflowId = 'contain:simulated:ci-job-token-7f3a';
     expect((await cordon(service, ['alert', 'send', alertFile])).code).toBe(0);
-    await vi.waitFor(async () => {
-      expect(JSON.parse((await cordon(service, ['status', workflowId])).stdout).outcome).toBe('contained');
-    }, { timeout: 30_000, interval: 500 });
+    await vi.waitFor(
+      async () => {
+        expect(JSON.parse((await cordon(service, ['status', workflowId])).stdout).outcome).toBe('contained');
+      },
+      { timeout: 30_000, interval: 500 },
+    );
 
-    await vi.waitFor(async () => {
-      const listed = await cordon(service, ['audit', 'list', '--workflow', workflowId]);
-      expect(listed.stdout).toContain('action.applied');
-    }, { timeout: 30_000, interval: 500 });
+    await vi.waitFor(
+      async () => {
+        const listed = await cordon(service, ['audit', 'list', '--workflow', workflowId]);
+        expect(listed.stdout).toContain('action.applied');
+      },
+      { timeout: 30_000, interval: 500 },
+    );
     const verified = await cordon(service, ['audit', 'verify']);
     expect(verified.code).toBe(0);
     expect(JSON.parse(verified.stdout)).toMatchObject({ intact: true, chains: 1 });
     const exported = await cordon(service, ['audit', 'export', '--format', 'jsonl']);
-    const lines = exported.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = exported.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.length).toBeGreaterThan(5);
     expect(exported.stdout).not.toContain(secret);
     const rebuilt = await cordon(service, ['audit', 'rebuild', '--from-history']);
@@ -179,7 +200,10 @@ describe('the audit CLI', () => {
     // Tamper with one stored row, as someone with database access could.
     const db = await openDatabase({ dataDir: env.CORDON_DATA_DIR });
     await db.query('ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only');
-    await db.query(`UPDATE audit_entries SET entry = jsonb_set(entry, '{actor}', '"mallory"') WHERE workflow_id = $1 AND seq = 3`, [workflowId]);
+    await db.query(
+      `UPDATE audit_entries SET entry = jsonb_set(entry, '{actor}', '"mallory"') WHERE workflow_id = $1 AND seq = 3`,
+      [workflowId],
+    );
     await db.close();
     const broken = await runTs('bin/cordon.js', ['audit', 'verify'], env);
     expect(broken.code).toBe(1);
@@ -191,36 +215,70 @@ describe('the cordon CLI', () => {
   it('approves, refuses, declares a false positive and drives the kill switch against a running service', async () => {
     const service = await startService(await instanceEnv());
     const alert = path.join(dirs[dirs.length - 1], 'payments-alert.json');
-    writeFileSync(alert, JSON.stringify({
-      id: 'cli-1', source: 'cli-test', kind: 'anomalous_usage', severity: 'high', confidence: 0.9,
-      identity: { provider: 'simulated', id: 'svc-payments' },
-    }));
+    writeFileSync(
+      alert,
+      JSON.stringify({
+        id: 'cli-1',
+        source: 'cli-test',
+        kind: 'anomalous_usage',
+        severity: 'high',
+        confidence: 0.9,
+        identity: { provider: 'simulated', id: 'svc-payments' },
+      }),
+    );
     const workflowId = 'contain:simulated:svc-payments';
     expect((await cordon(service, ['alert', 'send', alert])).code).toBe(0);
-    await vi.waitFor(async () => {
-      const status = JSON.parse((await cordon(service, ['status', workflowId])).stdout);
-      expect(status.pendingRequest?.requestId).toBe('isolate-1');
-    }, { timeout: 30_000, interval: 500 });
+    await vi.waitFor(
+      async () => {
+        const status = JSON.parse((await cordon(service, ['status', workflowId])).stdout);
+        expect(status.pendingRequest?.requestId).toBe('isolate-1');
+      },
+      { timeout: 30_000, interval: 500 },
+    );
 
-    const outsider = await cordon(service, ['approve', workflowId, '--request', 'isolate-1', '--as', 'carol@example.com']);
+    const outsider = await cordon(service, [
+      'approve',
+      workflowId,
+      '--request',
+      'isolate-1',
+      '--as',
+      'carol@example.com',
+    ]);
     expect(outsider.code).toBe(2);
     expect(outsider.stderr).toContain('not in the approver groups');
     const stale = await cordon(service, ['deny', workflowId, '--request', 'revoke-7', '--as', 'bob@example.com']);
     expect(stale.code).toBe(2);
-    const approved = await cordon(service, ['approve', workflowId, '--request', 'isolate-1', '--as', 'bob@example.com', '--reason', 'confirmed']);
+    const approved = await cordon(service, [
+      'approve',
+      workflowId,
+      '--request',
+      'isolate-1',
+      '--as',
+      'bob@example.com',
+      '--reason',
+      'confirmed',
+    ]);
     expect(approved.code).toBe(0);
     expect(JSON.parse(approved.stdout)).toEqual({ accepted: true, state: 'approved' });
 
-    expect((await cordon(service, ['false-positive', workflowId, '--as', 'alice@example.com', '--reason', 'load test'])).code).toBe(0);
-    await vi.waitFor(async () => {
-      expect(JSON.parse((await cordon(service, ['status', workflowId])).stdout).outcome).toBe('false-positive');
-    }, { timeout: 30_000, interval: 500 });
+    expect(
+      (await cordon(service, ['false-positive', workflowId, '--as', 'alice@example.com', '--reason', 'load test']))
+        .code,
+    ).toBe(0);
+    await vi.waitFor(
+      async () => {
+        expect(JSON.parse((await cordon(service, ['status', workflowId])).stdout).outcome).toBe('false-positive');
+      },
+      { timeout: 30_000, interval: 500 },
+    );
 
     const engaged = await cordon(service, ['kill-switch', 'engage', '--as', 'ciso@example.com', '--reason', 'drill']);
     expect(JSON.parse(engaged.stdout)).toMatchObject({ engaged: true, changedBy: 'ciso@example.com', reason: 'drill' });
     expect(JSON.parse((await cordon(service, ['kill-switch', 'status'])).stdout).engaged).toBe(true);
     expect((await cordon(service, ['kill-switch', 'release'])).code).toBe(2);
-    expect(JSON.parse((await cordon(service, ['kill-switch', 'release', '--as', 'ciso@example.com'])).stdout).engaged).toBe(false);
+    expect(
+      JSON.parse((await cordon(service, ['kill-switch', 'release', '--as', 'ciso@example.com'])).stdout).engaged,
+    ).toBe(false);
     expect(await stopService(service)).toBe(0);
   });
 
@@ -229,11 +287,18 @@ describe('the cordon CLI', () => {
     const env = { ...base, TEMPORAL_ADDRESS: '127.0.0.1:1' };
     const planned = await runTs('bin/cordon.js', ['plan', path.join(ROOT, 'examples/alerts/secret-leak.json')], env);
     expect(planned.code).toBe(0);
-    expect(JSON.parse(planned.stdout)).toMatchObject({ rule: 'high-confidence-compromise', policyDigest: expect.stringMatching(/^sha256:/) });
+    expect(JSON.parse(planned.stdout)).toMatchObject({
+      rule: 'high-confidence-compromise',
+      policyDigest: expect.stringMatching(/^sha256:/),
+    });
 
     const broken = path.join(base.CORDON_DATA_DIR, 'policy.yaml');
     writeFileSync(broken, 'version: x\napproverGroups: {}\n');
-    const result = await runTs('bin/cordon.js', ['plan', path.join(ROOT, 'examples/alerts/secret-leak.json'), '--policy', broken], env);
+    const result = await runTs(
+      'bin/cordon.js',
+      ['plan', path.join(ROOT, 'examples/alerts/secret-leak.json'), '--policy', broken],
+      env,
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('approvalDefaults');
   });
@@ -241,7 +306,10 @@ describe('the cordon CLI', () => {
   it('plans forwarder formats from files, detected or named, and exits 2 naming the field of a mismatch', async () => {
     const env = { ...(await instanceEnv()), TEMPORAL_ADDRESS: '127.0.0.1:1' };
     const finding = path.join(ROOT, 'examples/alerts/guardduty-finding.json');
-    for (const args of [['plan', finding], ['plan', '--format', 'guardduty', finding]]) {
+    for (const args of [
+      ['plan', finding],
+      ['plan', '--format', 'guardduty', finding],
+    ]) {
       const planned = await runTs('bin/cordon.js', args, env);
       expect(planned.code).toBe(0);
       expect(JSON.parse(planned.stdout).stages).toEqual(expect.any(Array));

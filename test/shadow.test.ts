@@ -26,10 +26,15 @@ writePolicy(false);
 
 const h = useHarness({ webhook: true, policyFile });
 const INITIAL = { status: 'active', restricted: false, credentialVersion: 1 };
-const shadowCase = (id: string): WorkflowHandle<typeof containIdentity> => h.env.client.workflow.getHandle(`shadow:contain:simulated:${id}`);
+const shadowCase = (id: string): WorkflowHandle<typeof containIdentity> =>
+  h.env.client.workflow.getHandle(`shadow:contain:simulated:${id}`);
 const shadowAlert = (id: string, overrides: Partial<Alert> = {}) => h.alertFor(id, { shadow: true, ...overrides });
 const grantsFor = async (workflowId: string) =>
-  (await h.db.query<{ stage: string }>('SELECT stage FROM budget_grants WHERE workflow_id = $1 ORDER BY granted_at', [workflowId])).rows;
+  (
+    await h.db.query<{ stage: string }>('SELECT stage FROM budget_grants WHERE workflow_id = $1 ORDER BY granted_at', [
+      workflowId,
+    ])
+  ).rows;
 
 describe('shadow mode', () => {
   it('runs an automatic plan in full without touching the identity or spending the destructive-action budget', async () => {
@@ -60,9 +65,18 @@ describe('shadow mode', () => {
     expect(verifyChain(audit)).toBeNull();
     expect(audit.some((e) => e.event === 'action.applied')).toBe(false);
     const shadowed = audit.filter((e) => e.event === 'action.shadowed');
-    expect(shadowed.map((e) => [e.action, e.actor])).toEqual([['restrict', 'policy:auto-full'], ['revoke', 'policy:auto-full'], ['rotate', 'policy:auto-full']]);
-    expect(shadowed[0]).toMatchObject({ result: { performed: false, plan: { rule: 'auto-full', policyDigest: expect.stringMatching(/^sha256:/) } } });
-    const stored = await h.db.query<{ entry: { shadow?: boolean } }>('SELECT entry FROM audit_entries WHERE workflow_id = $1', [handle.workflowId]);
+    expect(shadowed.map((e) => [e.action, e.actor])).toEqual([
+      ['restrict', 'policy:auto-full'],
+      ['revoke', 'policy:auto-full'],
+      ['rotate', 'policy:auto-full'],
+    ]);
+    expect(shadowed[0]).toMatchObject({
+      result: { performed: false, plan: { rule: 'auto-full', policyDigest: expect.stringMatching(/^sha256:/) } },
+    });
+    const stored = await h.db.query<{ entry: { shadow?: boolean } }>(
+      'SELECT entry FROM audit_entries WHERE workflow_id = $1',
+      [handle.workflowId],
+    );
     expect(stored.rows.length).toBe(audit.length);
     expect(stored.rows.every((r) => r.entry.shadow === true)).toBe(true);
   });
@@ -78,7 +92,11 @@ describe('shadow mode', () => {
     await h.send(shadowAlert(id));
     const handle = shadowCase(id);
     const requestId = await pendingRequestId(handle, 'isolate');
-    await eventually(() => expect(h.webhook.of('approval-requested', handle.workflowId)).toEqual([expect.objectContaining({ shadow: true })]));
+    await eventually(() =>
+      expect(h.webhook.of('approval-requested', handle.workflowId)).toEqual([
+        expect.objectContaining({ shadow: true }),
+      ]),
+    );
     await handle.signal(approveSignal, { requestId, approver: 'bob', reason: 'dry run' });
     await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('verify-window'));
     expect(await listActions(h.db, id)).toEqual([]);
@@ -95,11 +113,22 @@ describe('shadow mode', () => {
     expect(await listActions(h.db, id)).toEqual([]);
     expect(await readState(h.db, id)).toEqual(INITIAL);
     const events = (await handle.query(auditQuery)).map((e) => [e.event, e.action ?? '']);
-    expect(events).toEqual(expect.arrayContaining([['approval.requested', 'isolate'], ['decision.approved', ''], ['compensation.shadowed', 'undo:isolate'], ['compensation.shadowed', 'undo:restrict']]));
+    expect(events).toEqual(
+      expect.arrayContaining([
+        ['approval.requested', 'isolate'],
+        ['decision.approved', ''],
+        ['compensation.shadowed', 'undo:isolate'],
+        ['compensation.shadowed', 'undo:restrict'],
+      ]),
+    );
     expect(events.filter(([e]) => e === 'compensation.applied' || e === 'action.applied')).toEqual([]);
     // The determinism guard covers shadow histories too.
     await expect(
-      Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, await handle.fetchHistory(), handle.workflowId),
+      Worker.runReplayHistory(
+        { workflowBundle: { codePath: inject('workflowBundlePath') } },
+        await handle.fetchHistory(),
+        handle.workflowId,
+      ),
     ).resolves.toBeUndefined();
   });
 
@@ -109,7 +138,10 @@ describe('shadow mode', () => {
     const dry = shadowCase(id);
     await pendingRequestId(dry, 'isolate');
 
-    expect(await h.send(h.alertFor(id))).toMatchObject({ workflowId: `contain:simulated:${id}`, disposition: 'started' });
+    expect(await h.send(h.alertFor(id))).toMatchObject({
+      workflowId: `contain:simulated:${id}`,
+      disposition: 'started',
+    });
     const real = containment(h.env.client, id);
     await real.signal(approveSignal, { requestId: await pendingRequestId(real, 'isolate'), approver: 'bob' });
     await waitForStatus(real, (s) => expect(s.waitingFor).toBe('verify-window'));
@@ -119,8 +151,12 @@ describe('shadow mode', () => {
     // Sent straight to Temporal, past the routing: each case refuses the other kind of alert.
     await real.signal(alertSignal, shadowAlert(id));
     await dry.signal(alertSignal, h.alertFor(id));
-    await waitForStatus(real, (s) => expect(s.rejectedInputs.map((r) => r.reason)).toEqual([expect.stringMatching(/is a shadow alert/)]));
-    const dryStatus = await waitForStatus(dry, (s) => expect(s.rejectedInputs.map((r) => r.reason)).toEqual([expect.stringMatching(/is not a shadow alert/)]));
+    await waitForStatus(real, (s) =>
+      expect(s.rejectedInputs.map((r) => r.reason)).toEqual([expect.stringMatching(/is a shadow alert/)]),
+    );
+    const dryStatus = await waitForStatus(dry, (s) =>
+      expect(s.rejectedInputs.map((r) => r.reason)).toEqual([expect.stringMatching(/is not a shadow alert/)]),
+    );
     expect(dryStatus.alerts).toHaveLength(1);
     expect(dryStatus.applied).toEqual([]);
     expect(dryStatus.pendingRequest?.stage).toBe('isolate');
@@ -158,8 +194,12 @@ describe('shadow mode', () => {
     const intake = await startIntake(h.env.client, h.taskQueue, { sources: undefined });
     try {
       const [flagged, queried] = [h.inventory.add('observe'), h.inventory.add('observe')];
-      expect((await intake.post('/v1/alerts', shadowAlert(flagged))).body).toMatchObject({ workflowId: `shadow:contain:simulated:${flagged}` });
-      expect((await intake.post('/v1/alerts?shadow=true', h.alertFor(queried))).body).toMatchObject({ workflowId: `shadow:contain:simulated:${queried}` });
+      expect((await intake.post('/v1/alerts', shadowAlert(flagged))).body).toMatchObject({
+        workflowId: `shadow:contain:simulated:${flagged}`,
+      });
+      expect((await intake.post('/v1/alerts?shadow=true', h.alertFor(queried))).body).toMatchObject({
+        workflowId: `shadow:contain:simulated:${queried}`,
+      });
       const bad = await intake.post('/v1/alerts?shadow=maybe', h.alertFor(queried));
       expect(bad).toMatchObject({ status: 400, body: { problems: [{ field: 'shadow' }] } });
       await waitForStatus(shadowCase(queried), (s) => expect(s).toMatchObject({ shadow: true, outcome: 'contained' }));
@@ -172,10 +212,18 @@ describe('shadow mode', () => {
     const id = h.inventory.add('auto');
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'cordon-alert-')), 'alert.json');
     writeFileSync(file, JSON.stringify(h.alertFor(id)));
-    const sent = await runTs('bin/cordon.js', ['alert', 'send', '--shadow', file], { TEMPORAL_ADDRESS: h.env.address, CORDON_TASK_QUEUE: h.taskQueue });
+    const sent = await runTs('bin/cordon.js', ['alert', 'send', '--shadow', file], {
+      TEMPORAL_ADDRESS: h.env.address,
+      CORDON_TASK_QUEUE: h.taskQueue,
+    });
     expect(sent.code, sent.stderr).toBe(0);
-    expect(JSON.parse(sent.stdout)).toMatchObject({ workflowId: `shadow:contain:simulated:${id}`, disposition: 'started' });
-    await waitForStatus(shadowCase(id), (s) => expect(s.wouldDo?.map((w) => w.action)).toEqual(['restrict', 'revoke', 'rotate']));
+    expect(JSON.parse(sent.stdout)).toMatchObject({
+      workflowId: `shadow:contain:simulated:${id}`,
+      disposition: 'started',
+    });
+    await waitForStatus(shadowCase(id), (s) =>
+      expect(s.wouldDo?.map((w) => w.action)).toEqual(['restrict', 'revoke', 'rotate']),
+    );
     expect(await listActions(h.db, id)).toEqual([]);
   });
 
@@ -185,7 +233,11 @@ describe('shadow mode', () => {
     try {
       expect(await h.send(h.alertFor(id))).toMatchObject({ workflowId: `contain:simulated:${id}` });
       const forwarder = await containment(h.env.client, id).result();
-      expect(forwarder).toMatchObject({ outcome: 'forwarded', forwardedTo: `shadow:contain:simulated:${id}`, applied: [] });
+      expect(forwarder).toMatchObject({
+        outcome: 'forwarded',
+        forwardedTo: `shadow:contain:simulated:${id}`,
+        applied: [],
+      });
       const dry = await waitForStatus(shadowCase(id), (s) => expect(s.outcome).toBe('contained'));
       expect(dry.wouldDo?.map((w) => w.action)).toEqual(['restrict', 'revoke', 'rotate']);
       expect(await listActions(h.db, id)).toEqual([]);

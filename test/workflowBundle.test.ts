@@ -11,7 +11,11 @@ const sources = new Set([...code.matchAll(/"\.\/((?:src|workflows|activities|wor
 describe('the workflow bundle', () => {
   it('holds no zod, and no package beyond the SDK and the hash library', () => {
     expect(packages.size).toBeGreaterThan(0); // the pattern finds bundled packages at all
-    expect([...packages].filter((p) => !['@temporalio/common', '@temporalio/workflow', '@noble/hashes', 'long', 'ms', 'nexus-rpc'].includes(p))).toEqual([]);
+    expect(
+      [...packages].filter(
+        (p) => !['@temporalio/common', '@temporalio/workflow', '@noble/hashes', 'long', 'ms', 'nexus-rpc'].includes(p),
+      ),
+    ).toEqual([]);
     expect(code).not.toMatch(/node_modules\/zod\//);
   });
 

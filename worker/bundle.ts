@@ -9,7 +9,9 @@ export const WORKFLOWS_PATH = path.resolve(__dirname, '..', 'workflows', 'index.
  * A prebuilt bundle when `codePath` names one (production images build it at image build
  * time); otherwise bundles the workflow sources now.
  */
-export async function loadWorkflowBundle(codePath?: string): Promise<{ codePath: string } | WorkflowBundleWithSourceMap> {
+export async function loadWorkflowBundle(
+  codePath?: string,
+): Promise<{ codePath: string } | WorkflowBundleWithSourceMap> {
   if (codePath) {
     if (!existsSync(codePath)) throw new Error(`CORDON_WORKFLOW_BUNDLE points at ${codePath}, which does not exist`);
     return { codePath };

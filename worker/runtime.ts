@@ -32,7 +32,9 @@ export function installRuntime(logger: Logger, { metricsPort }: { metricsPort?: 
   Runtime.install({
     logger: temporalLogger(logger),
     shutdownSignals: [],
-    telemetryOptions: metricsPort ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } } } : undefined,
+    telemetryOptions: metricsPort
+      ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } } }
+      : undefined,
   });
   installed = true;
 }

@@ -43,7 +43,9 @@ export class CordonWorker {
   async runUntil<R>(until: Promise<R> | (() => Promise<R>)): Promise<R> {
     const running = this.run();
     try {
-      const stoppedEarly = running.then(() => Promise.reject(new Error('the workers stopped before the work finished')));
+      const stoppedEarly = running.then(() =>
+        Promise.reject(new Error('the workers stopped before the work finished')),
+      );
       return await Promise.race([typeof until === 'function' ? until() : until, stoppedEarly]);
     } finally {
       this.shutdown();
@@ -53,7 +55,15 @@ export class CordonWorker {
 }
 
 /** Creates the Cordon worker on `taskQueue`. */
-export async function createWorker({ connection, namespace, taskQueue, workflowBundle, interceptors, maxCachedWorkflows, ...deps }: WorkerOptions): Promise<CordonWorker> {
+export async function createWorker({
+  connection,
+  namespace,
+  taskQueue,
+  workflowBundle,
+  interceptors,
+  maxCachedWorkflows,
+  ...deps
+}: WorkerOptions): Promise<CordonWorker> {
   const cases = await Worker.create({
     connection,
     namespace,

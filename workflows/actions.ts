@@ -28,23 +28,62 @@ export function actorOf(c: Case, authority: Authority): string {
 function recordEvidence(c: Case, stage: string, reading: SnapshotReading): void {
   if ('snapshot' in reading) c.status.snapshot ??= reading.snapshot;
   const snapshot = 'snapshot' in reading ? digestOf(reading.snapshot) : 'unavailable';
-  c.record({ stage, event: 'evidence.captured', actor: 'cordon', reason: 'unavailable' in reading ? reading.unavailable : undefined, result: { snapshot }, frameworks: ['NIST CSF RS.AN-03'] });
+  c.record({
+    stage,
+    event: 'evidence.captured',
+    actor: 'cordon',
+    reason: 'unavailable' in reading ? reading.unavailable : undefined,
+    result: { snapshot },
+    frameworks: ['NIST CSF RS.AN-03'],
+  });
 }
 
-function recordDone(c: Case, stage: PlannedStage, authority: Authority, outcome: Extract<ActionOutcome, { status: 'applied' | 'shadowed' }>, undo?: Compensation): void {
+function recordDone(
+  c: Case,
+  stage: PlannedStage,
+  authority: Authority,
+  outcome: Extract<ActionOutcome, { status: 'applied' | 'shadowed' }>,
+  undo?: Compensation,
+): void {
   recordEvidence(c, stage.stage, outcome.reading);
   const action = stage.action;
   const alertIds = c.ledger.alerts.map((a) => a.id);
   if (outcome.status === 'shadowed') {
     c.status.wouldDo!.push({ stage: stage.stage, action, decidedBy: actorOf(c, authority) });
-    const result = { performed: false, reversible: stage.reversible, requiresApproval: stage.requiresApproval, plan: { rule: c.plan?.rule, policyDigest: c.plan?.policyDigest } };
-    c.record({ stage: stage.stage, event: 'action.shadowed', actor: actorOf(c, authority), action, reason: 'shadow mode: not performed', result, compensationRef: undo?.ref, alertIds });
+    const result = {
+      performed: false,
+      reversible: stage.reversible,
+      requiresApproval: stage.requiresApproval,
+      plan: { rule: c.plan?.rule, policyDigest: c.plan?.policyDigest },
+    };
+    c.record({
+      stage: stage.stage,
+      event: 'action.shadowed',
+      actor: actorOf(c, authority),
+      action,
+      reason: 'shadow mode: not performed',
+      result,
+      compensationRef: undo?.ref,
+      alertIds,
+    });
     return;
   }
   const { changed, verified, detail } = outcome;
   c.status.applied.push({ stage: stage.stage, action, changed, verified, detail });
-  const frameworks = [stage.reversible ? 'NIST CSF RS.MI-01' : 'NIST CSF RS.MI-02', ...owaspReferences(c.ledger.alerts.map((a) => a.kind))];
-  c.record({ stage: stage.stage, event: 'action.applied', actor: actorOf(c, authority), action, result: { changed, detail, verified }, compensationRef: undo?.ref, alertIds, frameworks });
+  const frameworks = [
+    stage.reversible ? 'NIST CSF RS.MI-01' : 'NIST CSF RS.MI-02',
+    ...owaspReferences(c.ledger.alerts.map((a) => a.kind)),
+  ];
+  c.record({
+    stage: stage.stage,
+    event: 'action.applied',
+    actor: actorOf(c, authority),
+    action,
+    result: { changed, detail, verified },
+    compensationRef: undo?.ref,
+    alertIds,
+    frameworks,
+  });
 }
 
 /**
@@ -52,12 +91,25 @@ function recordDone(c: Case, stage: PlannedStage, authority: Authority, outcome:
  * registered before it (when reversible). An effect the identity system does not show is no
  * containment: the stage fails.
  */
-export async function act(c: Case, stage: PlannedStage, authority: Authority, undo?: Compensation): Promise<ActionResult> {
+export async function act(
+  c: Case,
+  stage: PlannedStage,
+  authority: Authority,
+  undo?: Compensation,
+): Promise<ActionResult> {
   const action = stage.action as ActionName;
   const outbox = c.outbox();
   let outcome: ActionOutcome;
   try {
-    outcome = await actions.actOnIdentity({ target: c.target, stage: stage.stage, action, alerts: c.ledger.alerts, policyDigest: c.plan!.policyDigest, authority, outbox });
+    outcome = await actions.actOnIdentity({
+      target: c.target,
+      stage: stage.stage,
+      action,
+      alerts: c.ledger.alerts,
+      policyDigest: c.plan!.policyDigest,
+      authority,
+      outbox,
+    });
   } catch (err) {
     c.unsent(outbox);
     const reason = errorText(err);
@@ -81,9 +133,19 @@ export async function act(c: Case, stage: PlannedStage, authority: Authority, un
  * Waits while the kill switch is engaged: until the release is signalled, or after a backoff.
  * Returns false when a false positive ends the wait (`stopOnFalsePositive`).
  */
-export async function waitForRelease(c: Case, stage: string, attempt: number, stopOnFalsePositive: boolean): Promise<boolean> {
+export async function waitForRelease(
+  c: Case,
+  stage: string,
+  attempt: number,
+  stopOnFalsePositive: boolean,
+): Promise<boolean> {
   if (attempt === 0) {
-    c.record({ stage, event: 'kill-switch.blocked', actor: 'kill-switch', reason: 'kill switch engaged: no new action starts' });
+    c.record({
+      stage,
+      event: 'kill-switch.blocked',
+      actor: 'kill-switch',
+      reason: 'kill switch engaged: no new action starts',
+    });
     c.notify('kill-switch-engaged');
   }
   c.status.waitingFor = 'kill-switch';
@@ -110,12 +172,28 @@ export async function undo(c: Case, entry: Compensation, snapshotAfter: boolean,
       const shadowed = outcome.status === 'shadowed';
       if (shadowed) c.status.wouldDo!.push({ stage: entry.stage, action: `undo:${entry.action}`, decidedBy: actor });
       const result = shadowed ? { performed: false } : { changed: outcome.changed, detail: outcome.detail };
-      c.record({ stage: entry.stage, event: shadowed ? 'compensation.shadowed' : 'compensation.applied', actor, reason, action: `undo:${entry.action}`, compensationRef: entry.ref, result, ...(!shadowed && { frameworks: ['NIST CSF RS.MI-01'] }) });
+      c.record({
+        stage: entry.stage,
+        event: shadowed ? 'compensation.shadowed' : 'compensation.applied',
+        actor,
+        reason,
+        action: `undo:${entry.action}`,
+        compensationRef: entry.ref,
+        result,
+        ...(!shadowed && { frameworks: ['NIST CSF RS.MI-01'] }),
+      });
       return outcome.after;
     } catch (err) {
       c.unsent(outbox);
       c.saga.fail(entry, errorText(err));
-      c.record({ stage: entry.stage, event: 'compensation.failed', actor, reason: entry.error, action: `undo:${entry.action}`, compensationRef: entry.ref });
+      c.record({
+        stage: entry.stage,
+        event: 'compensation.failed',
+        actor,
+        reason: entry.error,
+        action: `undo:${entry.action}`,
+        compensationRef: entry.ref,
+      });
       return undefined;
     }
   }

@@ -65,7 +65,9 @@ export class AlertLedger {
     }
     // A shadow alert must never trigger real containment, nor a real alert vanish into a dry run.
     if ((alert.shadow ?? false) !== this.shadow) {
-      this.rejected.push({ reason: `alert ${alert.id} ${this.shadow ? 'is not a shadow alert: it belongs to the real case' : 'is a shadow alert: it belongs to the shadow case'}` });
+      this.rejected.push({
+        reason: `alert ${alert.id} ${this.shadow ? 'is not a shadow alert: it belongs to the real case' : 'is a shadow alert: it belongs to the shadow case'}`,
+      });
       return 'rejected';
     }
     const known = this.alerts.find((a) => a.id === alert.id);

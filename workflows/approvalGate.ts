@@ -60,7 +60,8 @@ export class ApprovalGate {
     if (this.decision !== 'undecided') return `request "${requestId}" is already ${this.decision}`;
     const members = request.groups.flatMap((g) => this.directory.approverGroups[g] ?? []);
     if (!members.includes(approver)) return `${approver} is not in the approver groups ${request.groups.join(', ')}`;
-    if (!request.selfApproval && approver === this.directory.owner) return `${approver} owns this identity and self-approval is off`;
+    if (!request.selfApproval && approver === this.directory.owner)
+      return `${approver} owns this identity and self-approval is off`;
     if (request.approvals.some((a) => a.approver === approver)) return `${approver} already approved this request`;
     return undefined;
   }
@@ -71,17 +72,37 @@ export class ApprovalGate {
     const { requestId, approver, reason } = loose(input);
     const stage = this.request?.stage ?? 'none';
     if (refused) {
-      this.audit.record({ stage, event: 'decision.rejected', actor: String(approver ?? 'unknown'), reason: refused, result: { decision, channel, requestId } });
+      this.audit.record({
+        stage,
+        event: 'decision.rejected',
+        actor: String(approver ?? 'unknown'),
+        reason: refused,
+        result: { decision, channel, requestId },
+      });
       return { accepted: false, reason: refused };
     }
     const request = this.request as ApprovalRequest;
     if (decision === 'deny') {
       this.decision = 'denied';
-      this.audit.record({ stage, event: 'decision.denied', actor: approver as string, reason, result: { requestId, channel }, frameworks: ['NIST CSF RS.MA-03'] });
+      this.audit.record({
+        stage,
+        event: 'decision.denied',
+        actor: approver as string,
+        reason,
+        result: { requestId, channel },
+        frameworks: ['NIST CSF RS.MA-03'],
+      });
       return { accepted: true, state: 'denied' };
     }
     request.approvals.push({ approver: approver as string, reason });
-    this.audit.record({ stage, event: 'decision.approved', actor: approver as string, reason, result: { requestId, channel, approvals: request.approvals.length, required: request.required }, frameworks: ['NIST CSF RS.MA-03'] });
+    this.audit.record({
+      stage,
+      event: 'decision.approved',
+      actor: approver as string,
+      reason,
+      result: { requestId, channel, approvals: request.approvals.length, required: request.required },
+      frameworks: ['NIST CSF RS.MA-03'],
+    });
     if (request.approvals.length >= request.required) this.decision = 'approved';
     return { accepted: true, state: this.decision === 'approved' ? 'approved' : 'waiting' };
   }
@@ -91,7 +112,12 @@ export class ApprovalGate {
    * deadline the next escalation group joins; when none is left, the outcome is `timed-out`.
    * `interrupt` (false positive, lapse) ends the wait early with `interrupted`.
    */
-  async ask(stage: PlannedStage, actionDigest: string, interrupt: () => boolean, extendedUntil?: number): Promise<GateOutcome> {
+  async ask(
+    stage: PlannedStage,
+    actionDigest: string,
+    interrupt: () => boolean,
+    extendedUntil?: number,
+  ): Promise<GateOutcome> {
     this.opened += 1;
     this.decision = 'undecided';
     const deadlineMs = durationMs(stage.approval.deadline);
@@ -107,7 +133,20 @@ export class ApprovalGate {
       approvals: [],
     };
     this.request = request;
-    this.audit.record({ stage: stage.stage, event: 'approval.requested', actor: 'cordon', action: stage.action, result: { requestId: request.requestId, actionDigest, groups: request.groups, required: request.required, deadline: request.deadline }, frameworks: ['NIST CSF RS.MA-03', 'NIST CSF RS.CO-02'] });
+    this.audit.record({
+      stage: stage.stage,
+      event: 'approval.requested',
+      actor: 'cordon',
+      action: stage.action,
+      result: {
+        requestId: request.requestId,
+        actionDigest,
+        groups: request.groups,
+        required: request.required,
+        deadline: request.deadline,
+      },
+      frameworks: ['NIST CSF RS.MA-03', 'NIST CSF RS.CO-02'],
+    });
     this.notify('approval-requested', request);
 
     const decided = () => this.decision !== 'undecided' || interrupt();
@@ -123,15 +162,26 @@ export class ApprovalGate {
       if (!next) break;
       request.groups.push(next);
       request.deadline = new Date(Date.now() + deadlineMs).toISOString();
-      this.audit.record({ stage: stage.stage, event: 'approval.escalated', actor: 'cordon', result: { requestId: request.requestId, groups: request.groups, deadline: request.deadline } });
+      this.audit.record({
+        stage: stage.stage,
+        event: 'approval.escalated',
+        actor: 'cordon',
+        result: { requestId: request.requestId, groups: request.groups, deadline: request.deadline },
+      });
       this.notify('approval-escalated', request);
     }
     if (this.decision === 'undecided' && !interrupt() && extendedUntil !== undefined) {
       await this.wait(decided, Math.max(0, extendedUntil - Date.now()));
     }
-    const outcome: GateOutcome = this.decision !== 'undecided' ? this.decision : interrupt() ? 'interrupted' : 'timed-out';
+    const outcome: GateOutcome =
+      this.decision !== 'undecided' ? this.decision : interrupt() ? 'interrupted' : 'timed-out';
     if (outcome === 'timed-out') {
-      this.audit.record({ stage: stage.stage, event: 'approval.timed-out', actor: 'cordon', result: { requestId: request.requestId, onTimeout: stage.approval.onTimeout } });
+      this.audit.record({
+        stage: stage.stage,
+        event: 'approval.timed-out',
+        actor: 'cordon',
+        result: { requestId: request.requestId, onTimeout: stage.approval.onTimeout },
+      });
     }
     this.lastRequest = request;
     this.request = undefined;
@@ -142,6 +192,7 @@ export class ApprovalGate {
 // The fields of a decision worth auditing, even of a refused one; nothing oversized.
 function loose(input: unknown): { requestId?: string; approver?: string; reason?: string } {
   const fields = input && typeof input === 'object' ? (input as Record<string, unknown>) : {};
-  const text = (value: unknown) => (typeof value === 'string' && value.length > 0 && value.length <= 2000 ? value : undefined);
+  const text = (value: unknown) =>
+    typeof value === 'string' && value.length > 0 && value.length <= 2000 ? value : undefined;
   return { requestId: text(fields.requestId), approver: text(fields.approver), reason: text(fields.reason) };
 }

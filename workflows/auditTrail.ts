@@ -3,7 +3,9 @@ import { GENESIS_HASH, hashEntry, type AuditEntry } from '../src/domain/auditEnt
 
 /** What a caller says about an event; the trail adds identity, sequence and chain. */
 export type AuditEvent = Pick<AuditEntry, 'stage' | 'event' | 'actor'> &
-  Partial<Pick<AuditEntry, 'reason' | 'action' | 'result' | 'alertIds' | 'evidence' | 'compensationRef' | 'frameworks'>>;
+  Partial<
+    Pick<AuditEntry, 'reason' | 'action' | 'result' | 'alertIds' | 'evidence' | 'compensationRef' | 'frameworks'>
+  >;
 
 /** Where a chain continues from (carried across continue-as-new). */
 export interface AuditCursor {

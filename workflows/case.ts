@@ -1,6 +1,15 @@
 import { condition, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { IdentityRef } from '../src/domain/alert';
-import type { CaseOpening, ContainmentContext, IdentityTarget, Notice, NotificationKind, Outbox, OutboxReceipt, SnapshotReading } from '../src/domain/case';
+import type {
+  CaseOpening,
+  ContainmentContext,
+  IdentityTarget,
+  Notice,
+  NotificationKind,
+  Outbox,
+  OutboxReceipt,
+  SnapshotReading,
+} from '../src/domain/case';
 import { isShadowWorkflowId } from '../src/domain/case';
 import { durationMs } from '../src/policy/duration';
 import { escalatePlan, plan as planFor, policyDigest, type Plan, type PlannedStage } from '../src/policy/plan';
@@ -52,7 +61,12 @@ export class Case {
     this.audit = new AuditTrail(`${identity.provider}:${identity.id}`, carried?.audit, this.shadow);
     this.ledger = new AlertLedger(identity, carried?.status.alerts, carried?.status.rejectedInputs, this.shadow);
     this.saga = new Saga(this.audit, carried?.status.compensations);
-    this.gate = new ApprovalGate(this.audit, (kind, request) => this.notify(kind, { request }), (done, timeout) => this.waitFor(done, timeout), carried?.requestsOpened);
+    this.gate = new ApprovalGate(
+      this.audit,
+      (kind, request) => this.notify(kind, { request }),
+      (done, timeout) => this.waitFor(done, timeout),
+      carried?.requestsOpened,
+    );
     this.status = carried?.status ?? this.freshStatus();
     this.completed = new Set(carried?.completedStages);
     this.holdUntil = carried?.caseHoldUntil;
@@ -62,7 +76,16 @@ export class Case {
   }
 
   private freshStatus(): ContainmentStatus {
-    const status: ContainmentStatus = { identity: this.identity, stage: 'waiting-for-alert', outcome: 'active', paused: false, alerts: this.ledger.alerts, rejectedInputs: this.ledger.rejected, applied: [], compensations: this.saga.compensations };
+    const status: ContainmentStatus = {
+      identity: this.identity,
+      stage: 'waiting-for-alert',
+      outcome: 'active',
+      paused: false,
+      alerts: this.ledger.alerts,
+      rejectedInputs: this.ledger.rejected,
+      applied: [],
+      compensations: this.saga.compensations,
+    };
     return status;
   }
 
@@ -99,7 +122,16 @@ export class Case {
   /** Queues a notification; it is delivered with the case's next step. */
   notify(kind: NotificationKind, extra: Pick<Notice, 'request' | 'reason'> = {}): void {
     const { workflowId, runId } = workflowInfo();
-    this.notices.push({ kind, workflowId, runId, identity: this.identity, stage: this.status.stage, outcome: this.status.outcome, ...extra, ...(this.shadow && { shadow: true as const }) });
+    this.notices.push({
+      kind,
+      workflowId,
+      runId,
+      identity: this.identity,
+      stage: this.status.stage,
+      outcome: this.status.outcome,
+      ...extra,
+      ...(this.shadow && { shadow: true as const }),
+    });
   }
 
   /** What the next step delivers: every unstored entry and queued notice. */
@@ -113,8 +145,15 @@ export class Case {
   settle(sent: Outbox, receipt: OutboxReceipt): void {
     if (receipt.stored) this.audit.stored(sent.audit);
     for (const { kind, error } of receipt.notices) {
-      if (error) this.record({ stage: this.status.stage, event: 'notify.failed', actor: 'cordon', reason: `${kind}: ${error}` });
-      else this.record({ stage: this.status.stage, event: `notified.${kind}`, actor: 'cordon', frameworks: ['NIST CSF RS.CO-02'] });
+      if (error)
+        this.record({ stage: this.status.stage, event: 'notify.failed', actor: 'cordon', reason: `${kind}: ${error}` });
+      else
+        this.record({
+          stage: this.status.stage,
+          event: `notified.${kind}`,
+          actor: 'cordon',
+          frameworks: ['NIST CSF RS.CO-02'],
+        });
     }
   }
 
@@ -153,7 +192,8 @@ export class Case {
   async waitFor(done: () => boolean, timeoutMs?: number): Promise<boolean> {
     const until = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
     const left = () => (until === undefined ? undefined : Math.max(0, until - Date.now()));
-    const waitUntil = (ready: () => boolean, ms?: number) => (ms === undefined ? condition(ready) : condition(ready, ms));
+    const waitUntil = (ready: () => boolean, ms?: number) =>
+      ms === undefined ? condition(ready) : condition(ready, ms);
     if (!done()) await this.flush();
     for (;;) {
       const woke = await waitUntil(() => done() || this.hasUnsent(), left());
@@ -220,7 +260,8 @@ export class Case {
   // Upserts only what changed: every upsert is a history event.
   private index(): void {
     if (this.input.searchAttributes === false) return;
-    const worst = [...this.ledger.alerts].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity])[0]?.severity;
+    const worst = [...this.ledger.alerts].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity])[0]
+      ?.severity;
     const pairs = [
       { key: STAGE, value: this.status.stage },
       { key: OUTCOME, value: this.shadow ? `shadow:${this.status.outcome}` : this.status.outcome },
@@ -259,14 +300,28 @@ export class Case {
       stronger ||= earlier.length > 0 && (SEVERITY_RANK[alert.severity] > worst || alert.confidence > surest);
       if (!this.status.plan) {
         this.status.plan = next;
-        this.record({ stage: this.status.stage, event: 'plan.created', actor: `policy:${next.rule}`, reason: next.reasons.join('; '), result: { rule: next.rule, stages: next.stages.map((s) => s.stage) }, alertIds: [alert.id] });
+        this.record({
+          stage: this.status.stage,
+          event: 'plan.created',
+          actor: `policy:${next.rule}`,
+          reason: next.reasons.join('; '),
+          result: { rule: next.rule, stages: next.stages.map((s) => s.stage) },
+          alertIds: [alert.id],
+        });
         continue;
       }
       const escalated = escalatePlan(this.status.plan, next);
       this.status.plan = escalated.plan;
       if (escalated.added.length || escalated.gated.length) {
         stronger = true;
-        this.record({ stage: this.status.stage, event: 'plan.escalated', actor: `policy:${next.rule}`, reason: `alert ${alert.id}`, result: { added: escalated.added, gated: escalated.gated }, alertIds: [alert.id] });
+        this.record({
+          stage: this.status.stage,
+          event: 'plan.escalated',
+          actor: `policy:${next.rule}`,
+          reason: `alert ${alert.id}`,
+          result: { added: escalated.added, gated: escalated.gated },
+          alertIds: [alert.id],
+        });
       }
     }
     this.index();
@@ -279,9 +334,16 @@ export class Case {
    */
   newRound(reason: string): void {
     // A rolled-back case runs its undone steps again; otherwise what holds stays done.
-    if (this.status.outcome === 'rolled-back') for (const stage of [...this.completed]) if (stage !== 'observe') this.completed.delete(stage);
+    if (this.status.outcome === 'rolled-back')
+      for (const stage of [...this.completed]) if (stage !== 'observe') this.completed.delete(stage);
     this.holdUntil = undefined;
-    this.record({ stage: this.status.stage, event: 'round.started', actor: 'cordon', reason, alertIds: this.ledger.alerts.map((a) => a.id) });
+    this.record({
+      stage: this.status.stage,
+      event: 'round.started',
+      actor: 'cordon',
+      reason,
+      alertIds: this.ledger.alerts.map((a) => a.id),
+    });
     this.setStage('escalated', 'active');
   }
 
@@ -293,7 +355,9 @@ export class Case {
 
   /** Whether this run's history should be handed to a new run. */
   historyTooLong(): boolean {
-    return workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (this.input.maxHistoryEvents ?? 10_000);
+    return (
+      workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (this.input.maxHistoryEvents ?? 10_000)
+    );
   }
 
   /** The state a continued run starts from. */

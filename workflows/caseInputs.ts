@@ -26,7 +26,13 @@ export function receiveAlert(c: Case, input: unknown, delivery?: AlertDelivery):
   const id = (input as { id?: unknown } | null)?.id;
   const alertIds = typeof id === 'string' ? [id] : [];
   if (disposition === 'rejected') {
-    c.record({ stage: c.status.stage, event: 'input.rejected', actor: 'forwarder', reason: c.ledger.rejected.at(-1)?.reason, alertIds });
+    c.record({
+      stage: c.status.stage,
+      event: 'input.rejected',
+      actor: 'forwarder',
+      reason: c.ledger.rejected.at(-1)?.reason,
+      alertIds,
+    });
     return;
   }
   const recorded = c.ledger.alerts.find((a) => a.id === id)!;
@@ -61,7 +67,12 @@ function declareFalsePositive(c: Case, input: unknown): void {
   if (!checked.ok) return reject(c, 'falsePositive', 'needs {"by": "...", "reason"?: "..."}');
   if (c.falsePositive) return;
   c.status.falsePositive = checked.value;
-  c.record({ stage: c.status.stage, event: 'false-positive.declared', actor: checked.value.by, reason: checked.value.reason });
+  c.record({
+    stage: c.status.stage,
+    event: 'false-positive.declared',
+    actor: checked.value.by,
+    reason: checked.value.reason,
+  });
 }
 
 /** Registers every signal, update and query handler of a case. */
@@ -78,7 +89,10 @@ export function registerCaseInputs(c: Case): void {
   });
   setHandler(decideUpdate, (input) => gate.decide(input, input.decision, 'update'), {
     validator: (input) => {
-      const refused = input?.decision === 'approve' || input?.decision === 'deny' ? gate.refusal(input) : '"decision" must be approve or deny';
+      const refused =
+        input?.decision === 'approve' || input?.decision === 'deny'
+          ? gate.refusal(input)
+          : '"decision" must be approve or deny';
       if (refused) throw new Error(refused);
     },
     description: 'Approve or deny the pending request; refused decisions are rejected synchronously.',
@@ -86,15 +100,27 @@ export function registerCaseInputs(c: Case): void {
   setHandler(falsePositiveSignal, (input) => declareFalsePositive(c, input), {
     description: 'Undo every reversible step: {"by": "...", "reason": "..."}',
   });
-  setHandler(pauseSignal, operatorInput(c, 'pause', () => (c.status.paused = true)), {
-    description: 'Hold every new action until resume: {"by": "...", "reason": "..."}',
-  });
-  setHandler(resumeSignal, operatorInput(c, 'resume', () => (c.status.paused = false)), {
-    description: 'Let actions run again: {"by": "..."}',
-  });
-  setHandler(retryCompensationsSignal, operatorInput(c, 'retryCompensations', (by) => (c.retryRequestedBy = by)), {
-    description: 'Retry undos that failed (after fixing their cause): {"by": "..."}',
-  });
+  setHandler(
+    pauseSignal,
+    operatorInput(c, 'pause', () => (c.status.paused = true)),
+    {
+      description: 'Hold every new action until resume: {"by": "...", "reason": "..."}',
+    },
+  );
+  setHandler(
+    resumeSignal,
+    operatorInput(c, 'resume', () => (c.status.paused = false)),
+    {
+      description: 'Let actions run again: {"by": "..."}',
+    },
+  );
+  setHandler(
+    retryCompensationsSignal,
+    operatorInput(c, 'retryCompensations', (by) => (c.retryRequestedBy = by)),
+    {
+      description: 'Retry undos that failed (after fixing their cause): {"by": "..."}',
+    },
+  );
   setHandler(killSwitchReleasedSignal, () => void (c.released = true), {
     description: 'Sent when the kill switch is released: a case it held tries its action again',
   });

@@ -25,7 +25,8 @@ export interface AlertDelivery {
 export type DecideInput = DecisionInput & { decision: 'approve' | 'deny' };
 
 /** The answer of `decide` (and what a signal decision became, in the audit). */
-export type DecideResult = { accepted: true; state: 'approved' | 'denied' | 'waiting' } | { accepted: false; reason: string };
+export type DecideResult =
+  { accepted: true; state: 'approved' | 'denied' | 'waiting' } | { accepted: false; reason: string };
 
 /** One alert as the workflow recorded it (no raw evidence: a fingerprint of it). */
 export interface RecordedAlert {
@@ -61,14 +62,7 @@ export interface ShadowedAction {
  * `forwarded`: the policy runs every case in shadow mode, so the alerts went to the shadow case.
  */
 export type Outcome =
-  | 'forwarded'
-  | 'active'
-  | 'contained'
-  | 'held'
-  | 'aborted'
-  | 'rolled-back'
-  | 'false-positive'
-  | 'needs-attention';
+  'forwarded' | 'active' | 'contained' | 'held' | 'aborted' | 'rolled-back' | 'false-positive' | 'needs-attention';
 
 /** The answer of the `status` query. */
 export interface ContainmentStatus {
@@ -140,4 +134,3 @@ export const statusQuery = defineQuery<ContainmentStatus>('status');
 export const auditQuery = defineQuery<AuditEntry[]>('audit');
 /** The disposition of one delivery, or null if the workflow has not seen it. */
 export const deliveryQuery = defineQuery<Disposition | null, [string]>('delivery');
-

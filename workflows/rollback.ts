@@ -18,7 +18,8 @@ export async function rollBack(c: Case, actor: string, reason: string, outcome: 
   const outstanding = c.saga.outstanding();
   let after: SnapshotReading | undefined;
   await CancellationScope.nonCancellable(async () => {
-    for (const [i, entry] of outstanding.entries()) after = await undo(c, entry, i === outstanding.length - 1, actor, reason);
+    for (const [i, entry] of outstanding.entries())
+      after = await undo(c, entry, i === outstanding.length - 1, actor, reason);
     if (!outstanding.length && !c.shadow) after = await c.readIdentity();
   });
   if (c.saga.failed) {

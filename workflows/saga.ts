@@ -23,9 +23,20 @@ export class Saga {
 
   /** Registers the undo of `action` before the action starts. */
   register(stage: string, action: ActionName): Compensation {
-    const entry: Compensation = { ref: `undo-${this.compensations.length + 1}-${action}`, stage, action, state: 'pending' };
+    const entry: Compensation = {
+      ref: `undo-${this.compensations.length + 1}-${action}`,
+      stage,
+      action,
+      state: 'pending',
+    };
     this.compensations.push(entry);
-    this.audit.record({ stage, event: 'compensation.registered', actor: 'cordon', action: `undo:${action}`, compensationRef: entry.ref });
+    this.audit.record({
+      stage,
+      event: 'compensation.registered',
+      actor: 'cordon',
+      action: `undo:${action}`,
+      compensationRef: entry.ref,
+    });
     return entry;
   }
 

@@ -15,7 +15,14 @@ export async function forwardToShadowCase(c: Case, searchAttributes?: boolean): 
     const alerts = c.ledger.takeNew();
     if (alerts.length) {
       await bookkeeping.forwardToShadowCase({ alerts, searchAttributes });
-      c.record({ stage: c.status.stage, event: 'alert.forwarded', actor: 'policy:shadow', reason: 'the policy runs every case in shadow mode', result: { workflowId }, alertIds: alerts.map((a) => a.id) });
+      c.record({
+        stage: c.status.stage,
+        event: 'alert.forwarded',
+        actor: 'policy:shadow',
+        reason: 'the policy runs every case in shadow mode',
+        result: { workflowId },
+        alertIds: alerts.map((a) => a.id),
+      });
     }
     await c.flush();
     await condition(allHandlersFinished);

@@ -19,7 +19,13 @@ export async function observe(c: Case): Promise<boolean> {
   if (!(await c.untilResumed())) return false;
   if (!c.status.snapshot) await c.readIdentity();
   const snapshot = c.status.snapshot;
-  c.record({ stage: 'observe', event: 'case.opened', actor: 'cordon', result: { snapshot: snapshot ? digestOf(snapshot) : 'unavailable' }, frameworks: ['NIST CSF RS.MA-01'] });
+  c.record({
+    stage: 'observe',
+    event: 'case.opened',
+    actor: 'cordon',
+    result: { snapshot: snapshot ? digestOf(snapshot) : 'unavailable' },
+    frameworks: ['NIST CSF RS.MA-01'],
+  });
   c.notify('case-opened');
   return true;
 }
@@ -42,7 +48,7 @@ export async function containmentStep(c: Case, stage: PlannedStage): Promise<boo
   c.setStage(stage.stage);
   let authority: Authority | undefined = stage.requiresApproval ? undefined : { by: 'policy' };
   let undo: Compensation | undefined;
-  for (let heldBySwitch = 0; ; ) {
+  for (let heldBySwitch = 0; ;) {
     authority ??= await approval(c, stage);
     if (!authority || !(await c.untilResumed())) return false;
     undo ??= stage.reversible ? c.saga.register(stage.stage, stage.action as ActionName) : undefined;
@@ -51,10 +57,20 @@ export async function containmentStep(c: Case, stage: PlannedStage): Promise<boo
     if (status === 'kill-switch') {
       if (!(await waitForRelease(c, stage.stage, heldBySwitch++, true))) return false;
     } else if (status === 'over-budget' && authority.by === 'policy') {
-      c.record({ stage: stage.stage, event: 'budget.exceeded', actor: 'cordon', reason: 'destructive-action budget spent: approval required' });
+      c.record({
+        stage: stage.stage,
+        event: 'budget.exceeded',
+        actor: 'cordon',
+        reason: 'destructive-action budget spent: approval required',
+      });
       authority = undefined;
     } else if (status === 'over-budget') {
-      c.record({ stage: stage.stage, event: 'budget.exceeded', actor: 'cordon', reason: 'unapproved action over budget: held' });
+      c.record({
+        stage: stage.stage,
+        event: 'budget.exceeded',
+        actor: 'cordon',
+        reason: 'unapproved action over budget: held',
+      });
       c.setStage(stage.stage, 'held');
       c.notify('needs-attention', { reason: 'over the destructive-action budget without approval' });
       return false;
@@ -79,13 +95,24 @@ async function failed(c: Case, stage: PlannedStage, reason: string): Promise<voi
  * runs on, or undefined when it must not run (denied, timed out, interrupted).
  */
 async function approval(c: Case, stage: PlannedStage): Promise<Authority | undefined> {
-  const actionDigest = digestOf({ identity: c.identity, stage: stage.stage, action: stage.action, policyDigest: c.plan?.policyDigest });
+  const actionDigest = digestOf({
+    identity: c.identity,
+    stage: stage.stage,
+    action: stage.action,
+    policyDigest: c.plan?.policyDigest,
+  });
   const lapseUntil = stage.approval.onTimeout === 'lapse' ? Date.now() + durationMs(stage.approval.maxHold) : undefined;
   c.status.waitingFor = 'approval';
   const outcome = await c.gate.ask(stage, actionDigest, () => c.falsePositive, lapseUntil);
   c.status.waitingFor = undefined;
   const request = c.gate.lastRequest!;
-  if (outcome === 'approved') return { by: 'approvers', requestId: request.requestId, actionDigest, approvers: request.approvals.map((a) => a.approver) };
+  if (outcome === 'approved')
+    return {
+      by: 'approvers',
+      requestId: request.requestId,
+      actionDigest,
+      approvers: request.approvals.map((a) => a.approver),
+    };
   if (outcome === 'denied') {
     if (stage.onDeny === 'rollback') await rollBack(c, 'approver', `${stage.stage} denied`, 'rolled-back');
     else c.setStage(stage.stage, 'held');
@@ -99,7 +126,8 @@ async function approval(c: Case, stage: PlannedStage): Promise<Authority | undef
 async function timedOut(c: Case, stage: PlannedStage, requestId: string): Promise<Authority | undefined> {
   const rule = stage.approval.onTimeout;
   if (rule === 'proceed') return { by: 'timeout', requestId, rule };
-  if (rule === 'rollback' || rule === 'lapse') await rollBack(c, 'cordon', `approval for ${stage.stage} timed out (${rule})`, 'rolled-back');
+  if (rule === 'rollback' || rule === 'lapse')
+    await rollBack(c, 'cordon', `approval for ${stage.stage} timed out (${rule})`, 'rolled-back');
   else if (rule === 'abort') c.setStage(stage.stage, 'aborted');
   else {
     c.setStage(stage.stage, 'held');

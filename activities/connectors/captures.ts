@@ -13,7 +13,10 @@ const params = (key: CaptureKey) => [key.provider, key.identityId, key.action, k
 
 /** The state an action captured before it changed anything, if it did. */
 export async function capturedFor<T>(db: Database, key: CaptureKey): Promise<T | undefined> {
-  const { rows } = await db.query<{ captured: T }>(`SELECT captured FROM connector_captures WHERE ${WHERE}`, params(key));
+  const { rows } = await db.query<{ captured: T }>(
+    `SELECT captured FROM connector_captures WHERE ${WHERE}`,
+    params(key),
+  );
   return rows[0]?.captured;
 }
 
@@ -34,7 +37,11 @@ export async function capture<T>(db: Database, key: CaptureKey, read: () => Prom
 }
 
 /** The case's captures of an identity whose action name starts with `prefix`, oldest first. */
-export async function capturesStartingWith<T>(db: Database, key: Omit<CaptureKey, 'action'>, prefix: string): Promise<T[]> {
+export async function capturesStartingWith<T>(
+  db: Database,
+  key: Omit<CaptureKey, 'action'>,
+  prefix: string,
+): Promise<T[]> {
   const { rows } = await db.query<{ captured: T }>(
     `SELECT captured FROM connector_captures
      WHERE provider = $1 AND identity_id = $2 AND case_id = $3 AND starts_with(action, $4) ORDER BY captured_at`,

@@ -46,6 +46,9 @@ export async function until(done: () => Promise<boolean>, what: string, timeoutM
 
 /** How many of `ids` the provider has applied `action` to. */
 export async function appliedCount(db: Database, action: string, ids: string[]): Promise<number> {
-  const { rows } = await db.query<{ n: string }>('SELECT count(DISTINCT identity_id) AS n FROM simulated_actions WHERE action = $1 AND identity_id = ANY($2)', [action, ids]);
+  const { rows } = await db.query<{ n: string }>(
+    'SELECT count(DISTINCT identity_id) AS n FROM simulated_actions WHERE action = $1 AND identity_id = ANY($2)',
+    [action, ids],
+  );
   return Number(rows[0].n);
 }

@@ -42,7 +42,13 @@ const countBy = (xs: string[]) => xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) +
  * histories (and the reverse), a broken chain, or an event recorded other than exactly once.
  */
 export async function checkInvariants(client: Client, db: Database, expected: Expectation[]): Promise<ChaosReport> {
-  const report: ChaosReport = { workflows: expected.length, lost: 0, duplicateActions: 0, auditMismatches: 0, problems: [] };
+  const report: ChaosReport = {
+    workflows: expected.length,
+    lost: 0,
+    duplicateActions: 0,
+    auditMismatches: 0,
+    problems: [],
+  };
   const problem = (kind: 'lost' | 'duplicateActions' | 'auditMismatches', n: number, what: string) => {
     if (n <= 0) return;
     report[kind] += n;
@@ -62,28 +68,63 @@ export async function checkInvariants(client: Client, db: Database, expected: Ex
     // whether the latest run is open is asked of the run itself.
     const handle = client.workflow.getHandle(workflowId);
     const running = finals > 0 && (await handle.describe()).status.name === 'RUNNING';
-    const status: ContainmentStatus | undefined = !finals ? undefined : running ? await handle.query(statusQuery) : await handle.result().catch(() => undefined);
+    const status: ContainmentStatus | undefined = !finals
+      ? undefined
+      : running
+        ? await handle.query(statusQuery)
+        : await handle.result().catch(() => undefined);
     if (running || status?.outcome !== 'contained' || status.stage !== 'closed') {
-      problem('lost', 1, `${workflowId} did not close contained (${cases.join(',') || 'no run'}; ${status ? `${status.stage}, ${status.outcome}` : 'no status'})`);
+      problem(
+        'lost',
+        1,
+        `${workflowId} did not close contained (${cases.join(',') || 'no run'}; ${status ? `${status.stage}, ${status.outcome}` : 'no status'})`,
+      );
     }
     const ledger = new Set(status?.alerts.map((a) => a.id));
     problem('lost', alertIds.filter((id) => !ledger.has(id)).length, `${workflowId} ledger lacks alerts`);
 
     const applied = countBy(await listActions(db, identityId));
-    problem('lost', actions.filter((a) => !applied.has(a)).length, `${identityId}: provider never applied ${actions.filter((a) => !applied.has(a)).join(',')}`);
-    for (const [action, n] of applied) problem('duplicateActions', n - 1, `${identityId}: ${action} applied ${n} times`);
+    problem(
+      'lost',
+      actions.filter((a) => !applied.has(a)).length,
+      `${identityId}: provider never applied ${actions.filter((a) => !applied.has(a)).join(',')}`,
+    );
+    for (const [action, n] of applied)
+      problem('duplicateActions', n - 1, `${identityId}: ${action} applied ${n} times`);
 
     const stored = await readEntries(db, { workflowId });
     const compared = compareWithHistory(stored, await entriesFromHistories(client, workflowId));
-    problem('auditMismatches', compared.missingFromStore.length, `${workflowId}: not stored ${compared.missingFromStore.join(' ')}`);
-    problem('auditMismatches', compared.notInHistory.length, `${workflowId}: stored, not in history ${compared.notInHistory.join(' ')}`);
-    problem('auditMismatches', compared.different.length, `${workflowId}: differs from history ${compared.different.join(' ')}`);
+    problem(
+      'auditMismatches',
+      compared.missingFromStore.length,
+      `${workflowId}: not stored ${compared.missingFromStore.join(' ')}`,
+    );
+    problem(
+      'auditMismatches',
+      compared.notInHistory.length,
+      `${workflowId}: stored, not in history ${compared.notInHistory.join(' ')}`,
+    );
+    problem(
+      'auditMismatches',
+      compared.different.length,
+      `${workflowId}: differs from history ${compared.different.join(' ')}`,
+    );
     const chain = verifyEntries(stored);
     if (!chain.intact) problem('auditMismatches', 1, `${workflowId}: chain broken at seq ${chain.broken?.seq}`);
     const appliedEntries = countBy(stored.filter((e) => e.event === 'action.applied').map((e) => e.action ?? ''));
-    for (const action of actions) problem('auditMismatches', Math.abs((appliedEntries.get(action) ?? 0) - 1), `${workflowId}: ${appliedEntries.get(action) ?? 0} action.applied entries for ${action}`);
+    for (const action of actions)
+      problem(
+        'auditMismatches',
+        Math.abs((appliedEntries.get(action) ?? 0) - 1),
+        `${workflowId}: ${appliedEntries.get(action) ?? 0} action.applied entries for ${action}`,
+      );
     const received = countBy(stored.filter((e) => e.event === 'alert.received').flatMap((e) => e.alertIds ?? []));
-    for (const id of alertIds) problem('auditMismatches', Math.abs((received.get(id) ?? 0) - 1), `${workflowId}: ${received.get(id) ?? 0} alert.received entries for ${id}`);
+    for (const id of alertIds)
+      problem(
+        'auditMismatches',
+        Math.abs((received.get(id) ?? 0) - 1),
+        `${workflowId}: ${received.get(id) ?? 0} alert.received entries for ${id}`,
+      );
   }
   return report;
 }

@@ -44,7 +44,11 @@ export function watchUsage(pid: number) {
   return () => {
     clearInterval(timer);
     const end = processUsage(pid);
-    return { cpuPercent: (100 * (end.cpuMs - start.cpuMs)) / (performance.now() - start.at), peakRssMiB: Math.max(peakRss, end.rssBytes) / 2 ** 20, rssMiB: end.rssBytes / 2 ** 20 };
+    return {
+      cpuPercent: (100 * (end.cpuMs - start.cpuMs)) / (performance.now() - start.at),
+      peakRssMiB: Math.max(peakRss, end.rssBytes) / 2 ** 20,
+      rssMiB: end.rssBytes / 2 ** 20,
+    };
   };
 }
 
@@ -55,7 +59,8 @@ interface Child {
 }
 
 // A webhook, cloud credentials or fault settings in the operator's shell must not reach a bench.
-const inheritedEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(CORDON_|TEMPORAL_|DATABASE_URL$|AWS_)/.test(k)));
+const inheritedEnv = () =>
+  Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(CORDON_|TEMPORAL_|DATABASE_URL$|AWS_)/.test(k)));
 
 function spawnTs(entry: string, args: string[], env: Record<string, string>, logFile: string, ipc = false): Child {
   const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(ROOT, entry), ...args], {
@@ -98,7 +103,10 @@ export interface ServiceOptions {
 }
 
 // Free ports can be taken between asking and binding (the server binds several): try others.
-async function startTemporal(dir: string, attempts = 3): Promise<{ temporal: EmbeddedServer; temporalConfig: ReturnType<typeof loadConfig> }> {
+async function startTemporal(
+  dir: string,
+  attempts = 3,
+): Promise<{ temporal: EmbeddedServer; temporalConfig: ReturnType<typeof loadConfig> }> {
   const temporalConfig = loadConfig({
     CORDON_DATA_DIR: dir,
     CORDON_DEV_SERVER_PORT: String(await freePort()),
@@ -139,7 +147,11 @@ export class Stack {
   /** A dev server persisted under a fresh directory, a fresh PostgreSQL, and a client on both. */
   static async start(name: string): Promise<Stack> {
     const dir = mkdtempSync(path.join(tmpdir(), `cordon-${name}-`));
-    const [{ temporal, temporalConfig }, postgres, bundle] = await Promise.all([startTemporal(dir), startPostgres(), bundleWorkflows()]);
+    const [{ temporal, temporalConfig }, postgres, bundle] = await Promise.all([
+      startTemporal(dir),
+      startPostgres(),
+      bundleWorkflows(),
+    ]);
     const bundleFile = path.join(dir, 'workflow-bundle.js');
     writeFileSync(bundleFile, bundle.code);
     const connection = await Connection.connect({ address: temporal.address });
@@ -179,7 +191,9 @@ export class Stack {
   /** Writes an inventory of simulated identities in `environment` (which picks the policy rule). */
   inventory(name: string, groups: { environment: string; ids: string[] }[]): string {
     const file = path.join(this.dir, `${name}.inventory.yaml`);
-    const identities = groups.flatMap(({ environment, ids }) => ids.map((id) => ({ provider: 'simulated', id, class: 'ephemeral', environment, owner: 'bench' })));
+    const identities = groups.flatMap(({ environment, ids }) =>
+      ids.map((id) => ({ provider: 'simulated', id, class: 'ephemeral', environment, owner: 'bench' })),
+    );
     writeFileSync(file, stringify({ identities }));
     return file;
   }
@@ -188,7 +202,12 @@ export class Stack {
   source(name: string): { sourcesFile: string; token: string } {
     const { token, hash } = newToken();
     const sourcesFile = path.join(this.dir, `${name}.sources.yaml`);
-    writeFileSync(sourcesFile, stringify({ sources: [{ name, formats: ['native'], tokens: [hash], rateLimit: { perSecond: 1e6, burst: 1e6 } }] }));
+    writeFileSync(
+      sourcesFile,
+      stringify({
+        sources: [{ name, formats: ['native'], tokens: [hash], rateLimit: { perSecond: 1e6, burst: 1e6 } }],
+      }),
+    );
     return { sourcesFile, token };
   }
 
@@ -215,8 +234,12 @@ export class Stack {
     this.children.push(child);
     const url = `http://127.0.0.1:${port}`;
     for (;;) {
-      if (child.process.exitCode !== null) throw new Error(`the Cordon service exited with ${child.process.exitCode}; see ${this.dir}/service.log`);
-      const healthy = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+      if (child.process.exitCode !== null)
+        throw new Error(`the Cordon service exited with ${child.process.exitCode}; see ${this.dir}/service.log`);
+      const healthy = await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (healthy) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -226,11 +249,19 @@ export class Stack {
 
   /** Starts the bare baseline worker on its own task queue. */
   async startBareWorker() {
-    const child = spawnTs('bench/bareWorker.ts', [this.address, this.bareTaskQueue], {}, path.join(this.dir, 'bare-worker.log'), true);
+    const child = spawnTs(
+      'bench/bareWorker.ts',
+      [this.address, this.bareTaskQueue],
+      {},
+      path.join(this.dir, 'bare-worker.log'),
+      true,
+    );
     this.children.push(child);
     await new Promise<void>((resolve, reject) => {
       child.process.once('message', () => resolve());
-      void child.exited.then((code) => reject(new Error(`bare worker exited with ${code}; see ${this.dir}/bare-worker.log`)));
+      void child.exited.then((code) =>
+        reject(new Error(`bare worker exited with ${code}; see ${this.dir}/bare-worker.log`)),
+      );
     });
     const pid = child.process.pid!;
     return {

@@ -32,23 +32,41 @@ export interface Row {
   target?: string;
 }
 
-const fmt = (n: number | undefined) => (n === undefined ? '' : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+const fmt = (n: number | undefined) =>
+  n === undefined ? '' : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
 
 /** Prints rows as an aligned table. */
 export function printTable(rows: Row[]): void {
   const cells = [
     ['bench', 'metric', 'cordon', 'baseline', 'unit', 'ratio', 'target'],
-    ...rows.map((r) => [r.bench, r.metric, fmt(r.cordon), fmt(r.baseline), r.unit, r.ratio === undefined ? '' : `x${r.ratio.toFixed(2)}`, r.target ?? '']),
+    ...rows.map((r) => [
+      r.bench,
+      r.metric,
+      fmt(r.cordon),
+      fmt(r.baseline),
+      r.unit,
+      r.ratio === undefined ? '' : `x${r.ratio.toFixed(2)}`,
+      r.target ?? '',
+    ]),
   ];
   const widths = cells[0].map((_, i) => Math.max(...cells.map((c) => c[i].length)));
-  for (const line of cells) console.log(line.map((c, i) => (i >= 2 && i !== 4 && i !== 6 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  '));
+  for (const line of cells)
+    console.log(
+      line.map((c, i) => (i >= 2 && i !== 4 && i !== 6 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  '),
+    );
 }
 
 /** One closing line per row, `bench <name>: cordon <value>, floor <value>, ratio x<N> (target <target>)`. */
 export function printSummary(rows: Row[]): void {
   for (const r of rows) {
-    const parts = [`cordon ${fmt(r.cordon)}${r.unit}`, r.baseline === undefined ? undefined : `floor ${fmt(r.baseline)}${r.unit}`, r.ratio === undefined ? undefined : `ratio x${r.ratio.toFixed(2)}`];
-    console.log(`bench ${r.bench} (${r.metric}): ${parts.filter(Boolean).join(', ')}${r.target ? ` (target ${r.target})` : ''}`);
+    const parts = [
+      `cordon ${fmt(r.cordon)}${r.unit}`,
+      r.baseline === undefined ? undefined : `floor ${fmt(r.baseline)}${r.unit}`,
+      r.ratio === undefined ? undefined : `ratio x${r.ratio.toFixed(2)}`,
+    ];
+    console.log(
+      `bench ${r.bench} (${r.metric}): ${parts.filter(Boolean).join(', ')}${r.target ? ` (target ${r.target})` : ''}`,
+    );
   }
 }
 
@@ -69,17 +87,27 @@ export const RESULTS_DIR = path.resolve(__dirname, '..', 'results');
 /** A results writer for one run: each call rewrites bench/results/<kind>-<start time>.json. */
 export function resultsFile(kind: string): { file: string; write(body: object): void } {
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const stamp = new Date().toISOString().replaceAll(':', '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date()
+    .toISOString()
+    .replaceAll(':', '')
+    .replace(/\.\d+Z$/, 'Z');
   const file = path.join(RESULTS_DIR, `${kind}-${stamp}.json`);
   return { file, write: (body) => writeResults(file, kind, body) };
 }
 
 function writeResults(file: string, kind: string, body: object): void {
-  writeFileSync(file, `${JSON.stringify({ kind, command: [`npm run ${kind}`, ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '), machine: machine(), ...body }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ kind, command: [`npm run ${kind}`, ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '), machine: machine(), ...body }, null, 2)}\n`,
+  );
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
-export async function inBatches<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function inBatches<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   await Promise.all(

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { ALERT_ID_MAX, ALERT_KINDS, SEVERITIES, type Alert as DomainAlert, type IdentityRef as DomainIdentityRef } from '../domain/alert';
+import {
+  ALERT_ID_MAX,
+  ALERT_KINDS,
+  SEVERITIES,
+  type Alert as DomainAlert,
+  type IdentityRef as DomainIdentityRef,
+} from '../domain/alert';
 import type { FieldProblem } from '../domain/inputs';
 
 export { ALERT_ID_MAX, ALERT_KINDS, SEVERITIES } from '../domain/alert';
@@ -15,16 +21,17 @@ export type Severity = z.infer<typeof Severity>;
 
 /** An identity in one identity system; `provider` names the connector. */
 export const IdentityRef = z.object({
-  provider: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a connector name: lowercase letters, digits, dashes'),
+  provider: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a connector name: lowercase letters, digits, dashes'),
   // It becomes part of a workflow id: printable text only.
   id: z
     .string()
     .min(1)
     .max(256)
     .regex(/^[^\s\p{Cc}]+$/u, 'must not contain whitespace or control characters')
-    .refine((id) => !/[\uD800-\uDFFF]/.test(id.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, '')), 'must be well-formed Unicode text'),
+    .refine(
+      (id) => !/[\uD800-\uDFFF]/.test(id.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, '')),
+      'must be well-formed Unicode text',
+    ),
 });
 export type IdentityRef = z.infer<typeof IdentityRef>;
 
@@ -32,7 +39,10 @@ export type IdentityRef = z.infer<typeof IdentityRef>;
 export const AlertSchema = z
   .object({
     // Room for `<source>:` (source names are at most 63 characters).
-    id: z.string().min(1).max(ALERT_ID_MAX + 64),
+    id: z
+      .string()
+      .min(1)
+      .max(ALERT_ID_MAX + 64),
     source: z.string().min(1).max(200),
     kind: AlertKind,
     severity: Severity,

@@ -30,7 +30,7 @@ export function auditEntriesIn(history: temporal.api.history.v1.IHistory): Audit
 
 /** Re-derives the audit entries of every containment run from Temporal's histories. */
 export async function entriesFromHistories(client: Client, workflowId?: string): Promise<AuditEntry[]> {
-  const query = `WorkflowType = 'containIdentity'${workflowId ? ` AND WorkflowId = '${workflowId.replaceAll("'", "")}'` : ''}`;
+  const query = `WorkflowType = 'containIdentity'${workflowId ? ` AND WorkflowId = '${workflowId.replaceAll("'", '')}'` : ''}`;
   const entries: AuditEntry[] = [];
   for await (const run of client.workflow.list({ query })) {
     entries.push(...auditEntriesIn(await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory()));
@@ -46,7 +46,6 @@ export interface RebuildReport {
   notInHistory: string[];
   different: string[];
 }
-
 
 /**
  * Compares stored entries with rebuilt ones. Histories past Temporal's retention are gone, so

@@ -43,7 +43,13 @@ export function verifyEntries(entries: AuditEntry[]): VerifyReport {
   }
   for (const chain of chains.values()) {
     const seq = chain[0].seq === 1 ? verifyChain(chain) : chain[0].seq;
-    if (seq !== null) return { chains: chains.size, entries: entries.length, intact: false, broken: { workflowId: chain[0].workflowId, seq } };
+    if (seq !== null)
+      return {
+        chains: chains.size,
+        entries: entries.length,
+        intact: false,
+        broken: { workflowId: chain[0].workflowId, seq },
+      };
   }
   return { chains: chains.size, entries: entries.length, intact: true };
 }

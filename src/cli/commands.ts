@@ -17,12 +17,14 @@ import { decodeJsonBody } from '../intake/body';
 import { newToken } from '../intake/sources';
 import { printJson, readInput } from './io';
 
-const listProblems = (problems: { field: string; message: string }[]) => problems.map((p) => `  ${p.field}: ${p.message}`).join('\n');
+const listProblems = (problems: { field: string; message: string }[]) =>
+  problems.map((p) => `  ${p.field}: ${p.message}`).join('\n');
 
 // The same decoding and adapters as the HTTP intake, so a file behaves as it would if posted.
 export function validAlert(file: string, formatName?: string) {
   const format = formatName === undefined ? undefined : formatNamed(formatName);
-  if (formatName !== undefined && !format) throw new UsageError(`unknown format ${formatName}; use ${FORMAT_NAMES.join(', ')}`);
+  if (formatName !== undefined && !format)
+    throw new UsageError(`unknown format ${formatName}; use ${FORMAT_NAMES.join(', ')}`);
   const raw = readInput(file);
   const decoded = decodeJsonBody(raw);
   if (!decoded.ok) throw new UsageError(`${file} ${decoded.problem.message}`);
@@ -30,7 +32,9 @@ export function validAlert(file: string, formatName?: string) {
   const normalized = normalizeAlert(decoded.value, { headers: {}, rawDigest }, format);
   if (normalized.outcome === 'ignored') throw new UsageError(`${file} opens no containment: ${normalized.reason}`);
   if (normalized.outcome !== 'alert') {
-    throw new UsageError(`${normalized.outcome} ${normalized.format} alert in ${file}:\n${listProblems(normalized.problems)}`);
+    throw new UsageError(
+      `${normalized.outcome} ${normalized.format} alert in ${file}:\n${listProblems(normalized.problems)}`,
+    );
   }
   return normalized.alert;
 }
@@ -52,17 +56,23 @@ export function planAlert(file: string, format: string | undefined, policyFile: 
 }
 
 /** `status ID`. */
-export const showStatus = (workflowId: string) => (client: Client) => client.workflow.getHandle(workflowId).query(statusQuery);
+export const showStatus = (workflowId: string) => (client: Client) =>
+  client.workflow.getHandle(workflowId).query(statusQuery);
 
 /** `approve|deny ID --request R --as A`: the `decide` update; a refusal is a usage error. */
-export function decide(workflowId: string, decision: 'approve' | 'deny', opts: { request: string; as: string; reason?: string }) {
+export function decide(
+  workflowId: string,
+  decision: 'approve' | 'deny',
+  opts: { request: string; as: string; reason?: string },
+) {
   return async (client: Client) => {
     try {
       return await client.workflow.getHandle(workflowId).executeUpdate(decideUpdate, {
         args: [{ decision, requestId: opts.request, approver: opts.as, reason: opts.reason }],
       });
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) throw new UsageError(`refused: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+      if (err instanceof WorkflowUpdateFailedError)
+        throw new UsageError(`refused: ${(err.cause as Error | undefined)?.message ?? err.message}`);
       throw err;
     }
   };
@@ -77,19 +87,25 @@ export function declareFalsePositive(workflowId: string, opts: { as: string; rea
 }
 
 /** `audit list|export|verify|rebuild`: read the store where it can be read safely. */
-export function audit(action: string, opts: { workflow?: string; identity?: string; since?: string; format?: string; fromHistory?: boolean }) {
+export function audit(
+  action: string,
+  opts: { workflow?: string; identity?: string; since?: string; format?: string; fromHistory?: boolean },
+) {
   const filter = { workflowId: opts.workflow, identity: opts.identity, since: opts.since };
   const config = loadConfig();
   switch (action) {
     case 'list':
       return async () => {
         for (const e of await fetchAuditEntries(config, filter)) {
-          process.stdout.write(`${[e.at, e.workflowId, e.seq, e.stage, e.event, e.actor, e.action ?? '', e.reason ?? ''].join('\t')}\n`);
+          process.stdout.write(
+            `${[e.at, e.workflowId, e.seq, e.stage, e.event, e.actor, e.action ?? '', e.reason ?? ''].join('\t')}\n`,
+          );
         }
         return ExitCode.ok;
       };
     case 'export':
-      if ((opts.format ?? 'jsonl') !== 'jsonl') throw new UsageError(`audit export: unknown format "${opts.format}" (jsonl)`);
+      if ((opts.format ?? 'jsonl') !== 'jsonl')
+        throw new UsageError(`audit export: unknown format "${opts.format}" (jsonl)`);
       return async () => {
         for (const entry of await fetchAuditEntries(config, filter)) process.stdout.write(`${canonicalJson(entry)}\n`);
         return ExitCode.ok;
@@ -98,7 +114,8 @@ export function audit(action: string, opts: { workflow?: string; identity?: stri
       return async () => {
         const report = verifyEntries(await fetchAuditEntries(config, { workflowId: opts.workflow }));
         printJson(report);
-        if (report.broken) console.error(`cordon: audit chain broken at ${report.broken.workflowId} seq ${report.broken.seq}`);
+        if (report.broken)
+          console.error(`cordon: audit chain broken at ${report.broken.workflowId} seq ${report.broken.seq}`);
         return report.intact ? ExitCode.ok : ExitCode.failure;
       };
     case 'rebuild':

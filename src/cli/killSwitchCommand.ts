@@ -8,9 +8,13 @@ import { readKillSwitch, setKillSwitch } from '../killSwitch';
 import { UsageError } from './errors';
 
 async function throughService(url: string, init?: { method: 'POST'; body: string }): Promise<unknown> {
-  const res = await fetch(`${url}/v1/kill-switch`, init && { ...init, headers: { 'content-type': 'application/json' } });
+  const res = await fetch(
+    `${url}/v1/kill-switch`,
+    init && { ...init, headers: { 'content-type': 'application/json' } },
+  );
   const body = (await res.json()) as { error?: string; problems?: { field: string; message: string }[] };
-  if (res.status === 400) throw new UsageError(`kill-switch: ${body.problems?.map((p) => `${p.field} ${p.message}`).join('; ')}`);
+  if (res.status === 400)
+    throw new UsageError(`kill-switch: ${body.problems?.map((p) => `${p.field} ${p.message}`).join('; ')}`);
   if (!res.ok) throw new Error(`the service answered ${res.status}: ${body.error}`);
   return body;
 }
@@ -32,13 +36,18 @@ async function onStore(config: Config, move?: { engaged: boolean; by: string; re
 
 /** Shows or moves the kill switch; moving it needs `--as WHO`. */
 export function killSwitch(action: string, opts: { as?: string; reason?: string }) {
-  if (action !== 'engage' && action !== 'release' && action !== 'status') throw new UsageError(`kill-switch: unknown action "${action}" (engage, release, status)`);
+  if (action !== 'engage' && action !== 'release' && action !== 'status')
+    throw new UsageError(`kill-switch: unknown action "${action}" (engage, release, status)`);
   if (action !== 'status' && !opts.as) throw new UsageError(`kill-switch ${action} needs --as WHO`);
   return async (): Promise<unknown> => {
     const config = loadConfig();
     const service = config.DATABASE_URL ? undefined : runningService(config);
     const move = action === 'status' ? undefined : { engaged: action === 'engage', by: opts.as!, reason: opts.reason };
-    if (service) return throughService(service, move && { method: 'POST', body: JSON.stringify({ action, by: move.by, reason: move.reason }) });
+    if (service)
+      return throughService(
+        service,
+        move && { method: 'POST', body: JSON.stringify({ action, by: move.by, reason: move.reason }) },
+      );
     return onStore(config, move);
   };
 }

@@ -40,7 +40,8 @@ function program(): Command {
     .option('--shadow', 'dry run: the shadow case (shadow:contain:…) runs in full but performs no provider action')
     .description("start or join the identity's containment workflow")
     .action((file: string, opts: { format?: string; shadow?: boolean }) =>
-      withClient(sendAlert(file, opts.format, loadConfig().CORDON_SEARCH_ATTRIBUTES, opts.shadow === true)));
+      withClient(sendAlert(file, opts.format, loadConfig().CORDON_SEARCH_ATTRIBUTES, opts.shadow === true)),
+    );
 
   cli
     .command('plan')
@@ -51,7 +52,14 @@ function program(): Command {
     .description('print the containment plan for an alert; needs no Temporal')
     .action((file: string, opts: { format?: string; policy?: string; inventory?: string }) => {
       const config = loadConfig();
-      printJson(planAlert(file, opts.format, opts.policy ?? config.CORDON_POLICY_FILE, opts.inventory ?? config.CORDON_INVENTORY_FILE));
+      printJson(
+        planAlert(
+          file,
+          opts.format,
+          opts.policy ?? config.CORDON_POLICY_FILE,
+          opts.inventory ?? config.CORDON_INVENTORY_FILE,
+        ),
+      );
     });
 
   const policy = cli.command('policy').description('check policy files before they ship; needs no Temporal');
@@ -59,7 +67,9 @@ function program(): Command {
     .command('lint')
     .argument('<file>', 'policy YAML')
     .option('--strict', 'exit 1 on warnings too')
-    .description('report schema errors, dead rules, misordered stages and unapproved destructive stages as FILE:LINE:COL; exit 1 on errors')
+    .description(
+      'report schema errors, dead rules, misordered stages and unapproved destructive stages as FILE:LINE:COL; exit 1 on errors',
+    )
     .action((file: string, opts: { strict?: boolean }) => {
       process.exitCode = lintPolicyFile(file, opts);
     });
@@ -72,9 +82,18 @@ function program(): Command {
     .option('--json', 'machine-readable output')
     .option('--fail-on-change', 'exit 1 when any plan changes (for CI gates)')
     .description('plan each alert under both policies and print the plans that change')
-    .action((oldFile: string, newFile: string, opts: { alerts: string; inventory?: string; json?: boolean; failOnChange?: boolean }) => {
-      process.exitCode = diffPolicyFiles(oldFile, newFile, { ...opts, inventory: opts.inventory ?? loadConfig().CORDON_INVENTORY_FILE });
-    });
+    .action(
+      (
+        oldFile: string,
+        newFile: string,
+        opts: { alerts: string; inventory?: string; json?: boolean; failOnChange?: boolean },
+      ) => {
+        process.exitCode = diffPolicyFiles(oldFile, newFile, {
+          ...opts,
+          inventory: opts.inventory ?? loadConfig().CORDON_INVENTORY_FILE,
+        });
+      },
+    );
 
   cli
     .command('source')

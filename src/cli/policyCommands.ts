@@ -30,7 +30,10 @@ export function loadAlerts(dirOrFile: string): { file: string; alert: Alert }[] 
   let files: string[];
   try {
     files = statSync(dirOrFile).isDirectory()
-      ? readdirSync(dirOrFile).filter((name) => name.endsWith('.json')).sort().map((name) => path.join(dirOrFile, name))
+      ? readdirSync(dirOrFile)
+          .filter((name) => name.endsWith('.json'))
+          .sort()
+          .map((name) => path.join(dirOrFile, name))
       : [dirOrFile];
   } catch (err) {
     throw new UsageError(`cannot read ${dirOrFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
@@ -57,10 +60,21 @@ export function comparePolicies(oldFile: string, newFile: string, alertsDir: str
   for (const { file, alert } of alerts) {
     const identity = findIdentity(inventory, alert.identity);
     const change = diffPlans(plan(alert, identity, before), plan(alert, identity, after));
-    if (change) changed.push({ file, alertId: alert.id, identity: `${alert.identity.provider}:${alert.identity.id}`, change });
+    if (change)
+      changed.push({ file, alertId: alert.id, identity: `${alert.identity.provider}:${alert.identity.id}`, change });
   }
-  const side = (file: string, policy: typeof before) => ({ file, version: policy.version, digest: policyDigest(policy) });
-  return { old: side(oldFile, before), new: side(newFile, after), settings: diffSettings(before, after), alerts: alerts.length, changed };
+  const side = (file: string, policy: typeof before) => ({
+    file,
+    version: policy.version,
+    digest: policyDigest(policy),
+  });
+  return {
+    old: side(oldFile, before),
+    new: side(newFile, after),
+    settings: diffSettings(before, after),
+    alerts: alerts.length,
+    changed,
+  };
 }
 
 /** `policy diff OLD NEW --alerts DIR`: exit 0 either way, or 1 on any change with --fail-on-change. */
@@ -75,11 +89,14 @@ export function diffPolicyFiles(
   } else {
     const head = `${report.old.file} (${report.old.version}) → ${report.new.file} (${report.new.version})`;
     process.stdout.write(`${head}: ${report.changed.length} of ${report.alerts} alert(s) plan differently\n`);
-    for (const c of report.settings) process.stdout.write(`policy-wide ${c.field}: ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}\n`);
+    for (const c of report.settings)
+      process.stdout.write(`policy-wide ${c.field}: ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}\n`);
     for (const c of report.changed) {
       process.stdout.write(`\n${c.file} (alert ${c.alertId}, ${c.identity}):\n`);
       for (const line of describeChange(c.change)) process.stdout.write(`  ${line}\n`);
     }
   }
-  return opts.failOnChange && (report.changed.length > 0 || report.settings.length > 0) ? ExitCode.failure : ExitCode.ok;
+  return opts.failOnChange && (report.changed.length > 0 || report.settings.length > 0)
+    ? ExitCode.failure
+    : ExitCode.ok;
 }

@@ -37,7 +37,9 @@ export function historiesFromFiles(files: string[]): ReplaySource[] {
     try {
       history = historyFromJson(JSON.parse(text));
     } catch (err) {
-      throw new UsageError(`${file} is not a workflow history (temporal workflow show --output json): ${(err as Error).message}`);
+      throw new UsageError(
+        `${file} is not a workflow history (temporal workflow show --output json): ${(err as Error).message}`,
+      );
     }
     if (!history.events?.length) throw new UsageError(`${file} holds no history events`);
     // Older servers do not record the workflow id; the file name stands in for it.
@@ -63,12 +65,17 @@ function quietRuntime(): void {
   Runtime.install({
     logger: temporalLogger(createLogger(level, pino.destination(2))),
     shutdownSignals: [],
-    telemetryOptions: { logging: { filter: { core: level.toUpperCase() as 'ERROR' | 'DEBUG', other: 'ERROR' }, forward: {} } },
+    telemetryOptions: {
+      logging: { filter: { core: level.toUpperCase() as 'ERROR' | 'DEBUG', other: 'ERROR' }, forward: {} },
+    },
   });
 }
 
 /** Replays each history, one at a time, and reports those that fail (nondeterminism or otherwise). */
-export async function replayHistories(sources: Iterable<ReplaySource> | AsyncIterable<ReplaySource>, bundlePath?: string): Promise<ReplayReport> {
+export async function replayHistories(
+  sources: Iterable<ReplaySource> | AsyncIterable<ReplaySource>,
+  bundlePath?: string,
+): Promise<ReplayReport> {
   quietRuntime();
   const workflowBundle = await loadWorkflowBundle(bundlePath);
   // The replayer asks for one history at a time and yields its result before the next, so
@@ -83,7 +90,12 @@ export async function replayHistories(sources: Iterable<ReplaySource> | AsyncIte
   const report: ReplayReport = { replayed: 0, failed: [] };
   for await (const result of Worker.runReplayHistories({ workflowBundle }, handOver())) {
     report.replayed += 1;
-    if (result.error) report.failed.push({ workflowId: result.workflowId, ...current!.origin, error: `${result.error.name}: ${result.error.message}` });
+    if (result.error)
+      report.failed.push({
+        workflowId: result.workflowId,
+        ...current!.origin,
+        error: `${result.error.name}: ${result.error.message}`,
+      });
   }
   return report;
 }
@@ -93,7 +105,8 @@ export async function replayHistories(sources: Iterable<ReplaySource> | AsyncIte
  * workflow that did not replay, 2 on usage errors. Without a bundle, bundles the sources.
  */
 export async function replayCommand(files: string[], opts: { query?: string; bundle?: string }): Promise<number> {
-  if (!files.length && !opts.query) throw new UsageError('replay: name history files, or --query to fetch them from Temporal');
+  if (!files.length && !opts.query)
+    throw new UsageError('replay: name history files, or --query to fetch them from Temporal');
   if (files.length && opts.query) throw new UsageError('replay: name files or --query, not both');
   const config = loadConfig();
   const bundlePath = opts.bundle ?? config.CORDON_WORKFLOW_BUNDLE;
@@ -111,7 +124,9 @@ export async function replayCommand(files: string[], opts: { query?: string; bun
   }
   printJson(report);
   // A query that matched nothing checked nothing (a typo, the wrong namespace): never a pass.
-  if (opts.query && report.replayed === 0 && !report.failed.length) throw new UsageError(`replay: no workflow matches ${opts.query}`);
-  for (const f of report.failed) console.error(`cordon: ${f.workflowId} (${f.file ?? `run ${f.runId}`}) does not replay: ${f.error}`);
+  if (opts.query && report.replayed === 0 && !report.failed.length)
+    throw new UsageError(`replay: no workflow matches ${opts.query}`);
+  for (const f of report.failed)
+    console.error(`cordon: ${f.workflowId} (${f.file ?? `run ${f.runId}`}) does not replay: ${f.error}`);
   return report.failed.length ? ExitCode.failure : ExitCode.ok;
 }

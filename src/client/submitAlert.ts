@@ -3,7 +3,14 @@ import type { Client } from '@temporalio/client';
 import type { Alert } from '../alerts/schema';
 import { IDENTITY, PROVIDER, SEVERITY } from '../temporal/searchAttributes';
 import type { ContainmentContext } from '../domain/case';
-import { alertSignal, caseWorkflowId, deliveryQuery, type ContainIdentityInput, type ContainmentStatus, type Disposition } from '../../workflows/definitions';
+import {
+  alertSignal,
+  caseWorkflowId,
+  deliveryQuery,
+  type ContainIdentityInput,
+  type ContainmentStatus,
+  type Disposition,
+} from '../../workflows/definitions';
 
 /** What intake and the CLI answer for one submitted alert. */
 export interface Submission {
@@ -43,10 +50,20 @@ export async function submitAlert(
   const workflowId = caseWorkflowId(alert);
   const deliveryId = randomUUID();
   const handle = await client.withDeadline(Date.now() + HANDOVER_DEADLINE_MS, () =>
-    client.workflow.signalWithStart<(input: ContainIdentityInput) => Promise<ContainmentStatus>, [unknown, { deliveryId: string }?]>('containIdentity', {
+    client.workflow.signalWithStart<
+      (input: ContainIdentityInput) => Promise<ContainmentStatus>,
+      [unknown, { deliveryId: string }?]
+    >('containIdentity', {
       workflowId,
       taskQueue,
-      args: [{ identity: alert.identity, searchAttributes, ...(alert.shadow && { shadow: true }), ...(context && { context }) }],
+      args: [
+        {
+          identity: alert.identity,
+          searchAttributes,
+          ...(alert.shadow && { shadow: true }),
+          ...(context && { context }),
+        },
+      ],
       signal: alertSignal,
       signalArgs: [alert, { deliveryId }],
       typedSearchAttributes: searchAttributes

@@ -15,7 +15,10 @@ const optionalText = z
  */
 export const ConfigSchema = z.object({
   TEMPORAL_ADDRESS: optionalText.pipe(
-    z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port, e.g. temporal:7233').optional(),
+    z
+      .string()
+      .regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port, e.g. temporal:7233')
+      .optional(),
   ),
   TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
   CORDON_TASK_QUEUE: z.string().trim().min(1).default('cordon'),
@@ -37,11 +40,19 @@ export const ConfigSchema = z.object({
   CORDON_UI_URL: optionalText.pipe(z.url().optional()),
   CORDON_POLICY_FILE: z.string().trim().min(1).default('config/policy.yaml'),
   CORDON_INVENTORY_FILE: z.string().trim().min(1).default('config/inventory.yaml'),
-  CORDON_SEARCH_ATTRIBUTES: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  CORDON_SEARCH_ATTRIBUTES: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   CORDON_NOTIFY_WEBHOOK_URL: optionalText.pipe(z.url().optional()),
   CORDON_SOURCES_FILE: optionalText,
   // At most 1.5 MiB: Temporal refuses payloads over 2 MB, and the alert travels as one.
-  CORDON_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1536 * 1024).default(1024 * 1024),
+  CORDON_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1536 * 1024)
+    .default(1024 * 1024),
   // Workflows the worker keeps in memory. Unset: the SDK's default, sized from the heap limit
   // (thousands on a large host); every parked case then stays resident (BENCHMARKS.md).
   CORDON_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
@@ -78,7 +89,12 @@ export class ConfigError extends Error {
 }
 
 // Values of these may carry credentials, so errors never echo them.
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'CORDON_NOTIFY_WEBHOOK_URL', 'CORDON_OPENBAO_TOKEN', 'CORDON_PG_CONNECTOR_URL']);
+const SECRET_VARIABLES = new Set([
+  'DATABASE_URL',
+  'CORDON_NOTIFY_WEBHOOK_URL',
+  'CORDON_OPENBAO_TOKEN',
+  'CORDON_PG_CONNECTOR_URL',
+]);
 
 function describeProblem(variable: string, message: string, env: Record<string, string | undefined>) {
   if (SECRET_VARIABLES.has(variable)) return message;
@@ -87,9 +103,7 @@ function describeProblem(variable: string, message: string, env: Record<string, 
 
 /** Reads and validates the configuration from an environment (defaults to process.env). */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const known = Object.fromEntries(
-    Object.keys(ConfigSchema.shape).map((key) => [key, env[key]]),
-  );
+  const known = Object.fromEntries(Object.keys(ConfigSchema.shape).map((key) => [key, env[key]]));
   const parsed = ConfigSchema.safeParse(known);
   if (!parsed.success) {
     throw new ConfigError(
@@ -118,14 +132,25 @@ export function uiUrl(config: Config): string {
 export function connectorSettings(config: Config): ConnectorSettings {
   const settings: ConnectorSettings = {};
   if (config.CORDON_OPENBAO_ADDR && config.CORDON_OPENBAO_TOKEN) {
-    settings.openbao = { address: config.CORDON_OPENBAO_ADDR, token: config.CORDON_OPENBAO_TOKEN, kvMount: config.CORDON_OPENBAO_KV_MOUNT };
+    settings.openbao = {
+      address: config.CORDON_OPENBAO_ADDR,
+      token: config.CORDON_OPENBAO_TOKEN,
+      kvMount: config.CORDON_OPENBAO_KV_MOUNT,
+    };
   }
   if (config.CORDON_AWS_REGION) {
-    settings.aws = { region: config.CORDON_AWS_REGION, endpoint: config.CORDON_AWS_ENDPOINT, rotationSecretPrefix: config.CORDON_AWS_ROTATION_SECRET_PREFIX };
+    settings.aws = {
+      region: config.CORDON_AWS_REGION,
+      endpoint: config.CORDON_AWS_ENDPOINT,
+      rotationSecretPrefix: config.CORDON_AWS_ROTATION_SECRET_PREFIX,
+    };
   }
   if (config.CORDON_PG_CONNECTOR_URL) settings.postgres = { url: config.CORDON_PG_CONNECTOR_URL };
   if (config.CORDON_SIMULATED_FAULT_RATE || config.CORDON_SIMULATED_LATENCY_MS) {
-    settings.simulated = { faultRate: config.CORDON_SIMULATED_FAULT_RATE, latencyMs: config.CORDON_SIMULATED_LATENCY_MS };
+    settings.simulated = {
+      faultRate: config.CORDON_SIMULATED_FAULT_RATE,
+      latencyMs: config.CORDON_SIMULATED_LATENCY_MS,
+    };
   }
   return settings;
 }

@@ -35,11 +35,16 @@ export async function migrate(db: Database): Promise<number[]> {
         await exec('BEGIN');
         try {
           await exec(migration.sql);
-          await query('INSERT INTO schema_migrations (version, description) VALUES ($1, $2)', [migration.version, migration.description]);
+          await query('INSERT INTO schema_migrations (version, description) VALUES ($1, $2)', [
+            migration.version,
+            migration.description,
+          ]);
           await exec('COMMIT');
         } catch (err) {
           await exec('ROLLBACK');
-          throw new Error(`migration ${migration.version} (${migration.description}) failed: ${(err as Error).message}`);
+          throw new Error(
+            `migration ${migration.version} (${migration.description}) failed: ${(err as Error).message}`,
+          );
         }
         ran.push(migration.version);
       }
@@ -68,7 +73,10 @@ function openPostgres(url: string): Database {
     async session(fn) {
       const client = await pool.connect();
       try {
-        return await fn((sql, params) => client.query(sql, params as unknown[]) as never, (sql) => client.query(sql));
+        return await fn(
+          (sql, params) => client.query(sql, params as unknown[]) as never,
+          (sql) => client.query(sql),
+        );
       } finally {
         client.release();
       }

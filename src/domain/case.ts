@@ -120,7 +120,14 @@ export interface ActionStep {
 
 /** What the action activity did. It never throws once it may have acted. */
 export type ActionOutcome =
-  | { status: 'applied'; changed: boolean; verified: boolean; detail: Record<string, unknown>; reading: SnapshotReading; receipt: OutboxReceipt }
+  | {
+      status: 'applied';
+      changed: boolean;
+      verified: boolean;
+      detail: Record<string, unknown>;
+      reading: SnapshotReading;
+      receipt: OutboxReceipt;
+    }
   /** A shadow case: guarded and read as a real one, nothing performed. */
   | { status: 'shadowed'; reading: SnapshotReading; receipt: OutboxReceipt }
   /** Nothing done: the kill switch is engaged. */
@@ -141,7 +148,13 @@ export interface UndoStep {
 
 /** What the undo activity did. A failed undo throws: the case keeps it for a retry. */
 export type UndoOutcome =
-  | { status: 'undone'; changed: boolean; detail: Record<string, unknown>; after?: SnapshotReading; receipt: OutboxReceipt }
+  | {
+      status: 'undone';
+      changed: boolean;
+      detail: Record<string, unknown>;
+      after?: SnapshotReading;
+      receipt: OutboxReceipt;
+    }
   | { status: 'shadowed'; after?: SnapshotReading; receipt: OutboxReceipt }
   | { status: 'kill-switch'; receipt: OutboxReceipt }
   | { status: 'refused'; reason: string; receipt: OutboxReceipt };

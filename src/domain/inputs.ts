@@ -133,7 +133,8 @@ function oneOf<T extends string>(values: readonly T[]): Rule<T> {
 
 /** A finite number in [0, 1]: NaN and the infinities are refused, as zod refuses them. */
 const unitInterval: Rule<number> = (input, path, problems) => {
-  if (typeof input !== 'number' || !Number.isFinite(input)) report(problems, path, `expected a finite number, got ${typeName(input)}`);
+  if (typeof input !== 'number' || !Number.isFinite(input))
+    report(problems, path, `expected a finite number, got ${typeName(input)}`);
   else if (input < 0 || input > 1) report(problems, path, 'must be between 0 and 1');
   return input as number;
 };
@@ -153,7 +154,8 @@ const ISO_DATETIME = new RegExp(`^(?:${LEAP_DAY}|${OTHER_DAY})T${TIME}${ZONE}$`)
 
 const isoDateTime: Rule<string> = (input, path, problems) => {
   if (typeof input !== 'string') report(problems, path, `expected a string, got ${typeName(input)}`);
-  else if (!ISO_DATETIME.test(input)) report(problems, path, 'must be an ISO 8601 date-time with seconds and a Z or ±hh:mm offset');
+  else if (!ISO_DATETIME.test(input))
+    report(problems, path, 'must be an ISO 8601 date-time with seconds and a Z or ±hh:mm offset');
   return input as string;
 };
 
@@ -214,10 +216,22 @@ const required = (rule: Rule<unknown>): Field => ({ rule });
 
 const identityRef = object<IdentityRef>(
   {
-    provider: required(text({ pattern: { regex: /^[a-z][a-z0-9-]{0,62}$/, message: 'must be a connector name: lowercase letters, digits, dashes' } })),
+    provider: required(
+      text({
+        pattern: {
+          regex: /^[a-z][a-z0-9-]{0,62}$/,
+          message: 'must be a connector name: lowercase letters, digits, dashes',
+        },
+      }),
+    ),
     // It becomes part of a workflow id: printable text only.
     id: required(
-      text({ min: 1, max: 256, pattern: { regex: /^[^\s\p{Cc}]+$/u, message: 'must not contain whitespace or control characters' }, wellFormed: true }),
+      text({
+        min: 1,
+        max: 256,
+        pattern: { regex: /^[^\s\p{Cc}]+$/u, message: 'must not contain whitespace or control characters' },
+        wellFormed: true,
+      }),
     ),
   },
   'strip',
@@ -243,7 +257,10 @@ const alert = object<Alert>(
 const NAME = text({ min: 1 });
 const REASON = optional(text({ max: 2000 }));
 
-const decision = object<DecisionInput>({ requestId: required(NAME), approver: required(NAME), reason: REASON }, 'strip');
+const decision = object<DecisionInput>(
+  { requestId: required(NAME), approver: required(NAME), reason: REASON },
+  'strip',
+);
 const falsePositive = object<FalsePositiveInput>({ by: required(NAME), reason: REASON }, 'strip');
 const operatorAction = object<NonNullable<OperatorAction>>({ by: optional(NAME), reason: REASON }, 'strip');
 

@@ -34,7 +34,9 @@ const ANONYMOUS_RATE: Rate = { perSecond: 1_000, burst: 2_000 };
 export const UNAVAILABLE_RETRY_AFTER_S = 5;
 
 // gRPC status codes: worth retrying (the server is away or busy) or never going to succeed.
-const TRANSIENT_CODES = new Set([4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 10 /* ABORTED */, 14 /* UNAVAILABLE */]);
+const TRANSIENT_CODES = new Set([
+  4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 10 /* ABORTED */, 14 /* UNAVAILABLE */,
+]);
 const REFUSED_CODES = new Set([3 /* INVALID_ARGUMENT */, 9 /* FAILED_PRECONDITION */, 11 /* OUT_OF_RANGE */]);
 
 /** How to answer a failed handover: retry later (503), never (422), or our fault (500). */
@@ -52,126 +54,187 @@ const NO_BODY = Buffer.alloc(0);
 const sha256 = (raw: Buffer) => `sha256:${createHash('sha256').update(raw).digest('hex')}`;
 
 /** `POST /v1/alerts` (format detected) and `POST /v1/alerts/{format}`. */
-export const alertRoutes = ({ client, taskQueue, searchAttributes, sources, metrics, caseContext }: AlertRouteDeps): FastifyPluginCallback => (app, _options, done) => {
-  const limiter = new RateLimiter();
+export const alertRoutes =
+  ({ client, taskQueue, searchAttributes, sources, metrics, caseContext }: AlertRouteDeps): FastifyPluginCallback =>
+  (app, _options, done) => {
+    const limiter = new RateLimiter();
 
-  // Labels are only ever known format names or `unknown`: never request text (cardinality).
-  const reject = (reply: FastifyReply, status: number, format: FormatName | 'unknown', reason: RejectReason, error: string, problems: FieldProblem[]) => {
-    metrics.receivedAlert(format);
-    metrics.rejectedAlert(format, reason);
-    return reply.code(status).send({ error, problems });
-  };
+    // Labels are only ever known format names or `unknown`: never request text (cardinality).
+    const reject = (
+      reply: FastifyReply,
+      status: number,
+      format: FormatName | 'unknown',
+      reason: RejectReason,
+      error: string,
+      problems: FieldProblem[],
+    ) => {
+      metrics.receivedAlert(format);
+      metrics.rejectedAlert(format, reason);
+      return reply.code(status).send({ error, problems });
+    };
 
-  const unauthenticated = (request: FastifyRequest, reply: FastifyReply, label: FormatName | 'unknown', reason: string) => {
-    request.log.warn({ ip: request.ip, path: request.url.slice(0, 200), reason }, 'unauthenticated alert request');
-    reply.header('www-authenticate', 'Bearer realm="cordon"');
-    return reject(reply, 401, label, 'unauthenticated', 'authentication required', [{ field: 'authorization', message: reason }]);
-  };
-
-  // Bearer tokens (and the loopback rule) need no body: a stranger is refused before the intake
-  // reads, buffers or parses anything it sent. Only signed webhooks wait for their body.
-  const earlySenders = new WeakMap<FastifyRequest, Sender>();
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.headers.authorization === undefined && request.headers['x-hub-signature-256'] !== undefined) return;
-    const sender = authenticate(sources, request.headers, NO_BODY, request.ip);
-    if (!sender.ok) {
-      const format = formatNamed((request.params as { format?: string }).format ?? '');
-      return unauthenticated(request, reply, format?.name ?? 'unknown', sender.reason);
-    }
-    earlySenders.set(request, sender);
-  });
-
-  async function receive(request: FastifyRequest, reply: FastifyReply, formatParam?: string) {
-    const format = formatParam === undefined ? undefined : formatNamed(formatParam);
-    if (formatParam !== undefined && !format) {
-      return reject(reply, 404, 'unknown', 'unknown_format', 'unknown alert format', [
-        { field: 'format', message: `no format named ${JSON.stringify(formatParam.slice(0, 40))}; use native, ocsf, github, guardduty or falco` },
+    const unauthenticated = (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      label: FormatName | 'unknown',
+      reason: string,
+    ) => {
+      request.log.warn({ ip: request.ip, path: request.url.slice(0, 200), reason }, 'unauthenticated alert request');
+      reply.header('www-authenticate', 'Bearer realm="cordon"');
+      return reject(reply, 401, label, 'unauthenticated', 'authentication required', [
+        { field: 'authorization', message: reason },
       ]);
-    }
-    const label = format?.name ?? 'unknown';
-    // `?shadow=true` makes any format a dry run. It can only turn shadow mode on: no parameter
-    // turns a native alert's `shadow: true` into real containment.
-    const shadowParam = (request.query as { shadow?: unknown } | undefined)?.shadow;
-    if (shadowParam !== undefined && shadowParam !== 'true' && shadowParam !== 'false') {
-      return reject(reply, 400, label, 'invalid_alert', 'invalid shadow parameter', [{ field: 'shadow', message: 'must be true or false' }]);
-    }
-    const raw = request.body;
-    if (!Buffer.isBuffer(raw)) {
-      return reject(reply, 415, label, 'unsupported_media_type', 'unsupported media type', [
-        { field: 'content-type', message: 'send the alert as a JSON body with content-type: application/json' },
-      ]);
-    }
+    };
 
-    const sender = earlySenders.get(request) ?? authenticate(sources, request.headers, raw, request.ip);
-    if (!sender.ok) return unauthenticated(request, reply, label, sender.reason);
-    const source = sender.source;
-    const forbidden = (name: FormatName) =>
-      reject(reply, 403, name, 'format_not_allowed', 'format not allowed for this source', [
-        { field: 'format', message: `source ${source!.name} may send ${source!.formats.join(', ')}, not ${name}` },
-      ]);
-    if (format && source && !source.formats.includes(format.name)) return forbidden(format.name);
+    // Bearer tokens (and the loopback rule) need no body: a stranger is refused before the intake
+    // reads, buffers or parses anything it sent. Only signed webhooks wait for their body.
+    const earlySenders = new WeakMap<FastifyRequest, Sender>();
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.headers.authorization === undefined && request.headers['x-hub-signature-256'] !== undefined) return;
+      const sender = authenticate(sources, request.headers, NO_BODY, request.ip);
+      if (!sender.ok) {
+        const format = formatNamed((request.params as { format?: string }).format ?? '');
+        return unauthenticated(request, reply, format?.name ?? 'unknown', sender.reason);
+      }
+      earlySenders.set(request, sender);
+    });
 
-    const wait = limiter.take(source?.name ?? '(anonymous)', source?.rateLimit ?? ANONYMOUS_RATE);
-    if (wait > 0) {
-      reply.header('retry-after', String(wait));
-      return reject(reply, 429, label, 'rate_limited', 'rate limit exceeded', [
-        { field: '(source)', message: `${source?.name ?? 'anonymous'} is over its rate limit; retry after ${wait} s` },
-      ]);
-    }
+    async function receive(request: FastifyRequest, reply: FastifyReply, formatParam?: string) {
+      const format = formatParam === undefined ? undefined : formatNamed(formatParam);
+      if (formatParam !== undefined && !format) {
+        return reject(reply, 404, 'unknown', 'unknown_format', 'unknown alert format', [
+          {
+            field: 'format',
+            message: `no format named ${JSON.stringify(formatParam.slice(0, 40))}; use native, ocsf, github, guardduty or falco`,
+          },
+        ]);
+      }
+      const label = format?.name ?? 'unknown';
+      // `?shadow=true` makes any format a dry run. It can only turn shadow mode on: no parameter
+      // turns a native alert's `shadow: true` into real containment.
+      const shadowParam = (request.query as { shadow?: unknown } | undefined)?.shadow;
+      if (shadowParam !== undefined && shadowParam !== 'true' && shadowParam !== 'false') {
+        return reject(reply, 400, label, 'invalid_alert', 'invalid shadow parameter', [
+          { field: 'shadow', message: 'must be true or false' },
+        ]);
+      }
+      const raw = request.body;
+      if (!Buffer.isBuffer(raw)) {
+        return reject(reply, 415, label, 'unsupported_media_type', 'unsupported media type', [
+          { field: 'content-type', message: 'send the alert as a JSON body with content-type: application/json' },
+        ]);
+      }
 
-    const decoded = decodeJsonBody(raw);
-    if (!decoded.ok) return reject(reply, 400, label, decoded.reason, 'body is not usable JSON', [decoded.problem]);
+      const sender = earlySenders.get(request) ?? authenticate(sources, request.headers, raw, request.ip);
+      if (!sender.ok) return unauthenticated(request, reply, label, sender.reason);
+      const source = sender.source;
+      const forbidden = (name: FormatName) =>
+        reject(reply, 403, name, 'format_not_allowed', 'format not allowed for this source', [
+          { field: 'format', message: `source ${source!.name} may send ${source!.formats.join(', ')}, not ${name}` },
+        ]);
+      if (format && source && !source.formats.includes(format.name)) return forbidden(format.name);
 
-    const normalized = normalizeAlert(decoded.value, { source: source?.name, provider: source?.provider, headers: request.headers, rawDigest: sha256(raw) }, format);
-    if (normalized.outcome === 'invalid') return reject(reply, 400, normalized.format, 'invalid_alert', `invalid ${normalized.format} alert`, normalized.problems);
-    if (normalized.outcome === 'unusable') {
-      return reject(reply, 422, normalized.format, 'unusable_alert', `${normalized.format} alert names nothing Cordon can contain`, normalized.problems);
-    }
-    if (source && !source.formats.includes(normalized.format)) return forbidden(normalized.format);
-    metrics.receivedAlert(normalized.format);
-    if (normalized.outcome === 'ignored') {
-      metrics.ignoredAlert(normalized.format);
-      request.log.info({ format: normalized.format, reason: normalized.reason }, 'alert ignored');
-      return reply.code(200).send({ ignored: true, format: normalized.format, reason: normalized.reason });
-    }
+      const wait = limiter.take(source?.name ?? '(anonymous)', source?.rateLimit ?? ANONYMOUS_RATE);
+      if (wait > 0) {
+        reply.header('retry-after', String(wait));
+        return reject(reply, 429, label, 'rate_limited', 'rate limit exceeded', [
+          {
+            field: '(source)',
+            message: `${source?.name ?? 'anonymous'} is over its rate limit; retry after ${wait} s`,
+          },
+        ]);
+      }
 
-    const alert = shadowParam === 'true' ? { ...normalized.alert, shadow: true } : normalized.alert;
-    // A forwarder that does not need the disposition answers sooner: the case's worker is not asked.
-    const respondAsync = /(^|[\s,])respond-async([\s,;]|$)/i.test(String(request.headers.prefer ?? ''));
-    try {
-      // A context that cannot be read is no reason to refuse: the case then reads it itself.
-      const context = await caseContext?.(alert.identity).catch((err: Error) => void request.log.warn({ err: err.message }, 'case context unreadable: the case opens with its own read'));
-      const submission = await submitAlert(client, taskQueue, alert, { searchAttributes, askDisposition: !respondAsync, context: context ?? undefined });
-      metrics.acceptedAlert(normalized.format, submission.disposition);
-      request.log.info({ alertId: alert.id, format: normalized.format, ...submission }, 'alert accepted');
-      if (respondAsync) reply.header('preference-applied', 'respond-async');
-      return reply.code(submission.disposition === 'pending' ? 202 : 200).send({ ...submission, alertId: alert.id, format: normalized.format });
-    } catch (err) {
-      // Not handed over: never a 2xx. The workflow id lets a retry land on the same case.
-      const { status, reason } = handoverFailure(err);
-      metrics.rejectedAlert(normalized.format, reason);
-      request.log.error({ err, alertId: alert.id, status }, 'alert not handed to Temporal');
-      const workflowId = caseWorkflowId(alert);
-      if (status === 503) {
-        reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
-        return reply.code(503).send({
-          error: 'Temporal is unreachable; the alert was not accepted, retry it',
+      const decoded = decodeJsonBody(raw);
+      if (!decoded.ok) return reject(reply, 400, label, decoded.reason, 'body is not usable JSON', [decoded.problem]);
+
+      const normalized = normalizeAlert(
+        decoded.value,
+        { source: source?.name, provider: source?.provider, headers: request.headers, rawDigest: sha256(raw) },
+        format,
+      );
+      if (normalized.outcome === 'invalid')
+        return reject(
+          reply,
+          400,
+          normalized.format,
+          'invalid_alert',
+          `invalid ${normalized.format} alert`,
+          normalized.problems,
+        );
+      if (normalized.outcome === 'unusable') {
+        return reject(
+          reply,
+          422,
+          normalized.format,
+          'unusable_alert',
+          `${normalized.format} alert names nothing Cordon can contain`,
+          normalized.problems,
+        );
+      }
+      if (source && !source.formats.includes(normalized.format)) return forbidden(normalized.format);
+      metrics.receivedAlert(normalized.format);
+      if (normalized.outcome === 'ignored') {
+        metrics.ignoredAlert(normalized.format);
+        request.log.info({ format: normalized.format, reason: normalized.reason }, 'alert ignored');
+        return reply.code(200).send({ ignored: true, format: normalized.format, reason: normalized.reason });
+      }
+
+      const alert = shadowParam === 'true' ? { ...normalized.alert, shadow: true } : normalized.alert;
+      // A forwarder that does not need the disposition answers sooner: the case's worker is not asked.
+      const respondAsync = /(^|[\s,])respond-async([\s,;]|$)/i.test(String(request.headers.prefer ?? ''));
+      try {
+        // A context that cannot be read is no reason to refuse: the case then reads it itself.
+        const context = await caseContext?.(alert.identity).catch(
+          (err: Error) =>
+            void request.log.warn({ err: err.message }, 'case context unreadable: the case opens with its own read'),
+        );
+        const submission = await submitAlert(client, taskQueue, alert, {
+          searchAttributes,
+          askDisposition: !respondAsync,
+          context: context ?? undefined,
+        });
+        metrics.acceptedAlert(normalized.format, submission.disposition);
+        request.log.info({ alertId: alert.id, format: normalized.format, ...submission }, 'alert accepted');
+        if (respondAsync) reply.header('preference-applied', 'respond-async');
+        return reply
+          .code(submission.disposition === 'pending' ? 202 : 200)
+          .send({ ...submission, alertId: alert.id, format: normalized.format });
+      } catch (err) {
+        // Not handed over: never a 2xx. The workflow id lets a retry land on the same case.
+        const { status, reason } = handoverFailure(err);
+        metrics.rejectedAlert(normalized.format, reason);
+        request.log.error({ err, alertId: alert.id, status }, 'alert not handed to Temporal');
+        const workflowId = caseWorkflowId(alert);
+        if (status === 503) {
+          reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
+          return reply.code(503).send({
+            error: 'Temporal is unreachable; the alert was not accepted, retry it',
+            workflowId,
+            alertId: alert.id,
+            problems: [{ field: '(service)', message: 'temporal unavailable' }],
+          });
+        }
+        const refused = status === 422;
+        return reply.code(status).send({
+          error: refused ? 'Temporal refused the alert; retrying will not help' : 'internal error',
           workflowId,
           alertId: alert.id,
-          problems: [{ field: '(service)', message: 'temporal unavailable' }],
+          problems: [
+            {
+              field: '(alert)',
+              message: refused
+                ? 'refused by Temporal as invalid (see the intake log)'
+                : 'handover failed (see the intake log)',
+            },
+          ],
         });
       }
-      const refused = status === 422;
-      return reply.code(status).send({
-        error: refused ? 'Temporal refused the alert; retrying will not help' : 'internal error',
-        workflowId,
-        alertId: alert.id,
-        problems: [{ field: '(alert)', message: refused ? 'refused by Temporal as invalid (see the intake log)' : 'handover failed (see the intake log)' }],
-      });
     }
-  }
 
-  app.post('/v1/alerts', (request, reply) => receive(request, reply));
-  app.post<{ Params: { format: string } }>('/v1/alerts/:format', (request, reply) => receive(request, reply, request.params.format));
-  done();
-};
+    app.post('/v1/alerts', (request, reply) => receive(request, reply));
+    app.post<{ Params: { format: string } }>('/v1/alerts/:format', (request, reply) =>
+      receive(request, reply, request.params.format),
+    );
+    done();
+  };

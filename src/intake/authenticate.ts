@@ -28,7 +28,10 @@ const tokenDigests = (s: Source) => s.tokens.map((hash) => Buffer.from(hash.slic
  * GitHub-style `X-Hub-Signature-256` HMAC over the exact body bytes.
  */
 export function authenticate(sources: Source[] | undefined, headers: Headers, body: Buffer, ip: string): Sender {
-  if (!sources) return isLoopback(ip) ? { ok: true } : { ok: false, reason: 'no sources configured: only loopback clients may post' };
+  if (!sources)
+    return isLoopback(ip)
+      ? { ok: true }
+      : { ok: false, reason: 'no sources configured: only loopback clients may post' };
 
   const authorization = single(headers.authorization);
   if (authorization !== undefined) {
@@ -42,7 +45,9 @@ export function authenticate(sources: Source[] | undefined, headers: Headers, bo
   if (signature !== undefined) {
     const hex = /^sha256=([0-9a-f]{64})$/i.exec(signature)?.[1];
     if (!hex) return { ok: false, reason: 'X-Hub-Signature-256 is not "sha256=<64 hex digits>"' };
-    const source = firstMatch(sources, Buffer.from(hex, 'hex'), (s) => (s.hmacKey ? [createHmac('sha256', s.hmacKey).update(body).digest()] : []));
+    const source = firstMatch(sources, Buffer.from(hex, 'hex'), (s) =>
+      s.hmacKey ? [createHmac('sha256', s.hmacKey).update(body).digest()] : [],
+    );
     return source ? { ok: true, source } : { ok: false, reason: 'signature matches no source' };
   }
   return { ok: false, reason: 'no credentials: send Authorization: Bearer <token> or X-Hub-Signature-256' };

@@ -6,8 +6,7 @@ export const MAX_JSON_DEPTH = 32;
 
 /** A request body as JSON, or why it is not usable JSON. */
 export type DecodedBody =
-  | { ok: true; value: unknown }
-  | { ok: false; reason: 'invalid_encoding' | 'invalid_json'; problem: FieldProblem };
+  { ok: true; value: unknown } | { ok: false; reason: 'invalid_encoding' | 'invalid_json'; problem: FieldProblem };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -27,7 +26,8 @@ function firstFault(value: unknown): string | undefined {
   while (stack.length) {
     const [node, path, depth] = stack.pop()!;
     const at = path || '(root)';
-    if (typeof node === 'string' && LONE_SURROGATE.test(node)) return `holds an unpaired UTF-16 surrogate escape (at ${at})`;
+    if (typeof node === 'string' && LONE_SURROGATE.test(node))
+      return `holds an unpaired UTF-16 surrogate escape (at ${at})`;
     if (node === null || typeof node !== 'object') continue;
     if (depth >= MAX_JSON_DEPTH) return `nests deeper than ${MAX_JSON_DEPTH} levels (at ${at})`;
     for (const [key, child] of Object.entries(node)) {

@@ -22,8 +22,16 @@ export const KillSwitchRequest = z
  */
 export function killSwitchRoutes({ db, client, logger }: { db?: Database; client: Client; logger: Logger }) {
   const refused = (request: FastifyRequest, reply: FastifyReply) => {
-    if (!db) return reply.code(404).send({ error: 'no store in this process', problems: [{ field: 'path', message: 'the kill switch lives in the store' }] });
-    if (!isLoopback(request.ip)) return reply.code(403).send({ error: 'the kill-switch API answers loopback clients only', problems: [{ field: '(client)', message: 'not loopback' }] });
+    if (!db)
+      return reply.code(404).send({
+        error: 'no store in this process',
+        problems: [{ field: 'path', message: 'the kill switch lives in the store' }],
+      });
+    if (!isLoopback(request.ip))
+      return reply.code(403).send({
+        error: 'the kill-switch API answers loopback clients only',
+        problems: [{ field: '(client)', message: 'not loopback' }],
+      });
     return undefined;
   };
   return async (app: FastifyInstance) => {
@@ -35,10 +43,13 @@ export function killSwitchRoutes({ db, client, logger }: { db?: Database; client
       try {
         body = JSON.parse((request.body as Buffer | undefined)?.toString('utf8') ?? '');
       } catch {
-        return reply.code(400).send({ error: 'invalid kill-switch request', problems: [{ field: '(body)', message: 'must be JSON' }] });
+        return reply
+          .code(400)
+          .send({ error: 'invalid kill-switch request', problems: [{ field: '(body)', message: 'must be JSON' }] });
       }
       const parsed = KillSwitchRequest.safeParse(body);
-      if (!parsed.success) return reply.code(400).send({ error: 'invalid kill-switch request', problems: fieldProblems(parsed.error) });
+      if (!parsed.success)
+        return reply.code(400).send({ error: 'invalid kill-switch request', problems: fieldProblems(parsed.error) });
       const { action, by, reason } = parsed.data;
       return setKillSwitch(db!, client, { engaged: action === 'engage', by, reason }, logger);
     });

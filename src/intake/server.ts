@@ -40,13 +40,30 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 // Errors Fastify raises before a handler runs: the field each is about, its metrics reason, and
 // a message that quotes nothing from the request.
 const FRAMEWORK_ERRORS: Record<string, { field: string; reason: RejectReason; message: (limit: number) => string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { field: '(body)', reason: 'body_too_large', message: (limit) => `exceeds ${limit} bytes` },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { field: 'content-type', reason: 'unsupported_media_type', message: () => 'must be application/json' },
-  CORDON_ERR_CHARSET: { field: 'content-type', reason: 'unsupported_media_type', message: () => 'charset must be utf-8' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { field: 'content-length', reason: 'bad_request', message: () => 'does not match the body' },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    field: '(body)',
+    reason: 'body_too_large',
+    message: (limit) => `exceeds ${limit} bytes`,
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    field: 'content-type',
+    reason: 'unsupported_media_type',
+    message: () => 'must be application/json',
+  },
+  CORDON_ERR_CHARSET: {
+    field: 'content-type',
+    reason: 'unsupported_media_type',
+    message: () => 'charset must be utf-8',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    field: 'content-length',
+    reason: 'bad_request',
+    message: () => 'does not match the body',
+  },
 };
 
-const charsetError = () => Object.assign(new Error('Unsupported Media Type'), { statusCode: 415, code: 'CORDON_ERR_CHARSET' });
+const charsetError = () =>
+  Object.assign(new Error('Unsupported Media Type'), { statusCode: 415, code: 'CORDON_ERR_CHARSET' });
 
 /** Builds the intake HTTP server: `/healthz`, `/metrics`, the alert routes, the audit read API and the kill switch. */
 export function buildIntake({
@@ -61,7 +78,14 @@ export function buildIntake({
   caseContext,
 }: IntakeDeps) {
   const metrics = new IntakeMetrics(workerMetricsUrl, logger);
-  const refuse = (request: FastifyRequest, reply: FastifyReply, status: number, error: string, problem: FieldProblem, reason: RejectReason) => {
+  const refuse = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status: number,
+    error: string,
+    problem: FieldProblem,
+    reason: RejectReason,
+  ) => {
     if (request.url.startsWith('/v1/alerts')) {
       metrics.receivedAlert('unknown');
       metrics.rejectedAlert('unknown', reason);
@@ -72,7 +96,8 @@ export function buildIntake({
     loggerInstance: logger.child({ component: 'intake' }),
     bodyLimit: maxBodyBytes,
     // A malformed URL never reaches the router; it is answered like every other bad request.
-    frameworkErrors: (_err, request, reply) => refuse(request, reply, 400, 'Bad Request', { field: 'path', message: 'is not a valid URL path' }, 'bad_request'),
+    frameworkErrors: (_err, request, reply) =>
+      refuse(request, reply, 400, 'Bad Request', { field: 'path', message: 'is not a valid URL path' }, 'bad_request'),
   });
 
   // Bodies stay raw bytes until the sender is authenticated: signatures cover the exact bytes,
@@ -91,11 +116,20 @@ export function buildIntake({
       return reply.code(status).send({ error: 'internal error' });
     }
     const known = FRAMEWORK_ERRORS[err.code ?? ''];
-    const problem = known ? { field: known.field, message: known.message(maxBodyBytes) } : { field: '(request)', message: err.message };
+    const problem = known
+      ? { field: known.field, message: known.message(maxBodyBytes) }
+      : { field: '(request)', message: err.message };
     return refuse(request, reply, status, err.message, problem, known?.reason ?? 'bad_request');
   });
   app.setNotFoundHandler((request, reply) =>
-    refuse(request, reply, 404, 'not found', { field: 'path', message: `no route ${request.method} ${request.url.slice(0, 200)}` }, 'unknown_format'),
+    refuse(
+      request,
+      reply,
+      404,
+      'not found',
+      { field: 'path', message: `no route ${request.method} ${request.url.slice(0, 200)}` },
+      'unknown_format',
+    ),
   );
 
   app.get('/healthz', async (_request, reply) => {
@@ -118,7 +152,8 @@ export function buildIntake({
     if (!db) return reply.code(404).send({ error: 'no audit store in this process' });
     if (!isLoopback(request.ip)) return reply.code(403).send({ error: 'the audit API answers loopback clients only' });
     const parsed = AuditQuery.safeParse(request.query);
-    if (!parsed.success) return reply.code(400).send({ error: 'invalid audit query', problems: fieldProblems(parsed.error) });
+    if (!parsed.success)
+      return reply.code(400).send({ error: 'invalid audit query', problems: fieldProblems(parsed.error) });
     return readEntries(db, parsed.data);
   });
 

@@ -14,17 +14,25 @@ export function newToken(): { token: string; hash: string } {
   return { token, hash: hashToken(token) };
 }
 
-const TokenHash = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex digits>; `cordon source token` makes one');
+const TokenHash = z
+  .string()
+  .regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex digits>; `cordon source token` makes one');
 
 // An HMAC key cannot be stored hashed (it signs), so the file only says where to find it.
-const SecretRef = z.union([z.object({ env: z.string().min(1) }).strict(), z.object({ file: z.string().min(1) }).strict()]);
+const SecretRef = z.union([
+  z.object({ env: z.string().min(1) }).strict(),
+  z.object({ file: z.string().min(1) }).strict(),
+]);
 
 /** One forwarder allowed to post alerts, and how it proves who it is. */
 export const SourceSchema = z
   .object({
     name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes'),
     description: z.string().optional(),
-    formats: z.array(z.enum(FORMAT_NAMES)).min(1).default([...FORMAT_NAMES]),
+    formats: z
+      .array(z.enum(FORMAT_NAMES))
+      .min(1)
+      .default([...FORMAT_NAMES]),
     /** Several hashes let a token be rotated without a gap. */
     tokens: z.array(TokenHash).default([]),
     /** GitHub-style `X-Hub-Signature-256` over the body. */
@@ -37,7 +45,9 @@ export const SourceSchema = z
       .default({ perSecond: 50, burst: 200 }),
   })
   .strict()
-  .refine((s) => s.tokens.length > 0 || s.hmacSecret, { message: 'needs tokens or hmacSecret: a source must authenticate' });
+  .refine((s) => s.tokens.length > 0 || s.hmacSecret, {
+    message: 'needs tokens or hmacSecret: a source must authenticate',
+  });
 
 export const SourcesSchema = z
   .object({ sources: z.array(SourceSchema).min(1) })
@@ -45,7 +55,8 @@ export const SourcesSchema = z
   .superRefine(({ sources }, ctx) => {
     const seen = new Set<string>();
     sources.forEach((s, i) => {
-      if (seen.has(s.name)) ctx.addIssue({ code: 'custom', path: ['sources', i, 'name'], message: `duplicate source name ${s.name}` });
+      if (seen.has(s.name))
+        ctx.addIssue({ code: 'custom', path: ['sources', i, 'name'], message: `duplicate source name ${s.name}` });
       seen.add(s.name);
     });
   });
@@ -58,13 +69,18 @@ function readSecret(file: string, index: number, ref: z.infer<typeof SecretRef>)
   const where = `sources.${index}.hmacSecret`;
   if ('env' in ref) {
     const value = process.env[ref.env];
-    if (!value) throw new ConfigFileError(file, [{ field: `${where}.env`, message: `environment variable ${ref.env} is not set` }]);
+    if (!value)
+      throw new ConfigFileError(file, [
+        { field: `${where}.env`, message: `environment variable ${ref.env} is not set` },
+      ]);
     return Buffer.from(value, 'utf8');
   }
   try {
     return Buffer.from(readFileSync(ref.file, 'utf8').trim(), 'utf8');
   } catch (err) {
-    throw new ConfigFileError(file, [{ field: `${where}.file`, message: `cannot read ${ref.file}: ${(err as NodeJS.ErrnoException).code}` }]);
+    throw new ConfigFileError(file, [
+      { field: `${where}.file`, message: `cannot read ${ref.file}: ${(err as NodeJS.ErrnoException).code}` },
+    ]);
   }
 }
 

@@ -13,7 +13,12 @@ const WAKE_CONCURRENCY = 20;
  * Moves the kill switch and, on a release, tells the cases it held, so they act again now rather
  * than at their next retry. A case that cannot be told (closed, unreachable) retries on its own.
  */
-export async function setKillSwitch(db: Database, client: Client, move: KillSwitchMove, logger?: Logger): Promise<KillSwitchState & { woken: number }> {
+export async function setKillSwitch(
+  db: Database,
+  client: Client,
+  move: KillSwitchMove,
+  logger?: Logger,
+): Promise<KillSwitchState & { woken: number }> {
   const { held, ...state } = await moveKillSwitch(db, move);
   let woken = 0;
   const queue = [...held];
@@ -23,7 +28,10 @@ export async function setKillSwitch(db: Database, client: Client, move: KillSwit
         await client.workflow.getHandle(workflowId).signal(killSwitchReleasedSignal);
         woken += 1;
       } catch (err) {
-        logger?.warn({ workflowId, err: (err as Error).message }, 'a held case was not told of the release: it retries on its own');
+        logger?.warn(
+          { workflowId, err: (err as Error).message },
+          'a held case was not told of the release: it retries on its own',
+        );
       }
     }
   };

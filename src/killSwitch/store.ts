@@ -28,7 +28,12 @@ type SwitchRow = { engaged: boolean; changed_by: string; reason: string | null; 
 
 const asState = (row?: SwitchRow): KillSwitchState =>
   row
-    ? { engaged: row.engaged, changedBy: row.changed_by, ...(row.reason !== null && { reason: row.reason }), since: new Date(row.since).toISOString() }
+    ? {
+        engaged: row.engaged,
+        changedBy: row.changed_by,
+        ...(row.reason !== null && { reason: row.reason }),
+        since: new Date(row.since).toISOString(),
+      }
     : { engaged: false };
 
 /** Reads the switch with `query` (a transaction's, when the read guards an action). */
@@ -41,7 +46,10 @@ export async function readKillSwitch(query: Query): Promise<KillSwitchState> {
  * Moves the switch and appends the move to its audit chain, in one transaction. A release also
  * hands back the cases the switch held, for the caller to wake.
  */
-export async function moveKillSwitch(db: Database, move: KillSwitchMove): Promise<KillSwitchState & { held: string[] }> {
+export async function moveKillSwitch(
+  db: Database,
+  move: KillSwitchMove,
+): Promise<KillSwitchState & { held: string[] }> {
   return db.transaction(async (query) => {
     await query('SELECT pg_advisory_xact_lock($1)', [KILL_SWITCH_LOCK]);
     const { rows } = await query<SwitchRow>(
@@ -52,7 +60,11 @@ export async function moveKillSwitch(db: Database, move: KillSwitchMove): Promis
     );
     const state = asState(rows[0]);
     await appendMove(query, move, state.since!);
-    const held = move.engaged ? [] : (await query<{ workflow_id: string }>('DELETE FROM kill_switch_waiters RETURNING workflow_id')).rows.map((r) => r.workflow_id);
+    const held = move.engaged
+      ? []
+      : (await query<{ workflow_id: string }>('DELETE FROM kill_switch_waiters RETURNING workflow_id')).rows.map(
+          (r) => r.workflow_id,
+        );
     return { ...state, held };
   });
 }

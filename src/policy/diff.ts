@@ -49,7 +49,11 @@ const SETTINGS: (keyof Policy)[] = ['shadow', 'approverGroups', 'governor', 'cas
 
 /** The policy-wide settings that differ between two policies. */
 export function diffSettings(before: Policy, after: Policy): SettingChange[] {
-  return SETTINGS.filter((field) => !same(before[field], after[field])).map((field) => ({ field, before: before[field], after: after[field] }));
+  return SETTINGS.filter((field) => !same(before[field], after[field])).map((field) => ({
+    field,
+    before: before[field],
+    after: after[field],
+  }));
 }
 
 /** The differences between two plans for the same alert, or undefined when they act the same. */
@@ -67,7 +71,8 @@ export function diffPlans(before: Plan, after: Plan): PlanChange | undefined {
     const next = after.stages.find((s) => s.stage === old.stage);
     if (!next) continue;
     for (const [field, get] of Object.entries(STAGE_FIELDS)) {
-      if (!same(get(old), get(next))) change.stageChanges.push({ stage: old.stage, field, before: get(old), after: get(next) });
+      if (!same(get(old), get(next)))
+        change.stageChanges.push({ stage: old.stage, field, before: get(old), after: get(next) });
     }
   }
   const changed = change.rule || change.stagesAdded.length || change.stagesRemoved.length || change.stageChanges.length;
@@ -81,7 +86,9 @@ export function describeChange(change: PlanChange): string[] {
   const lines: string[] = [];
   if (change.rule) lines.push(`rule: ${change.rule.before} → ${change.rule.after}`);
   for (const s of change.stagesAdded) {
-    lines.push(`${s.stage}: added, ${s.requiresApproval ? `requires approval (on timeout: ${s.onTimeout})` : 'automatic'}`);
+    lines.push(
+      `${s.stage}: added, ${s.requiresApproval ? `requires approval (on timeout: ${s.onTimeout})` : 'automatic'}`,
+    );
   }
   for (const stage of change.stagesRemoved) lines.push(`${stage}: removed`);
   for (const c of change.stageChanges) {

@@ -39,7 +39,11 @@ function offsetOf(doc: Document, path: Path, atKey = false): number {
 }
 
 const ORDER_ISSUE = (issue: z.core.$ZodIssue) =>
-  issue.code === 'custom' && issue.path.length === 5 && issue.path[0] === 'rules' && issue.path[2] === 'stages' && issue.path[4] === 'stage';
+  issue.code === 'custom' &&
+  issue.path.length === 5 &&
+  issue.path[0] === 'rules' &&
+  issue.path[2] === 'stages' &&
+  issue.path[4] === 'stage';
 
 /** The schema's issues as findings; an unknown key is reported at the key itself. */
 function schemaFindings(issues: z.core.$ZodIssue[]): (PathFinding & { atKey?: boolean })[] {
@@ -82,4 +86,5 @@ export function lintPolicyText(text: string): LintFinding[] {
 }
 
 /** `FILE:LINE:COL severity: message [check]`, the format compilers and editors understand. */
-export const formatFinding = (file: string, f: LintFinding) => `${file}:${f.line}:${f.col} ${f.severity}: ${f.message} [${f.check}]`;
+export const formatFinding = (file: string, f: LintFinding) =>
+  `${file}:${f.line}:${f.col} ${f.severity}: ${f.message} [${f.check}]`;

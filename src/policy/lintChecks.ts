@@ -1,7 +1,14 @@
 // The checks behind `cordon policy lint` that need no YAML positions: each finding names the
 // path of the policy node it is about, and lint.ts turns that path into FILE:LINE:COL.
 import { Severity as SeverityName } from '../alerts/schema';
-import { IRREVERSIBLE_STAGES, STAGE_ORDER, type ApprovalSettings, type Match, type Policy, type StageName } from './schema';
+import {
+  IRREVERSIBLE_STAGES,
+  STAGE_ORDER,
+  type ApprovalSettings,
+  type Match,
+  type Policy,
+  type StageName,
+} from './schema';
 
 export type FindingSeverity = 'error' | 'warning';
 
@@ -35,13 +42,22 @@ const hasConditions = (when: Match) => Object.values(when).some((v) => v !== und
 
 /** Why `when` can never hold (and the field to blame), or undefined when something can match it. */
 export function contradiction(when: Match): { field: string; reason: string } | undefined {
-  if (when.confidenceBelow === 0) return { field: 'confidenceBelow', reason: 'confidenceBelow: 0 holds for no alert (confidence is never below 0)' };
-  if (when.confidenceBelow !== undefined && when.minConfidence !== undefined && when.minConfidence >= when.confidenceBelow) {
-    return { field: 'confidenceBelow', reason: `minConfidence ${when.minConfidence} and confidenceBelow ${when.confidenceBelow} leave no confidence that satisfies both` };
+  if (when.confidenceBelow === 0)
+    return { field: 'confidenceBelow', reason: 'confidenceBelow: 0 holds for no alert (confidence is never below 0)' };
+  if (
+    when.confidenceBelow !== undefined &&
+    when.minConfidence !== undefined &&
+    when.minConfidence >= when.confidenceBelow
+  ) {
+    return {
+      field: 'confidenceBelow',
+      reason: `minConfidence ${when.minConfidence} and confidenceBelow ${when.confidenceBelow} leave no confidence that satisfies both`,
+    };
   }
   if (when.known === false) {
     const field = IDENTITY_FIELDS.find((f) => when[f] !== undefined);
-    if (field) return { field, reason: `${field} only holds for identities in the inventory, but known: false excludes them` };
+    if (field)
+      return { field, reason: `${field} only holds for identities in the inventory, but known: false excludes them` };
   }
   return undefined;
 }
@@ -51,13 +67,15 @@ export function contradiction(when: Match): { field: string; reason: string } | 
  * answer means "not proven", so shadowing is only reported when it is certain.
  */
 export function implies(narrow: Match, broad: Match): boolean {
-  const subset = (a: readonly string[] | undefined, b: readonly string[] | undefined) => b === undefined || (a !== undefined && a.every((x) => b.includes(x)));
+  const subset = (a: readonly string[] | undefined, b: readonly string[] | undefined) =>
+    b === undefined || (a !== undefined && a.every((x) => b.includes(x)));
   const narrowKnown = narrow.known ?? (IDENTITY_FIELDS.some((f) => narrow[f] !== undefined) ? true : undefined);
   return (
     subset(narrow.kinds, broad.kinds) &&
     (broad.minSeverity === undefined || rank(narrow.minSeverity) >= rank(broad.minSeverity)) &&
     (broad.minConfidence === undefined || (narrow.minConfidence ?? 0) >= broad.minConfidence) &&
-    (broad.confidenceBelow === undefined || (narrow.confidenceBelow !== undefined && narrow.confidenceBelow <= broad.confidenceBelow)) &&
+    (broad.confidenceBelow === undefined ||
+      (narrow.confidenceBelow !== undefined && narrow.confidenceBelow <= broad.confidenceBelow)) &&
     (broad.known === undefined || narrowKnown === broad.known) &&
     subset(narrow.classes, broad.classes) &&
     (broad.shared === undefined || narrow.shared === broad.shared) &&
@@ -86,9 +104,19 @@ export function stageOrderFindings(raw: unknown): PathFinding[] {
       if (typeof name !== 'string' || !(STAGE_ORDER as readonly string[]).includes(name)) return;
       const path = ['rules', r, 'stages', s, 'stage'];
       if (seen.has(name)) {
-        findings.push({ path, severity: 'error', check: 'stage-order', message: `stage ${name} is listed twice; each stage runs at most once` });
+        findings.push({
+          path,
+          severity: 'error',
+          check: 'stage-order',
+          message: `stage ${name} is listed twice; each stage runs at most once`,
+        });
       } else if (last && STAGE_ORDER.indexOf(name as StageName) < STAGE_ORDER.indexOf(last)) {
-        findings.push({ path, severity: 'error', check: 'stage-order', message: `stage ${name} is listed after ${last}, but stages always run ${ORDER_TEXT}: list ${name} before ${last}` });
+        findings.push({
+          path,
+          severity: 'error',
+          check: 'stage-order',
+          message: `stage ${name} is listed after ${last}, but stages always run ${ORDER_TEXT}: list ${name} before ${last}`,
+        });
       }
       seen.add(name);
       if (!last || STAGE_ORDER.indexOf(name as StageName) > STAGE_ORDER.indexOf(last)) last = name as StageName;
@@ -99,7 +127,9 @@ export function stageOrderFindings(raw: unknown): PathFinding[] {
 
 // The plan's safety floor (plan.ts) gates irreversible stages for these whatever the rule says.
 const floorAlwaysApplies = (when: Match) =>
-  when.known === false || when.shared === true || (when.classes !== undefined && when.classes.every((c) => c === 'break-glass'));
+  when.known === false ||
+  when.shared === true ||
+  (when.classes !== undefined && when.classes.every((c) => c === 'break-glass'));
 
 /** Why an automatic irreversible stage in a rule with this `when` is not an allowed case. */
 function destructiveGap(when: Match): string | undefined {
@@ -123,14 +153,24 @@ export function policyFindings(policy: Policy, lineOf: LineOf): PathFinding[] {
   const findings: PathFinding[] = [];
   const dead = new Set<number>();
   if (policy.shadow) {
-    findings.push({ path: ['shadow'], severity: 'warning', check: 'shadow-switch', message: 'shadow: true makes every case a dry run: no alert gets real containment' });
+    findings.push({
+      path: ['shadow'],
+      severity: 'warning',
+      check: 'shadow-switch',
+      message: 'shadow: true makes every case a dry run: no alert gets real containment',
+    });
   }
 
   policy.rules.forEach((rule, r) => {
     const never = contradiction(rule.when);
     if (never) {
       dead.add(r);
-      findings.push({ path: ['rules', r, 'when', never.field], severity: 'error', check: 'never-matches', message: `rule "${rule.name}" can never match: ${never.reason}` });
+      findings.push({
+        path: ['rules', r, 'when', never.field],
+        severity: 'error',
+        check: 'never-matches',
+        message: `rule "${rule.name}" can never match: ${never.reason}`,
+      });
       return;
     }
     const earlier = policy.rules.findIndex((other, o) => o < r && !dead.has(o) && implies(rule.when, other.when));
@@ -139,13 +179,24 @@ export function policyFindings(policy: Policy, lineOf: LineOf): PathFinding[] {
       const why = hasConditions(other.when)
         ? `every alert it matches is taken first by rule "${other.name}" (line ${lineOf(['rules', earlier])}), whose conditions are broader`
         : `rule "${other.name}" (line ${lineOf(['rules', earlier])}) has no conditions, comes first and takes every alert`;
-      findings.push({ path: ['rules', r], severity: 'error', check: 'shadowed-rule', message: `rule "${rule.name}" can never match: ${why}; the first matching rule wins` });
+      findings.push({
+        path: ['rules', r],
+        severity: 'error',
+        check: 'shadowed-rule',
+        message: `rule "${rule.name}" can never match: ${why}; the first matching rule wins`,
+      });
     }
   });
 
   policy.guards.forEach((guard, g) => {
     const never = contradiction(guard.when);
-    if (never) findings.push({ path: ['guards', g, 'when', never.field], severity: 'error', check: 'never-matches', message: `guard "${guard.name}" can never apply: ${never.reason}` });
+    if (never)
+      findings.push({
+        path: ['guards', g, 'when', never.field],
+        severity: 'error',
+        check: 'never-matches',
+        message: `guard "${guard.name}" can never apply: ${never.reason}`,
+      });
   });
 
   policy.rules.forEach((rule, r) => {
@@ -153,16 +204,29 @@ export function policyFindings(policy: Policy, lineOf: LineOf): PathFinding[] {
     rule.stages.forEach((stage, s) => {
       const path = ['rules', r, 'stages', s];
       if (stage.window !== undefined && stage.stage !== 'verify-window') {
-        findings.push({ path: [...path, 'window'], severity: 'warning', check: 'ignored-window', message: `window is only used by verify-window; on ${stage.stage} it is ignored` });
+        findings.push({
+          path: [...path, 'window'],
+          severity: 'warning',
+          check: 'ignored-window',
+          message: `window is only used by verify-window; on ${stage.stage} it is ignored`,
+        });
       }
       // Stage overrides only: the defaults are checked once below.
       const settings = { ...policy.approvalDefaults, ...stage.approvers };
       const people = approverCount(policy, settings);
       if (stage.approvers && settings.required > people) {
-        findings.push({ path: [...path, 'approvers'], severity: 'error', check: 'unreachable-approval', message: `${stage.stage} needs ${settings.required} distinct approvals but its groups and escalation hold ${people} people: it can only ever time out` });
+        findings.push({
+          path: [...path, 'approvers'],
+          severity: 'error',
+          check: 'unreachable-approval',
+          message: `${stage.stage} needs ${settings.required} distinct approvals but its groups and escalation hold ${people} people: it can only ever time out`,
+        });
       }
-      if (!IRREVERSIBLE_STAGES.includes(stage.stage) || stage.approval === 'required' || floorAlwaysApplies(rule.when)) return;
-      const guard = policy.guards.find((gd) => gd.requireApproval.includes(stage.stage) && !contradiction(gd.when) && implies(rule.when, gd.when));
+      if (!IRREVERSIBLE_STAGES.includes(stage.stage) || stage.approval === 'required' || floorAlwaysApplies(rule.when))
+        return;
+      const guard = policy.guards.find(
+        (gd) => gd.requireApproval.includes(stage.stage) && !contradiction(gd.when) && implies(rule.when, gd.when),
+      );
       const gap = guard ? undefined : destructiveGap(rule.when);
       if (gap) {
         findings.push({
@@ -180,7 +244,12 @@ export function policyFindings(policy: Policy, lineOf: LineOf): PathFinding[] {
 
   const defaults = policy.approvalDefaults;
   if (defaults.required > approverCount(policy, defaults)) {
-    findings.push({ path: ['approvalDefaults', 'required'], severity: 'error', check: 'unreachable-approval', message: `approvalDefaults need ${defaults.required} distinct approvals but the default groups and escalation hold ${approverCount(policy, defaults)} people` });
+    findings.push({
+      path: ['approvalDefaults', 'required'],
+      severity: 'error',
+      check: 'unreachable-approval',
+      message: `approvalDefaults need ${defaults.required} distinct approvals but the default groups and escalation hold ${approverCount(policy, defaults)} people`,
+    });
   }
   return findings;
 }

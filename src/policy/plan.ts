@@ -84,7 +84,9 @@ export function policyDigest(policy: Policy): string {
 export function plan(alert: Alert, identity: InventoryIdentity | undefined, policy: Policy): Plan {
   const reasons: string[] = [];
   const rule = policy.rules.find((r) => matches(r.when, alert, identity));
-  const chosen: StageRule[] = rule?.stages ?? [{ stage: 'observe', approval: 'auto', onDeny: 'rollback', onFailure: 'hold' }];
+  const chosen: StageRule[] = rule?.stages ?? [
+    { stage: 'observe', approval: 'auto', onDeny: 'rollback', onFailure: 'hold' },
+  ];
   reasons.push(rule ? `rule "${rule.name}" matched` : 'no rule matched: observe only');
 
   const floor = safetyFloor(identity);
@@ -176,13 +178,19 @@ export function escalatePlan(current: Plan, next: Plan): { plan: Plan; added: St
     return [];
   });
   if (added.length === 0 && gated.length === 0) return { plan: current, added, gated };
-  const changes = [added.length ? `added ${added.join(', ')}` : '', gated.length ? `approval now required for ${gated.join(', ')}` : ''];
+  const changes = [
+    added.length ? `added ${added.join(', ')}` : '',
+    gated.length ? `approval now required for ${gated.join(', ')}` : '',
+  ];
   return {
     plan: {
       ...current,
       rule: `${current.rule} + ${next.rule}`,
       stages,
-      reasons: [...current.reasons, `escalated by newer evidence (rule "${next.rule}"): ${changes.filter(Boolean).join('; ')}`],
+      reasons: [
+        ...current.reasons,
+        `escalated by newer evidence (rule "${next.rule}"): ${changes.filter(Boolean).join('; ')}`,
+      ],
     },
     added,
     gated,

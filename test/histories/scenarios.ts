@@ -179,7 +179,10 @@ export const SCENARIOS: Scenario[] = [
     name: 'shadow',
     server: 'dev',
     identities: { svc: 'auto' },
-    steps: [{ alert: 'svc', shadow: true }, { until: 'svc', outcome: 'contained', shadow: true }],
+    steps: [
+      { alert: 'svc', shadow: true },
+      { until: 'svc', outcome: 'contained', shadow: true },
+    ],
     record: { shadow: 'svc@shadow' },
   },
 ];

@@ -7,7 +7,8 @@ import type { FormatName } from '../../src/alerts/formats';
 export const EXAMPLES_DIR = path.resolve(__dirname, '..', '..', 'examples', 'alerts');
 
 /** A fresh copy of an example payload. */
-export const example = (file: string): Record<string, any> => JSON.parse(readFileSync(path.join(EXAMPLES_DIR, file), 'utf8'));
+export const example = (file: string): Record<string, any> =>
+  JSON.parse(readFileSync(path.join(EXAMPLES_DIR, file), 'utf8'));
 
 export interface FormatCase {
   format: FormatName;
@@ -40,20 +41,48 @@ export const FORMAT_CASES: FormatCase[] = [
     format: 'github',
     file: 'github-secret-scanning.json',
     headers: { 'x-github-event': 'secret_scanning_alert' },
-    required: ['action', 'alert', 'alert.number', 'alert.secret_type', 'alert.html_url', 'alert.created_at', 'repository', 'repository.full_name'],
+    required: [
+      'action',
+      'alert',
+      'alert.number',
+      'alert.secret_type',
+      'alert.html_url',
+      'alert.created_at',
+      'repository',
+      'repository.full_name',
+    ],
     bounded: ['action', 'alert.secret_type', 'repository.full_name'],
   },
   {
     format: 'guardduty',
     file: 'guardduty-finding.json',
-    required: ['SchemaVersion', 'AccountId', 'Region', 'Id', 'Type', 'Severity', 'CreatedAt', 'UpdatedAt', 'Resource', 'Resource.ResourceType'],
+    required: [
+      'SchemaVersion',
+      'AccountId',
+      'Region',
+      'Id',
+      'Type',
+      'Severity',
+      'CreatedAt',
+      'UpdatedAt',
+      'Resource',
+      'Resource.ResourceType',
+    ],
     bounded: ['Id', 'Type', 'Title', 'Resource.AccessKeyDetails.UserName'],
     identity: 'Resource.AccessKeyDetails.UserName',
   },
   {
     format: 'guardduty',
     file: 'guardduty-eventbridge.json',
-    required: ['source', 'detail', 'detail.id', 'detail.severity', 'detail.updatedAt', 'detail.resource', 'detail.resource.resourceType'],
+    required: [
+      'source',
+      'detail',
+      'detail.id',
+      'detail.severity',
+      'detail.updatedAt',
+      'detail.resource',
+      'detail.resource.resourceType',
+    ],
     bounded: ['detail.id', 'detail.type'],
     identity: 'detail.resource.accessKeyDetails.userName',
   },

@@ -9,7 +9,8 @@ function binDir(): string {
   const root = '/usr/lib/postgresql';
   const version = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a))[0] : undefined;
   const dir = version && path.join(root, version, 'bin');
-  if (!dir || !existsSync(path.join(dir, 'initdb'))) throw new Error('PostgreSQL server not found: apt-get install postgresql');
+  if (!dir || !existsSync(path.join(dir, 'initdb')))
+    throw new Error('PostgreSQL server not found: apt-get install postgresql');
   return dir;
 }
 
@@ -39,9 +40,15 @@ export async function startPostgres({ password }: { password?: string } = {}): P
     writeFileSync(path.join(dir, 'pw'), password);
     if (user.uid !== undefined) chownSync(path.join(dir, 'pw'), user.uid, user.gid!);
   }
-  execFileSync(path.join(bin, 'initdb'), ['-D', data, '-U', 'cordon', ...auth, '-E', 'UTF8'], { stdio: 'ignore', ...user });
+  execFileSync(path.join(bin, 'initdb'), ['-D', data, '-U', 'cordon', ...auth, '-E', 'UTF8'], {
+    stdio: 'ignore',
+    ...user,
+  });
   const port = await freePort();
-  const server = spawn(path.join(bin, 'postgres'), ['-D', data, '-h', '127.0.0.1', '-p', String(port), '-k', dir], { stdio: 'ignore', ...user });
+  const server = spawn(path.join(bin, 'postgres'), ['-D', data, '-h', '127.0.0.1', '-p', String(port), '-k', dir], {
+    stdio: 'ignore',
+    ...user,
+  });
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
   const url = `postgres://cordon${password ? `:${encodeURIComponent(password)}` : ''}@127.0.0.1:${port}/postgres`;
   for (let attempt = 0; ; attempt++) {

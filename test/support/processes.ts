@@ -49,9 +49,16 @@ export interface ServiceProcess {
  * Starts the service with extra env vars and waits until `/healthz` answers. `viaNpm` runs it
  * exactly as users do, through `npm start`, whose SIGTERM must reach the service.
  */
-export async function startServiceProcess(env: Record<string, string>, { viaNpm = false } = {}): Promise<ServiceProcess> {
+export async function startServiceProcess(
+  env: Record<string, string>,
+  { viaNpm = false } = {},
+): Promise<ServiceProcess> {
   const child = viaNpm
-    ? spawn('npm', ['start', '--silent'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    ? spawn('npm', ['start', '--silent'], {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
     : spawnTs('src/main.ts', [], env);
   const service = { child, exit: finished(child), http: `http://127.0.0.1:${env.CORDON_HTTP_PORT}` };
   try {

@@ -11,9 +11,26 @@ import { clearFault, injectFault } from '../../activities/connectors/simulated/s
 import { submitAlert } from '../../src/client/submitAlert';
 import { openDatabase } from '../../src/db';
 import { setKillSwitch } from '../../src/killSwitch';
-import { approveSignal, decideUpdate, denySignal, falsePositiveSignal, pauseSignal, resumeSignal, retryCompensationsSignal, statusQuery, type ContainmentStatus } from '../../workflows/definitions';
+import {
+  approveSignal,
+  decideUpdate,
+  denySignal,
+  falsePositiveSignal,
+  pauseSignal,
+  resumeSignal,
+  retryCompensationsSignal,
+  statusQuery,
+  type ContainmentStatus,
+} from '../../workflows/definitions';
 import { makeAlert } from './alerts';
-import { startDevServer, startTimeSkippingServer, startWorkerWithBundle, TEST_POLICY, TestInventory, testPolicyWithBudget } from './stack';
+import {
+  startDevServer,
+  startTimeSkippingServer,
+  startWorkerWithBundle,
+  TEST_POLICY,
+  TestInventory,
+  testPolicyWithBudget,
+} from './stack';
 
 /** One step; `who`/`alert`/... name an identity label from the scenario's `identities`. */
 export type Step =
@@ -31,7 +48,15 @@ export type Step =
   /** Advances the time-skipping server's clock. */
   | { sleep: Duration }
   /** Waits until the workflow shows this state; `closed` waits for its result. */
-  | { until: string; outcome?: string; waitingFor?: string; pending?: string; closed?: true; continued?: true; shadow?: true };
+  | {
+      until: string;
+      outcome?: string;
+      waitingFor?: string;
+      pending?: string;
+      closed?: true;
+      continued?: true;
+      shadow?: true;
+    };
 
 export interface Scenario {
   name: string;
@@ -49,13 +74,20 @@ export interface Scenario {
 const WAIT_MS = 60_000;
 
 // Polls the status query: the workflow progresses asynchronously.
-async function waitForStatus(handle: WorkflowHandle, what: string, check: (s: ContainmentStatus) => boolean): Promise<void> {
+async function waitForStatus(
+  handle: WorkflowHandle,
+  what: string,
+  check: (s: ContainmentStatus) => boolean,
+): Promise<void> {
   const deadline = Date.now() + WAIT_MS;
   let last: ContainmentStatus | undefined;
   for (;;) {
     last = await handle.query(statusQuery).catch(() => last);
     if (last && check(last)) return;
-    if (Date.now() > deadline) throw new Error(`${handle.workflowId}: no ${what} within ${WAIT_MS} ms (stage ${last?.stage}, outcome ${last?.outcome})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${handle.workflowId}: no ${what} within ${WAIT_MS} ms (stage ${last?.stage}, outcome ${last?.outcome})`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -74,24 +106,44 @@ async function pendingRequestId(handle: WorkflowHandle, stage: string): Promise<
 }
 
 /** Runs one scenario on a fresh server, worker and in-memory database; returns file name → history. */
-export async function runScenario(scenario: Scenario, workflowBundle: WorkerOptions['workflowBundle']): Promise<Record<string, History>> {
+export async function runScenario(
+  scenario: Scenario,
+  workflowBundle: WorkerOptions['workflowBundle'],
+): Promise<Record<string, History>> {
   const timeSkipping = scenario.server === 'time-skipping';
   const env: TestWorkflowEnvironment = await (timeSkipping ? startTimeSkippingServer() : startDevServer());
   const db = await openDatabase({});
   const inventory = new TestInventory();
   const taskQueue = `record-${randomUUID()}`;
   const policyFile = scenario.budget === undefined ? TEST_POLICY : testPolicyWithBudget(scenario.budget);
-  const worker = await startWorkerWithBundle(env, db, taskQueue, { policyFile, inventoryFile: inventory.file }, workflowBundle);
+  const worker = await startWorkerWithBundle(
+    env,
+    db,
+    taskQueue,
+    { policyFile, inventoryFile: inventory.file },
+    workflowBundle,
+  );
   const running = worker.run();
   try {
-    const ids = Object.fromEntries(Object.entries(scenario.identities).map(([label, environment]) => [label, inventory.add(environment, { id: `${scenario.name}-${label}` })]));
+    const ids = Object.fromEntries(
+      Object.entries(scenario.identities).map(([label, environment]) => [
+        label,
+        inventory.add(environment, { id: `${scenario.name}-${label}` }),
+      ]),
+    );
     const idOf = (label: string) => ids[label] ?? fail(`${scenario.name}: unknown identity ${label}`);
-    const workflowIdOf = (label: string, shadow?: boolean) => `${shadow ? 'shadow:' : ''}contain:simulated:${idOf(label)}`;
+    const workflowIdOf = (label: string, shadow?: boolean) =>
+      `${shadow ? 'shadow:' : ''}contain:simulated:${idOf(label)}`;
     const handleOf = (label: string, shadow?: boolean) => env.client.workflow.getHandle(workflowIdOf(label, shadow));
     const firstRuns = new Map<string, string>();
     for (const step of scenario.steps) {
       if ('alert' in step) {
-        const alert = makeAlert({ identity: { provider: 'simulated', id: idOf(step.alert) }, confidence: step.confidence ?? 0.9, ...(step.severity && { severity: step.severity }), ...(step.shadow && { shadow: true }) });
+        const alert = makeAlert({
+          identity: { provider: 'simulated', id: idOf(step.alert) },
+          confidence: step.confidence ?? 0.9,
+          ...(step.severity && { severity: step.severity }),
+          ...(step.shadow && { shadow: true }),
+        });
         // The Java test server has no custom search attributes.
         const { runId } = await submitAlert(env.client, taskQueue, alert, { searchAttributes: !timeSkipping });
         if (!firstRuns.has(step.alert) && runId) firstRuns.set(step.alert, runId);
@@ -99,13 +151,20 @@ export async function runScenario(scenario: Scenario, workflowBundle: WorkerOpti
         const started = await env.client.workflow.start('containIdentity', {
           workflowId: workflowIdOf(step.start),
           taskQueue,
-          args: [{ identity: { provider: 'simulated', id: idOf(step.start) }, maxHistoryEvents: step.maxHistoryEvents, searchAttributes: !timeSkipping }],
+          args: [
+            {
+              identity: { provider: 'simulated', id: idOf(step.start) },
+              maxHistoryEvents: step.maxHistoryEvents,
+              searchAttributes: !timeSkipping,
+            },
+          ],
         });
         firstRuns.set(step.start, started.firstExecutionRunId);
       } else if ('decide' in step) {
         const handle = handleOf(step.who);
         const decision = { requestId: await pendingRequestId(handle, step.stage), approver: step.by };
-        if (step.via === 'update') await handle.executeUpdate(decideUpdate, { args: [{ decision: step.decide, ...decision }] });
+        if (step.via === 'update')
+          await handle.executeUpdate(decideUpdate, { args: [{ decision: step.decide, ...decision }] });
         else await handle.signal(step.decide === 'approve' ? approveSignal : denySignal, decision);
       } else if ('falsePositive' in step) {
         await handleOf(step.falsePositive).signal(falsePositiveSignal, { by: step.by, reason: step.reason });
@@ -120,19 +179,29 @@ export async function runScenario(scenario: Scenario, workflowBundle: WorkerOpti
       } else if ('clearFault' in step) {
         await clearFault(db, idOf(step.clearFault), step.action);
       } else if ('killSwitch' in step) {
-        await setKillSwitch(db, env.client, { engaged: step.killSwitch === 'engage', by: step.by, reason: step.reason });
+        await setKillSwitch(db, env.client, {
+          engaged: step.killSwitch === 'engage',
+          by: step.by,
+          reason: step.reason,
+        });
       } else if ('sleep' in step) {
         await env.sleep(step.sleep);
       } else if (step.closed) {
         await handleOf(step.until).result();
       } else if (step.continued) {
-        await waitFor(`${step.until} to continue as new`, async () => (await handleOf(step.until).describe()).runId !== firstRuns.get(step.until));
+        await waitFor(
+          `${step.until} to continue as new`,
+          async () => (await handleOf(step.until).describe()).runId !== firstRuns.get(step.until),
+        );
       } else {
         const { outcome, waitingFor, pending } = step;
-        await waitForStatus(handleOf(step.until, step.shadow), JSON.stringify({ outcome, waitingFor, pending }), (s) =>
-          (outcome === undefined || s.outcome === outcome) &&
-          (waitingFor === undefined || s.waitingFor === waitingFor) &&
-          (pending === undefined || s.pendingRequest?.stage === pending),
+        await waitForStatus(
+          handleOf(step.until, step.shadow),
+          JSON.stringify({ outcome, waitingFor, pending }),
+          (s) =>
+            (outcome === undefined || s.outcome === outcome) &&
+            (waitingFor === undefined || s.waitingFor === waitingFor) &&
+            (pending === undefined || s.pendingRequest?.stage === pending),
         );
       }
     }
@@ -140,7 +209,9 @@ export async function runScenario(scenario: Scenario, workflowBundle: WorkerOpti
     for (const [file, spec] of Object.entries(scenario.record)) {
       const [label, which] = spec.split('@');
       const workflowId = workflowIdOf(label, which === 'shadow');
-      const history = await env.client.workflow.getHandle(workflowId, which === 'first' ? firstRuns.get(label) : undefined).fetchHistory();
+      const history = await env.client.workflow
+        .getHandle(workflowId, which === 'first' ? firstRuns.get(label) : undefined)
+        .fetchHistory();
       // The dev server records the workflow id in the first event; the Java test server does
       // not. Replays need it (workflowInfo().workflowId), and reports name it.
       const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;

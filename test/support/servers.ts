@@ -35,10 +35,14 @@ async function serve(child: ChildProcess, url: string, ready: (res: Response) =>
 export async function startOpenBao(): Promise<TestServer & { rootToken: string }> {
   const port = await freePort();
   const rootToken = `root-${randomBytes(12).toString('hex')}`;
-  const child = spawn(testServerBinary('bao'), ['server', '-dev', `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${port}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, BAO_DEV_ROOT_TOKEN_ID: rootToken },
-  });
+  const child = spawn(
+    testServerBinary('bao'),
+    ['server', '-dev', `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${port}`],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, BAO_DEV_ROOT_TOKEN_ID: rootToken },
+    },
+  );
   const server = await serve(child, `http://127.0.0.1:${port}/v1/sys/health`, (res) => res.status === 200);
   return { ...server, rootToken };
 }
@@ -46,6 +50,8 @@ export async function startOpenBao(): Promise<TestServer & { rootToken: string }
 /** moto's AWS server (IAM, STS, Secrets Manager, …) on loopback; state in memory. */
 export async function startMoto(): Promise<TestServer> {
   const port = await freePort();
-  const child = spawn(testServerBinary('moto_server'), ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(testServerBinary('moto_server'), ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return serve(child, `http://127.0.0.1:${port}/moto-api/`, (res) => res.ok);
 }

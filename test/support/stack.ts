@@ -20,7 +20,11 @@ import type { Database } from '../../src/db';
 export const testLogger = createLogger(process.env.CORDON_TEST_LOG_LEVEL ?? 'silent');
 
 /** Starts `temporal server start-dev` with Cordon's search attributes: in memory unless `dbFilename`; a Web UI on `uiPort`. */
-export async function startDevServer({ uiPort, port, dbFilename }: { uiPort?: number; port?: number; dbFilename?: string } = {}): Promise<TestWorkflowEnvironment> {
+export async function startDevServer({
+  uiPort,
+  port,
+  dbFilename,
+}: { uiPort?: number; port?: number; dbFilename?: string } = {}): Promise<TestWorkflowEnvironment> {
   installRuntime(testLogger);
   return TestWorkflowEnvironment.createLocal({
     server: {

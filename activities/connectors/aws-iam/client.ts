@@ -48,7 +48,8 @@ interface AwsError {
   $metadata?: { httpStatusCode?: number };
 }
 
-const THROTTLING = /throttl|concurrentmodification|toomanyrequests|requestlimitexceeded|slowdown|serviceunavailable|internalfailure|internalerror/i;
+const THROTTLING =
+  /throttl|concurrentmodification|toomanyrequests|requestlimitexceeded|slowdown|serviceunavailable|internalfailure|internalerror/i;
 const NOT_FOUND = /^(NoSuchEntity|ResourceNotFound)(Exception)?$/;
 
 /** True when the SDK error is IAM's NoSuchEntity (or Secrets Manager's ResourceNotFound). */
@@ -68,8 +69,15 @@ export function toFailure(err: unknown, what: string): ApplicationFailure {
   const name = e.name ?? 'Error';
   const reason = `${name}${e.message && e.message !== name ? `: ${e.message}` : ''}`;
   if (status === undefined || status >= 500 || status === 429 || e.$retryable || THROTTLING.test(name)) {
-    const cause = status === undefined ? `AWS unreachable (${e.code ?? name}${e.message ? `: ${e.message}` : ''})` : `${reason} (HTTP ${status})`;
-    return ApplicationFailure.create({ type: AwsIamFailure.Transient, message: `aws-iam: ${what} failed, will retry: ${cause}`, nonRetryable: false });
+    const cause =
+      status === undefined
+        ? `AWS unreachable (${e.code ?? name}${e.message ? `: ${e.message}` : ''})`
+        : `${reason} (HTTP ${status})`;
+    return ApplicationFailure.create({
+      type: AwsIamFailure.Transient,
+      message: `aws-iam: ${what} failed, will retry: ${cause}`,
+      nonRetryable: false,
+    });
   }
   return ApplicationFailure.create({
     type: isNotFound(err) ? AwsIamFailure.NotFound : AwsIamFailure.Rejected,
@@ -99,5 +107,9 @@ export async function awsOptional<T>(what: string, call: () => Promise<T>): Prom
 
 /** A post-condition that does not hold yet (IAM is eventually consistent): Temporal retries. */
 export function notYet(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: AwsIamFailure.Transient, message: `aws-iam: ${message}`, nonRetryable: false });
+  return ApplicationFailure.create({
+    type: AwsIamFailure.Transient,
+    message: `aws-iam: ${message}`,
+    nonRetryable: false,
+  });
 }

@@ -12,7 +12,13 @@ import { rotateAction, rotatedNow } from './rotate';
  * isolate, roles (`role/<name>`). Rotated keys go to Secrets Manager. Undefined when
  * `settings.aws` is absent; the SDK clients are made on first use.
  */
-export function createAwsIamConnector({ db, settings }: { db: Database; settings: ConnectorSettings }): Connector | undefined {
+export function createAwsIamConnector({
+  db,
+  settings,
+}: {
+  db: Database;
+  settings: ConnectorSettings;
+}): Connector | undefined {
   if (!settings.aws) return undefined;
   const clients = new AwsClients(settings.aws);
   // Post-conditions that depend on what an action captured read this case's captures only.
@@ -24,7 +30,8 @@ export function createAwsIamConnector({ db, settings }: { db: Database; settings
   };
   return {
     name: 'aws-iam',
-    description: 'AWS IAM users and roles: deny policies, access key status and deletion, rotation into Secrets Manager',
+    description:
+      'AWS IAM users and roles: deny policies, access key status and deletion, rotation into Secrets Manager',
     actions: {
       restrict: restrictAction(db, clients),
       isolate: isolateAction(db, clients),

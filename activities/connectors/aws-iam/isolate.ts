@@ -57,9 +57,14 @@ export const TRUST_DENY = {
   Action: ['sts:AssumeRole', 'sts:AssumeRoleWithSAML', 'sts:AssumeRoleWithWebIdentity'],
 };
 
-const statementsOf = (doc: PolicyDocument) => (Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement]) as { Sid?: string }[];
-const hasTrustDeny = (doc: PolicyDocument) => statementsOf(doc).some((s) => s?.Sid === TRUST_DENY_SID && digestOf(s) === digestOf(TRUST_DENY));
-const withoutTrustDeny = (doc: PolicyDocument): PolicyDocument => ({ ...doc, Statement: statementsOf(doc).filter((s) => s?.Sid !== TRUST_DENY_SID) });
+const statementsOf = (doc: PolicyDocument) =>
+  (Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement]) as { Sid?: string }[];
+const hasTrustDeny = (doc: PolicyDocument) =>
+  statementsOf(doc).some((s) => s?.Sid === TRUST_DENY_SID && digestOf(s) === digestOf(TRUST_DENY));
+const withoutTrustDeny = (doc: PolicyDocument): PolicyDocument => ({
+  ...doc,
+  Statement: statementsOf(doc).filter((s) => s?.Sid !== TRUST_DENY_SID),
+});
 
 /** What isolate keeps before its first attempt in a case; the case's undo restores exactly this. */
 export interface IsolateCapture {
@@ -77,9 +82,19 @@ interface CutoffCapture {
 }
 
 const keyOf = (identityId: string, caseId: string) => ({ provider: 'aws-iam', identityId, caseId, action: 'isolate' });
-const cutoffKeyOf = (identityId: string, caseId: string) => ({ provider: 'aws-iam', identityId, caseId, action: 'isolate-cutoff' });
+const cutoffKeyOf = (identityId: string, caseId: string) => ({
+  provider: 'aws-iam',
+  identityId,
+  caseId,
+  action: 'isolate-cutoff',
+});
 
-async function setStatus(clients: AwsClients, p: Principal, keyId: string, Status: 'Active' | 'Inactive'): Promise<void> {
+async function setStatus(
+  clients: AwsClients,
+  p: Principal,
+  keyId: string,
+  Status: 'Active' | 'Inactive',
+): Promise<void> {
   // A key deleted meanwhile (revoke) needs no status change.
   await awsOptional(`UpdateAccessKey ${keyId} to ${Status} for ${p.label}`, () =>
     clients.iam.send(new UpdateAccessKeyCommand({ UserName: p.name, AccessKeyId: keyId, Status })),
@@ -92,7 +107,12 @@ async function setStatus(clients: AwsClients, p: Principal, keyId: string, Statu
  * Without a capture in this case (isolation never ran in it) any session policy counts, and every
  * key must be inactive.
  */
-export async function isolated(db: Database, clients: AwsClients, identityId: string, caseId: string): Promise<boolean> {
+export async function isolated(
+  db: Database,
+  clients: AwsClients,
+  identityId: string,
+  caseId: string,
+): Promise<boolean> {
   const p = principalOf(identityId);
   const kept = await capturedFor<IsolateCapture>(db, keyOf(identityId, caseId));
   const cutoff = await capturedFor<CutoffCapture>(db, cutoffKeyOf(identityId, caseId));
@@ -132,7 +152,8 @@ export const isolateAction = (db: Database, clients: AwsClients): ConnectorActio
     const p = principalOf(identityId);
     await requireExists(clients, p);
     const kept = await capture<IsolateCapture>(db, keyOf(identityId, caseId), async () => ({
-      activeKeys: p.kind === 'user' ? (await listKeys(clients, p)).filter((k) => k.status === 'Active').map((k) => k.id) : [],
+      activeKeys:
+        p.kind === 'user' ? (await listKeys(clients, p)).filter((k) => k.status === 'Active').map((k) => k.id) : [],
       sessionPolicyBefore: (await getInlinePolicy(clients, p, SESSION_POLICY)) ?? null,
       ...(p.kind === 'role' ? { trustDenyBefore: hasTrustDeny(await getTrustPolicy(clients, p)) } : {}),
     }));
@@ -157,7 +178,9 @@ export const isolateAction = (db: Database, clients: AwsClients): ConnectorActio
     }
 
     // 2. Cut every session issued until now.
-    const { issuedBefore } = await capture<CutoffCapture>(db, cutoffKeyOf(identityId, caseId), async () => ({ issuedBefore: new Date().toISOString() }));
+    const { issuedBefore } = await capture<CutoffCapture>(db, cutoffKeyOf(identityId, caseId), async () => ({
+      issuedBefore: new Date().toISOString(),
+    }));
     const wanted = sessionDocument(issuedBefore);
     const doc = await getInlinePolicy(clients, p, SESSION_POLICY);
     const sessionChanged = !doc || digestOf(doc) !== digestOf(wanted);
@@ -165,10 +188,18 @@ export const isolateAction = (db: Database, clients: AwsClients): ConnectorActio
 
     if (!(await isolated(db, clients, identityId, caseId))) throw notYet(`isolation of ${p.label} is not visible yet`);
     const changed = sessionChanged || trustChanged || deactivated.length > 0;
-    const credentials = p.kind === 'user' ? { keys: kept.activeKeys, deactivated } : { newSessions: 'denied in the trust policy', trustPolicyChanged: trustChanged };
+    const credentials =
+      p.kind === 'user'
+        ? { keys: kept.activeKeys, deactivated }
+        : { newSessions: 'denied in the trust policy', trustPolicyChanged: trustChanged };
     return {
       changed,
-      detail: { ...credentials, sessionsIssuedBefore: issuedBefore, sessionPolicy: SESSION_POLICY, ...(changed ? {} : { already: true }) },
+      detail: {
+        ...credentials,
+        sessionsIssuedBefore: issuedBefore,
+        sessionPolicy: SESSION_POLICY,
+        ...(changed ? {} : { already: true }),
+      },
     };
   },
   async undo({ identityId, caseId }) {
@@ -199,7 +230,11 @@ export const isolateAction = (db: Database, clients: AwsClients): ConnectorActio
       p.kind === 'role'
         ? hasTrustDeny(await getTrustPolicy(clients, p)) === !!kept.trustDenyBefore
         : (await listKeys(clients, p)).every((k) => k.status === 'Active' || !kept.activeKeys.includes(k.id));
-    if (!credentialsBack || (sessionNow ? digestOf(sessionNow) : null) !== (kept.sessionPolicyBefore ? digestOf(kept.sessionPolicyBefore) : null)) {
+    if (
+      !credentialsBack ||
+      (sessionNow ? digestOf(sessionNow) : null) !==
+        (kept.sessionPolicyBefore ? digestOf(kept.sessionPolicyBefore) : null)
+    ) {
       throw notYet(`${p.label} is not back to its state before isolation yet`);
     }
     await releaseCapture(db, cutoffKeyOf(identityId, caseId));
@@ -208,7 +243,9 @@ export const isolateAction = (db: Database, clients: AwsClients): ConnectorActio
     return {
       changed,
       detail: {
-        ...(p.kind === 'user' ? { reactivated } : { newSessions: kept.trustDenyBefore ? 'still denied (found so)' : 'allowed again' }),
+        ...(p.kind === 'user'
+          ? { reactivated }
+          : { newSessions: kept.trustDenyBefore ? 'still denied (found so)' : 'allowed again' }),
         sessionPolicy: kept.sessionPolicyBefore === null ? 'removed' : 'restored',
         ...(changed ? {} : { already: true }),
       },

@@ -68,13 +68,22 @@ export function parsePolicy(raw: string): PolicyDocument {
 }
 
 /** Throws a permanent NotFound when the user or role does not exist. */
-export async function requireExists(clients: AwsClients, p: Principal): Promise<{ arn: string; id: string; trustPolicy?: PolicyDocument }> {
+export async function requireExists(
+  clients: AwsClients,
+  p: Principal,
+): Promise<{ arn: string; id: string; trustPolicy?: PolicyDocument }> {
   if (p.kind === 'user') {
-    const user = (await aws(`GetUser for ${p.label}`, () => clients.iam.send(new GetUserCommand({ UserName: p.name })))).User!;
+    const user = (await aws(`GetUser for ${p.label}`, () => clients.iam.send(new GetUserCommand({ UserName: p.name }))))
+      .User!;
     return { arn: user.Arn!, id: user.UserId! };
   }
-  const role = (await aws(`GetRole for ${p.label}`, () => clients.iam.send(new GetRoleCommand({ RoleName: p.name })))).Role!;
-  return { arn: role.Arn!, id: role.RoleId!, trustPolicy: role.AssumeRolePolicyDocument ? parsePolicy(role.AssumeRolePolicyDocument) : undefined };
+  const role = (await aws(`GetRole for ${p.label}`, () => clients.iam.send(new GetRoleCommand({ RoleName: p.name }))))
+    .Role!;
+  return {
+    arn: role.Arn!,
+    id: role.RoleId!,
+    trustPolicy: role.AssumeRolePolicyDocument ? parsePolicy(role.AssumeRolePolicyDocument) : undefined,
+  };
 }
 
 /** The role's trust policy (who may assume it), as GetRole returns it. */
@@ -90,20 +99,43 @@ export async function putTrustPolicy(clients: AwsClients, p: Principal, doc: Pol
 }
 
 /** The inline policy `policyName` of the principal, or undefined when absent. */
-export async function getInlinePolicy(clients: AwsClients, p: Principal, policyName: string): Promise<PolicyDocument | undefined> {
+export async function getInlinePolicy(
+  clients: AwsClients,
+  p: Principal,
+  policyName: string,
+): Promise<PolicyDocument | undefined> {
   const what = `reading inline policy "${policyName}" of ${p.label}`;
   const doc =
     p.kind === 'user'
-      ? (await awsOptional(what, () => clients.iam.send(new GetUserPolicyCommand({ UserName: p.name, PolicyName: policyName }))))?.PolicyDocument
-      : (await awsOptional(what, () => clients.iam.send(new GetRolePolicyCommand({ RoleName: p.name, PolicyName: policyName }))))?.PolicyDocument;
+      ? (
+          await awsOptional(what, () =>
+            clients.iam.send(new GetUserPolicyCommand({ UserName: p.name, PolicyName: policyName })),
+          )
+        )?.PolicyDocument
+      : (
+          await awsOptional(what, () =>
+            clients.iam.send(new GetRolePolicyCommand({ RoleName: p.name, PolicyName: policyName })),
+          )
+        )?.PolicyDocument;
   return doc === undefined ? undefined : parsePolicy(doc);
 }
 
-export async function putInlinePolicy(clients: AwsClients, p: Principal, policyName: string, doc: PolicyDocument): Promise<void> {
+export async function putInlinePolicy(
+  clients: AwsClients,
+  p: Principal,
+  policyName: string,
+  doc: PolicyDocument,
+): Promise<void> {
   const what = `writing inline policy "${policyName}" on ${p.label}`;
   const PolicyDocument = JSON.stringify(doc);
-  if (p.kind === 'user') await aws(what, () => clients.iam.send(new PutUserPolicyCommand({ UserName: p.name, PolicyName: policyName, PolicyDocument })));
-  else await aws(what, () => clients.iam.send(new PutRolePolicyCommand({ RoleName: p.name, PolicyName: policyName, PolicyDocument })));
+  if (p.kind === 'user')
+    await aws(what, () =>
+      clients.iam.send(new PutUserPolicyCommand({ UserName: p.name, PolicyName: policyName, PolicyDocument })),
+    );
+  else
+    await aws(what, () =>
+      clients.iam.send(new PutRolePolicyCommand({ RoleName: p.name, PolicyName: policyName, PolicyDocument })),
+    );
 }
 
 /** Deletes an inline policy; true when it existed. */
@@ -111,13 +143,22 @@ export async function deleteInlinePolicy(clients: AwsClients, p: Principal, poli
   const what = `deleting inline policy "${policyName}" of ${p.label}`;
   const done =
     p.kind === 'user'
-      ? await awsOptional(what, () => clients.iam.send(new DeleteUserPolicyCommand({ UserName: p.name, PolicyName: policyName })))
-      : await awsOptional(what, () => clients.iam.send(new DeleteRolePolicyCommand({ RoleName: p.name, PolicyName: policyName })));
+      ? await awsOptional(what, () =>
+          clients.iam.send(new DeleteUserPolicyCommand({ UserName: p.name, PolicyName: policyName })),
+        )
+      : await awsOptional(what, () =>
+          clients.iam.send(new DeleteRolePolicyCommand({ RoleName: p.name, PolicyName: policyName })),
+        );
   return done !== undefined;
 }
 
 /** Sets an inline policy back to what a capture recorded: the document, or absent. */
-export async function restoreInlinePolicy(clients: AwsClients, p: Principal, policyName: string, before: PolicyDocument | null): Promise<boolean> {
+export async function restoreInlinePolicy(
+  clients: AwsClients,
+  p: Principal,
+  policyName: string,
+  before: PolicyDocument | null,
+): Promise<boolean> {
   const now = await getInlinePolicy(clients, p, policyName);
   if (before === null) return now === undefined ? false : deleteInlinePolicy(clients, p, policyName);
   if (now !== undefined && digestOf(now) === digestOf(before)) return false;
@@ -137,8 +178,11 @@ export async function listKeys(clients: AwsClients, p: Principal): Promise<Acces
   const keys: AccessKeyState[] = [];
   let Marker: string | undefined;
   do {
-    const page = await aws(`ListAccessKeys for ${p.label}`, () => clients.iam.send(new ListAccessKeysCommand({ UserName: p.name, Marker })));
-    for (const k of page.AccessKeyMetadata ?? []) keys.push({ id: k.AccessKeyId!, status: k.Status!, created: k.CreateDate?.toISOString() });
+    const page = await aws(`ListAccessKeys for ${p.label}`, () =>
+      clients.iam.send(new ListAccessKeysCommand({ UserName: p.name, Marker })),
+    );
+    for (const k of page.AccessKeyMetadata ?? [])
+      keys.push({ id: k.AccessKeyId!, status: k.Status!, created: k.CreateDate?.toISOString() });
     Marker = page.IsTruncated ? page.Marker : undefined;
   } while (Marker);
   return keys.sort((a, b) => a.id.localeCompare(b.id));
@@ -169,11 +213,15 @@ export async function readSnapshot(clients: AwsClients, p: Principal): Promise<R
   const names =
     p.kind === 'user'
       ? await paged(async (Marker) => {
-          const r = await aws(`ListUserPolicies for ${p.label}`, () => iam.send(new ListUserPoliciesCommand({ UserName: p.name, Marker })));
+          const r = await aws(`ListUserPolicies for ${p.label}`, () =>
+            iam.send(new ListUserPoliciesCommand({ UserName: p.name, Marker })),
+          );
           return { items: r.PolicyNames ?? [], next: r.IsTruncated ? r.Marker : undefined };
         })
       : await paged(async (Marker) => {
-          const r = await aws(`ListRolePolicies for ${p.label}`, () => iam.send(new ListRolePoliciesCommand({ RoleName: p.name, Marker })));
+          const r = await aws(`ListRolePolicies for ${p.label}`, () =>
+            iam.send(new ListRolePoliciesCommand({ RoleName: p.name, Marker })),
+          );
           return { items: r.PolicyNames ?? [], next: r.IsTruncated ? r.Marker : undefined };
         });
   const inlinePolicies = [];
@@ -184,27 +232,50 @@ export async function readSnapshot(clients: AwsClients, p: Principal): Promise<R
   const attached =
     p.kind === 'user'
       ? await paged(async (Marker) => {
-          const r = await aws(`ListAttachedUserPolicies for ${p.label}`, () => iam.send(new ListAttachedUserPoliciesCommand({ UserName: p.name, Marker })));
+          const r = await aws(`ListAttachedUserPolicies for ${p.label}`, () =>
+            iam.send(new ListAttachedUserPoliciesCommand({ UserName: p.name, Marker })),
+          );
           return { items: r.AttachedPolicies ?? [], next: r.IsTruncated ? r.Marker : undefined };
         })
       : await paged(async (Marker) => {
-          const r = await aws(`ListAttachedRolePolicies for ${p.label}`, () => iam.send(new ListAttachedRolePoliciesCommand({ RoleName: p.name, Marker })));
+          const r = await aws(`ListAttachedRolePolicies for ${p.label}`, () =>
+            iam.send(new ListAttachedRolePoliciesCommand({ RoleName: p.name, Marker })),
+          );
           return { items: r.AttachedPolicies ?? [], next: r.IsTruncated ? r.Marker : undefined };
         });
   const attachedPolicies = attached.map((a) => a.PolicyArn!).sort();
   if (p.kind === 'role') {
     // The trust policy decides who can open new sessions; isolate changes it, so its digest is evidence.
-    return { kind: 'role', name: p.name, arn, id, trustPolicy: trustPolicy ? digestOf(trustPolicy) : null, inlinePolicies, attachedPolicies };
+    return {
+      kind: 'role',
+      name: p.name,
+      arn,
+      id,
+      trustPolicy: trustPolicy ? digestOf(trustPolicy) : null,
+      inlinePolicies,
+      attachedPolicies,
+    };
   }
   const groups = (
     await paged(async (Marker) => {
-      const r = await aws(`ListGroupsForUser for ${p.label}`, () => iam.send(new ListGroupsForUserCommand({ UserName: p.name, Marker })));
+      const r = await aws(`ListGroupsForUser for ${p.label}`, () =>
+        iam.send(new ListGroupsForUserCommand({ UserName: p.name, Marker })),
+      );
       return { items: r.Groups ?? [], next: r.IsTruncated ? r.Marker : undefined };
     })
   )
     .map((g) => g.GroupName!)
     .sort();
-  return { kind: 'user', name: p.name, arn, id, accessKeys: await listKeys(clients, p), inlinePolicies, attachedPolicies, groups };
+  return {
+    kind: 'user',
+    name: p.name,
+    arn,
+    id,
+    accessKeys: await listKeys(clients, p),
+    inlinePolicies,
+    attachedPolicies,
+    groups,
+  };
 }
 
 /** What `snapshot` and `verify` read (every action's permissions add to these). */

@@ -3,7 +3,14 @@ import { digestOf } from '../../../src/digest';
 import { capture, capturedFor, releaseCapture } from '../captures';
 import type { ConnectorAction } from '../types';
 import { notYet, type AwsClients } from './client';
-import { getInlinePolicy, principalOf, putInlinePolicy, requireExists, restoreInlinePolicy, type PolicyDocument } from './principal';
+import {
+  getInlinePolicy,
+  principalOf,
+  putInlinePolicy,
+  requireExists,
+  restoreInlinePolicy,
+  type PolicyDocument,
+} from './principal';
 
 /** The inline policy restrict adds: an explicit deny wins over every allow the principal has. */
 export const RESTRICT_POLICY = 'cordon-restrict';
@@ -36,12 +43,23 @@ export const restrictAction = (db: Database, clients: AwsClients): ConnectorActi
   return {
     name: 'restrict',
     description: `Attach the inline deny-all policy "${RESTRICT_POLICY}" to the IAM user or role`,
-    permissions: ['iam:GetUser', 'iam:GetRole', 'iam:GetUserPolicy', 'iam:GetRolePolicy', 'iam:PutUserPolicy', 'iam:PutRolePolicy', 'iam:DeleteUserPolicy', 'iam:DeleteRolePolicy'],
+    permissions: [
+      'iam:GetUser',
+      'iam:GetRole',
+      'iam:GetUserPolicy',
+      'iam:GetRolePolicy',
+      'iam:PutUserPolicy',
+      'iam:PutRolePolicy',
+      'iam:DeleteUserPolicy',
+      'iam:DeleteRolePolicy',
+    ],
     reversible: true,
     async run({ identityId, caseId }) {
       const p = principalOf(identityId);
       await requireExists(clients, p);
-      await capture<RestrictCapture>(db, key(identityId, caseId), async () => ({ before: (await getInlinePolicy(clients, p, RESTRICT_POLICY)) ?? null }));
+      await capture<RestrictCapture>(db, key(identityId, caseId), async () => ({
+        before: (await getInlinePolicy(clients, p, RESTRICT_POLICY)) ?? null,
+      }));
       const already = await restricted(clients, identityId);
       if (!already) await putInlinePolicy(clients, p, RESTRICT_POLICY, RESTRICT_DOCUMENT);
       if (!(await restricted(clients, identityId))) throw notYet(`the deny policy on ${p.label} is not visible yet`);
@@ -54,9 +72,17 @@ export const restrictAction = (db: Database, clients: AwsClients): ConnectorActi
       await requireExists(clients, p);
       const changed = await restoreInlinePolicy(clients, p, RESTRICT_POLICY, kept.before);
       const now = await getInlinePolicy(clients, p, RESTRICT_POLICY);
-      if ((now ? digestOf(now) : null) !== (kept.before ? digestOf(kept.before) : null)) throw notYet(`the policy "${RESTRICT_POLICY}" on ${p.label} is not back to its state before the case yet`);
+      if ((now ? digestOf(now) : null) !== (kept.before ? digestOf(kept.before) : null))
+        throw notYet(`the policy "${RESTRICT_POLICY}" on ${p.label} is not back to its state before the case yet`);
       await releaseCapture(db, key(identityId, caseId));
-      return { changed, detail: { policy: RESTRICT_POLICY, restored: kept.before === null ? 'absent' : digestOf(kept.before), ...(changed ? {} : { already: true }) } };
+      return {
+        changed,
+        detail: {
+          policy: RESTRICT_POLICY,
+          restored: kept.before === null ? 'absent' : digestOf(kept.before),
+          ...(changed ? {} : { already: true }),
+        },
+      };
     },
   };
 };

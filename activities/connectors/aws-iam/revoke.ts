@@ -52,15 +52,25 @@ export const revokeAction = (db: Database, clients: AwsClients): ConnectorAction
     for (const k of await listKeys(clients, p)) {
       if (!kept.keys.includes(k.id)) continue;
       // Evidence of the key's last use, kept in the audit trail with the deletion.
-      const used = await awsOptional(`GetAccessKeyLastUsed ${k.id}`, () => clients.iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: k.id })));
+      const used = await awsOptional(`GetAccessKeyLastUsed ${k.id}`, () =>
+        clients.iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: k.id })),
+      );
       const gone = await awsOptional(`DeleteAccessKey ${k.id} of ${p.label}`, () =>
         clients.iam.send(new DeleteAccessKeyCommand({ UserName: p.name, AccessKeyId: k.id })),
       );
       if (gone !== undefined) {
-        deleted.push({ id: k.id, lastUsed: used?.AccessKeyLastUsed?.LastUsedDate?.toISOString(), lastService: used?.AccessKeyLastUsed?.ServiceName });
+        deleted.push({
+          id: k.id,
+          lastUsed: used?.AccessKeyLastUsed?.LastUsedDate?.toISOString(),
+          lastService: used?.AccessKeyLastUsed?.ServiceName,
+        });
       }
     }
-    if (!(await revoked(db, clients, identityId, caseId))) throw notYet(`access keys of ${p.label} are still listed after deletion`);
-    return { changed: deleted.length > 0, detail: { keys: kept.keys, deleted, ...(deleted.length ? {} : { already: true }) } };
+    if (!(await revoked(db, clients, identityId, caseId)))
+      throw notYet(`access keys of ${p.label} are still listed after deletion`);
+    return {
+      changed: deleted.length > 0,
+      detail: { keys: kept.keys, deleted, ...(deleted.length ? {} : { already: true }) },
+    };
   },
 });

@@ -24,7 +24,9 @@ export const secretIdFor = (clients: AwsClients, user: string) => `${clients.set
 /** Reads the stored key; inside this process only (its secret part never leaves as such). */
 export async function readStoredKey(clients: AwsClients, p: Principal): Promise<StoredKey | undefined> {
   const SecretId = secretIdFor(clients, p.name);
-  const found = await awsOptional(`GetSecretValue ${SecretId}`, () => clients.secrets.send(new GetSecretValueCommand({ SecretId })));
+  const found = await awsOptional(`GetSecretValue ${SecretId}`, () =>
+    clients.secrets.send(new GetSecretValueCommand({ SecretId })),
+  );
   if (!found?.SecretString) return undefined;
   try {
     return JSON.parse(found.SecretString) as StoredKey;
@@ -35,7 +37,8 @@ export async function readStoredKey(clients: AwsClients, p: Principal): Promise<
 
 // Secrets Manager idempotency token (32-64 chars), one per rotation and key: a retried store of
 // the same key is a no-op, and a key that replaces a lost one gets a version of its own.
-const tokenFor = (value: StoredKey) => createHash('sha256').update(`${value.RotationId}\n${value.AccessKeyId}`).digest('hex').slice(0, 64);
+const tokenFor = (value: StoredKey) =>
+  createHash('sha256').update(`${value.RotationId}\n${value.AccessKeyId}`).digest('hex').slice(0, 64);
 
 async function storeKey(clients: AwsClients, p: Principal, value: StoredKey): Promise<string> {
   const SecretId = secretIdFor(clients, p.name);
@@ -43,13 +46,20 @@ async function storeKey(clients: AwsClients, p: Principal, value: StoredKey): Pr
   const ClientRequestToken = tokenFor(value);
   try {
     const made = await clients.secrets.send(
-      new CreateSecretCommand({ Name: SecretId, SecretString, ClientRequestToken, Description: `IAM access key of ${p.name}, rotated by Cordon` }),
+      new CreateSecretCommand({
+        Name: SecretId,
+        SecretString,
+        ClientRequestToken,
+        Description: `IAM access key of ${p.name}, rotated by Cordon`,
+      }),
     );
     return made.ARN!;
   } catch (err) {
     if ((err as Error).name !== 'ResourceExistsException') throw err;
   }
-  const put = await aws(`PutSecretValue ${SecretId}`, () => clients.secrets.send(new PutSecretValueCommand({ SecretId, SecretString, ClientRequestToken })));
+  const put = await aws(`PutSecretValue ${SecretId}`, () =>
+    clients.secrets.send(new PutSecretValueCommand({ SecretId, SecretString, ClientRequestToken })),
+  );
   return put.ARN!;
 }
 
@@ -64,7 +74,11 @@ interface RotatedCapture {
  * earlier case issued are not included: they may have leaked since, and a later case revokes them.
  */
 export async function rotatedKeyIds(db: Database, identityId: string, caseId: string): Promise<string[]> {
-  const rotations = await capturesStartingWith<RotatedCapture>(db, { provider: 'aws-iam', identityId, caseId }, 'rotated:');
+  const rotations = await capturesStartingWith<RotatedCapture>(
+    db,
+    { provider: 'aws-iam', identityId, caseId },
+    'rotated:',
+  );
   return rotations.map((r) => r.newKey);
 }
 
@@ -74,10 +88,14 @@ export async function rotatedKeyIds(db: Database, identityId: string, caseId: st
  * not store is never recorded, and the key that was stored always is, whichever attempt made it.
  */
 async function recordRotated(db: Database, identityId: string, caseId: string, stored: StoredKey): Promise<void> {
-  await capture<RotatedCapture>(db, { provider: 'aws-iam', identityId, caseId, action: `rotated:${stored.AccessKeyId}` }, async () => ({
-    newKey: stored.AccessKeyId,
-    rotation: stored.RotationId,
-  }));
+  await capture<RotatedCapture>(
+    db,
+    { provider: 'aws-iam', identityId, caseId, action: `rotated:${stored.AccessKeyId}` },
+    async () => ({
+      newKey: stored.AccessKeyId,
+      rotation: stored.RotationId,
+    }),
+  );
 }
 
 /**
@@ -85,17 +103,29 @@ async function recordRotated(db: Database, identityId: string, caseId: string, s
  * 2-key limit) and returns the failure to raise. If the delete fails too, a retryable failure is
  * raised unchanged (the retry deletes the unstored key); a permanent one says which key was left.
  */
-async function withdrawUnstored(clients: AwsClients, p: Principal, keyId: string, failure: ApplicationFailure): Promise<ApplicationFailure> {
+async function withdrawUnstored(
+  clients: AwsClients,
+  p: Principal,
+  keyId: string,
+  failure: ApplicationFailure,
+): Promise<ApplicationFailure> {
   const what = `DeleteAccessKey ${keyId} (unstored) of ${p.label}`;
   let outcome: string;
   try {
-    await awsOptional(what, () => clients.iam.send(new DeleteAccessKeyCommand({ UserName: p.name, AccessKeyId: keyId })));
+    await awsOptional(what, () =>
+      clients.iam.send(new DeleteAccessKeyCommand({ UserName: p.name, AccessKeyId: keyId })),
+    );
     outcome = `the new access key ${keyId} was deleted again`;
   } catch (err) {
     if (!failure.nonRetryable) return failure;
     outcome = `the new access key ${keyId} could not be deleted and must be deleted by hand (${toFailure(err, what).message})`;
   }
-  return ApplicationFailure.create({ type: failure.type ?? undefined, message: `${failure.message}; ${outcome}`, nonRetryable: !!failure.nonRetryable, cause: failure });
+  return ApplicationFailure.create({
+    type: failure.type ?? undefined,
+    message: `${failure.message}; ${outcome}`,
+    nonRetryable: !!failure.nonRetryable,
+    cause: failure,
+  });
 }
 
 /** True when the stored key exists and is Active, and every other key of the user is not. */
@@ -104,7 +134,11 @@ export async function rotatedNow(clients: AwsClients, identityId: string): Promi
   requireUser(p, 'rotate');
   const stored = await readStoredKey(clients, p);
   const keys = await listKeys(clients, p);
-  return !!stored && keys.some((k) => k.id === stored.AccessKeyId && k.status === 'Active') && keys.every((k) => k.id === stored.AccessKeyId || k.status !== 'Active');
+  return (
+    !!stored &&
+    keys.some((k) => k.id === stored.AccessKeyId && k.status === 'Active') &&
+    keys.every((k) => k.id === stored.AccessKeyId || k.status !== 'Active')
+  );
 }
 
 /**
@@ -133,9 +167,13 @@ export const rotateAction = (db: Database, clients: AwsClients): ConnectorAction
     const p = principalOf(identityId);
     requireUser(p, 'rotate');
     await requireExists(clients, p);
-    const kept = await capture<{ oldKeys: string[] }>(db, { provider: 'aws-iam', identityId, caseId, action: `rotate:${idempotencyKey}` }, async () => ({
-      oldKeys: (await listKeys(clients, p)).map((k) => k.id),
-    }));
+    const kept = await capture<{ oldKeys: string[] }>(
+      db,
+      { provider: 'aws-iam', identityId, caseId, action: `rotate:${idempotencyKey}` },
+      async () => ({
+        oldKeys: (await listKeys(clients, p)).map((k) => k.id),
+      }),
+    );
     let stored = await readStoredKey(clients, p);
     let keys = await listKeys(clients, p);
     const mine = stored?.RotationId === idempotencyKey && keys.some((k) => k.id === stored!.AccessKeyId);
@@ -144,7 +182,9 @@ export const rotateAction = (db: Database, clients: AwsClients): ConnectorAction
       // Keys that appeared since this rotation began but are not in the store: an earlier
       // attempt created them and lost their secret. They are useless; delete them.
       for (const k of keys.filter((k) => !kept.oldKeys.includes(k.id))) {
-        await awsOptional(`DeleteAccessKey ${k.id} (unstored) of ${p.label}`, () => clients.iam.send(new DeleteAccessKeyCommand({ UserName: p.name, AccessKeyId: k.id })));
+        await awsOptional(`DeleteAccessKey ${k.id} (unstored) of ${p.label}`, () =>
+          clients.iam.send(new DeleteAccessKeyCommand({ UserName: p.name, AccessKeyId: k.id })),
+        );
       }
       if (keys.filter((k) => kept.oldKeys.includes(k.id)).length >= MAX_KEYS) {
         throw ApplicationFailure.create({
@@ -153,13 +193,27 @@ export const rotateAction = (db: Database, clients: AwsClients): ConnectorAction
           nonRetryable: true,
         });
       }
-      const made = await aws(`CreateAccessKey for ${p.label}`, () => clients.iam.send(new CreateAccessKeyCommand({ UserName: p.name })));
+      const made = await aws(`CreateAccessKey for ${p.label}`, () =>
+        clients.iam.send(new CreateAccessKeyCommand({ UserName: p.name })),
+      );
       const newKey = made.AccessKey!;
-      stored = { UserName: p.name, AccessKeyId: newKey.AccessKeyId!, SecretAccessKey: newKey.SecretAccessKey!, RotationId: idempotencyKey };
+      stored = {
+        UserName: p.name,
+        AccessKeyId: newKey.AccessKeyId!,
+        SecretAccessKey: newKey.SecretAccessKey!,
+        RotationId: idempotencyKey,
+      };
       try {
-        secretArn = await aws(`storing the new key of ${p.label} in Secrets Manager`, () => storeKey(clients, p, stored!));
+        secretArn = await aws(`storing the new key of ${p.label} in Secrets Manager`, () =>
+          storeKey(clients, p, stored!),
+        );
       } catch (err) {
-        throw await withdrawUnstored(clients, p, newKey.AccessKeyId!, toFailure(err, `storing the new key of ${p.label} in Secrets Manager`));
+        throw await withdrawUnstored(
+          clients,
+          p,
+          newKey.AccessKeyId!,
+          toFailure(err, `storing the new key of ${p.label} in Secrets Manager`),
+        );
       }
       keys = await listKeys(clients, p);
     }

@@ -40,18 +40,27 @@ export class BaoClient {
    * One API call. 2xx answers (and statuses listed in `allow`) are returned; anything else throws
    * an ApplicationFailure: 5xx/429/network → retryable, other 4xx → non-retryable.
    */
-  async call<T = any>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, allow: number[] = []): Promise<BaoResponse<T>> {
+  async call<T = any>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    body?: unknown,
+    allow: number[] = [],
+  ): Promise<BaoResponse<T>> {
     const where = `${method} /v1/${path.split('?')[0]}`;
     let res: Response;
     try {
       res = await fetch(this.base + path, {
         method,
-        headers: { 'X-Vault-Token': this.settings.token, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        headers: {
+          'X-Vault-Token': this.settings.token,
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
     } catch (err) {
-      const reason = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+      const reason =
+        err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
       throw ApplicationFailure.create({
         type: OpenBaoFailure.Unavailable,
         message: `OpenBao at ${new URL(this.base).origin} unreachable (${where}): ${reason}`,
@@ -66,7 +75,9 @@ export class BaoClient {
       parsed = undefined;
     }
     if (res.ok || allow.includes(res.status)) return { status: res.status, body: parsed };
-    const errors = Array.isArray(parsed?.errors) ? parsed.errors.join('; ').replace(/\s+/g, ' ').trim() : text.slice(0, 200);
+    const errors = Array.isArray(parsed?.errors)
+      ? parsed.errors.join('; ').replace(/\s+/g, ' ').trim()
+      : text.slice(0, 200);
     const message = `OpenBao ${where} answered ${res.status}${errors ? `: ${errors}` : ''}`;
     if (res.status >= 500 || res.status === 429 || res.status === 412) {
       // 412: a performance standby has not caught up yet; 503: sealed or standby.

@@ -87,14 +87,21 @@ export async function readRole(bao: BaoClient, name: string): Promise<Role> {
 
 /** The entity bound to the role's alias, or undefined when the role never logged in. */
 export async function findEntity(bao: BaoClient, role: Role): Promise<Entity | undefined> {
-  const res = await bao.call('POST', 'identity/lookup/entity', { alias_name: role.roleId, alias_mount_accessor: role.mountAccessor });
+  const res = await bao.call('POST', 'identity/lookup/entity', {
+    alias_name: role.roleId,
+    alias_mount_accessor: role.mountAccessor,
+  });
   if (res.status === 204 || !res.body?.data) return undefined;
   return readEntity(bao, res.body.data.id);
 }
 
 export async function readEntity(bao: BaoClient, id: string): Promise<Entity> {
   const { data } = await bao.get(`identity/entity/id/${seg(id)}`);
-  const groupIds = new Set<string>([...(data.group_ids ?? []), ...(data.direct_group_ids ?? []), ...(data.inherited_group_ids ?? [])]);
+  const groupIds = new Set<string>([
+    ...(data.group_ids ?? []),
+    ...(data.direct_group_ids ?? []),
+    ...(data.inherited_group_ids ?? []),
+  ]);
   return {
     id: data.id,
     name: data.name,
@@ -116,7 +123,11 @@ export async function groupPoliciesOf(bao: BaoClient, entity: Entity): Promise<s
   while (level.length) {
     const fresh = level.filter((id) => !seen.has(id));
     fresh.forEach((id) => seen.add(id));
-    const groups = await mapLimit(fresh, LOOKUP_CONCURRENCY, async (id) => (await bao.call('GET', `identity/group/id/${seg(id)}`, undefined, [404])).body?.data);
+    const groups = await mapLimit(
+      fresh,
+      LOOKUP_CONCURRENCY,
+      async (id) => (await bao.call('GET', `identity/group/id/${seg(id)}`, undefined, [404])).body?.data,
+    );
     level = [];
     for (const group of groups) {
       if (!group) continue;
@@ -161,10 +172,17 @@ export async function ensureEntity(bao: BaoClient, role: Role, caseId: string): 
   }
   if (!entity) {
     // An earlier attempt may have created it already (then `entity` is Cordon's and is reused).
-    const created = await bao.post('identity/entity', { name, metadata: { created_by: 'cordon', cordon_role: role.name, cordon_case: caseId } });
+    const created = await bao.post('identity/entity', {
+      name,
+      metadata: { created_by: 'cordon', cordon_role: role.name, cordon_case: caseId },
+    });
     entity = await readEntity(bao, created?.data?.id ?? (await entityNamed(bao, role))!.id);
   }
-  await bao.post('identity/entity-alias', { name: role.roleId, canonical_id: entity.id, mount_accessor: role.mountAccessor });
+  await bao.post('identity/entity-alias', {
+    name: role.roleId,
+    canonical_id: entity.id,
+    mount_accessor: role.mountAccessor,
+  });
   return readEntity(bao, entity.id);
 }
 
@@ -173,7 +191,10 @@ export async function ensureEntity(bao: BaoClient, role: Role, caseId: string): 
  * Cordon's. OpenBao refuses tokens whose entity is gone, so tokens of logins made while the role was
  * contained end with it (the workload logs in again and gets a fresh entity); their number is returned.
  */
-export async function deleteCreatedEntity(bao: BaoClient, role: Role): Promise<{ deleted: boolean; tokensEnded: number }> {
+export async function deleteCreatedEntity(
+  bao: BaoClient,
+  role: Role,
+): Promise<{ deleted: boolean; tokensEnded: number }> {
   const entity = (await findEntity(bao, role)) ?? (await entityNamed(bao, role));
   if (!entity || !createdByCordon(entity, role)) return { deleted: false, tokensEnded: 0 };
   const tokens = (await tokensOf(bao, role, entity.id)).length;
@@ -209,7 +230,8 @@ export async function restoreEntity<K extends 'disabled' | 'policies'>(
   const entity = await readEntity(bao, found.entityId!);
   if (same(entity)) return { changed: false, entityId: entity.id };
   await bao.post(`identity/entity/id/${seg(entity.id)}`, { [field]: value });
-  if (!same(await readEntity(bao, entity.id))) throw new Error(`OpenBao entity of role "${role.name}" did not get its ${field} back`);
+  if (!same(await readEntity(bao, entity.id)))
+    throw new Error(`OpenBao entity of role "${role.name}" did not get its ${field} back`);
   return { changed: true, entityId: entity.id };
 }
 
@@ -243,13 +265,17 @@ export async function tokensOf(bao: BaoClient, role: Role, entityId: string | un
   const tokens = looked.filter(
     (token): token is NonNullable<typeof token> =>
       token !== undefined &&
-      ((entityId !== undefined && token.entityId === entityId) || (token.info.path === `auth/${APPROLE_MOUNT}/login` && token.roleName === role.name)),
+      ((entityId !== undefined && token.entityId === entityId) ||
+        (token.info.path === `auth/${APPROLE_MOUNT}/login` && token.roleName === role.name)),
   );
   return tokens.map((t) => t.info).sort((a, b) => a.accessor.localeCompare(b.accessor));
 }
 
 /** Looks a token up by accessor; undefined when it expired or was revoked meanwhile. */
-export async function lookupToken(bao: BaoClient, accessor: string): Promise<{ info: TokenInfo; entityId?: string; roleName?: string } | undefined> {
+export async function lookupToken(
+  bao: BaoClient,
+  accessor: string,
+): Promise<{ info: TokenInfo; entityId?: string; roleName?: string } | undefined> {
   const res = await bao.call('POST', 'auth/token/lookup-accessor', { accessor }, [400, 404]);
   if (res.status !== 200 || !res.body?.data) return undefined;
   const d = res.body.data;
@@ -273,7 +299,12 @@ export async function lookupToken(bao: BaoClient, accessor: string): Promise<{ i
 export async function secretIdsOf(bao: BaoClient, role: Role): Promise<SecretIdInfo[]> {
   const accessors = await bao.list(`auth/${APPROLE_MOUNT}/role/${seg(role.name)}/secret-id`);
   const found = await mapLimit(accessors, LOOKUP_CONCURRENCY, async (accessor): Promise<SecretIdInfo | undefined> => {
-    const res = await bao.call('POST', `auth/${APPROLE_MOUNT}/role/${seg(role.name)}/secret-id-accessor/lookup`, { secret_id_accessor: accessor }, [400, 404]);
+    const res = await bao.call(
+      'POST',
+      `auth/${APPROLE_MOUNT}/role/${seg(role.name)}/secret-id-accessor/lookup`,
+      { secret_id_accessor: accessor },
+      [400, 404],
+    );
     const d = res.body?.data;
     if (res.status !== 200 || !d) return undefined;
     return { accessor, creationTime: d.creation_time, expirationTime: d.expiration_time, metadata: d.metadata ?? {} };
@@ -285,7 +316,11 @@ export async function secretIdsOf(bao: BaoClient, role: Role): Promise<SecretIdI
 export const denyPolicyName = (role: string) => `cordon-deny-${role}`;
 
 /** Capabilities every action needs to find the role, its entity and its tokens. */
-export const READ_ROLE = ['auth/approle/role/+ (read)', 'auth/approle/role/+/role-id (read)', 'sys/mounts/auth/approle (read)'];
+export const READ_ROLE = [
+  'auth/approle/role/+ (read)',
+  'auth/approle/role/+/role-id (read)',
+  'sys/mounts/auth/approle (read)',
+];
 export const FIND_ENTITY = ['identity/lookup/entity (update)'];
 export const FIND_TOKENS = ['auth/token/accessors (list, sudo)', 'auth/token/lookup-accessor (update)'];
 /** Restrict and isolate bind the entity first (created only when the role never logged in; deleted again on undo). */
@@ -297,4 +332,5 @@ export const BIND_ENTITY = [
 ];
 
 /** Secret-ids Cordon's rotate issued in this case (their rotation mark is one of this case's rotations). */
-export const issuedInCase = (secretId: SecretIdInfo, rotations: ReadonlySet<string>) => rotations.has(secretId.metadata[ROTATION_MARK] ?? '');
+export const issuedInCase = (secretId: SecretIdInfo, rotations: ReadonlySet<string>) =>
+  rotations.has(secretId.metadata[ROTATION_MARK] ?? '');

@@ -23,7 +23,8 @@ export function createOpenBaoConnector(db: Database, settings: OpenBaoSettings):
   };
   return {
     name: 'openbao',
-    description: 'OpenBao / Vault AppRole machine identities: entity policies, entity disable, token and secret-id revocation, KV v2 rotation',
+    description:
+      'OpenBao / Vault AppRole machine identities: entity policies, entity disable, token and secret-id revocation, KV v2 rotation',
     actions: {
       restrict: restrictAction(db, bao),
       isolate: isolateAction(db, bao),
@@ -43,7 +44,9 @@ export function createOpenBaoConnector(db: Database, settings: OpenBaoSettings):
         role: role.name,
         roleIdFingerprint: fingerprint(role.roleId),
         config: role.config,
-        entity: entity ? { id: entity.id, name: entity.name, disabled: entity.disabled, policies: entity.policies } : null,
+        entity: entity
+          ? { id: entity.id, name: entity.name, disabled: entity.disabled, policies: entity.policies }
+          : null,
         observed: {
           secretIds: secretIds.map((s) => ({
             accessor: fingerprint(s.accessor),

@@ -26,7 +26,8 @@ const key = (identityId: string, caseId: string) => ({ provider: 'openbao', iden
  */
 export const isolateAction = (db: Database, bao: BaoClient): ConnectorAction => ({
   name: 'isolate',
-  description: "Disable the AppRole identity's entity: its existing tokens and new logins are refused until it is re-enabled",
+  description:
+    "Disable the AppRole identity's entity: its existing tokens and new logins are refused until it is re-enabled",
   permissions: [...READ_ROLE, ...BIND_ENTITY],
   reversible: true,
   async run({ identityId, caseId }) {
@@ -44,12 +45,21 @@ export const isolateAction = (db: Database, bao: BaoClient): ConnectorAction => 
     const changed = !wasDisabled;
     return {
       changed,
-      detail: { entityId: entity.id, ...(before.createdEntity ? { entityCreated: true } : {}), disabled: true, ...(changed ? {} : { already: true }) },
+      detail: {
+        entityId: entity.id,
+        ...(before.createdEntity ? { entityCreated: true } : {}),
+        disabled: true,
+        ...(changed ? {} : { already: true }),
+      },
     };
   },
   async undo({ identityId, caseId }) {
     const before = await capturedFor<IsolateCapture>(db, key(identityId, caseId));
-    if (!before) return { changed: false, detail: { already: true, reason: 'nothing captured: isolate never took effect in this case' } };
+    if (!before)
+      return {
+        changed: false,
+        detail: { already: true, reason: 'nothing captured: isolate never took effect in this case' },
+      };
     const role = await readRole(bao, identityId);
     const { changed, ended } = await restoreEntity(bao, role, before, 'disabled', before.disabled);
     await releaseCapture(db, key(identityId, caseId));

@@ -46,7 +46,9 @@ export function policyPaths(policy: string): string[] {
 function deniedPaths(text: string): string[] {
   try {
     const rules: Record<string, { capabilities?: string[] }> = JSON.parse(text)?.path ?? {};
-    return Object.entries(rules).filter(([, rule]) => rule?.capabilities?.includes('deny')).map(([path]) => path);
+    return Object.entries(rules)
+      .filter(([, rule]) => rule?.capabilities?.includes('deny'))
+      .map(([path]) => path);
   } catch {
     return [];
   }
@@ -62,10 +64,22 @@ async function readPolicy(bao: BaoClient, name: string): Promise<string | null> 
  * policies its live tokens carry, of the entity's own (pre-restrict) policies, of the policies of
  * the entity's identity groups (direct and inherited) and of `default`, plus `*`.
  */
-async function reachablePaths(bao: BaoClient, role: Role, entity: Entity, entityPolicies: string[], tokenPolicies: string[]): Promise<string[]> {
+async function reachablePaths(
+  bao: BaoClient,
+  role: Role,
+  entity: Entity,
+  entityPolicies: string[],
+  tokenPolicies: string[],
+): Promise<string[]> {
   const deny = denyPolicyName(role.name);
   const groupPolicies = await groupPoliciesOf(bao, entity);
-  const names = new Set([...role.tokenPolicies, ...entityPolicies, ...tokenPolicies, ...groupPolicies, ...(role.noDefaultPolicy ? [] : ['default'])]);
+  const names = new Set([
+    ...role.tokenPolicies,
+    ...entityPolicies,
+    ...tokenPolicies,
+    ...groupPolicies,
+    ...(role.noDefaultPolicy ? [] : ['default']),
+  ]);
   names.delete('root');
   names.delete(deny);
   const paths = new Set<string>(['*']);
@@ -83,12 +97,14 @@ async function reachablePaths(bao: BaoClient, role: Role, entity: Entity, entity
  * policy. The deny policy therefore repeats every reachable path (same pattern → capabilities
  * merge → deny wins).
  */
-const denyPolicyText = (paths: string[]) => JSON.stringify({ path: Object.fromEntries(paths.map((p) => [p, { capabilities: ['deny'] }])) }, null, 1);
+const denyPolicyText = (paths: string[]) =>
+  JSON.stringify({ path: Object.fromEntries(paths.map((p) => [p, { capabilities: ['deny'] }])) }, null, 1);
 
 /** Restrict: the entity's policies become only Cordon's deny policy (all its tokens lose every right). */
 export const restrictAction = (db: Database, bao: BaoClient): ConnectorAction => ({
   name: 'restrict',
-  description: "Replace the AppRole identity's entity policies with a deny policy covering every path its tokens (and its entity's groups) can reach",
+  description:
+    "Replace the AppRole identity's entity policies with a deny policy covering every path its tokens (and its entity's groups) can reach",
   permissions: [
     ...READ_ROLE,
     ...BIND_ENTITY,
@@ -104,11 +120,24 @@ export const restrictAction = (db: Database, bao: BaoClient): ConnectorAction =>
     // Captured before anything changes (also before the entity is created), once per case.
     const before = await capture<RestrictCapture>(db, key(identityId, caseId), async () => {
       const found = await findEntity(bao, role);
-      return { createdEntity: !found, entityId: found?.id, policies: found?.policies ?? [], denyPolicy: await readPolicy(bao, deny) };
+      return {
+        createdEntity: !found,
+        entityId: found?.id,
+        policies: found?.policies ?? [],
+        denyPolicy: await readPolicy(bao, deny),
+      };
     });
     const entity = await ensureEntity(bao, role, caseId);
     const tokens = await tokensOf(bao, role, entity.id);
-    const text = denyPolicyText(await reachablePaths(bao, role, entity, [...before.policies, ...entity.policies], tokens.flatMap((t) => t.policies)));
+    const text = denyPolicyText(
+      await reachablePaths(
+        bao,
+        role,
+        entity,
+        [...before.policies, ...entity.policies],
+        tokens.flatMap((t) => t.policies),
+      ),
+    );
     let changed = false;
     if ((await readPolicy(bao, deny)) !== text) {
       await bao.post(`sys/policies/acl/${seg(deny)}`, { policy: text });
@@ -119,7 +148,8 @@ export const restrictAction = (db: Database, bao: BaoClient): ConnectorAction =>
       changed = true;
     }
     const after = await readEntity(bao, entity.id);
-    if (after.policies.join() !== deny) throw new Error(`OpenBao entity of role "${identityId}" did not take the deny policy`);
+    if (after.policies.join() !== deny)
+      throw new Error(`OpenBao entity of role "${identityId}" did not take the deny policy`);
     return {
       changed,
       detail: {
@@ -135,7 +165,11 @@ export const restrictAction = (db: Database, bao: BaoClient): ConnectorAction =>
   },
   async undo({ identityId, caseId }) {
     const before = await capturedFor<RestrictCapture>(db, key(identityId, caseId));
-    if (!before) return { changed: false, detail: { already: true, reason: 'nothing captured: restrict never took effect in this case' } };
+    if (!before)
+      return {
+        changed: false,
+        detail: { already: true, reason: 'nothing captured: restrict never took effect in this case' },
+      };
     const role = await readRole(bao, identityId);
     const deny = denyPolicyName(role.name);
     const restored = await restoreEntity(bao, role, before, 'policies', before.policies);
@@ -151,7 +185,11 @@ export const restrictAction = (db: Database, bao: BaoClient): ConnectorAction =>
     await releaseCapture(db, key(identityId, caseId));
     return {
       changed,
-      detail: { entityId, ...(ended ? { entityDeleted: ended.deleted, tokensEnded: ended.tokensEnded } : { policies: before.policies }), ...(changed ? {} : { already: true }) },
+      detail: {
+        entityId,
+        ...(ended ? { entityDeleted: ended.deleted, tokensEnded: ended.tokensEnded } : { policies: before.policies }),
+        ...(changed ? {} : { already: true }),
+      },
     };
   },
 });
@@ -169,5 +207,13 @@ export async function restricted(bao: BaoClient, identityId: string): Promise<bo
   if (text === null) return false;
   const tokens = await tokensOf(bao, role, entity.id);
   const denied = new Set(deniedPaths(text));
-  return (await reachablePaths(bao, role, entity, [], tokens.flatMap((t) => t.policies))).every((p) => denied.has(p));
+  return (
+    await reachablePaths(
+      bao,
+      role,
+      entity,
+      [],
+      tokens.flatMap((t) => t.policies),
+    )
+  ).every((p) => denied.has(p));
 }

@@ -2,7 +2,18 @@ import type { Database } from '../../../src/db';
 import type { ConnectorAction } from '../types';
 import { fingerprint } from '../../../src/digest';
 import { BaoClient } from './client';
-import { findEntity, issuedInCase, readRole, secretIdsOf, tokensOf, READ_ROLE, FIND_ENTITY, FIND_TOKENS, mapLimit, LOOKUP_CONCURRENCY } from './identity';
+import {
+  findEntity,
+  issuedInCase,
+  readRole,
+  secretIdsOf,
+  tokensOf,
+  READ_ROLE,
+  FIND_ENTITY,
+  FIND_TOKENS,
+  mapLimit,
+  LOOKUP_CONCURRENCY,
+} from './identity';
 import { caseRotations, destroySecretId } from './rotate';
 
 /**
@@ -15,7 +26,8 @@ import { caseRotations, destroySecretId } from './rotate';
  */
 export const revokeAction = (db: Database, bao: BaoClient): ConnectorAction => ({
   name: 'revoke',
-  description: "Destroy the AppRole role's secret-ids (except this case's rotated one) and revoke the identity's tokens (with their child tokens and leases)",
+  description:
+    "Destroy the AppRole role's secret-ids (except this case's rotated one) and revoke the identity's tokens (with their child tokens and leases)",
   permissions: [
     ...READ_ROLE,
     ...FIND_ENTITY,
@@ -34,11 +46,15 @@ export const revokeAction = (db: Database, bao: BaoClient): ConnectorAction => (
     const secretIds = (await secretIdsOf(bao, role)).filter((s) => !issuedInCase(s, rotations));
     await mapLimit(secretIds, LOOKUP_CONCURRENCY, ({ accessor }) => destroySecretId(bao, role, accessor));
     const tokens = await tokensOf(bao, role, entity?.id);
-    await mapLimit(tokens, LOOKUP_CONCURRENCY, ({ accessor }) => bao.call('POST', 'auth/token/revoke-accessor', { accessor }, [400, 404]));
+    await mapLimit(tokens, LOOKUP_CONCURRENCY, ({ accessor }) =>
+      bao.call('POST', 'auth/token/revoke-accessor', { accessor }, [400, 404]),
+    );
     const [leftIds, leftTokens] = await Promise.all([secretIdsOf(bao, role), tokensOf(bao, role, entity?.id)]);
     const left = leftIds.filter((s) => !issuedInCase(s, rotations));
     if (left.length || leftTokens.length) {
-      throw new Error(`OpenBao role "${identityId}" still has ${left.length} secret-id(s) and ${leftTokens.length} token(s) after revoking`);
+      throw new Error(
+        `OpenBao role "${identityId}" still has ${left.length} secret-id(s) and ${leftTokens.length} token(s) after revoking`,
+      );
     }
     const changed = secretIds.length + tokens.length > 0;
     return {
@@ -60,6 +76,10 @@ export const revokeAction = (db: Database, bao: BaoClient): ConnectorAction => (
 export async function revoked(db: Database, bao: BaoClient, identityId: string, caseId: string): Promise<boolean> {
   const role = await readRole(bao, identityId);
   const entity = await findEntity(bao, role);
-  const [ids, tokens, rotations] = await Promise.all([secretIdsOf(bao, role), tokensOf(bao, role, entity?.id), caseRotations(db, identityId, caseId)]);
+  const [ids, tokens, rotations] = await Promise.all([
+    secretIdsOf(bao, role),
+    tokensOf(bao, role, entity?.id),
+    caseRotations(db, identityId, caseId),
+  ]);
   return tokens.length === 0 && ids.every((s) => issuedInCase(s, rotations));
 }

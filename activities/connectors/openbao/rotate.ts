@@ -18,19 +18,38 @@ interface RotationRecord {
 }
 
 async function currentVersion(bao: BaoClient, role: string): Promise<number> {
-  const res = await bao.call('GET', `${bao.kvMount}/metadata/${rotationPath(role).split('/').map(seg).join('/')}`, undefined, [404]);
+  const res = await bao.call(
+    'GET',
+    `${bao.kvMount}/metadata/${rotationPath(role).split('/').map(seg).join('/')}`,
+    undefined,
+    [404],
+  );
   return res.status === 404 ? 0 : Number(res.body.data.current_version ?? 0);
 }
 
-async function readVersion(bao: BaoClient, role: string, version?: number): Promise<{ version: number; data: Partial<RotationRecord> } | undefined> {
+async function readVersion(
+  bao: BaoClient,
+  role: string,
+  version?: number,
+): Promise<{ version: number; data: Partial<RotationRecord> } | undefined> {
   const query = version ? `?version=${version}` : '';
-  const res = await bao.call('GET', `${bao.kvMount}/data/${rotationPath(role).split('/').map(seg).join('/')}${query}`, undefined, [404]);
+  const res = await bao.call(
+    'GET',
+    `${bao.kvMount}/data/${rotationPath(role).split('/').map(seg).join('/')}${query}`,
+    undefined,
+    [404],
+  );
   if (res.status === 404 || !res.body?.data?.data) return undefined;
   return { version: res.body.data.metadata.version, data: res.body.data.data };
 }
 
 export const destroySecretId = (bao: BaoClient, role: Role, accessor: string) =>
-  bao.call('POST', `auth/${APPROLE_MOUNT}/role/${seg(role.name)}/secret-id-accessor/destroy`, { secret_id_accessor: accessor }, [400, 404]);
+  bao.call(
+    'POST',
+    `auth/${APPROLE_MOUNT}/role/${seg(role.name)}/secret-id-accessor/destroy`,
+    { secret_id_accessor: accessor },
+    [400, 404],
+  );
 
 /** What a rotation keeps before its first attempt; its action key is `rotate:<rotation>`. */
 interface RotateCapture {
@@ -40,7 +59,11 @@ interface RotateCapture {
 
 /** Rotation ids of this case's rotations (their secret-ids carry one as ROTATION_MARK). */
 export async function caseRotations(db: Database, identityId: string, caseId: string): Promise<Set<string>> {
-  const captures = await capturesStartingWith<Partial<RotateCapture>>(db, { provider: 'openbao', identityId, caseId }, 'rotate:');
+  const captures = await capturesStartingWith<Partial<RotateCapture>>(
+    db,
+    { provider: 'openbao', identityId, caseId },
+    'rotate:',
+  );
   return new Set(captures.map((c) => c.rotation).filter((r): r is string => typeof r === 'string'));
 }
 
@@ -64,7 +87,8 @@ async function destroyOthers(db: Database, bao: BaoClient, role: Role, caseId: s
  */
 export const rotateAction = (db: Database, bao: BaoClient): ConnectorAction => ({
   name: 'rotate',
-  description: "Issue a new AppRole secret-id for the role into KV v2 (check-and-set) and destroy the role's other secret-ids; only fingerprints are returned",
+  description:
+    "Issue a new AppRole secret-id for the role into KV v2 (check-and-set) and destroy the role's other secret-ids; only fingerprints are returned",
   permissions: [
     ...READ_ROLE,
     'auth/approle/role/+/secret-id (list, update)',
@@ -79,12 +103,19 @@ export const rotateAction = (db: Database, bao: BaoClient): ConnectorAction => (
     const rotation = fingerprint(idempotencyKey);
     const path = `${bao.kvMount}/data/${rotationPath(role.name)}`;
     // The version before this rotation's first attempt: a retry checks-and-sets against it too.
-    const { baseVersion } = await capture<RotateCapture>(db, { provider: 'openbao', identityId, action: `rotate:${rotation}`, caseId }, async () => ({
-      baseVersion: await currentVersion(bao, role.name),
-      rotation,
-    }));
+    const { baseVersion } = await capture<RotateCapture>(
+      db,
+      { provider: 'openbao', identityId, action: `rotate:${rotation}`, caseId },
+      async () => ({
+        baseVersion: await currentVersion(bao, role.name),
+        rotation,
+      }),
+    );
 
-    const existing = (await currentVersion(bao, role.name)) > baseVersion ? await readVersion(bao, role.name, baseVersion + 1) : undefined;
+    const existing =
+      (await currentVersion(bao, role.name)) > baseVersion
+        ? await readVersion(bao, role.name, baseVersion + 1)
+        : undefined;
     if (existing) {
       if (existing.data.rotation !== rotation || !existing.data.secret_id) {
         throw ApplicationFailure.create({
@@ -112,16 +143,28 @@ export const rotateAction = (db: Database, bao: BaoClient): ConnectorAction => (
     for (const orphan of (await secretIdsOf(bao, role)).filter((s) => s.metadata[ROTATION_MARK] === rotation)) {
       await destroySecretId(bao, role, orphan.accessor);
     }
-    const minted = await bao.post(`auth/${APPROLE_MOUNT}/role/${seg(role.name)}/secret-id`, { metadata: JSON.stringify({ [ROTATION_MARK]: rotation }) });
+    const minted = await bao.post(`auth/${APPROLE_MOUNT}/role/${seg(role.name)}/secret-id`, {
+      metadata: JSON.stringify({ [ROTATION_MARK]: rotation }),
+    });
     const secretId: string = minted.data.secret_id;
     const accessor: string = minted.data.secret_id_accessor;
-    const record: RotationRecord = { role_id: role.roleId, secret_id: secretId, secret_id_accessor: accessor, rotation, issued_at: new Date().toISOString() };
+    const record: RotationRecord = {
+      role_id: role.roleId,
+      secret_id: secretId,
+      secret_id_accessor: accessor,
+      rotation,
+      issued_at: new Date().toISOString(),
+    };
     const written = await bao.call('POST', path, { options: { cas: baseVersion }, data: record }, [400]);
     if (written.status === 400) {
       await destroySecretId(bao, role, accessor);
       const errors = String(written.body?.errors ?? '');
       if (!/check-and-set/i.test(errors)) {
-        throw ApplicationFailure.create({ type: OpenBaoFailure.Rejected, message: `OpenBao refused the write to ${path}: ${errors}`, nonRetryable: true });
+        throw ApplicationFailure.create({
+          type: OpenBaoFailure.Rejected,
+          message: `OpenBao refused the write to ${path}: ${errors}`,
+          nonRetryable: true,
+        });
       }
       throw ApplicationFailure.create({
         type: OpenBaoFailure.Conflict,
@@ -130,12 +173,19 @@ export const rotateAction = (db: Database, bao: BaoClient): ConnectorAction => (
       });
     }
     const check = await readVersion(bao, role.name, baseVersion + 1);
-    if (check?.data.rotation !== rotation) throw new Error(`${path} version ${baseVersion + 1} does not hold this rotation`);
+    if (check?.data.rotation !== rotation)
+      throw new Error(`${path} version ${baseVersion + 1} does not hold this rotation`);
     // Only now that the new secret-id is delivered do the old ones go.
     const destroyed = await destroyOthers(db, bao, role, caseId);
     return {
       changed: true,
-      detail: { path, version: baseVersion + 1, secretFingerprint: fingerprint(secretId), secretIdAccessor: fingerprint(accessor), secretIdsDestroyed: destroyed },
+      detail: {
+        path,
+        version: baseVersion + 1,
+        secretFingerprint: fingerprint(secretId),
+        secretIdAccessor: fingerprint(accessor),
+        secretIdsDestroyed: destroyed,
+      },
     };
   },
 });

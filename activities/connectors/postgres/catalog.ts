@@ -109,7 +109,10 @@ export interface RoleState extends Privileges {
 /** Rejects identity ids PostgreSQL would truncate or cannot hold, before any SQL runs. */
 export function roleName(identityId: string): string {
   if (!identityId || identityId.includes('\0') || Buffer.byteLength(identityId) > 63) {
-    throw refuse(PostgresFailure.InvalidInput, `"${identityId.slice(0, 80)}" is not a PostgreSQL role name (1-63 bytes, no NUL)`);
+    throw refuse(
+      PostgresFailure.InvalidInput,
+      `"${identityId.slice(0, 80)}" is not a PostgreSQL role name (1-63 bytes, no NUL)`,
+    );
   }
   return identityId;
 }
@@ -117,8 +120,16 @@ export function roleName(identityId: string): string {
 // Catalogs whose ACL entries restrict reads as grants (see readRole); an ACL entry on any other
 // catalog (tablespaces, or something a newer PostgreSQL adds) is reported as not covered.
 const COVERED_CATALOGS = new Set([
-  'pg_class', 'pg_proc', 'pg_type', 'pg_namespace', 'pg_language', 'pg_foreign_data_wrapper', 'pg_foreign_server',
-  'pg_largeobject', 'pg_database', 'pg_parameter_acl',
+  'pg_class',
+  'pg_proc',
+  'pg_type',
+  'pg_namespace',
+  'pg_language',
+  'pg_foreign_data_wrapper',
+  'pg_foreign_server',
+  'pg_largeobject',
+  'pg_database',
+  'pg_parameter_acl',
 ]);
 
 // Evidence lands in workflow history: a role owning thousands of objects is listed in part.
@@ -129,14 +140,27 @@ function capped(items: string[]): string[] {
 }
 
 const sortKey = (value: unknown) => JSON.stringify(value);
-const sorted = <T>(items: T[]) => [...items].sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0));
+const sorted = <T>(items: T[]) =>
+  [...items].sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0));
 
 /** Reads the role's flags, verifier, direct grants, memberships and sessions. */
 export async function readRole(query: Query, role: string): Promise<RoleState> {
   const [row] = await query<{
-    oid: string; rolname: string; rolsuper: boolean; rolinherit: boolean; rolcreaterole: boolean; rolcreatedb: boolean;
-    rolcanlogin: boolean; rolreplication: boolean; rolbypassrls: boolean; rolconnlimit: number; valid_until: string | null;
-    rolpassword: string | null; database: string; connector: string; version: number;
+    oid: string;
+    rolname: string;
+    rolsuper: boolean;
+    rolinherit: boolean;
+    rolcreaterole: boolean;
+    rolcreatedb: boolean;
+    rolcanlogin: boolean;
+    rolreplication: boolean;
+    rolbypassrls: boolean;
+    rolconnlimit: number;
+    valid_until: string | null;
+    rolpassword: string | null;
+    database: string;
+    connector: string;
+    version: number;
   }>(
     `SELECT a.oid::text AS oid, a.rolname, a.rolsuper, a.rolinherit, a.rolcreaterole, a.rolcreatedb, a.rolcanlogin,
             a.rolreplication, a.rolbypassrls, a.rolconnlimit, a.rolvaliduntil::text AS valid_until, a.rolpassword,
@@ -199,10 +223,20 @@ export async function readRole(query: Query, role: string): Promise<RoleState> {
     );
   }
   // Only column privileges carry a column and routines their arguments: other grants keep their shape.
-  const grants: Grant[] = rows.map(({ column, args, ...g }) => ({ ...g, ...(column !== null ? { column } : {}), ...(args !== null ? { args } : {}) }));
+  const grants: Grant[] = rows.map(({ column, args, ...g }) => ({
+    ...g,
+    ...(column !== null ? { column } : {}),
+    ...(args !== null ? { args } : {}),
+  }));
   // What restrict cannot take away, from the shared dependency catalog, which records every object
   // a role owns ('o') and every ACL entry naming it ('a') in every database of the cluster.
-  const dependencies = await query<{ deptype: string; catalog: string; database: string | null; here: boolean; object: string | null }>(
+  const dependencies = await query<{
+    deptype: string;
+    catalog: string;
+    database: string | null;
+    here: boolean;
+    object: string | null;
+  }>(
     `SELECT s.deptype::text AS deptype, s.classid::regclass::text AS catalog, d.datname::text AS database,
             (s.dbid = 0 OR d.datname = current_database()) AS here,
             CASE WHEN s.dbid = 0 OR d.datname = current_database() THEN pg_catalog.pg_describe_object(s.classid, s.objid, s.objsubid) END AS object
@@ -230,7 +264,9 @@ export async function readRole(query: Query, role: string): Promise<RoleState> {
   }
   notCovered.owns = capped(notCovered.owns);
   notCovered.otherPrivileges = capped(notCovered.otherPrivileges);
-  notCovered.otherDatabases = [...elsewhere.values()].sort((a, b) => (a.database < b.database ? -1 : a.database > b.database ? 1 : 0));
+  notCovered.otherDatabases = [...elsewhere.values()].sort((a, b) =>
+    a.database < b.database ? -1 : a.database > b.database ? 1 : 0,
+  );
   // to_jsonb keeps this version-agnostic: inherit_option and set_option exist from PostgreSQL 16.
   const members = await query<{ role: string; grantor: string | null; m: Record<string, unknown> }>(
     `SELECT pg_catalog.pg_get_userbyid(m.roleid)::text AS role,
@@ -255,7 +291,13 @@ export async function readRole(query: Query, role: string): Promise<RoleState> {
     oid: row.oid,
     name: row.rolname,
     flags,
-    allFlags: { ...flags, inherit: row.rolinherit, canLogin: row.rolcanlogin, connectionLimit: row.rolconnlimit, validUntil: row.valid_until },
+    allFlags: {
+      ...flags,
+      inherit: row.rolinherit,
+      canLogin: row.rolcanlogin,
+      connectionLimit: row.rolconnlimit,
+      validUntil: row.valid_until,
+    },
     verifier: row.rolpassword,
     grants: sorted(grants),
     memberOf: sorted(
@@ -278,7 +320,13 @@ export type PasswordMethod = 'scram-sha-256' | 'md5' | 'other';
 
 /** How a stored verifier was made; null when the role has no password. */
 export const methodOf = (verifier: string | null): PasswordMethod | null =>
-  verifier === null ? null : verifier.startsWith('SCRAM-SHA-256$') ? 'scram-sha-256' : verifier.startsWith('md5') ? 'md5' : 'other';
+  verifier === null
+    ? null
+    : verifier.startsWith('SCRAM-SHA-256$')
+      ? 'scram-sha-256'
+      : verifier.startsWith('md5')
+        ? 'md5'
+        : 'other';
 
 /**
  * A fingerprint of the verifier, for SCRAM verifiers only. A SCRAM verifier is salted with random
@@ -319,19 +367,25 @@ export const isRestricted = (p: Privileges) =>
   p.grants.length === 0 && p.memberOf.length === 0 && !Object.values(p.flags).some(Boolean);
 
 /** True when the role holds nothing restrict cannot remove (owned objects, uncovered ACLs, other databases). */
-export const nothingUncovered = (n: NotCovered) => n.owns.length === 0 && n.otherPrivileges.length === 0 && n.otherDatabases.length === 0;
+export const nothingUncovered = (n: NotCovered) =>
+  n.owns.length === 0 && n.otherPrivileges.length === 0 && n.otherDatabases.length === 0;
 
 /** The post-condition of restrict: nothing it removes is held, and nothing it cannot remove either. */
 export const restrictHolds = (s: RoleState) => isRestricted(privilegesOf(s)) && nothingUncovered(s.notCovered);
 
 /** A short, readable list of what restrict cannot remove, for messages. */
 export function describeNotCovered(n: NotCovered): string {
-  const list = (items: string[]) => (items.length > 8 ? `${items.slice(0, 8).join(', ')} and ${items.length - 8} more` : items.join(', '));
+  const list = (items: string[]) =>
+    items.length > 8 ? `${items.slice(0, 8).join(', ')} and ${items.length - 8} more` : items.join(', ');
   const parts: string[] = [];
-  if (n.owns.length) parts.push(`it owns ${list(n.owns)} (an owner holds every privilege on its objects and can grant itself more)`);
-  if (n.otherPrivileges.length) parts.push(`it holds privileges restrict does not revoke on ${list(n.otherPrivileges)}`);
+  if (n.owns.length)
+    parts.push(`it owns ${list(n.owns)} (an owner holds every privilege on its objects and can grant itself more)`);
+  if (n.otherPrivileges.length)
+    parts.push(`it holds privileges restrict does not revoke on ${list(n.otherPrivileges)}`);
   if (n.otherDatabases.length) {
-    parts.push(`it owns objects or holds privileges in other databases: ${list(n.otherDatabases.map((d) => `${d.database} (${d.owns} owned, ${d.privileges} privileges)`))}`);
+    parts.push(
+      `it owns objects or holds privileges in other databases: ${list(n.otherDatabases.map((d) => `${d.database} (${d.owns} owned, ${d.privileges} privileges)`))}`,
+    );
   }
   return parts.join('; ');
 }

@@ -23,7 +23,7 @@ export const isolateAction = (ctx: PostgresContext): ConnectorAction => ({
   permissions: [
     'SELECT on pg_catalog.pg_authid (superuser, or granted by one)',
     'CREATEROLE, and on PostgreSQL 16+ ADMIN OPTION on the managed role (superuser for a superuser role)',
-    'pg_signal_backend (cannot end superusers\' sessions)',
+    "pg_signal_backend (cannot end superusers' sessions)",
     'pg_read_all_stats for full session evidence',
   ],
   reversible: true,
@@ -33,7 +33,9 @@ export const isolateAction = (ctx: PostgresContext): ConnectorAction => ({
     // The first capture of this case wins: a retry after LOGIN was turned back on (by someone
     // else, between attempts) must not record LOGIN as the state to restore. Another case's
     // capture is never consulted: a role an earlier case left NOLOGIN stays NOLOGIN on undo.
-    await capture<IsolateCapture>(ctx.db, captureKey(role, 'isolate', caseId), async () => ({ canLogin: state.allFlags.canLogin }));
+    await capture<IsolateCapture>(ctx.db, captureKey(role, 'isolate', caseId), async () => ({
+      canLogin: state.allFlags.canLogin,
+    }));
     if (isIsolated(state)) return { changed: false, detail: { already: true, canLogin: false, sessions: 0 } };
     if (state.allFlags.canLogin) await ctx.access.transaction(label, (query) => setLogin(query, role, false));
     const ended = await terminateSessions(ctx.access.reader(label), state.oid);
@@ -57,7 +59,10 @@ export const isolateAction = (ctx: PostgresContext): ConnectorAction => ({
       await ctx.access.transaction(label, (query) => setLogin(query, role, true));
       const after = (await load(ctx, identityId, 'undo of isolate')).state;
       if (!after.allFlags.canLogin) {
-        throw ApplicationFailure.create({ type: PostgresFailure.NotApplied, message: `undo of isolate on role "${role}" did not restore LOGIN` });
+        throw ApplicationFailure.create({
+          type: PostgresFailure.NotApplied,
+          message: `undo of isolate on role "${role}" did not restore LOGIN`,
+        });
       }
     }
     await releaseCapture(ctx.db, key);

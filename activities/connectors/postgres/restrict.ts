@@ -2,7 +2,18 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { canonicalJson } from '../../../src/digest';
 import { capture, capturedFor, releaseCapture } from '../captures';
 import type { ConnectorAction } from '../types';
-import { describeNotCovered, ELEVATED_FLAGS, isRestricted, nothingUncovered, privilegesOf, refuseProtected, roleName, type ElevatedFlag, type Privileges, type RoleState } from './catalog';
+import {
+  describeNotCovered,
+  ELEVATED_FLAGS,
+  isRestricted,
+  nothingUncovered,
+  privilegesOf,
+  refuseProtected,
+  roleName,
+  type ElevatedFlag,
+  type Privileges,
+  type RoleState,
+} from './catalog';
 import { alterFlags, regrant, regrantMembership, revokeGrant, revokeMembership } from './statements';
 import { PostgresFailure } from './client';
 import { captureKey, load, type PostgresContext } from './context';
@@ -40,7 +51,7 @@ function refuseNotCovered(role: string, state: RoleState): void {
 export const restrictAction = (ctx: PostgresContext): ConnectorAction => ({
   name: 'restrict',
   description:
-    'REVOKE the role\'s direct object privileges (tables, columns, sequences, routines, types, schemas, languages, foreign-data wrappers/servers, large objects, databases, parameters) and role memberships, and turn off SUPERUSER, CREATEROLE, CREATEDB, REPLICATION and BYPASSRLS; refuses roles that own objects',
+    "REVOKE the role's direct object privileges (tables, columns, sequences, routines, types, schemas, languages, foreign-data wrappers/servers, large objects, databases, parameters) and role memberships, and turn off SUPERUSER, CREATEROLE, CREATEDB, REPLICATION and BYPASSRLS; refuses roles that own objects",
   permissions: [
     'SELECT on pg_catalog.pg_authid (superuser, or granted by one)',
     'CREATEROLE, and on PostgreSQL 16+ ADMIN OPTION on the managed role and on each role it is a member of',
@@ -102,7 +113,8 @@ export const restrictAction = (ctx: PostgresContext): ConnectorAction => ({
         await alterFlags(query, role, flags, true);
       });
       const after = privilegesOf((await load(ctx, identityId, 'undo of restrict')).state);
-      const stillMissing = missingFrom(before.grants, after.grants).length + missingFrom(before.memberOf, after.memberOf).length;
+      const stillMissing =
+        missingFrom(before.grants, after.grants).length + missingFrom(before.memberOf, after.memberOf).length;
       if (stillMissing || onFlags(before).some((f) => !after.flags[f])) {
         throw ApplicationFailure.create({
           type: PostgresFailure.NotApplied,

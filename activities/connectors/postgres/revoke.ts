@@ -16,11 +16,12 @@ export const isRevoked = (s: RoleState) => s.verifier === null && s.sessions.len
  */
 export const revokeAction = (ctx: PostgresContext): ConnectorAction => ({
   name: 'revoke',
-  description: 'ALTER ROLE … PASSWORD NULL (the password can never authenticate again) and terminate every session of the role',
+  description:
+    'ALTER ROLE … PASSWORD NULL (the password can never authenticate again) and terminate every session of the role',
   permissions: [
     'SELECT on pg_catalog.pg_authid (superuser, or granted by one)',
     'CREATEROLE, and on PostgreSQL 16+ ADMIN OPTION on the managed role (superuser for a superuser role)',
-    'pg_signal_backend (cannot end superusers\' sessions)',
+    "pg_signal_backend (cannot end superusers' sessions)",
   ],
   reversible: false,
   async run({ identityId }) {
@@ -38,6 +39,9 @@ export const revokeAction = (ctx: PostgresContext): ConnectorAction => ({
         message: `revoke of role "${role}" did not hold: ${after.verifier === null ? `${after.sessions.length} sessions remain` : 'a password is set again'}`,
       });
     }
-    return { changed: true, detail: { passwordSet: false, revokedPasswordFingerprint: previous, sessionsTerminated: ended } };
+    return {
+      changed: true,
+      detail: { passwordSet: false, revokedPasswordFingerprint: previous, sessionsTerminated: ended },
+    };
   },
 });

@@ -58,16 +58,24 @@ export const rotateAction = (ctx: PostgresContext): ConnectorAction => ({
     refuseProtected(state);
     const salt = rotationSalt(role, idempotencyKey);
     if (hasSalt(state.verifier, salt)) {
-      return { changed: false, detail: { already: true, passwordFingerprint: verifierFingerprint(state.verifier), secretStored: false } };
+      return {
+        changed: false,
+        detail: { already: true, passwordFingerprint: verifierFingerprint(state.verifier), secretStored: false },
+      };
     }
     // The first capture of this case wins: a retry after the password was changed between attempts
     // (the post-condition failed) still restores the one from before the case, never the intruder's.
-    const before = await capture<RotateCapture>(ctx.db, captureKey(role, 'rotate', caseId), async () => keepable(state.verifier));
+    const before = await capture<RotateCapture>(ctx.db, captureKey(role, 'rotate', caseId), async () =>
+      keepable(state.verifier),
+    );
     const next = randomPasswordVerifier(salt);
     await ctx.access.transaction(label, (query) => setVerifier(query, role, next));
     const after = (await load(ctx, identityId, 'rotate')).state;
     if (!hasSalt(after.verifier, salt)) {
-      throw ApplicationFailure.create({ type: PostgresFailure.NotApplied, message: `rotate of role "${role}" did not hold: the password changed concurrently` });
+      throw ApplicationFailure.create({
+        type: PostgresFailure.NotApplied,
+        message: `rotate of role "${role}" did not hold: the password changed concurrently`,
+      });
     }
     const undoable = !('notKept' in before);
     return {
@@ -100,19 +108,31 @@ export const rotateAction = (ctx: PostgresContext): ConnectorAction => ({
       }
       // No rotation of ours is in effect (it never took, or the password was changed or revoked since).
       await releaseCapture(ctx.db, key);
-      return { changed: false, detail: { already: true, reason: 'no rotation in effect; the previous md5 password was never kept' } };
+      return {
+        changed: false,
+        detail: { already: true, reason: 'no rotation in effect; the previous md5 password was never kept' },
+      };
     }
     if (state.verifier !== before.verifier) {
       if (state.verifier === null && before.verifier !== null) {
-        throw refuse(PostgresFailure.Conflict, `undo of rotate on role "${role}": the password was revoked after the rotation; restoring it would undo the revoke`);
+        throw refuse(
+          PostgresFailure.Conflict,
+          `undo of rotate on role "${role}": the password was revoked after the rotation; restoring it would undo the revoke`,
+        );
       }
       if (!isCordonVerifier(state.verifier)) {
-        throw refuse(PostgresFailure.Conflict, `undo of rotate on role "${role}": the password was changed outside Cordon after the rotation; not restoring the old one`);
+        throw refuse(
+          PostgresFailure.Conflict,
+          `undo of rotate on role "${role}": the password was changed outside Cordon after the rotation; not restoring the old one`,
+        );
       }
       await ctx.access.transaction(label, (query) => setVerifier(query, role, before.verifier));
       const after = (await load(ctx, identityId, 'undo of rotate')).state;
       if (after.verifier !== before.verifier) {
-        throw ApplicationFailure.create({ type: PostgresFailure.NotApplied, message: `undo of rotate on role "${role}" did not restore the previous password` });
+        throw ApplicationFailure.create({
+          type: PostgresFailure.NotApplied,
+          message: `undo of rotate on role "${role}" did not restore the previous password`,
+        });
       }
       await releaseCapture(ctx.db, key);
       return { changed: true, detail: { restoredPasswordFingerprint: verifierFingerprint(before.verifier) } };

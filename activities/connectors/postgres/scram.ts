@@ -7,7 +7,13 @@ const ITERATIONS = 4096;
 
 /** The salt of the rotation made under `idempotencyKey`: the marker plus 9 bytes of its hash. */
 export function rotationSalt(role: string, idempotencyKey: string): Buffer {
-  return Buffer.concat([MARKER, createHash('sha256').update(`${role}\0${idempotencyKey}`).digest().subarray(0, 16 - MARKER.length)]);
+  return Buffer.concat([
+    MARKER,
+    createHash('sha256')
+      .update(`${role}\0${idempotencyKey}`)
+      .digest()
+      .subarray(0, 16 - MARKER.length),
+  ]);
 }
 
 function saltOf(verifier: string | null): Buffer | undefined {
@@ -16,7 +22,8 @@ function saltOf(verifier: string | null): Buffer | undefined {
 }
 
 /** True when the verifier was set by a Cordon rotation (any request). */
-export const isCordonVerifier = (verifier: string | null) => saltOf(verifier)?.subarray(0, MARKER.length).equals(MARKER) === true;
+export const isCordonVerifier = (verifier: string | null) =>
+  saltOf(verifier)?.subarray(0, MARKER.length).equals(MARKER) === true;
 
 /** True when the verifier was set by the rotation made under this salt. */
 export const hasSalt = (verifier: string | null, salt: Buffer) => saltOf(verifier)?.equals(salt) === true;

@@ -5,7 +5,23 @@ import { ELEVATED_FLAGS, type ElevatedFlag, type Grant, type Membership } from '
 // The statements that change a role: each quotes every identifier and literal it builds.
 
 // Privilege keywords aclexplode reports, all valid in GRANT/REVOKE; anything else is refused.
-const PRIVILEGES = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER', 'USAGE', 'CREATE', 'CONNECT', 'TEMPORARY', 'EXECUTE', 'MAINTAIN', 'SET', 'ALTER SYSTEM']);
+const PRIVILEGES = new Set([
+  'SELECT',
+  'INSERT',
+  'UPDATE',
+  'DELETE',
+  'TRUNCATE',
+  'REFERENCES',
+  'TRIGGER',
+  'USAGE',
+  'CREATE',
+  'CONNECT',
+  'TEMPORARY',
+  'EXECUTE',
+  'MAINTAIN',
+  'SET',
+  'ALTER SYSTEM',
+]);
 
 // Routine argument lists come from pg_get_function_identity_arguments, which quotes every name;
 // anything that could end the statement or start a comment is refused rather than interpolated.
@@ -13,7 +29,8 @@ const SAFE_ARGS = /^[^;]*$/;
 
 function objectClause(g: Grant): string {
   const privilege = g.privilege.toUpperCase();
-  if (!PRIVILEGES.has(privilege)) throw refuse(PostgresFailure.InvalidInput, `unexpected privilege "${g.privilege}" on ${g.kind} ${g.name}`);
+  if (!PRIVILEGES.has(privilege))
+    throw refuse(PostgresFailure.InvalidInput, `unexpected privilege "${g.privilege}" on ${g.kind} ${g.name}`);
   switch (g.kind) {
     case 'table':
       return `${privilege} ON TABLE ${ident(g.schema!)}.${ident(g.name)}`;
@@ -66,11 +83,18 @@ export const revokeGrant = (query: Query, role: string, connector: string, g: Gr
 
 /** Re-GRANTs one captured grant, with its grant option, as its original grantor. */
 export const regrant = (query: Query, role: string, connector: string, g: Grant) =>
-  asGrantor(query, g.grantor, connector, `GRANT ${objectClause(g)} TO ${ident(role)}${g.grantable ? ' WITH GRANT OPTION' : ''}`);
+  asGrantor(
+    query,
+    g.grantor,
+    connector,
+    `GRANT ${objectClause(g)} TO ${ident(role)}${g.grantable ? ' WITH GRANT OPTION' : ''}`,
+  );
 
 /** Removes one membership; on 16+ the grant of that grantor exactly. */
 export const revokeMembership = (query: Query, role: string, m: Membership) =>
-  query(`REVOKE ${ident(m.role)} FROM ${ident(role)}${m.inherit !== undefined && m.grantor ? ` GRANTED BY ${ident(m.grantor)}` : ''}`);
+  query(
+    `REVOKE ${ident(m.role)} FROM ${ident(role)}${m.inherit !== undefined && m.grantor ? ` GRANTED BY ${ident(m.grantor)}` : ''}`,
+  );
 
 /** Restores one membership with its options and grantor. */
 export function regrantMembership(query: Query, role: string, connector: string, m: Membership) {
@@ -94,7 +118,8 @@ export function alterFlags(query: Query, role: string, flags: ElevatedFlag[], on
 export const setVerifier = (query: Query, role: string, verifier: string | null) =>
   query(`ALTER ROLE ${ident(role)} PASSWORD ${verifier === null ? 'NULL' : literal(verifier)}`);
 
-export const setLogin = (query: Query, role: string, login: boolean) => query(`ALTER ROLE ${ident(role)} ${login ? 'LOGIN' : 'NOLOGIN'}`);
+export const setLogin = (query: Query, role: string, login: boolean) =>
+  query(`ALTER ROLE ${ident(role)} ${login ? 'LOGIN' : 'NOLOGIN'}`);
 
 /** Ends every session of the role, waiting up to 5 s each for the backend to exit. */
 export async function terminateSessions(query: Query, oid: string): Promise<number> {

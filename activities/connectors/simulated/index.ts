@@ -19,20 +19,24 @@ const POST_CONDITIONS: Record<ActionName, (s: SimulatedState) => boolean> = {
  * `faults`, it fails transiently and slowly on purpose (CORDON_SIMULATED_FAULT_RATE, _LATENCY_MS).
  */
 export function createSimulatedConnector(db: Database, faults?: TransientFaults): Connector {
-  return withTransientFaults({
-    name: 'simulated',
-    description: 'An identity system simulated in the audit database, for dry runs and tests',
-    actions: {
-      restrict: restrictAction(db),
-      isolate: isolateAction(db),
-      revoke: revokeAction(db),
-      rotate: rotateAction(db),
+  return withTransientFaults(
+    {
+      name: 'simulated',
+      description: 'An identity system simulated in the audit database, for dry runs and tests',
+      actions: {
+        restrict: restrictAction(db),
+        isolate: isolateAction(db),
+        revoke: revokeAction(db),
+        rotate: rotateAction(db),
+      },
+      async snapshot(identityId) {
+        await failIfFaulted(db, identityId, 'snapshot');
+        return { ...(await readState(db, identityId)) };
+      },
+      verify: async (identityId, action) =>
+        !(await faulted(db, identityId, `verify:${action}`)) &&
+        POST_CONDITIONS[action](await readState(db, identityId)),
     },
-    async snapshot(identityId) {
-      await failIfFaulted(db, identityId, 'snapshot');
-      return { ...(await readState(db, identityId)) };
-    },
-    verify: async (identityId, action) =>
-      !(await faulted(db, identityId, `verify:${action}`)) && POST_CONDITIONS[action](await readState(db, identityId)),
-  }, faults);
+    faults,
+  );
 }

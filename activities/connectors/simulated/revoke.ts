@@ -9,7 +9,10 @@ export const revokeAction = (db: Database): ConnectorAction => ({
   permissions: ['simulated:admin'],
   reversible: false,
   async run({ identityId, idempotencyKey }) {
-    const { applied, state } = await applyOnce(db, idempotencyKey, identityId, 'revoke', (s) => ({ ...s, status: 'revoked' }));
+    const { applied, state } = await applyOnce(db, idempotencyKey, identityId, 'revoke', (s) => ({
+      ...s,
+      status: 'revoked',
+    }));
     return { changed: applied, detail: { status: state.status } };
   },
 });

@@ -20,7 +20,10 @@ export const rotateAction = (db: Database): ConnectorAction => ({
     }));
     // Delivered until the store holds this version: a retry after a crash between the two
     // writes issues it again instead of reporting the old secret.
-    const { rows: stored } = await db.query<{ version: number }>('SELECT version FROM simulated_secret_store WHERE identity_id = $1', [identityId]);
+    const { rows: stored } = await db.query<{ version: number }>(
+      'SELECT version FROM simulated_secret_store WHERE identity_id = $1',
+      [identityId],
+    );
     if ((stored[0]?.version ?? 0) < state.credentialVersion) {
       await db.query(
         `INSERT INTO simulated_secret_store (identity_id, secret, version) VALUES ($1, $2, $3)
@@ -28,10 +31,16 @@ export const rotateAction = (db: Database): ConnectorAction => ({
         [identityId, randomBytes(24).toString('base64url'), state.credentialVersion],
       );
     }
-    const { rows } = await db.query<{ secret: string }>('SELECT secret FROM simulated_secret_store WHERE identity_id = $1', [identityId]);
+    const { rows } = await db.query<{ secret: string }>(
+      'SELECT secret FROM simulated_secret_store WHERE identity_id = $1',
+      [identityId],
+    );
     return {
       changed: applied,
-      detail: { credentialVersion: state.credentialVersion, secretFingerprint: rows[0] ? fingerprint(rows[0].secret) : undefined },
+      detail: {
+        credentialVersion: state.credentialVersion,
+        secretFingerprint: rows[0] ? fingerprint(rows[0].secret) : undefined,
+      },
     };
   },
 });

@@ -44,7 +44,8 @@ async function takeFault(db: Database, identityId: string, action: string): Prom
 }
 
 /** True when a fault is injected for `action` (`verify:restrict`: the effect does not show). */
-export const faulted = async (db: Database, identityId: string, action: string) => (await takeFault(db, identityId, action)) !== undefined;
+export const faulted = async (db: Database, identityId: string, action: string) =>
+  (await takeFault(db, identityId, action)) !== undefined;
 
 /** Throws when a fault is injected for `action` (`snapshot`, `restrict`, `undo:restrict`, ...). */
 export async function failIfFaulted(db: Database, identityId: string, action: string): Promise<void> {

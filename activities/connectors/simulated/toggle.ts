@@ -13,7 +13,8 @@ export function reversibleAction(
     show: (s: SimulatedState) => Record<string, unknown>;
   },
 ): ConnectorAction {
-  const step = (action: string, change: (s: SimulatedState) => SimulatedState) =>
+  const step =
+    (action: string, change: (s: SimulatedState) => SimulatedState) =>
     async ({ identityId, idempotencyKey }: { identityId: string; idempotencyKey: string }) => {
       const { applied, state } = await applyOnce(db, idempotencyKey, identityId, action, change);
       return { changed: applied, detail: spec.show(state) };

@@ -49,7 +49,11 @@ const MAX_KEPT_TEXT = 512;
 // A kept field's value, bounded: scalars as they are (text trimmed), lists of scalars up to 20.
 function keptValue(value: unknown): unknown {
   if (typeof value === 'string') return value.slice(0, MAX_KEPT_TEXT);
-  if (Array.isArray(value)) return value.slice(0, 20).map(keptValue).filter((v) => v === null || typeof v !== 'object');
+  if (Array.isArray(value))
+    return value
+      .slice(0, 20)
+      .map(keptValue)
+      .filter((v) => v === null || typeof v !== 'object');
   return value === null || typeof value === 'number' || typeof value === 'boolean' ? value : undefined;
 }
 const SERVICE_ACCOUNT = /^system:serviceaccount:([a-z0-9.-]{1,253}):([a-z0-9.-]{1,253})$/;
@@ -64,7 +68,12 @@ export const falco = defineFormat({
     if (!account) {
       return {
         kind: 'unusable',
-        problems: [{ field: 'output_fields.ka.user.name', message: 'names no Kubernetes service account (system:serviceaccount:<namespace>:<name>)' }],
+        problems: [
+          {
+            field: 'output_fields.ka.user.name',
+            message: 'names no Kubernetes service account (system:serviceaccount:<namespace>:<name>)',
+          },
+        ],
       };
     }
     return {

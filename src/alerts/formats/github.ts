@@ -28,13 +28,22 @@ export const GITHUB_CONFIDENCE = { active: 0.95, unknown: 0.8, inactive: 0.4 };
 export const github = defineFormat({
   name: 'github',
   parse: (payload) => Payload.safeParse(payload),
-  detect: (payload, headers) => headers['x-github-event'] !== undefined || (typeof payload.alert === 'object' && 'repository' in payload),
+  detect: (payload, headers) =>
+    headers['x-github-event'] !== undefined || (typeof payload.alert === 'object' && 'repository' in payload),
   screen(headers) {
     const event = headers['x-github-event'];
     if (event === 'ping') return { kind: 'ignored', reason: 'ping' };
     if (event !== undefined && event !== 'secret_scanning_alert') {
       const named = typeof event === 'string' ? JSON.stringify(event.slice(0, 64)) : 'given twice';
-      return { kind: 'unusable', problems: [{ field: 'X-GitHub-Event', message: `event ${named} is not supported; subscribe the webhook to secret_scanning_alert only` }] };
+      return {
+        kind: 'unusable',
+        problems: [
+          {
+            field: 'X-GitHub-Event',
+            message: `event ${named} is not supported; subscribe the webhook to secret_scanning_alert only`,
+          },
+        ],
+      };
     }
     return undefined;
   },

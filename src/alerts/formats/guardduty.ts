@@ -64,7 +64,11 @@ function parse(payload: unknown) {
   if (!result.success && pascal) {
     for (const issue of result.error.issues as { path: PropertyKey[] }[]) {
       const [head, ...rest] = issue.path;
-      issue.path = envelope ? (head === 'detail' ? [head, ...rest.map(upperFirst)] : issue.path) : issue.path.map(upperFirst);
+      issue.path = envelope
+        ? head === 'detail'
+          ? [head, ...rest.map(upperFirst)]
+          : issue.path
+        : issue.path.map(upperFirst);
     }
   }
   return result;
@@ -91,13 +95,20 @@ const KINDS: [RegExp, AlertKind][] = [
 export const guardduty = defineFormat({
   name: 'guardduty',
   parse,
-  detect: (payload) => isEnvelope(payload) || (('schemaVersion' in payload || 'SchemaVersion' in payload) && ('resource' in payload || 'Resource' in payload)),
+  detect: (payload) =>
+    isEnvelope(payload) ||
+    (('schemaVersion' in payload || 'SchemaVersion' in payload) && ('resource' in payload || 'Resource' in payload)),
   adapt(finding: Finding, context) {
     const key = finding.resource.accessKeyDetails;
     if (!key?.userName) {
       return {
         kind: 'unusable',
-        problems: [{ field: 'resource.accessKeyDetails.userName', message: `the finding concerns a ${finding.resource.resourceType}, not an IAM identity` }],
+        problems: [
+          {
+            field: 'resource.accessKeyDetails.userName',
+            message: `the finding concerns a ${finding.resource.resourceType}, not an IAM identity`,
+          },
+        ],
       };
     }
     return {

@@ -31,7 +31,11 @@ export type Normalized =
  */
 export function normalizeAlert(payload: unknown, context: AdapterContext, format?: AlertFormat): Normalized {
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-    return { outcome: 'invalid', format: format?.name ?? 'unknown', problems: [{ field: '(root)', message: 'must be a JSON object' }] };
+    return {
+      outcome: 'invalid',
+      format: format?.name ?? 'unknown',
+      problems: [{ field: '(root)', message: 'must be a JSON object' }],
+    };
   }
   const chosen = format ?? FORMATS.find((f) => f.detect(payload as Record<string, unknown>, context.headers)) ?? native;
   const screened = chosen.screen?.(context.headers);
@@ -46,7 +50,9 @@ export function normalizeAlert(payload: unknown, context: AdapterContext, format
   if (adapted.kind === 'unusable') return { outcome: 'unusable', format: chosen.name, problems: adapted.problems };
   // Alert ids are the source's own namespace: one source cannot pre-empt another's alert by
   // sending its id first (a repeated id is dropped as a duplicate).
-  const candidate = context.source ? { ...adapted.alert, id: `${context.source}:${String(adapted.alert.id)}` } : adapted.alert;
+  const candidate = context.source
+    ? { ...adapted.alert, id: `${context.source}:${String(adapted.alert.id)}` }
+    : adapted.alert;
   const alert = parseAlert(candidate);
   // A well-formed payload whose mapped values break the native schema (an identity id with
   // spaces, say) names nothing Cordon can act on.

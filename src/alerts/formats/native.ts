@@ -14,6 +14,9 @@ export const native = defineFormat({
   detect: () => true,
   adapt(alert, { source }) {
     if (!source || source === alert.source) return { kind: 'alert', alert };
-    return { kind: 'alert', alert: { ...alert, source, evidence: { ...alert.evidence, reportedSource: alert.source } } };
+    return {
+      kind: 'alert',
+      alert: { ...alert, source, evidence: { ...alert.evidence, reportedSource: alert.source } },
+    };
   },
 });

@@ -21,7 +21,9 @@ const Finding = z.looseObject({
   confidence_score: z.number().int().min(0).max(100).optional(),
   metadata: z.looseObject({
     version: z.string().min(1).max(32),
-    product: z.looseObject({ name: z.string().max(200).optional(), vendor_name: z.string().max(200).optional() }).optional(),
+    product: z
+      .looseObject({ name: z.string().max(200).optional(), vendor_name: z.string().max(200).optional() })
+      .optional(),
   }),
   finding_info: z.looseObject({
     uid: z.string().min(1).max(180),
@@ -29,9 +31,20 @@ const Finding = z.looseObject({
     types: z.array(z.string().max(200)).max(50).optional(),
   }),
   actor: z.looseObject({ user: User.optional() }).optional(),
-  evidences: z.array(z.looseObject({ user: User.optional() })).max(100).optional(),
-  resources: z.array(z.looseObject({ uid: z.string().max(512).optional(), type: z.string().max(200).optional() })).max(100).optional(),
-  cloud: z.looseObject({ provider: z.string().max(64).optional(), account: z.looseObject({ uid: z.string().max(64).optional() }).optional() }).optional(),
+  evidences: z
+    .array(z.looseObject({ user: User.optional() }))
+    .max(100)
+    .optional(),
+  resources: z
+    .array(z.looseObject({ uid: z.string().max(512).optional(), type: z.string().max(200).optional() }))
+    .max(100)
+    .optional(),
+  cloud: z
+    .looseObject({
+      provider: z.string().max(64).optional(),
+      account: z.looseObject({ uid: z.string().max(64).optional() }).optional(),
+    })
+    .optional(),
 });
 type Finding = z.infer<typeof Finding>;
 
@@ -57,7 +70,7 @@ const CLOUD_PROVIDERS = new Map([['aws', 'aws-iam']]);
 
 function subjectOf(finding: Finding) {
   const fromEvidence = finding.evidences?.find((e) => e.user?.uid ?? e.user?.name)?.user;
-  return fromEvidence ?? (finding.actor?.user?.uid ?? finding.actor?.user?.name ? finding.actor?.user : undefined);
+  return fromEvidence ?? ((finding.actor?.user?.uid ?? finding.actor?.user?.name) ? finding.actor?.user : undefined);
 }
 
 export const ocsf = defineFormat({
@@ -68,12 +81,25 @@ export const ocsf = defineFormat({
     const user = subjectOf(finding);
     const provider = context.provider ?? CLOUD_PROVIDERS.get(finding.cloud?.provider?.toLowerCase() ?? '');
     if (!user) {
-      return { kind: 'unusable', problems: [{ field: 'evidences', message: 'no evidences[].user or actor.user with a uid or name: the finding names no identity' }] };
+      return {
+        kind: 'unusable',
+        problems: [
+          {
+            field: 'evidences',
+            message: 'no evidences[].user or actor.user with a uid or name: the finding names no identity',
+          },
+        ],
+      };
     }
     if (!provider) {
       return {
         kind: 'unusable',
-        problems: [{ field: 'cloud.provider', message: 'names no identity system Cordon knows (AWS); set `provider` on the source' }],
+        problems: [
+          {
+            field: 'cloud.provider',
+            message: 'names no identity system Cordon knows (AWS); set `provider` on the source',
+          },
+        ],
       };
     }
     const info = finding.finding_info;
@@ -85,7 +111,8 @@ export const ocsf = defineFormat({
         source: sourceName(context, 'ocsf'),
         kind: kindFrom([...(info.types ?? []), info.title ?? ''].join(' '), KINDS, 'anomalous_usage'),
         severity: SEVERITY[finding.severity_id] ?? OCSF_DEFAULTS.severity,
-        confidence: score !== undefined ? score / 100 : (CONFIDENCE[finding.confidence_id ?? 0] ?? OCSF_DEFAULTS.confidence),
+        confidence:
+          score !== undefined ? score / 100 : (CONFIDENCE[finding.confidence_id ?? 0] ?? OCSF_DEFAULTS.confidence),
         // The name is what identity systems' APIs take (IAM, PostgreSQL, Kubernetes); uid is kept.
         identity: { provider, id: user.name ?? user.uid },
         observedAt: new Date(finding.time).toISOString(),
