@@ -1,12 +1,12 @@
 // The durable steps of a containment case: one activity per state-changing step. Each guards,
 // captures, acts, checks and delivers what the case queued, so a provider action costs one
 // round trip, not five.
-import { activityInfo, ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { IdentityRef } from '../src/alerts/schema';
 import type { Database } from '../src/db';
 import {
   isShadowWorkflowId,
   StepFailure,
-  type ActionName,
   type ActionOutcome,
   type ActionStep,
   type CaseOpening,
@@ -18,13 +18,12 @@ import {
   type UndoOutcome,
   type UndoStep,
 } from '../src/domain/case';
-import type { IdentityRef } from '../src/alerts/schema';
 import { findIdentity } from '../src/inventory';
 import type { Logger } from '../src/log';
-import { capture } from './connectors/captures';
 import type { Connector } from './connectors/types';
 import { clearAction, identityRefusal, policyRefusal } from './guard';
 import { deliverOutbox, storeAuditEntries } from './outbox';
+import { caseExecution, idempotencyKey, stepTools } from './stepTools';
 import type { TrustedConfig } from './trustedConfig';
 
 /** What the case steps need from the worker. */
@@ -32,83 +31,56 @@ export interface CaseStepDeps {
   db: Database;
   connectors: Map<string, Connector>;
   config: TrustedConfig;
-  sendNotice: (notice: Notice) => Promise<void>;
+  sendNotice: (notice: Notice, timeoutMs: number) => Promise<void>;
   logger: Logger;
-}
-
-const errorText = (err: unknown) => ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
-
-// The workflow this activity runs for: the only identity claim the guard takes from Temporal.
-function caseExecution(): { workflowId: string; runId: string } {
-  const execution = activityInfo().workflowExecution;
-  if (!execution)
-    throw ApplicationFailure.create({
-      type: 'NotACase',
-      message: 'a case step must run for a workflow',
-      nonRetryable: true,
-    });
-  return execution;
-}
-
-// Retries of one activity share the key; a new activity (or a compensation) gets its own.
-function idempotencyKey(): string {
-  const { workflowId, runId } = caseExecution();
-  return `${workflowId}/${runId}/${activityInfo().activityId}`;
 }
 
 /** Creates the case's step activities. */
 export function createCaseSteps({ db, connectors, config, sendNotice, logger }: CaseStepDeps) {
   const deliver = (outbox: Outbox): Promise<OutboxReceipt> => deliverOutbox(db, sendNotice, logger, outbox);
-
-  function connectorFor(provider: string): Connector {
-    const connector = connectors.get(provider);
-    if (connector) return connector;
-    throw ApplicationFailure.create({
-      type: StepFailure.UnknownProvider,
-      message: `no connector registered for provider "${provider}"`,
-      nonRetryable: true,
-    });
-  }
-
-  function actionOf(provider: string, name: ActionName) {
-    const action = connectorFor(provider).actions[name];
-    if (action) return action;
-    throw ApplicationFailure.create({
-      type: StepFailure.UnsupportedAction,
-      message: `provider "${provider}" has no "${name}" action`,
-      nonRetryable: true,
-    });
-  }
-
-  // The identity as found: a reading that fails says why instead (evidence is never a precondition).
-  async function read(target: IdentityTarget): Promise<SnapshotReading> {
-    try {
-      return { snapshot: await connectorFor(target.provider).snapshot(target.identityId) };
-    } catch (err) {
-      return { unavailable: errorText(err) };
-    }
-  }
-
-  // The evidence before an action, taken before its first attempt: a retry must not record the
-  // state its own earlier attempt changed. A real case does not act on an identity it cannot
-  // read (the failure is retried like the action's own); a dry run goes on without it.
-  async function evidenceBefore(target: IdentityTarget, shadow: boolean): Promise<SnapshotReading> {
-    const key = {
-      provider: target.provider,
-      identityId: target.identityId,
-      caseId: target.caseId,
-      action: `evidence:${idempotencyKey()}`,
-    };
-    if (shadow) {
-      const reading = await read(target);
-      return 'snapshot' in reading ? { snapshot: await capture(db, key, async () => reading.snapshot) } : reading;
-    }
-    return { snapshot: await capture(db, key, () => connectorFor(target.provider).snapshot(target.identityId)) };
-  }
+  const tools = stepTools(db, connectors);
 
   function refused(reason: string, outbox: Outbox) {
     logger.warn({ workflowId: caseExecution().workflowId, reason }, 'step refused: nothing done');
     return deliver(outbox).then((receipt) => ({ status: 'refused' as const, reason, receipt }));
+  }
+
+  // Checks the post-condition and reports the action: from the first attempt's kept result, so a
+  // retry (a check that could not reach the system, a lost answer) reports what was done.
+  async function applied(
+    step: ActionStep,
+    reading: SnapshotReading,
+    result: { changed: boolean; detail: Record<string, unknown> },
+  ): Promise<ActionOutcome> {
+    const { target } = step;
+    const verified = await tools.connectorFor(target.provider).verify(target.identityId, step.action, target.caseId);
+    return {
+      status: 'applied',
+      changed: result.changed,
+      detail: result.detail,
+      verified,
+      reading,
+      receipt: await deliver(step.outbox),
+    };
+  }
+
+  // The guard: the workflow id, the case's policy, the worker's plan, then the switch and budget.
+  async function guard(step: ActionStep, workflowId: string): Promise<ActionOutcome | undefined> {
+    const policy = await config.policyForCase(step.target.caseId, step.policyDigest);
+    const refusal = identityRefusal(workflowId, step.target) ?? policyRefusal(step, policy, config.inventory());
+    if (refusal) return refused(refusal, step.outbox);
+    tools.actionOf(step.target.provider, step.action); // an action the connector lacks claims nothing
+    const { budget } = (await config.policy()).policy.governor;
+    const destructive = budget.stages.includes(step.stage);
+    const claim = {
+      claimId: idempotencyKey(),
+      workflowId,
+      stage: step.stage,
+      approved: step.authority.by === 'approvers',
+      ...(destructive && { budget }),
+    };
+    const clearance = await clearAction(db, claim);
+    return clearance === 'go' ? undefined : { status: clearance, receipt: await deliver(step.outbox) };
   }
 
   return {
@@ -120,10 +92,12 @@ export function createCaseSteps({ db, connectors, config, sendNotice, logger }: 
       identity: IdentityRef;
       outbox: Outbox;
     }): Promise<CaseOpening & { receipt: OutboxReceipt }> {
-      const { policy } = await config.policy();
+      const { policy, digest } = await config.policy();
+      // Only a case's first run opens it: its run id is the case id.
+      await config.bind(caseExecution().runId, digest);
       const record = findIdentity(config.inventory(), identity);
       const reading = connectors.has(identity.provider)
-        ? await read({ provider: identity.provider, identityId: identity.id, caseId: '' })
+        ? await tools.read({ provider: identity.provider, identityId: identity.id, caseId: '' })
         : { unavailable: `no connector registered for provider "${identity.provider}"` };
       return { policy, record, reading, receipt: await deliver(outbox) };
     },
@@ -131,48 +105,20 @@ export function createCaseSteps({ db, connectors, config, sendNotice, logger }: 
     /** Guards, captures, acts, checks the post-condition and delivers the outbox: one provider action. */
     async actOnIdentity(step: ActionStep): Promise<ActionOutcome> {
       const { workflowId } = caseExecution();
-      const accepted = await config.acceptedPolicy(step.policyDigest);
-      const refusal = identityRefusal(workflowId, step.target) ?? policyRefusal(step, accepted, config.inventory());
-      if (refusal) return refused(refusal, step.outbox);
-      const { budget } = (await config.policy()).policy.governor;
-      const claim = {
-        claimId: idempotencyKey(),
-        workflowId,
-        stage: step.stage,
-        approved: step.authority.by === 'approvers',
-        destructive: budget.stages.includes(step.stage),
-        budget,
-      };
-      const clearance = await clearAction(db, claim);
-      if (clearance !== 'go') return { status: clearance, receipt: await deliver(step.outbox) };
-      const shadow = isShadowWorkflowId(workflowId);
-      const reading = await evidenceBefore(step.target, shadow);
-      if (shadow) return { status: 'shadowed', reading, receipt: await deliver(step.outbox) };
       const { target } = step;
-      // The result is kept before anything else can fail: a retry (say, of a post-condition
-      // check that could not reach the system) reports what the first attempt did.
-      const resultKey = {
-        provider: target.provider,
-        identityId: target.identityId,
-        caseId: target.caseId,
-        action: `result:${idempotencyKey()}`,
-      };
-      const result = await capture(db, resultKey, () =>
-        actionOf(target.provider, step.action).run({
-          identityId: target.identityId,
-          idempotencyKey: idempotencyKey(),
-          caseId: target.caseId,
-        }),
-      );
-      const verified = await connectorFor(target.provider).verify(target.identityId, step.action, target.caseId);
-      return {
-        status: 'applied',
-        changed: result.changed,
-        verified,
-        detail: result.detail,
-        reading,
-        receipt: await deliver(step.outbox),
-      };
+      // An earlier attempt that acted is reported, whatever the switch or the files say now.
+      const earlier = await tools.earlierResult(target);
+      if (earlier) return applied(step, await tools.evidenceBefore(target, false), earlier);
+      const stopped = await guard(step, workflowId);
+      if (stopped) return stopped;
+      const shadow = isShadowWorkflowId(workflowId);
+      const reading = await tools.evidenceBefore(target, shadow);
+      if (shadow) return { status: 'shadowed', reading, receipt: await deliver(step.outbox) };
+      const run = () =>
+        tools
+          .actionOf(target.provider, step.action)
+          .run({ identityId: target.identityId, idempotencyKey: idempotencyKey(), caseId: target.caseId });
+      return applied(step, reading, await tools.actOnce(target, run));
     },
 
     /** Undoes one earlier action (idempotent, safe when it never took effect); throws when it fails. */
@@ -180,20 +126,17 @@ export function createCaseSteps({ db, connectors, config, sendNotice, logger }: 
       const { workflowId } = caseExecution();
       const refusal = identityRefusal(workflowId, step.target);
       if (refusal) return refused(refusal, step.outbox);
-      const budget = (await config.policy()).policy.governor.budget;
       const clearance = await clearAction(db, {
         claimId: idempotencyKey(),
         workflowId,
         stage: 'rollback',
         approved: true,
-        destructive: false,
-        budget,
       });
       if (clearance !== 'go') return { status: 'kill-switch', receipt: await deliver(step.outbox) };
-      const after = async () => (step.snapshotAfter ? read(step.target) : undefined);
+      const after = async () => (step.snapshotAfter ? tools.read(step.target) : undefined);
       if (isShadowWorkflowId(workflowId))
         return { status: 'shadowed', after: await after(), receipt: await deliver(step.outbox) };
-      const action = actionOf(step.target.provider, step.action);
+      const action = tools.actionOf(step.target.provider, step.action);
       if (!action.undo) {
         throw ApplicationFailure.create({
           type: StepFailure.UnsupportedAction,
@@ -215,7 +158,7 @@ export function createCaseSteps({ db, connectors, config, sendNotice, logger }: 
       };
     },
 
-    /** The identity as it is now (a rollback that had nothing left to undo checks it this way). */
+    /** The identity as it is now (evidence for a case that has not read it, or after a rollback). */
     async readIdentity({
       target,
       outbox,
@@ -223,7 +166,7 @@ export function createCaseSteps({ db, connectors, config, sendNotice, logger }: 
       target: IdentityTarget;
       outbox: Outbox;
     }): Promise<{ reading: SnapshotReading; receipt: OutboxReceipt }> {
-      return { reading: await read(target), receipt: await deliver(outbox) };
+      return { reading: await tools.read(target), receipt: await deliver(outbox) };
     },
 
     /**

@@ -4,9 +4,9 @@
 // inventory, the kill switch and the budget in its store.
 import type { Database } from '../src/db';
 import { isCaseOf, isShadowWorkflowId, type ActionStep, type IdentityTarget } from '../src/domain/case';
-import { findIdentity, type Inventory } from '../src/inventory';
+import { findIdentity, type Inventory, type InventoryIdentity } from '../src/inventory';
 import { durationMs } from '../src/policy/duration';
-import { escalatePlan, plan as planFor, type Plan } from '../src/policy/plan';
+import { escalatePlan, plan as planFor, type Plan, type PlannedStage } from '../src/policy/plan';
 import type { Policy } from '../src/policy/schema';
 import { readKillSwitch } from '../src/killSwitch/store';
 
@@ -25,9 +25,8 @@ export function identityRefusal(workflowId: string, target: IdentityTarget): str
 }
 
 /** The plan the worker's own policy and inventory make from the case's alerts. */
-function workerPlan(step: ActionStep, policy: Policy, inventory: Inventory): Plan | undefined {
+function workerPlan(step: ActionStep, policy: Policy, record: InventoryIdentity | undefined): Plan | undefined {
   const identity = { provider: step.target.provider, id: step.target.identityId };
-  const record = findIdentity(inventory, identity);
   let current: Plan | undefined;
   for (const alert of step.alerts) {
     const next = planFor({ ...alert, identity, source: 'case' }, record, policy);
@@ -36,19 +35,33 @@ function workerPlan(step: ActionStep, policy: Policy, inventory: Inventory): Pla
   return current;
 }
 
+// Why the named approvers do not make the approval the stage needs, or undefined. The names are
+// still claims (issue: authenticated approvals); here they are held to the worker's own rules.
+function approversRefusal(stage: PlannedStage, approvers: string[], policy: Policy, owner: string | undefined) {
+  const groups = [...stage.approvers.groups, ...stage.approval.escalation];
+  const members = new Set(groups.flatMap((g) => policy.approverGroups[g] ?? []));
+  const outsider = approvers.find((a) => !members.has(a));
+  if (outsider) return `${outsider} is not in the approver groups ${groups.join(', ')}`;
+  if (!stage.approvers.selfApproval && owner !== undefined && approvers.includes(owner))
+    return `${owner} owns this identity and self-approval is off`;
+  const distinct = new Set(approvers).size;
+  if (distinct < stage.approvers.required)
+    return `${stage.stage} needs ${stage.approvers.required} distinct approvers; the step names ${distinct}`;
+  return undefined;
+}
+
 /** Why the worker's policy does not allow this step on this authority, or undefined. */
 export function policyRefusal(step: ActionStep, policy: Policy | undefined, inventory: Inventory): string | undefined {
-  if (!policy) return `policy ${step.policyDigest} was never loaded by this worker from its policy file`;
-  const stage = workerPlan(step, policy, inventory)?.stages.find((s) => s.stage === step.stage);
+  if (!policy)
+    return `policy ${step.policyDigest} is neither the worker's current policy nor the one this case was opened with`;
+  const record = findIdentity(inventory, { provider: step.target.provider, id: step.target.identityId });
+  const stage = workerPlan(step, policy, record)?.stages.find((s) => s.stage === step.stage);
   if (!stage || stage.action !== step.action)
     return `the worker's policy plans no ${step.action} at ${step.stage} for this case`;
-  if (!stage.requiresApproval) return undefined;
   const { authority } = step;
-  if (authority.by === 'approvers') {
-    return authority.approvers.length >= stage.approvers.required
-      ? undefined
-      : `${step.stage} needs ${stage.approvers.required} approvals; the step names ${authority.approvers.length}`;
-  }
+  // Approvers named where the plan needs none (over the budget, say) are held to the same rules.
+  if (authority.by === 'approvers') return approversRefusal(stage, authority.approvers, policy, record?.owner);
+  if (!stage.requiresApproval) return undefined;
   if (authority.by === 'timeout' && stage.approval.onTimeout === 'proceed') return undefined;
   return `${step.stage} requires approval under the worker's policy; the step names none`;
 }
@@ -60,9 +73,8 @@ export interface Claim {
   workflowId: string;
   stage: string;
   approved: boolean;
-  /** Counted against the budget (a stage in the policy's budget), or only the switch matters. */
-  destructive: boolean;
-  budget: Policy['governor']['budget'];
+  /** The budget it counts against (a destructive stage); absent, only the switch matters. */
+  budget?: Policy['governor']['budget'];
 }
 
 /**
@@ -81,11 +93,12 @@ export async function clearAction(db: Database, claim: Claim): Promise<Clearance
       ]);
       return 'kill-switch';
     }
-    if (!claim.destructive) return 'go';
+    const { budget } = claim;
+    if (!budget) return 'go';
     await query('SELECT pg_advisory_xact_lock($1)', [BUDGET_LOCK]);
     const known = await query('SELECT 1 FROM budget_grants WHERE request_id = $1', [claim.claimId]);
     if (known.rows.length) return 'go';
-    const windowMs = durationMs(claim.budget.window);
+    const windowMs = durationMs(budget.window);
     await query(
       `DELETE FROM budget_grants WHERE granted_at < now() - make_interval(secs => $1::double precision / 1000)`,
       [Math.max(KEEP_GRANTS_MS, windowMs)],
@@ -94,7 +107,7 @@ export async function clearAction(db: Database, claim: Claim): Promise<Clearance
       `SELECT count(*) AS n FROM budget_grants WHERE granted_at > now() - make_interval(secs => $1::double precision / 1000)`,
       [windowMs],
     );
-    if (!claim.approved && Number(rows[0].n) >= claim.budget.limit) return 'over-budget';
+    if (!claim.approved && Number(rows[0].n) >= budget.limit) return 'over-budget';
     if (isShadowWorkflowId(claim.workflowId)) return 'go';
     await query(`INSERT INTO budget_grants (request_id, workflow_id, stage, approved) VALUES ($1, $2, $3, $4)`, [
       claim.claimId,

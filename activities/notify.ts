@@ -21,9 +21,9 @@ export function notificationBody(n: Notice, deps: Pick<NotifyDeps, 'uiUrl' | 'na
   return { ...n, link, commands };
 }
 
-/** Sends one approval request, reminder, escalation or attention call to the webhook. */
+/** Sends one approval request, reminder, escalation or attention call to the webhook, within `timeoutMs`. */
 export function noticeSender(deps: NotifyDeps) {
-  return async function sendNotice(n: Notice): Promise<void> {
+  return async function sendNotice(n: Notice, timeoutMs: number): Promise<void> {
     const body = notificationBody(n, deps);
     deps.logger.info(
       { notification: n.kind, workflowId: n.workflowId, requestId: n.request?.requestId },
@@ -34,7 +34,7 @@ export function noticeSender(deps: NotifyDeps) {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     if (res.status >= 400 && res.status < 500 && res.status !== 429) {
       throw ApplicationFailure.create({

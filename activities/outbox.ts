@@ -2,6 +2,7 @@ import type { AuditEntry } from '../src/audit/entry';
 import type { Database } from '../src/db';
 import type { Notice, Outbox, OutboxReceipt } from '../src/domain/case';
 import type { Logger } from '../src/log';
+import { errorText } from '../src/domain/errors';
 
 /** Stores audit entries idempotently by (workflowId, runId, seq): retries never duplicate. */
 export async function storeAuditEntries(db: Database, entries: AuditEntry[]): Promise<void> {
@@ -16,6 +17,10 @@ export async function storeAuditEntries(db: Database, entries: AuditEntry[]): Pr
   );
 }
 
+// All of a delivery's notices share this much time: a webhook that hangs must not hold a step (or
+// a case's wait) past its activity timeout. A notice not sent in time is reported, not retried.
+const NOTICES_BUDGET_MS = 5_000;
+
 /**
  * Delivers what a case queued: the audit entries, then its notices. Never throws: it runs last
  * in a step that may already have acted, and that step must still report what it did. A store
@@ -24,7 +29,7 @@ export async function storeAuditEntries(db: Database, entries: AuditEntry[]): Pr
  */
 export async function deliverOutbox(
   db: Database,
-  send: (n: Notice) => Promise<void>,
+  send: (n: Notice, timeoutMs: number) => Promise<void>,
   logger: Logger,
   outbox: Outbox,
 ): Promise<OutboxReceipt> {
@@ -39,14 +44,23 @@ export async function deliverOutbox(
     );
   }
   const notices: OutboxReceipt['notices'] = [];
+  const deadline = Date.now() + NOTICES_BUDGET_MS;
   for (const notice of outbox.notices) {
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      notices.push({
+        kind: notice.kind,
+        error: `not sent: the delivery's ${NOTICES_BUDGET_MS} ms for notices ran out`,
+      });
+      continue;
+    }
     try {
-      await send(notice);
+      await send(notice, left);
       notices.push({ kind: notice.kind });
     } catch (err) {
       notices.push({
         kind: notice.kind,
-        error: ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message,
+        error: errorText(err),
       });
     }
   }

@@ -9,6 +9,8 @@ import { loadInventory, loadPolicy } from '../src/policy/load';
 import { policyDigest } from '../src/policy/plan';
 import type { Policy } from '../src/policy/schema';
 
+const MAX_REMEMBERED_BINDINGS = 10_000;
+
 /** Where the policy and inventory files are; edits apply to steps that start after them. */
 export interface ConfigFiles {
   policyFile: string;
@@ -27,43 +29,74 @@ function parsedWhileUnchanged<T>(parse: (file: string) => T): (file: string) => 
   };
 }
 
-/** The worker's policy and inventory, and every policy it ever loaded (by digest, in the store). */
+/**
+ * The worker's policy and inventory. A case acts under the policy that was current when it was
+ * opened (bound to the case in `case_policies` by whoever opened it: the worker's opening read, or
+ * the in-process intake that handed the context over), or under the current one. Any other
+ * policy, even one loaded once before, is refused: an old policy in git is no licence.
+ */
 export function trustedConfig(db: Database, files: ConfigFiles) {
   const readPolicy = parsedWhileUnchanged(loadPolicy);
   const readInventory = parsedWhileUnchanged(loadInventory);
-  // Digests known to be in the store, and policies read back from it.
-  const accepted = new Map<string, Policy>();
+  // Policies read back from the store, by digest; bindings this process made or saw.
+  const known = new Map<string, Policy>();
+  const bound = new Set<string>();
+
+  async function current(): Promise<{ policy: Policy; digest: string }> {
+    const policy = readPolicy(files.policyFile);
+    const digest = policyDigest(policy);
+    if (!known.has(digest)) {
+      await db.query(
+        `INSERT INTO accepted_policies (digest, version, policy) VALUES ($1, $2, $3::jsonb) ON CONFLICT (digest) DO NOTHING`,
+        [digest, policy.version, JSON.stringify(policy)],
+      );
+      known.set(digest, policy);
+    }
+    return { policy, digest };
+  }
+
+  async function stored(digest: string): Promise<Policy | undefined> {
+    if (known.has(digest)) return known.get(digest);
+    const { rows } = await db.query<{ policy: Policy }>('SELECT policy FROM accepted_policies WHERE digest = $1', [
+      digest,
+    ]);
+    // Only a policy whose content still hashes to its digest counts.
+    const policy = rows[0]?.policy;
+    if (!policy || policyDigest(policy) !== digest) return undefined;
+    known.set(digest, policy);
+    return policy;
+  }
 
   return {
     inventory: (): Inventory => readInventory(files.inventoryFile),
 
-    /** The current policy, recorded as accepted so a case planned with it can act after an edit. */
-    async policy(): Promise<{ policy: Policy; digest: string }> {
-      const policy = readPolicy(files.policyFile);
-      const digest = policyDigest(policy);
-      if (!accepted.has(digest)) {
-        await db.query(
-          `INSERT INTO accepted_policies (digest, version, policy) VALUES ($1, $2, $3::jsonb) ON CONFLICT (digest) DO NOTHING`,
-          [digest, policy.version, JSON.stringify(policy)],
-        );
-        accepted.set(digest, policy);
-      }
-      return { policy, digest };
-    },
+    /** The current policy, from the worker's own file. */
+    policy: current,
 
-    /** A policy this worker (or another sharing the store) loaded from its files, by digest. */
-    async acceptedPolicy(digest: string): Promise<Policy | undefined> {
-      await this.policy();
-      const known = accepted.get(digest);
-      if (known) return known;
-      const { rows } = await db.query<{ policy: Policy }>('SELECT policy FROM accepted_policies WHERE digest = $1', [
+    /** Binds a case to the policy it was opened with (only ever a current one). */
+    async bind(caseId: string, digest: string): Promise<void> {
+      if (bound.has(`${caseId} ${digest}`)) return;
+      await db.query('INSERT INTO case_policies (case_id, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+        caseId,
         digest,
       ]);
-      // Only a policy whose content still hashes to its digest counts.
-      const stored = rows[0]?.policy;
-      if (!stored || policyDigest(stored) !== digest) return undefined;
-      accepted.set(digest, stored);
-      return stored;
+      // A cache of what is in the store already, not a source of truth: forgetting it costs a query.
+      if (bound.size >= MAX_REMEMBERED_BINDINGS) bound.clear();
+      bound.add(`${caseId} ${digest}`);
+    },
+
+    /** The policy a case may act under: the current one, or the one it was opened with. */
+    async policyForCase(caseId: string, digest: string): Promise<Policy | undefined> {
+      const now = await current();
+      if (digest === now.digest) {
+        await this.bind(caseId, digest);
+        return now.policy;
+      }
+      const { rows } = await db.query('SELECT 1 FROM case_policies WHERE case_id = $1 AND digest = $2', [
+        caseId,
+        digest,
+      ]);
+      return rows.length ? stored(digest) : undefined;
     },
   };
 }
@@ -71,11 +104,21 @@ export function trustedConfig(db: Database, files: ConfigFiles) {
 /** The worker's trusted configuration, as activities use it. */
 export type TrustedConfig = ReturnType<typeof trustedConfig>;
 
-/** Reads a new case's context as the worker would: the in-process intake hands it over. */
-export function caseContextReader(db: Database, files: ConfigFiles) {
+/** How the in-process intake hands a new case its context: read as the worker would, then bound. */
+export interface CaseContextSource {
+  read(identity: IdentityRef): Promise<ContainmentContext>;
+  /** Binds the case (its first run id) to the policy it was handed. */
+  handedOver(caseId: string, context: ContainmentContext): Promise<void>;
+}
+
+/** The in-process intake's view of the worker's files. */
+export function caseContextSource(db: Database, files: ConfigFiles): CaseContextSource {
   const config = trustedConfig(db, files);
-  return async (identity: IdentityRef): Promise<ContainmentContext> => ({
-    policy: (await config.policy()).policy,
-    record: findIdentity(config.inventory(), identity),
-  });
+  return {
+    read: async (identity) => ({
+      policy: (await config.policy()).policy,
+      record: findIdentity(config.inventory(), identity),
+    }),
+    handedOver: (caseId, context) => config.bind(caseId, policyDigest(context.policy)),
+  };
 }

@@ -14,7 +14,7 @@ import { freePort } from './net';
 import { createLogger, type Logger } from './log';
 import { startEmbeddedServer } from './temporal/embeddedServer';
 import { registerSearchAttributes } from './temporal/registerSearchAttributes';
-import { caseContextReader } from '../activities/trustedConfig';
+import { caseContextSource } from '../activities/trustedConfig';
 import { loadWorkflowBundle } from '../worker/bundle';
 import { installRuntime } from '../worker/runtime';
 import { createWorker } from '../worker/worker';
@@ -112,7 +112,7 @@ async function start(
     maxBodyBytes: config.CORDON_MAX_BODY_BYTES,
     workerMetricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     // Intake and worker share this process and its files: a new case needs no opening read.
-    caseContext: caseContextReader(db, {
+    caseContext: caseContextSource(db, {
       policyFile: config.CORDON_POLICY_FILE,
       inventoryFile: config.CORDON_INVENTORY_FILE,
     }),

@@ -26,7 +26,6 @@ const request = ({ budget, ...overrides }: ClaimOverrides = {}): Claim => ({
   claimId: randomUUID(),
   workflowId: `contain:simulated:${randomUUID()}`,
   stage: 'revoke',
-  destructive: true,
   approved: false,
   budget: {
     limit: budget?.limit ?? 5,
@@ -104,7 +103,7 @@ describe.each([
   it('engaged, the switch stops every action (counted or not) and lists the case for the release', async () => {
     const db = dbOf();
     await moveKillSwitch(db, { engaged: true, by: 'ciso', reason: 'drill' });
-    const held = request({ destructive: false });
+    const held = { ...request(), budget: undefined };
     expect(await clearAction(db, held)).toBe('kill-switch');
     expect(await clearAction(db, request({ approved: true }))).toBe('kill-switch');
     const released = await moveKillSwitch(db, { engaged: false, by: 'ciso' });

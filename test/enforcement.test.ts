@@ -8,11 +8,12 @@ import { listActions } from '../activities/connectors/simulated/state';
 import { GENESIS_HASH } from '../src/domain/auditEntry';
 import { findIdentity } from '../src/inventory';
 import { loadInventory, loadPolicy } from '../src/policy/load';
+import { policyDigest } from '../src/policy/plan';
 import type { Policy } from '../src/policy/schema';
-import { auditQuery, type ContainIdentityInput, type ContainmentStatus } from '../workflows/definitions';
+import { auditQuery, decideUpdate, type ContainIdentityInput, type ContainmentStatus } from '../workflows/definitions';
 import { makeAlert } from './support/alerts';
 import { useHarness } from './support/harness';
-import { TEST_POLICY, waitForStatus } from './support/scenario';
+import { pendingRequestId, TEST_POLICY, waitForStatus } from './support/scenario';
 
 const h = useHarness();
 
@@ -80,6 +81,35 @@ describe('the action activity decides from what the worker trusts', () => {
     expect(stuck.attention).toMatch(/never loaded by this worker/);
     expect(await listActions(h.db, id)).toEqual([]);
     expect((await handle.query(auditQuery)).filter((e) => e.event === 'action.refused')).toHaveLength(1);
+  });
+
+  it('refuses a policy this worker once loaded but no longer runs, for a case not opened with it', async () => {
+    const id = h.inventory.add('gated');
+    const old = everythingAutomatic(loadPolicy(TEST_POLICY));
+    // As if an earlier deployment had loaded it: it is in the store, but this case never had it.
+    await h.db.query('INSERT INTO accepted_policies (digest, version, policy) VALUES ($1, $2, $3::jsonb)', [
+      policyDigest(old),
+      old.version,
+      JSON.stringify(old),
+    ]);
+    const handle = await startForged(`contain:simulated:${id}`, id, { policy: old, record: recordOf(id) });
+    const stuck = await waitForStatus(handle, (s) => expect(s.outcome).toBe('needs-attention'));
+    expect(stuck.attention).toMatch(/neither the worker's current policy nor the one this case was opened with/);
+    expect(await listActions(h.db, id)).toEqual([]);
+  });
+
+  it("refuses an approval by the identity's owner that a forged record hid from the case", async () => {
+    const id = h.inventory.add('gated', { owner: 'alice' });
+    const handle = await startForged(`contain:simulated:${id}`, id, {
+      policy: loadPolicy(TEST_POLICY),
+      record: { ...recordOf(id)!, owner: 'somebody-else' },
+    });
+    const requestId = await pendingRequestId(handle, 'isolate');
+    // The case, believing its record, accepts alice; the worker knows she owns the identity.
+    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', requestId, approver: 'alice' }] });
+    const stuck = await waitForStatus(handle, (s) => expect(s.outcome).toBe('needs-attention'));
+    expect(stuck.attention).toMatch(/alice owns this identity and self-approval is off/);
+    expect(await listActions(h.db, id)).toEqual(['restrict']);
   });
 
   it('refuses an action that a forged inventory record makes automatic', async () => {

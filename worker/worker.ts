@@ -14,38 +14,31 @@ export interface WorkerOptions extends Omit<ActivityDeps, 'namespace' | 'taskQue
   maxCachedWorkflows?: number;
 }
 
-/** Cordon's worker: cases and their activities on one task queue, run and stopped as one. */
+/**
+ * Cordon's worker: cases and their activities on one task queue. Its shutdown may be asked at
+ * any time (a signal during start-up, twice, or after the worker failed) without throwing.
+ */
 export class CordonWorker {
   private stopping = false;
 
-  constructor(private readonly workers: Worker[]) {}
+  constructor(private readonly worker: Worker) {}
 
-  /** Runs until shut down; a worker failing stops the others and rejects. */
+  /** Runs until shut down. */
   async run(): Promise<void> {
-    if (this.stopping) return;
-    const runs = this.workers.map((w) => w.run());
-    try {
-      await Promise.all(runs);
-    } catch (err) {
-      this.shutdown();
-      await Promise.allSettled(runs);
-      throw err;
-    }
+    if (!this.stopping) await this.worker.run();
   }
 
-  /** Starts a graceful shutdown of the workers still running; a run not yet started never starts. */
+  /** Starts a graceful shutdown if the worker runs; a run not yet started never starts. */
   shutdown(): void {
     this.stopping = true;
-    for (const worker of this.workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+    if (this.worker.getState() === 'RUNNING') this.worker.shutdown();
   }
 
   /** Runs until `until` settles, then shuts down; returns its result. */
   async runUntil<R>(until: Promise<R> | (() => Promise<R>)): Promise<R> {
     const running = this.run();
     try {
-      const stoppedEarly = running.then(() =>
-        Promise.reject(new Error('the workers stopped before the work finished')),
-      );
+      const stoppedEarly = running.then(() => Promise.reject(new Error('the worker stopped before the work finished')));
       return await Promise.race([typeof until === 'function' ? until() : until, stoppedEarly]);
     } finally {
       this.shutdown();
@@ -73,5 +66,5 @@ export async function createWorker({
     maxCachedWorkflows,
     activities: createActivities({ ...deps, namespace, taskQueue }),
   });
-  return new CordonWorker([cases]);
+  return new CordonWorker(cases);
 }

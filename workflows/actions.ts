@@ -1,11 +1,12 @@
 // A case's provider actions and undos: one activity each, which also delivers the case's outbox.
 import { digestOf } from '../src/digest';
-import type { ActionName, ActionOutcome, Authority, SnapshotReading } from '../src/domain/case';
+import type { ActionName, ActionOutcome, Authority, SnapshotReading, UndoOutcome } from '../src/domain/case';
 import { owaspReferences } from '../src/audit/frameworks';
 import type { PlannedStage } from '../src/policy/plan';
 import type { Case } from './case';
 import type { Compensation } from './saga';
-import { actions, undos } from './steps';
+import { actions, bookkeeping, undos } from './steps';
+import { errorText } from '../src/domain/errors';
 
 /** What became of an action step, as the stage sees it; `reason` says why it did not happen. */
 export interface ActionResult {
@@ -16,10 +17,8 @@ export interface ActionResult {
 // A held case tries again after these waits (or at once when the release is signalled).
 const KILL_SWITCH_BACKOFF_MS = [1_000, 5_000, 30_000, 120_000, 300_000];
 
-const errorText = (err: unknown) => ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
-
 /** Who allowed an action, as the audit names it. */
-export function actorOf(c: Case, authority: Authority): string {
+function actorOf(c: Case, authority: Authority): string {
   if (authority.by === 'approvers') return `approvers:${authority.approvers.join(',')}`;
   const rule = `policy:${c.plan?.rule}`;
   return authority.by === 'timeout' ? `${rule} (approval timed out: proceed)` : rule;
@@ -98,20 +97,20 @@ export async function act(
   undo?: Compensation,
 ): Promise<ActionResult> {
   const action = stage.action as ActionName;
-  const outbox = c.outbox();
+  const outbox = c.outbox.take();
   let outcome: ActionOutcome;
   try {
     outcome = await actions.actOnIdentity({
       target: c.target,
       stage: stage.stage,
       action,
-      alerts: c.ledger.alerts,
+      alerts: c.ledger.planned(),
       policyDigest: c.plan!.policyDigest,
       authority,
       outbox,
     });
   } catch (err) {
-    c.unsent(outbox);
+    c.outbox.putBack(outbox);
     const reason = errorText(err);
     c.record({ stage: stage.stage, event: 'action.failed', actor: 'cordon', action, reason });
     return { status: 'failed', reason };
@@ -129,16 +128,20 @@ export async function act(
   return { status: 'refused', reason: outcome.reason };
 }
 
+/** How a wait for the kill switch's release goes. */
+export interface ReleaseWait {
+  stage: string;
+  /** How many times this step was held already (0: the first, which is audited and notified). */
+  attempt: number;
+  /** A false positive ends the wait (an action); an undo waits regardless. */
+  endsOnFalsePositive: boolean;
+}
+
 /**
  * Waits while the kill switch is engaged: until the release is signalled, or after a backoff.
- * Returns false when a false positive ends the wait (`stopOnFalsePositive`).
+ * Returns false when a false positive ends the wait.
  */
-export async function waitForRelease(
-  c: Case,
-  stage: string,
-  attempt: number,
-  stopOnFalsePositive: boolean,
-): Promise<boolean> {
+export async function waitForRelease(c: Case, { stage, attempt, endsOnFalsePositive }: ReleaseWait): Promise<boolean> {
   if (attempt === 0) {
     c.record({
       stage,
@@ -149,52 +152,97 @@ export async function waitForRelease(
     c.notify('kill-switch-engaged');
   }
   c.status.waitingFor = 'kill-switch';
-  c.released = false;
   const backoff = KILL_SWITCH_BACKOFF_MS[Math.min(attempt, KILL_SWITCH_BACKOFF_MS.length - 1)];
-  await c.waitFor(() => c.released || (stopOnFalsePositive && c.falsePositive), backoff);
+  await c.waitFor(() => c.released || (endsOnFalsePositive && c.falsePositive), backoff);
   c.status.waitingFor = undefined;
-  return !(stopOnFalsePositive && c.falsePositive);
+  return !(endsOnFalsePositive && c.falsePositive);
 }
 
-/** Runs one undo; the last of a rollback also reads the identity afterwards. */
-export async function undo(c: Case, entry: Compensation, snapshotAfter: boolean, actor: string, reason: string) {
+/** Reads the identity as it is now (evidence only; a failure leaves it unread). */
+export async function readIdentity(c: Case): Promise<SnapshotReading | undefined> {
+  const sent = c.outbox.take();
+  try {
+    const { reading, receipt } = await bookkeeping.readIdentity({ target: c.target, outbox: sent });
+    c.settle(sent, receipt);
+    if ('snapshot' in reading) c.status.snapshot ??= reading.snapshot;
+    return reading;
+  } catch {
+    c.outbox.putBack(sent);
+    return undefined;
+  }
+}
+
+/** One undo of a rollback: who asked and why; the last one also reads the identity afterwards. */
+export interface UndoRun {
+  actor: string;
+  reason: string;
+  snapshotAfter: boolean;
+}
+
+function recordUndone(
+  c: Case,
+  entry: Compensation,
+  { actor, reason }: UndoRun,
+  outcome: Extract<UndoOutcome, { status: 'undone' | 'shadowed' }>,
+) {
+  c.saga.done(entry);
+  const shadowed = outcome.status === 'shadowed';
+  if (shadowed) c.status.wouldDo!.push({ stage: entry.stage, action: `undo:${entry.action}`, decidedBy: actor });
+  const result = shadowed ? { performed: false } : { changed: outcome.changed, detail: outcome.detail };
+  const event = shadowed ? 'compensation.shadowed' : 'compensation.applied';
+  const frameworks = shadowed ? [] : ['NIST CSF RS.MI-01'];
+  c.record({
+    stage: entry.stage,
+    event,
+    actor,
+    reason,
+    action: `undo:${entry.action}`,
+    compensationRef: entry.ref,
+    result,
+    frameworks,
+  });
+}
+
+function recordUndoFailed(c: Case, entry: Compensation, { actor }: UndoRun, error: string) {
+  c.saga.fail(entry, error);
+  c.record({
+    stage: entry.stage,
+    event: 'compensation.failed',
+    actor,
+    reason: error,
+    action: `undo:${entry.action}`,
+    compensationRef: entry.ref,
+  });
+}
+
+/** Runs one undo, waiting out the kill switch; a failure is kept for a retry, never dropped. */
+export async function undo(c: Case, entry: Compensation, run: UndoRun): Promise<SnapshotReading | undefined> {
   for (let attempt = 0; ; attempt++) {
-    const outbox = c.outbox();
+    const outbox = c.outbox.take();
+    c.released = false;
+    let outcome: UndoOutcome;
     try {
-      const outcome = await undos.undoAction({ target: c.target, action: entry.action, snapshotAfter, outbox });
-      c.settle(outbox, outcome.receipt);
-      if (outcome.status === 'kill-switch') {
-        await waitForRelease(c, 'rollback', attempt, false);
-        continue;
-      }
-      if (outcome.status === 'refused') throw new Error(outcome.reason);
-      c.saga.done(entry);
-      const shadowed = outcome.status === 'shadowed';
-      if (shadowed) c.status.wouldDo!.push({ stage: entry.stage, action: `undo:${entry.action}`, decidedBy: actor });
-      const result = shadowed ? { performed: false } : { changed: outcome.changed, detail: outcome.detail };
-      c.record({
-        stage: entry.stage,
-        event: shadowed ? 'compensation.shadowed' : 'compensation.applied',
-        actor,
-        reason,
-        action: `undo:${entry.action}`,
-        compensationRef: entry.ref,
-        result,
-        ...(!shadowed && { frameworks: ['NIST CSF RS.MI-01'] }),
+      outcome = await undos.undoAction({
+        target: c.target,
+        action: entry.action,
+        snapshotAfter: run.snapshotAfter,
+        outbox,
       });
-      return outcome.after;
     } catch (err) {
-      c.unsent(outbox);
-      c.saga.fail(entry, errorText(err));
-      c.record({
-        stage: entry.stage,
-        event: 'compensation.failed',
-        actor,
-        reason: entry.error,
-        action: `undo:${entry.action}`,
-        compensationRef: entry.ref,
-      });
+      c.outbox.putBack(outbox);
+      recordUndoFailed(c, entry, run, errorText(err));
       return undefined;
     }
+    c.settle(outbox, outcome.receipt);
+    if (outcome.status === 'kill-switch') {
+      await waitForRelease(c, { stage: 'rollback', attempt, endsOnFalsePositive: false });
+      continue;
+    }
+    if (outcome.status === 'refused') {
+      recordUndoFailed(c, entry, run, outcome.reason);
+      return undefined;
+    }
+    recordUndone(c, entry, run, outcome);
+    return outcome.after;
   }
 }

@@ -44,6 +44,12 @@ export class AlertLedger {
     return this.fresh.length > 0;
   }
 
+  /** The alerts the plan was made from (received, and taken by `takeNew`). */
+  planned(): RecordedAlert[] {
+    const waiting = new Set(this.fresh.map((a) => a.id));
+    return this.alerts.filter((a) => !waiting.has(a.id));
+  }
+
   /** Alerts received since the last call, for the workflow to act on. */
   takeNew(): Alert[] {
     const taken = this.fresh;

@@ -1,4 +1,4 @@
-import { condition, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { workflowInfo } from '@temporalio/workflow';
 import type { IdentityRef } from '../src/domain/alert';
 import type {
   CaseOpening,
@@ -8,25 +8,20 @@ import type {
   NotificationKind,
   Outbox,
   OutboxReceipt,
-  SnapshotReading,
 } from '../src/domain/case';
 import { isShadowWorkflowId } from '../src/domain/case';
 import { durationMs } from '../src/policy/duration';
 import { escalatePlan, plan as planFor, policyDigest, type Plan, type PlannedStage } from '../src/policy/plan';
-import type { StageName } from '../src/policy/stages';
-import { ATTENTION, OUTCOME, SEVERITY, STAGE } from '../src/temporal/searchAttributes';
+import { IRREVERSIBLE_STAGES, type StageName } from '../src/policy/stages';
 import { AlertLedger } from './alertLedger';
 import { ApprovalGate } from './approvalGate';
 import { AuditTrail, type AuditEvent } from './auditTrail';
 import type { ContainIdentityInput, ContainmentStatus, Outcome } from './definitions';
 import { Saga } from './saga';
-import { bookkeeping, outbox as outboxDelivery } from './steps';
+import { CaseOutbox } from './caseOutbox';
+import { SearchIndex } from './searchIndex';
 
 const SEVERITY_RANK = { low: 0, medium: 1, high: 2, critical: 3 } as const;
-// A store that cannot be written is tried again after this; nothing is dropped meanwhile.
-const STORE_RETRY = '1 minute';
-// How long a waiting case gathers news (alerts, decisions) before it stores them in one delivery.
-const NEWS_GATHERING_MS = 1_000;
 
 /**
  * One containment case: its state and the only code that changes it. Signal handlers
@@ -42,6 +37,8 @@ export class Case {
   readonly ledger: AlertLedger;
   readonly saga: Saga;
   readonly gate: ApprovalGate;
+  /** What the case queued for the store and the approvers, and how it is delivered. */
+  readonly outbox: CaseOutbox;
   context?: ContainmentContext;
   /** Set by `retryCompensations`: who asked. */
   retryRequestedBy?: string;
@@ -50,8 +47,7 @@ export class Case {
   private readonly completed: Set<string>;
   private holdUntil?: number;
   private falsePositiveSettled: boolean;
-  private notices: Notice[] = [];
-  private lastSearchAttributes = '';
+  private readonly searchIndex: SearchIndex;
 
   constructor(private readonly input: ContainIdentityInput) {
     const { identity, carried } = input;
@@ -59,6 +55,8 @@ export class Case {
     this.shadow = isShadowWorkflowId(workflowInfo().workflowId);
     this.target = { provider: identity.provider, identityId: identity.id, caseId: workflowInfo().firstExecutionRunId };
     this.audit = new AuditTrail(`${identity.provider}:${identity.id}`, carried?.audit, this.shadow);
+    this.outbox = new CaseOutbox(this.audit, identity, this.shadow);
+    this.searchIndex = new SearchIndex(input.searchAttributes !== false, this.shadow);
     this.ledger = new AlertLedger(identity, carried?.status.alerts, carried?.status.rejectedInputs, this.shadow);
     this.saga = new Saga(this.audit, carried?.status.compensations);
     this.gate = new ApprovalGate(
@@ -121,88 +119,22 @@ export class Case {
 
   /** Queues a notification; it is delivered with the case's next step. */
   notify(kind: NotificationKind, extra: Pick<Notice, 'request' | 'reason'> = {}): void {
-    const { workflowId, runId } = workflowInfo();
-    this.notices.push({
-      kind,
-      workflowId,
-      runId,
-      identity: this.identity,
-      stage: this.status.stage,
-      outcome: this.status.outcome,
-      ...extra,
-      ...(this.shadow && { shadow: true as const }),
-    });
+    this.outbox.notify(kind, { ...extra, stage: this.status.stage, outcome: this.status.outcome });
   }
 
-  /** What the next step delivers: every unstored entry and queued notice. */
-  outbox(): Outbox {
-    const notices = this.notices;
-    this.notices = [];
-    return { audit: this.audit.unstored(), notices };
+  /** Waits like `condition`, delivering what the case records meanwhile (see CaseOutbox). */
+  waitFor(done: () => boolean, timeoutMs?: number): Promise<boolean> {
+    return this.outbox.waitFor(done, timeoutMs, () => this.status.stage);
   }
 
-  /** Takes a step's receipt: stored entries are forgotten, each notice's delivery is audited. */
+  /** Delivers everything the case queued (before it closes or continues as new). */
+  flush(): Promise<void> {
+    return this.outbox.flush(() => this.status.stage);
+  }
+
+  /** Takes a step's receipt (see CaseOutbox). */
   settle(sent: Outbox, receipt: OutboxReceipt): void {
-    if (receipt.stored) this.audit.stored(sent.audit);
-    for (const { kind, error } of receipt.notices) {
-      if (error)
-        this.record({ stage: this.status.stage, event: 'notify.failed', actor: 'cordon', reason: `${kind}: ${error}` });
-      else
-        this.record({
-          stage: this.status.stage,
-          event: `notified.${kind}`,
-          actor: 'cordon',
-          frameworks: ['NIST CSF RS.CO-02'],
-        });
-    }
-  }
-
-  /** Takes back an outbox whose step failed: its notices go out with the next step. */
-  unsent(outbox: Outbox): void {
-    this.notices.unshift(...outbox.notices);
-  }
-
-  /** Whether anything waits to be stored or sent. */
-  hasUnsent(): boolean {
-    return this.notices.length > 0 || this.audit.unstored().length > 0;
-  }
-
-  /**
-   * Delivers everything the case queued, and the receipts that delivery adds, before a wait or
-   * the close. A store outage delays the delivery, never drops it.
-   */
-  async flush(): Promise<void> {
-    while (this.hasUnsent()) {
-      const sent = this.outbox();
-      try {
-        this.settle(sent, await outboxDelivery.deliverOutbox(sent));
-      } catch {
-        this.unsent(sent);
-        await sleep(STORE_RETRY);
-      }
-    }
-  }
-
-  /**
-   * Waits like `condition`, storing what the case records meanwhile (decisions, alerts, rejected
-   * inputs) soon after it appears: a case may wait for days, and its audit must not. What
-   * arrives within a second of the first news goes in the same delivery, so a burst of alerts
-   * costs a few deliveries, not one each.
-   */
-  async waitFor(done: () => boolean, timeoutMs?: number): Promise<boolean> {
-    const until = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
-    const left = () => (until === undefined ? undefined : Math.max(0, until - Date.now()));
-    const waitUntil = (ready: () => boolean, ms?: number) =>
-      ms === undefined ? condition(ready) : condition(ready, ms);
-    if (!done()) await this.flush();
-    for (;;) {
-      const woke = await waitUntil(() => done() || this.hasUnsent(), left());
-      if (done()) return true;
-      if (!woke) return false;
-      const gather = Math.min(NEWS_GATHERING_MS, left() ?? NEWS_GATHERING_MS);
-      if (await waitUntil(done, gather)) return true;
-      await this.flush();
-    }
+    this.outbox.settle(sent, receipt, this.status.stage);
   }
 
   /** Holds while paused: true once resumed, false when a false positive ends the wait. */
@@ -228,20 +160,6 @@ export class Case {
     if ('snapshot' in opening.reading) this.status.snapshot ??= opening.reading.snapshot;
   }
 
-  /** Reads the identity as it is now (evidence only; a failure leaves it unread). */
-  async readIdentity(): Promise<SnapshotReading | undefined> {
-    const sent = this.outbox();
-    try {
-      const { reading, receipt } = await bookkeeping.readIdentity({ target: this.target, outbox: sent });
-      this.settle(sent, receipt);
-      if ('snapshot' in reading) this.status.snapshot ??= reading.snapshot;
-      return reading;
-    } catch {
-      this.unsent(sent);
-      return undefined;
-    }
-  }
-
   /** Moves the case and its search attributes; a dry run's outcome is prefixed. */
   setStage(stage: string, outcome: Outcome = this.status.outcome): void {
     Object.assign(this.status, { stage, outcome });
@@ -257,21 +175,8 @@ export class Case {
     this.notify('needs-attention', { reason });
   }
 
-  // Upserts only what changed: every upsert is a history event.
   private index(): void {
-    if (this.input.searchAttributes === false) return;
-    const worst = [...this.ledger.alerts].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity])[0]
-      ?.severity;
-    const pairs = [
-      { key: STAGE, value: this.status.stage },
-      { key: OUTCOME, value: this.shadow ? `shadow:${this.status.outcome}` : this.status.outcome },
-      ...(worst ? [{ key: SEVERITY, value: worst }] : []),
-      ...(this.status.attention ? [{ key: ATTENTION, value: this.status.attention.slice(0, 200) }] : []),
-    ];
-    const text = JSON.stringify(pairs.map((p) => p.value));
-    if (text === this.lastSearchAttributes) return;
-    this.lastSearchAttributes = text;
-    upsertSearchAttributes(pairs);
+    this.searchIndex.update(this.status, this.ledger.alerts);
   }
 
   /** The next planned stage not completed yet. */
@@ -333,9 +238,11 @@ export class Case {
    * aborted): the plan's stages run again under the policy, from the smallest.
    */
   newRound(reason: string): void {
-    // A rolled-back case runs its undone steps again; otherwise what holds stays done.
-    if (this.status.outcome === 'rolled-back')
-      for (const stage of [...this.completed]) if (stage !== 'observe') this.completed.delete(stage);
+    // A rolled-back case runs its undone steps again; what cannot be undone, or still holds, stays done.
+    if (this.status.outcome === 'rolled-back') {
+      for (const stage of [...this.completed])
+        if (stage !== 'observe' && !IRREVERSIBLE_STAGES.includes(stage as StageName)) this.completed.delete(stage);
+    }
     this.holdUntil = undefined;
     this.record({
       stage: this.status.stage,

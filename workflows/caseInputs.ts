@@ -75,17 +75,15 @@ function declareFalsePositive(c: Case, input: unknown): void {
   });
 }
 
-/** Registers every signal, update and query handler of a case. */
-export function registerCaseInputs(c: Case): void {
+// approve, deny and decide: one gate judges them all, for signals and the update alike.
+function registerDecisions(c: Case): void {
   const { gate } = c;
-  setHandler(alertSignal, (alert, delivery) => receiveAlert(c, alert, delivery), {
-    description: 'A native alert about this identity (JSON); repeated alert ids change nothing.',
-  });
+  const shape = '{"requestId": "...", "approver": "...", "reason": "..."}';
   setHandler(approveSignal, (input) => void gate.decide(input, 'approve', 'signal'), {
-    description: 'Approve the pending request: {"requestId": "...", "approver": "...", "reason": "..."}',
+    description: `Approve the pending request: ${shape}`,
   });
   setHandler(denySignal, (input) => void gate.decide(input, 'deny', 'signal'), {
-    description: 'Deny the pending request: {"requestId": "...", "approver": "...", "reason": "..."}',
+    description: `Deny the pending request: ${shape}`,
   });
   setHandler(decideUpdate, (input) => gate.decide(input, input.decision, 'update'), {
     validator: (input) => {
@@ -97,26 +95,28 @@ export function registerCaseInputs(c: Case): void {
     },
     description: 'Approve or deny the pending request; refused decisions are rejected synchronously.',
   });
+}
+
+// pause, resume, retryCompensations, falsePositive and the kill switch's release.
+function registerOperatorInputs(c: Case): void {
   setHandler(falsePositiveSignal, (input) => declareFalsePositive(c, input), {
     description: 'Undo every reversible step: {"by": "...", "reason": "..."}',
   });
   setHandler(
     pauseSignal,
     operatorInput(c, 'pause', () => (c.status.paused = true)),
-    {
-      description: 'Hold every new action until resume: {"by": "...", "reason": "..."}',
-    },
+    { description: 'Hold every new action until resume: {"by": "...", "reason": "..."}' },
   );
   setHandler(
     resumeSignal,
     operatorInput(c, 'resume', () => (c.status.paused = false)),
-    {
-      description: 'Let actions run again: {"by": "..."}',
-    },
+    { description: 'Let actions run again: {"by": "..."}' },
   );
+  const retry = operatorInput(c, 'retryCompensations', (by) => (c.retryRequestedBy = by));
+  // Only a failed undo is retried: on a contained case this would lift the containment.
   setHandler(
     retryCompensationsSignal,
-    operatorInput(c, 'retryCompensations', (by) => (c.retryRequestedBy = by)),
+    (input) => (c.saga.failed ? retry(input) : reject(c, 'retryCompensations', 'no undo has failed: nothing to retry')),
     {
       description: 'Retry undos that failed (after fixing their cause): {"by": "..."}',
     },
@@ -124,7 +124,16 @@ export function registerCaseInputs(c: Case): void {
   setHandler(killSwitchReleasedSignal, () => void (c.released = true), {
     description: 'Sent when the kill switch is released: a case it held tries its action again',
   });
-  setHandler(statusQuery, () => ({ ...c.status, pendingRequest: gate.request }), {
+}
+
+/** Registers every signal, update and query handler of a case. */
+export function registerCaseInputs(c: Case): void {
+  setHandler(alertSignal, (alert, delivery) => receiveAlert(c, alert, delivery), {
+    description: 'A native alert about this identity (JSON); repeated alert ids change nothing.',
+  });
+  registerDecisions(c);
+  registerOperatorInputs(c);
+  setHandler(statusQuery, () => ({ ...c.status, pendingRequest: c.gate.request }), {
     description: 'Stage, outcome, plan, pending request, applied actions, compensations, alerts',
   });
   setHandler(auditQuery, () => c.audit.entries, { description: "This run's hash-chained audit entries" });

@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, continueAsNew } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, sleep } from '@temporalio/workflow';
 import { Case } from './case';
 import { registerCaseInputs, receiveAlert } from './caseInputs';
 import type { ContainIdentityInput, ContainmentStatus } from './definitions';
@@ -6,6 +6,10 @@ import { rollBack } from './rollback';
 import { forwardToShadowCase } from './shadowMode';
 import { PLAYBOOK } from './stages';
 import { bookkeeping } from './steps';
+import { errorText } from '../src/domain/errors';
+
+// A case that could not open tries again after this.
+const OPEN_RETRY = '1 minute';
 
 /**
  * Contains one identity, as the playbook reads: open the case, then observe, restrict, isolate,
@@ -34,10 +38,22 @@ async function openCase(c: Case, input: ContainIdentityInput): Promise<void> {
   if (input.carried) return;
   await condition(() => c.ledger.alerts.length > 0 || c.falsePositive);
   if (input.context) return c.useContext(input.context);
-  const outbox = c.outbox();
-  const opening = await bookkeeping.openCase({ identity: c.identity, outbox });
-  c.settle(outbox, opening.receipt);
-  c.opened(opening);
+  // A case that cannot open (the store down, a policy file that does not parse) says why and
+  // tries again: the alert it holds is never dropped.
+  for (;;) {
+    const outbox = c.outbox.take();
+    try {
+      const opening = await bookkeeping.openCase({ identity: c.identity, outbox });
+      c.settle(outbox, opening.receipt);
+      c.opened(opening);
+      if (c.status.outcome === 'needs-attention') c.setStage(c.status.stage, 'active');
+      return;
+    } catch (err) {
+      c.outbox.putBack(outbox);
+      if (c.status.outcome !== 'needs-attention') c.needsAttention(`the case cannot open: ${errorText(err)}`);
+      await sleep(OPEN_RETRY);
+    }
+  }
 }
 
 // Runs the planned stages in order until the plan is done or stops (approval, failure, false positive).
@@ -69,7 +85,8 @@ async function holdCase(c: Case, input: ContainIdentityInput): Promise<'closed' 
   for (;;) {
     const wake = () => c.hasUnhandledInput() || c.retryRequestedBy !== undefined || c.historyTooLong();
     const timeout = c.saga.failed ? undefined : Math.max(0, until - Date.now());
-    if (!(await c.waitFor(wake, timeout))) return closeWhenQuiet(c);
+    // At the deadline the case closes, unless input arrived meanwhile: that is handled first.
+    if (!(await c.waitFor(wake, timeout)) && (await closeWhenQuiet(c)) === 'closed') return 'closed';
     if (c.falsePositivePending) return 'reopened';
     if (c.retryRequestedBy !== undefined) {
       const by = c.retryRequestedBy;
@@ -86,7 +103,7 @@ async function holdCase(c: Case, input: ContainIdentityInput): Promise<'closed' 
     await condition(allHandlersFinished);
     // Input that arrived while handing over is handled here, not lost in the hand-over.
     if (c.hasUnhandledInput() || c.retryRequestedBy !== undefined) continue;
-    await continueAsNew<typeof containIdentity>({ ...input, alert: undefined, carried: c.carry() });
+    await continueAsNew<typeof containIdentity>({ ...input, alert: undefined, context: undefined, carried: c.carry() });
   }
 }
 

@@ -3,7 +3,7 @@ import { canonicalJson } from '../src/digest';
 import type { SnapshotReading } from '../src/domain/case';
 import type { Case } from './case';
 import type { Outcome } from './definitions';
-import { undo } from './actions';
+import { readIdentity, undo } from './actions';
 
 // Observed evidence (sessions, last use) changes by itself; the restorable state must match.
 const restorable = (snapshot: Record<string, unknown>) => canonicalJson({ ...snapshot, observed: undefined });
@@ -19,8 +19,8 @@ export async function rollBack(c: Case, actor: string, reason: string, outcome: 
   let after: SnapshotReading | undefined;
   await CancellationScope.nonCancellable(async () => {
     for (const [i, entry] of outstanding.entries())
-      after = await undo(c, entry, i === outstanding.length - 1, actor, reason);
-    if (!outstanding.length && !c.shadow) after = await c.readIdentity();
+      after = await undo(c, entry, { actor, reason, snapshotAfter: i === outstanding.length - 1 });
+    if (!outstanding.length && !c.shadow) after = await readIdentity(c);
   });
   if (c.saga.failed) {
     const failed = c.saga.compensations.filter((e) => e.state === 'failed');

@@ -5,7 +5,7 @@ import type { ActionName, Authority } from '../src/domain/case';
 import { durationMs } from '../src/policy/duration';
 import type { PlannedStage } from '../src/policy/plan';
 import type { StageName } from '../src/policy/stages';
-import { act, waitForRelease } from './actions';
+import { act, readIdentity, waitForRelease } from './actions';
 import type { Case } from './case';
 import { rollBack } from './rollback';
 import type { Compensation } from './saga';
@@ -14,10 +14,10 @@ import type { Compensation } from './saga';
 export type StageRunner = (c: Case, stage: PlannedStage) => Promise<boolean>;
 
 /** Opens the case: what the identity looked like, and who is told. Acts on nothing. */
-export async function observe(c: Case): Promise<boolean> {
+async function observe(c: Case): Promise<boolean> {
   c.setStage('observe');
   if (!(await c.untilResumed())) return false;
-  if (!c.status.snapshot) await c.readIdentity();
+  if (!c.status.snapshot) await readIdentity(c);
   const snapshot = c.status.snapshot;
   c.record({
     stage: 'observe',
@@ -31,7 +31,7 @@ export async function observe(c: Case): Promise<boolean> {
 }
 
 /** Waits out the verification window; a false positive ends it (and the plan). */
-export async function verificationWindow(c: Case, stage: PlannedStage): Promise<boolean> {
+async function verificationWindow(c: Case, stage: PlannedStage): Promise<boolean> {
   c.setStage(stage.stage);
   if (!(await c.untilResumed())) return false;
   c.status.waitingFor = 'verify-window';
@@ -44,7 +44,7 @@ export async function verificationWindow(c: Case, stage: PlannedStage): Promise<
  * One containment step (restrict, isolate, revoke, rotate): approval first where the plan (or an
  * exhausted budget) requires it, then the action. The kill switch holds it until released.
  */
-export async function containmentStep(c: Case, stage: PlannedStage): Promise<boolean> {
+async function containmentStep(c: Case, stage: PlannedStage): Promise<boolean> {
   c.setStage(stage.stage);
   let authority: Authority | undefined = stage.requiresApproval ? undefined : { by: 'policy' };
   let undo: Compensation | undefined;
@@ -52,10 +52,12 @@ export async function containmentStep(c: Case, stage: PlannedStage): Promise<boo
     authority ??= await approval(c, stage);
     if (!authority || !(await c.untilResumed())) return false;
     undo ??= stage.reversible ? c.saga.register(stage.stage, stage.action as ActionName) : undefined;
+    c.released = false;
     const { status, reason } = await act(c, stage, authority, undo);
     if (status === 'done') return true;
     if (status === 'kill-switch') {
-      if (!(await waitForRelease(c, stage.stage, heldBySwitch++, true))) return false;
+      if (!(await waitForRelease(c, { stage: stage.stage, attempt: heldBySwitch++, endsOnFalsePositive: true })))
+        return false;
     } else if (status === 'over-budget' && authority.by === 'policy') {
       c.record({
         stage: stage.stage,

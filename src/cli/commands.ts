@@ -16,6 +16,7 @@ import { ExitCode, UsageError } from './errors';
 import { decodeJsonBody } from '../intake/body';
 import { newToken } from '../intake/sources';
 import { printJson, readInput } from './io';
+import { errorText } from '../domain/errors';
 
 const listProblems = (problems: { field: string; message: string }[]) =>
   problems.map((p) => `  ${p.field}: ${p.message}`).join('\n');
@@ -71,8 +72,7 @@ export function decide(
         args: [{ decision, requestId: opts.request, approver: opts.as, reason: opts.reason }],
       });
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError)
-        throw new UsageError(`refused: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+      if (err instanceof WorkflowUpdateFailedError) throw new UsageError(`refused: ${errorText(err)}`);
       throw err;
     }
   };

@@ -4,7 +4,7 @@ import { runningService } from '../audit/access';
 import { connectClient } from '../client/connect';
 import { loadConfig, type Config } from '../config';
 import { openDatabase } from '../db';
-import { readKillSwitch, setKillSwitch } from '../killSwitch';
+import { moveKillSwitch, readKillSwitch, wakeHeld } from '../killSwitch';
 import { UsageError } from './errors';
 
 async function throughService(url: string, init?: { method: 'POST'; body: string }): Promise<unknown> {
@@ -23,14 +23,28 @@ async function onStore(config: Config, move?: { engaged: boolean; by: string; re
   const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.CORDON_DATA_DIR });
   try {
     if (!move) return await readKillSwitch(db.query);
+    // The switch moves first: an emergency stop must not wait for Temporal to be reachable.
+    const { held, ...state } = await moveKillSwitch(db, move);
+    return { ...state, woken: held.length ? await wake(config, held) : 0 };
+  } finally {
+    await db.close();
+  }
+}
+
+// Tells the held cases of a release; without Temporal they retry on their own.
+async function wake(config: Config, held: string[]): Promise<number> {
+  try {
     const client = await connectClient(config);
     try {
-      return await setKillSwitch(db, client, move);
+      return await wakeHeld(client, held);
     } finally {
       await client.connection.close();
     }
-  } finally {
-    await db.close();
+  } catch (err) {
+    console.error(
+      `cordon: released, but ${held.length} held cases were not told (${(err as Error).message}): they retry on their own`,
+    );
+    return 0;
   }
 }
 

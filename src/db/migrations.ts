@@ -98,7 +98,8 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 6,
-    description: 'the kill switch and the cases it holds, and every policy the worker loaded from its own files',
+    description:
+      'the kill switch and the cases it holds; the policies the worker loaded and the one each case was opened with',
     sql: `
       -- One row: whether new state-changing actions may start. Moves are audited in audit_entries.
       CREATE TABLE kill_switch (
@@ -113,12 +114,18 @@ export const MIGRATIONS: readonly Migration[] = [
         workflow_id text PRIMARY KEY,
         since timestamptz NOT NULL DEFAULT now()
       );
-      -- Policies the worker read from its files: an action cites one of these digests or is refused.
+      -- Policies the worker read from its files, by digest.
       CREATE TABLE accepted_policies (
         digest text PRIMARY KEY,
         version text NOT NULL,
         policy jsonb NOT NULL,
         first_loaded_at timestamptz NOT NULL DEFAULT now()
+      );
+      -- The policy each case was opened with (current then): it may act under that one or the current.
+      CREATE TABLE case_policies (
+        case_id text NOT NULL,
+        digest text NOT NULL REFERENCES accepted_policies (digest),
+        PRIMARY KEY (case_id, digest)
       );`,
   },
 ];

@@ -70,6 +70,8 @@ export type NotificationKind =
 
 /** One notification a case asks to deliver. */
 export interface Notice {
+  /** Unique per notice (`<runId>/<n>`): a receiver drops a repeat of one it has. */
+  id: string;
   kind: NotificationKind;
   workflowId: string;
   runId: string;

@@ -22,11 +22,14 @@ export interface AlertRouteDeps {
   sources?: Source[];
   metrics: IntakeMetrics;
   /** The case context, when this process reads the worker's policy and inventory (`npm start`). */
-  caseContext?: CaseContextReader;
+  caseContext?: CaseContextSource;
 }
 
-/** Reads the policy and an identity's inventory record, for handing a new case its context. */
-export type CaseContextReader = (identity: IdentityRef) => Promise<ContainmentContext>;
+/** Reads a new case's context as the worker would, and binds the case to the policy handed over. */
+export interface CaseContextSource {
+  read(identity: IdentityRef): Promise<ContainmentContext>;
+  handedOver(caseId: string, context: ContainmentContext): Promise<void>;
+}
 
 // The unconfigured intake serves one operator on loopback; it still has a ceiling.
 const ANONYMOUS_RATE: Rate = { perSecond: 1_000, burst: 2_000 };
@@ -184,16 +187,21 @@ export const alertRoutes =
       // A forwarder that does not need the disposition answers sooner: the case's worker is not asked.
       const respondAsync = /(^|[\s,])respond-async([\s,;]|$)/i.test(String(request.headers.prefer ?? ''));
       try {
-        // A context that cannot be read is no reason to refuse: the case then reads it itself.
-        const context = await caseContext?.(alert.identity).catch(
-          (err: Error) =>
-            void request.log.warn({ err: err.message }, 'case context unreadable: the case opens with its own read'),
-        );
+        const context = await contextFor(alert.identity, request);
         const submission = await submitAlert(client, taskQueue, alert, {
           searchAttributes,
           askDisposition: !respondAsync,
-          context: context ?? undefined,
+          context,
         });
+        if (context && submission.runId)
+          await caseContext
+            ?.handedOver(submission.runId, context)
+            .catch((err: Error) =>
+              request.log.warn(
+                { err: err.message },
+                'case not bound to its policy: it acts under the current one only',
+              ),
+            );
         metrics.acceptedAlert(normalized.format, submission.disposition);
         request.log.info({ alertId: alert.id, format: normalized.format, ...submission }, 'alert accepted');
         if (respondAsync) reply.header('preference-applied', 'respond-async');
@@ -229,6 +237,16 @@ export const alertRoutes =
             },
           ],
         });
+      }
+    }
+
+    // A context that cannot be read is no reason to refuse an alert: the case then reads its own.
+    async function contextFor(identity: IdentityRef, request: FastifyRequest): Promise<ContainmentContext | undefined> {
+      try {
+        return await caseContext?.read(identity);
+      } catch (err) {
+        request.log.warn({ err: (err as Error).message }, 'case context unreadable: the case opens with its own read');
+        return undefined;
       }
     }
 

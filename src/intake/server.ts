@@ -5,7 +5,7 @@ import { fieldProblems, type FieldProblem } from '../alerts';
 import { readEntries } from '../audit/store';
 import type { Database } from '../db';
 import type { Logger } from '../log';
-import { alertRoutes, type CaseContextReader } from './alerts';
+import { alertRoutes, type CaseContextSource } from './alerts';
 import { isLoopback } from './authenticate';
 import { killSwitchRoutes } from './killSwitchRoutes';
 import { IntakeMetrics, type RejectReason } from './metrics';
@@ -27,7 +27,7 @@ export interface IntakeDeps {
   /** The worker's Temporal metrics endpoint, appended to `/metrics`. */
   workerMetricsUrl?: string;
   /** Hands new cases their context (when this process reads the worker's files). */
-  caseContext?: CaseContextReader;
+  caseContext?: CaseContextSource;
 }
 
 const AuditQuery = z

@@ -4,22 +4,13 @@ import type { Logger } from '../log';
 import { killSwitchReleasedSignal } from '../../workflows/definitions';
 import { moveKillSwitch, type KillSwitchMove, type KillSwitchState } from './store';
 
-export { readKillSwitch, KILL_SWITCH_CHAIN, type KillSwitchMove, type KillSwitchState } from './store';
+export { moveKillSwitch, readKillSwitch } from './store';
 
 // Cases told at once on a release: a few thousand held cases must not open thousands of calls.
 const WAKE_CONCURRENCY = 20;
 
-/**
- * Moves the kill switch and, on a release, tells the cases it held, so they act again now rather
- * than at their next retry. A case that cannot be told (closed, unreachable) retries on its own.
- */
-export async function setKillSwitch(
-  db: Database,
-  client: Client,
-  move: KillSwitchMove,
-  logger?: Logger,
-): Promise<KillSwitchState & { woken: number }> {
-  const { held, ...state } = await moveKillSwitch(db, move);
+/** Tells each held case of the release; returns how many were told. A case not told retries on its own. */
+export async function wakeHeld(client: Client, held: string[], logger?: Logger): Promise<number> {
   let woken = 0;
   const queue = [...held];
   const wakeNext = async (): Promise<void> => {
@@ -36,5 +27,19 @@ export async function setKillSwitch(
     }
   };
   await Promise.all(Array.from({ length: WAKE_CONCURRENCY }, wakeNext));
-  return { ...state, woken };
+  return woken;
+}
+
+/**
+ * Moves the kill switch and, on a release, tells the cases it held, so they act again now rather
+ * than at their next retry.
+ */
+export async function setKillSwitch(
+  db: Database,
+  client: Client,
+  move: KillSwitchMove,
+  logger?: Logger,
+): Promise<KillSwitchState & { woken: number }> {
+  const { held, ...state } = await moveKillSwitch(db, move);
+  return { ...state, woken: await wakeHeld(client, held, logger) };
 }

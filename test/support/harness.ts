@@ -24,6 +24,8 @@ export interface HarnessOptions {
   inventoryFile?: string;
   /** Start a webhook sink and send notifications to it. */
   webhook?: boolean;
+  /** Send notifications here instead (a receiver a test controls). */
+  notifyWebhookUrl?: () => string;
   /** SDK interceptors for the worker (fault injection). */
   interceptors?: WorkerInterceptors;
   /** Where the worker's activities log (default: nowhere). */
@@ -76,7 +78,7 @@ export function useHarness(options: HarnessOptions = {}): Harness {
     const worker = await startWorker(harness.env, harness.db, harness.taskQueue, {
       policyFile: options.policyFile ?? TEST_POLICY,
       inventoryFile: options.inventoryFile ?? harness.inventory.file,
-      notifyWebhookUrl: harness.webhook?.url,
+      notifyWebhookUrl: options.notifyWebhookUrl?.() ?? harness.webhook?.url,
       logger: options.logger,
       interceptors: options.interceptors,
       connectors: options.connectors?.(),

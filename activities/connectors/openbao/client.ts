@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { errorText } from '../../../src/domain/errors';
 
 /** How the OpenBao connector reaches the server: plain HTTP, `X-Vault-Token`, no client library. */
 export interface OpenBaoSettings {
@@ -59,8 +60,7 @@ export class BaoClient {
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
     } catch (err) {
-      const reason =
-        err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+      const reason = errorText(err);
       throw ApplicationFailure.create({
         type: OpenBaoFailure.Unavailable,
         message: `OpenBao at ${new URL(this.base).origin} unreachable (${where}): ${reason}`,
