@@ -78,7 +78,7 @@ describe('the action activity decides from what the worker trusts', () => {
       record: recordOf(id),
     });
     const stuck = await waitForStatus(handle, (s) => expect(s.outcome).toBe('needs-attention'));
-    expect(stuck.attention).toMatch(/never loaded by this worker/);
+    expect(stuck.attention).toMatch(/neither the worker's current policy nor the one this case was opened with/);
     expect(await listActions(h.db, id)).toEqual([]);
     expect((await handle.query(auditQuery)).filter((e) => e.event === 'action.refused')).toHaveLength(1);
   });

@@ -28,13 +28,15 @@ async function buildChangedBundle(change: 'plain' | 'patched'): Promise<string> 
   const anchor = 'const opening = await bookkeeping.openCase(';
   expect(source).toContain(anchor);
   const timer =
-    change === 'plain' ? "await sleep('1 second');" : "if (patched('example-change')) await sleep('1 second');";
+    change === 'plain'
+      ? "await changeSleep('1 second');"
+      : "if (changePatched('example-change')) await changeSleep('1 second');";
   const changed = source
     // Relative imports point back into the repository.
     .replace(/from '\.\/([^']+)'/g, (_, p) => `from '${path.join(ROOT, 'workflows', p)}'`)
     .replace(/from '\.\.\/([^']+)'/g, (_, p) => `from '${path.join(ROOT, p)}'`)
     .replace(anchor, `${timer}\n  ${anchor}`)
-    .replace('import { allHandlersFinished,', 'import { patched, sleep, allHandlersFinished,');
+    .replace(/^/, "import { patched as changePatched, sleep as changeSleep } from '@temporalio/workflow';\n");
   writeFileSync(path.join(dir, 'containIdentity.ts'), changed);
   writeFileSync(path.join(dir, 'index.ts'), `export { containIdentity } from './containIdentity';\n`);
   const { code } = await bundleWorkflowCode({
