@@ -17,7 +17,7 @@ import { openDatabase, type Database } from '../src/db';
 import { approveSignal, auditQuery, decideUpdate } from '../workflows/definitions';
 import { makeAlert } from './support/alerts';
 import { startPostgres, type TestPostgres } from './support/postgres';
-import { freePort, startServiceProcess } from './support/processes';
+import { freePort, startServiceProcess, type ServiceProcess } from './support/processes';
 import { containment, pendingRequestId, TEST_POLICY, TestInventory, waitForStatus } from './support/scenario';
 import { startDevServer } from './support/temporal';
 
@@ -43,12 +43,19 @@ beforeAll(async () => {
   });
 });
 
+// A test that fails midway must not leave a service running past the file.
+const started: ServiceProcess[] = [];
 afterAll(async () => {
+  for (const { child } of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await db?.close();
   await Promise.all([env?.teardown(), pg?.stop()]);
 });
 
-const startService = () => startServiceProcess(serviceEnv);
+const startService = async () => {
+  const service = await startServiceProcess(serviceEnv);
+  started.push(service);
+  return service;
+};
 
 // Blocks inserts into the audit table (reads go on); resolves once held, with its release.
 async function holdAuditTableLock(): Promise<() => Promise<void>> {
