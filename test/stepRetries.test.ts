@@ -5,6 +5,7 @@ import { Context } from '@temporalio/activity';
 import type { ActivityInboundCallsInterceptor } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listActions } from '../activities/connectors/simulated/state';
+import { setKillSwitch } from '../src/killSwitch';
 import { moveKillSwitch } from '../src/killSwitch/store';
 import { auditQuery, decideUpdate } from '../workflows/definitions';
 import { useHarness } from './support/harness';
@@ -59,7 +60,8 @@ describe('a step between attempts', () => {
       args: [{ decision: 'approve', requestId: await pendingRequestId(handle, 'isolate'), approver: 'alice' }],
     });
     await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('kill-switch'));
-    await moveKillSwitch(h.db, { engaged: false, by: 'test' });
+    // The release wakes the held case (it would otherwise retry on its backoff).
+    await setKillSwitch(h.db, h.env.client, { engaged: false, by: 'test' });
     await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('verify-window'), 60_000);
     expect(await listActions(h.db, id)).toEqual(['restrict', 'isolate']);
   });
