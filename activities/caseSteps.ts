@@ -66,11 +66,12 @@ export function createCaseSteps({ db, connectors, config, sendNotice, logger }: 
 
   // The guard: the workflow id, the case's policy, the worker's plan, then the switch and budget.
   async function guard(step: ActionStep, workflowId: string): Promise<ActionOutcome | undefined> {
-    const policy = await config.policyForCase(step.target.caseId, step.policyDigest);
+    const now = await config.policy();
+    const policy = await config.policyForCase(step.target.caseId, step.policyDigest, now);
     const refusal = identityRefusal(workflowId, step.target) ?? policyRefusal(step, policy, config.inventory());
     if (refusal) return refused(refusal, step.outbox);
     tools.actionOf(step.target.provider, step.action); // an action the connector lacks claims nothing
-    const { budget } = (await config.policy()).policy.governor;
+    const { budget } = now.policy.governor;
     const destructive = budget.stages.includes(step.stage);
     const claim = {
       claimId: idempotencyKey(),

@@ -85,9 +85,12 @@ export function trustedConfig(db: Database, files: ConfigFiles) {
       bound.add(`${caseId} ${digest}`);
     },
 
-    /** The policy a case may act under: the current one, or the one it was opened with. */
-    async policyForCase(caseId: string, digest: string): Promise<Policy | undefined> {
-      const now = await current();
+    /** The policy a case may act under: the current one (`now`), or the one it was opened with. */
+    async policyForCase(
+      caseId: string,
+      digest: string,
+      now: { policy: Policy; digest: string },
+    ): Promise<Policy | undefined> {
       if (digest === now.digest) {
         await this.bind(caseId, digest);
         return now.policy;
