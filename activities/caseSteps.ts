@@ -20,11 +20,15 @@ import {
 } from '../src/domain/case';
 import { findIdentity } from '../src/inventory';
 import type { Logger } from '../src/log';
+import type { Policy } from '../src/policy/schema';
 import type { Connector } from './connectors/types';
-import { clearAction, identityRefusal, policyRefusal } from './guard';
+import { approvalRefusal, clearAction, identityRefusal, policyRefusal, undoRefusal } from './guard';
 import { deliverOutbox, storeAuditEntries } from './outbox';
 import { caseExecution, idempotencyKey, stepTools } from './stepTools';
 import type { TrustedConfig } from './trustedConfig';
+
+// The stricter of the worker's current policy and the case's: turning verified mode on applies to open cases.
+const verifiedMode = (...policies: (Policy | undefined)[]) => policies.some((p) => p?.decisions?.mode === 'verified');
 
 /** What the case steps need from the worker. */
 export interface CaseStepDeps {
@@ -68,7 +72,10 @@ export function createCaseSteps({ db, connectors, config, sendNotice, logger }: 
   async function guard(step: ActionStep, workflowId: string): Promise<ActionOutcome | undefined> {
     const now = await config.policy();
     const policy = await config.policyForCase(step.target.caseId, step.policyDigest, now);
-    const refusal = identityRefusal(workflowId, step.target) ?? policyRefusal(step, policy, config.inventory());
+    const refusal =
+      identityRefusal(workflowId, step.target) ??
+      policyRefusal(step, policy, config.inventory()) ??
+      (await approvalRefusal(db.query, step, verifiedMode(now.policy, policy), workflowId));
     if (refusal) return refused(refusal, step.outbox);
     tools.actionOf(step.target.provider, step.action); // an action the connector lacks claims nothing
     const { budget } = now.policy.governor;
@@ -125,7 +132,9 @@ export function createCaseSteps({ db, connectors, config, sendNotice, logger }: 
     /** Undoes one earlier action (idempotent, safe when it never took effect); throws when it fails. */
     async undoAction(step: UndoStep): Promise<UndoOutcome> {
       const { workflowId } = caseExecution();
-      const refusal = identityRefusal(workflowId, step.target);
+      const refusal =
+        identityRefusal(workflowId, step.target) ??
+        (await undoRefusal(db.query, step, verifiedMode((await config.policy()).policy), workflowId));
       if (refusal) return refused(refusal, step.outbox);
       const clearance = await clearAction(db, {
         claimId: idempotencyKey(),

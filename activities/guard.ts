@@ -2,8 +2,10 @@
 // Temporal namespace (its input, the workflow's plan) is a claim; the guard decides from what the
 // worker itself trusts: the workflow id, the policies it loaded from its own files, its
 // inventory, the kill switch and the budget in its store.
-import type { Database } from '../src/db';
-import { isCaseOf, isShadowWorkflowId, type ActionStep, type IdentityTarget } from '../src/domain/case';
+import type { Database, Query } from '../src/db';
+import { approversOnRecord, decisionCounted } from '../src/decisions/store';
+import { actionDigestOf } from '../src/domain/decisions';
+import { isCaseOf, isShadowWorkflowId, type ActionStep, type IdentityTarget, type UndoStep } from '../src/domain/case';
 import { findIdentity, type Inventory, type InventoryIdentity } from '../src/inventory';
 import { durationMs } from '../src/policy/duration';
 import { escalatePlan, plan as planFor, type Plan, type PlannedStage } from '../src/policy/plan';
@@ -48,6 +50,44 @@ function approversRefusal(stage: PlannedStage, approvers: string[], policy: Poli
   if (distinct < stage.approvers.required)
     return `${stage.stage} needs ${stage.approvers.required} distinct approvers; the step names ${distinct}`;
   return undefined;
+}
+
+/**
+ * Why the approval the step names is not one the worker can stand behind, or undefined: it must be
+ * for this exact action of this case, and in `verified` mode each approver must have decided
+ * through an authenticated path (a row in `human_decisions`), whatever the workflow counted.
+ */
+export async function approvalRefusal(query: Query, step: ActionStep, verifiedMode: boolean, workflowId: string) {
+  const { authority, target } = step;
+  if (authority.by === 'policy') return undefined;
+  const digest = actionDigestOf({
+    provider: target.provider,
+    identityId: target.identityId,
+    caseId: target.caseId,
+    stage: step.stage,
+    action: step.action,
+    policyDigest: step.policyDigest,
+  });
+  if (authority.by === 'approvers' && authority.actionDigest !== digest)
+    return `the approval names action ${authority.actionDigest}, not this one (${digest})`;
+  if (authority.by !== 'approvers' || !verifiedMode) return undefined;
+  const proven = await approversOnRecord(query, workflowId, authority.requestId, digest);
+  const unproven = authority.approvers.filter((a) => !proven.has(a));
+  return unproven.length
+    ? `verified mode: no authenticated approval by ${unproven.join(', ')} is on record for ${authority.requestId}`
+    : undefined;
+}
+
+/**
+ * Why an undo a person asked for (a false positive, a deny) may not run, or undefined: in
+ * `verified` mode the decision must be an authenticated one this case counted. Undos by Cordon's
+ * own rules (a failure, a timeout) always run: they only restore.
+ */
+export async function undoRefusal(query: Query, step: UndoStep, verifiedMode: boolean, workflowId: string) {
+  const cause = step.cause;
+  if (!cause || !verifiedMode) return undefined;
+  if (cause.decisionId && (await decisionCounted(query, cause.decisionId, workflowId, [cause.kind]))) return undefined;
+  return `verified mode: the ${cause.kind} that asked for this undo is not an authenticated decision on record`;
 }
 
 /** Why the worker's policy does not allow this step on this authority, or undefined. */

@@ -2,9 +2,10 @@ import type { Client } from '@temporalio/client';
 import type { Database } from '../src/db';
 import type { Logger } from '../src/log';
 import { createCaseSteps } from './caseSteps';
+import { createDecisionActivities } from './decisions';
 import { createConnectors } from './connectors/registry';
 import type { ConnectorSettings } from './connectors/types';
-import { noticeSender } from './notify';
+import { noticeSender } from './notifications';
 import { createShadowActivities } from './shadow';
 import { trustedConfig } from './trustedConfig';
 
@@ -18,6 +19,8 @@ export interface ActivityDeps {
   inventoryFile: string;
   uiUrl: string;
   notifyWebhookUrl?: string;
+  slackWebhookUrl?: string;
+  teamsWebhookUrl?: string;
   logger: Logger;
   /** Identity systems beyond the simulated one; absent ones are not registered. */
   connectors?: ConnectorSettings;
@@ -34,6 +37,7 @@ export function createActivities(deps: ActivityDeps) {
       sendNotice,
       logger: deps.logger,
     }),
+    ...createDecisionActivities(deps.db),
     ...createShadowActivities(deps.client, deps.taskQueue),
   };
 }

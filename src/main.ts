@@ -8,6 +8,7 @@ import { claimDataDir } from './audit/access';
 import { openDatabase } from './db';
 import { ConfigFileError, loadInventory, loadPolicy } from './policy/load';
 import { isLoopback } from './intake/authenticate';
+import { ApproverDirectory } from './approvers/authenticate';
 import { buildIntake } from './intake/server';
 import { loadSources, type Source } from './intake/sources';
 import { freePort } from './net';
@@ -22,7 +23,13 @@ import { createWorker } from '../worker/worker';
 type Stop = () => Promise<unknown>;
 
 // Bad settings or config files stop start-up with exit code 2, before anything starts.
-function configOrExit(): { config: Config; sources?: Source[] } {
+interface Settings {
+  config: Config;
+  sources?: Source[];
+  approvers: ApproverDirectory;
+}
+
+function configOrExit(): Settings {
   try {
     const config = loadConfig();
     loadPolicy(config.CORDON_POLICY_FILE);
@@ -37,7 +44,10 @@ function configOrExit(): { config: Config; sources?: Source[] } {
         },
       ]);
     }
-    return { config, sources };
+    const approvers = config.CORDON_APPROVERS_FILE
+      ? ApproverDirectory.load(config.CORDON_APPROVERS_FILE)
+      : new ApproverDirectory({ approvers: [] });
+    return { config, sources, approvers };
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const { variable, problem } of err.problems) console.error(`cordon: invalid ${variable}: ${problem}`);
@@ -48,9 +58,15 @@ function configOrExit(): { config: Config; sources?: Source[] } {
   }
 }
 
+// Said at start-up: whether a name in a signal counts as that person.
+function decisionMode(config: Config): string {
+  return loadPolicy(config.CORDON_POLICY_FILE).decisions.mode === 'verified'
+    ? 'verified: only authenticated decisions (the decision API, signed Slack callbacks) count'
+    : 'claimed: a decision counts for the person it names; set decisions.mode: verified in the policy for production';
+}
+
 async function start(
-  config: Config,
-  sources: Source[] | undefined,
+  { config, sources, approvers }: Settings,
   logger: Logger,
   stops: Stop[],
 ): Promise<{ workerDone: Promise<void> }> {
@@ -91,6 +107,8 @@ async function start(
     inventoryFile: config.CORDON_INVENTORY_FILE,
     uiUrl: uiUrl(config),
     notifyWebhookUrl: config.CORDON_NOTIFY_WEBHOOK_URL,
+    slackWebhookUrl: config.CORDON_SLACK_WEBHOOK_URL,
+    teamsWebhookUrl: config.CORDON_TEAMS_WEBHOOK_URL,
     connectors: connectorSettings(config),
     maxCachedWorkflows: config.CORDON_MAX_CACHED_WORKFLOWS,
     logger,
@@ -116,6 +134,9 @@ async function start(
       policyFile: config.CORDON_POLICY_FILE,
       inventoryFile: config.CORDON_INVENTORY_FILE,
     }),
+    approvers,
+    policyFile: config.CORDON_POLICY_FILE,
+    slackSigningSecret: config.CORDON_SLACK_SIGNING_SECRET,
   });
   await intake.listen({ host: config.CORDON_HTTP_HOST, port: config.CORDON_HTTP_PORT });
   stops.push(() => intake.close());
@@ -128,6 +149,7 @@ async function start(
       ui: config.TEMPORAL_ADDRESS ? config.CORDON_UI_URL : uiUrl(config),
       taskQueue: config.CORDON_TASK_QUEUE,
       sources: sources?.map((s) => s.name) ?? 'none: loopback clients only, unauthenticated',
+      decisions: decisionMode(config),
     },
     'cordon is running',
   );
@@ -135,7 +157,8 @@ async function start(
 }
 
 async function run(): Promise<void> {
-  const { config, sources } = configOrExit();
+  const settings = configOrExit();
+  const { config } = settings;
   const logger = createLogger(config.CORDON_LOG_LEVEL);
   const stops: Stop[] = [];
   let stopping: Promise<void> | undefined;
@@ -155,7 +178,7 @@ async function run(): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT', 0));
   process.once('SIGTERM', () => void stop('SIGTERM', 0));
   try {
-    const { workerDone } = await start(config, sources, logger, stops);
+    const { workerDone } = await start(settings, logger, stops);
     workerDone.catch((err) => {
       logger.fatal({ err }, 'worker failed');
       void stop('worker failed', 1);

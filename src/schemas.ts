@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AlertSchema } from './alerts/schema';
+import { ApproversFileSchema } from './approvers/schema';
 import { InventorySchema } from './inventory/schema';
 import { SourcesSchema } from './intake/sources';
 import { PolicySchema } from './policy/schema';
@@ -15,5 +16,6 @@ export function jsonSchemas(): Record<string, unknown> {
     inventory: exported(InventorySchema, 'Cordon identity inventory'),
     alert: exported(AlertSchema, 'Cordon native alert'),
     sources: exported(SourcesSchema, 'Cordon alert sources'),
+    approvers: exported(ApproversFileSchema, 'Cordon approvers and their credentials'),
   };
 }

@@ -23,10 +23,12 @@ describe('approval timers', () => {
     const [reminder] = h.webhook.of('approval-reminder', handle.workflowId);
     expect(reminder).toMatchObject({
       commands: {
-        approve: expect.stringContaining(
-          `temporal workflow signal --workflow-id '${handle.workflowId}' --name approve`,
+        temporal: expect.stringContaining(
+          `temporal workflow update execute --workflow-id '${handle.workflowId}' --name decide`,
         ),
+        cordon: expect.stringContaining(`cordon approve '${handle.workflowId}' --request isolate-1-`),
       },
+      brief: { headline: 'active · isolate waits 0/1 approvals (secops)' },
       link: expect.stringContaining(encodeURIComponent(handle.workflowId)),
     });
 

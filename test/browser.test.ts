@@ -5,7 +5,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listActions } from '../activities/connectors/simulated/state';
-import { auditQuery } from '../workflows/definitions';
+import { auditQuery, statusQuery } from '../workflows/definitions';
 import { useHarness } from './support/harness';
 import { freePort } from './support/processes';
 import { pendingRequestId, waitForStatus } from './support/scenario';
@@ -42,6 +42,45 @@ afterAll(() => browser?.close());
 const h = useHarness({ server: devServerWithUi });
 
 describe('the Temporal Web UI', () => {
+  it('shows an approver the case: the pending request, its deadline and how to decide; the list finds finished cases', async () => {
+    const { handle } = await h.contain('gated', { consumers: ['billing-api'] });
+    const requestId = await pendingRequestId(handle, 'isolate');
+    const { deadline, actionDigest } = (await handle.query(statusQuery)).pendingRequest!;
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.goto(`http://127.0.0.1:${uiPort}/namespaces/default/workflows/${encodeURIComponent(handle.workflowId)}`);
+    // The current details are the case's brief, in Markdown: first line the state at a glance.
+    // The case page's "User Metadata" tab shows them (the UI reads them with the metadata query).
+    await page.getByText('User Metadata', { exact: true }).first().click();
+    // The UI renders Markdown in a sandboxed frame: read every frame's text.
+    const details = async () => {
+      const texts = await Promise.all(
+        page.frames().map((f) =>
+          f
+            .locator('body')
+            .innerText()
+            .catch(() => ''),
+        ),
+      );
+      return texts.join('\n');
+    };
+    await expect.poll(details, { timeout: 60_000, interval: 1_000 }).toContain('isolate waits 0/1 approvals (secops)');
+    const text = await details();
+    expect(text).toContain(requestId);
+    expect(text).toContain(deadline);
+    expect(text).toContain(actionDigest);
+    expect(text).toContain('billing-api');
+    expect(text).toMatch(/cordon approve .* --request/);
+
+    // A case that finished its work is found in the list by its outcome, though its run is open.
+    const done = await h.contain('auto');
+    await waitForStatus(done.handle, (s) => expect(s.outcome).toBe('contained'));
+    const query = encodeURIComponent(`CordonOutcome="contained" AND WorkflowId="${done.handle.workflowId}"`);
+    await page.goto(`http://127.0.0.1:${uiPort}/namespaces/default/workflows?query=${query}`);
+    await expect.poll(() => page.locator('body').innerText(), { timeout: 60_000 }).toContain(done.handle.workflowId);
+    await page.close();
+  }, 180_000);
+
   it("sends approve through the UI's signal form, and the waiting workflow proceeds", async () => {
     const { id, handle } = await h.contain('gated');
     const requestId = await pendingRequestId(handle, 'isolate');

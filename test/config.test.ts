@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, connectorSettings, loadConfig } from '../src/config';
+import { ApproverDirectory } from '../src/approvers/authenticate';
+import { groupsFor } from '../src/domain/decisions';
+import { loadPolicy } from '../src/policy/load';
 import { runTs } from './support/processes';
+import { CONFIG_DIR } from './support/stack';
 
 describe('configuration', () => {
   it('uses the documented defaults when nothing is set', () => {
@@ -103,5 +107,24 @@ describe('configuration', () => {
     expect(loadConfig({}).CORDON_MAX_CACHED_WORKFLOWS).toBeUndefined();
     expect(loadConfig({ CORDON_MAX_CACHED_WORKFLOWS: '200' }).CORDON_MAX_CACHED_WORKFLOWS).toBe(200);
     expect(() => loadConfig({ CORDON_MAX_CACHED_WORKFLOWS: '-1' })).toThrow(/CORDON_MAX_CACHED_WORKFLOWS/);
+  });
+});
+
+describe('the shipped decision settings', () => {
+  it('the embedded default believes named deciders; the production policy counts only verified ones, and differs in nothing else', () => {
+    const embedded = loadPolicy(path.join(CONFIG_DIR, 'policy.yaml'));
+    const production = loadPolicy(path.join(CONFIG_DIR, 'policy.production.yaml'));
+    expect(embedded.decisions.mode).toBe('claimed');
+    expect(production.decisions.mode).toBe('verified');
+    expect({ ...production, decisions: undefined }).toEqual({ ...embedded, decisions: undefined });
+    expect(groupsFor(production, 'release')).not.toContain('secops');
+    expect(groupsFor(production, 'engage')).toContain('secops');
+  });
+
+  it('the example approvers file loads, and a broken one names its field', () => {
+    expect(() => ApproverDirectory.load(path.join(CONFIG_DIR, 'approvers.example.yaml'))).not.toThrow();
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'cordon-config-')), 'approvers.yaml');
+    writeFileSync(file, 'approvers:\n  - name: alice\n    tokens: ["hunter2"]\n');
+    expect(() => ApproverDirectory.load(file)).toThrow(/approvers\.0\.tokens\.0: must be sha256/);
   });
 });

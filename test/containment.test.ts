@@ -80,7 +80,7 @@ describe('containIdentity', () => {
         (err) => String(err.cause?.message),
       );
 
-    expect(await decide('alice')).toEqual({ accepted: true, state: 'waiting' });
+    expect(await decide('alice')).toEqual({ accepted: true, state: 'waiting', approvals: 1, required: 2 });
     expect(await refusal('alice')).toMatch(/already approved/);
     expect(await refusal('carol')).toMatch(/owns this identity/);
     expect(await refusal('bob', 'restrict-99')).toMatch(/unknown or stale request id/);
@@ -88,13 +88,25 @@ describe('containIdentity', () => {
     await handle.signal(approveSignal, { requestId, approver: 'alice', reason: 'again, by signal' });
     expect(await listActions(h.db, id)).toEqual([]);
 
-    expect(await decide('bob')).toEqual({ accepted: true, state: 'approved' });
+    expect(await decide('bob')).toEqual({ accepted: true, state: 'approved', approvals: 2, required: 2 });
     await waitForStatus(handle, (s) => expect(s.outcome).toBe('contained'));
     expect(await listActions(h.db, id)).toEqual(['restrict']);
     const audit = await handle.query(auditQuery);
     expect(audit.filter((e) => e.event === 'decision.approved').map((e) => e.actor)).toEqual(['alice', 'bob']);
+    // Refused updates are audited like refused signals, and status lists every refusal.
     expect(audit.filter((e) => e.event === 'decision.rejected').map((e) => e.reason)).toEqual([
       expect.stringMatching(/already approved/),
+      expect.stringMatching(/owns this identity/),
+      expect.stringMatching(/unknown or stale request id/),
+      expect.stringMatching(/not in the approver groups/),
+      expect.stringMatching(/already approved/),
+    ]);
+    expect((await handle.query(statusQuery)).rejectedInputs.map((r) => r.code)).toEqual([
+      'repeat',
+      'self-approval',
+      'stale',
+      'forbidden',
+      'repeat',
     ]);
   });
 
@@ -227,7 +239,8 @@ describe('containIdentity', () => {
     expect(status.falsePositive).toBeUndefined();
     expect(status.outcome).toBe('active');
     expect(await readState(h.db, id)).toEqual(before);
-    expect((await handle.query(auditQuery)).filter((e) => e.event === 'input.rejected')).toHaveLength(2);
+    const refused = (await handle.query(auditQuery)).filter((e) => e.event.endsWith('.rejected'));
+    expect(refused.map((e) => e.event)).toEqual(['decision.rejected', 'input.rejected']);
   });
 
   it('accepts an approve signal sent with the real temporal CLI binary', async () => {
@@ -270,12 +283,17 @@ describe('containIdentity', () => {
   it('pause holds the next action even after approval; resume lets it run', async () => {
     const { id, handle } = await h.contain('gated');
     const requestId = await pendingRequestId(handle, 'isolate');
+    // Pausing is a decision too: only the groups the policy names (here the approvers') may.
     await handle.signal(pauseSignal, { by: 'oncall', reason: 'change freeze' });
+    await waitForStatus(handle, (s) =>
+      expect(s.rejectedInputs.at(-1)).toMatchObject({ code: 'forbidden', by: 'oncall' }),
+    );
+    await handle.signal(pauseSignal, { by: 'bob', reason: 'change freeze' });
     await handle.signal(approveSignal, { requestId, approver: 'alice' });
-    await waitForStatus(handle, (s) => expect(s.pendingRequest).toBeUndefined());
+    await waitForStatus(handle, (s) => expect([s.paused, s.waitingFor]).toEqual([true, 'resume']));
     expect(await listActions(h.db, id)).toEqual(['restrict']);
 
-    await handle.signal(resumeSignal, { by: 'oncall' });
+    await handle.signal(resumeSignal, { by: 'bob' });
     await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('verify-window'));
     expect(await listActions(h.db, id)).toEqual(['restrict', 'isolate']);
   });

@@ -26,6 +26,7 @@ const DecisionInputSchema = z.object({
   requestId: z.string().min(1),
   approver: z.string().min(1),
   reason: z.string().max(2000).optional(),
+  actionDigest: z.string().min(1).optional(),
 });
 const FalsePositiveSchema = z.object({ by: z.string().min(1), reason: z.string().max(2000).optional() });
 const OperatorActionSchema = z
@@ -346,7 +347,14 @@ const payload = (fields: fc.Arbitrary<Record<string, unknown>>) =>
     { weight: 1, arbitrary: junk },
   );
 
-const decision = payload(fc.record({ requestId: field(name, textOrJunk), approver: field(name, textOrJunk), reason }));
+const decision = payload(
+  fc.record({
+    requestId: field(name, textOrJunk),
+    approver: field(name, textOrJunk),
+    reason,
+    actionDigest: field(name, textOrJunk, 3),
+  }),
+);
 const falsePositive = payload(fc.record({ by: field(name, textOrJunk), reason }));
 const operatorAction = fc.oneof(payload(fc.record({ by: field(name, textOrJunk, 3), reason })), fc.constant(undefined));
 

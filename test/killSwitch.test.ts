@@ -64,12 +64,12 @@ describe('the kill switch', () => {
   it('engaged during a pause: after the resume the approved action still waits for the release', async () => {
     const { id, handle } = await h.contain('gated');
     const requestId = await pendingRequestId(handle, 'isolate');
-    await handle.signal(pauseSignal, { by: 'oncall-1' });
+    await handle.signal(pauseSignal, { by: 'alice' });
     await handle.executeUpdate('decide', { args: [{ decision: 'approve', requestId, approver: 'alice' }] });
     await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('resume'));
 
     await engage('engaged during a pause');
-    await handle.signal(resumeSignal, { by: 'oncall-1' });
+    await handle.signal(resumeSignal, { by: 'alice' });
     await waitForStatus(handle, (s) => expect(s.waitingFor).toBe('kill-switch'));
     expect(await listActions(h.db, id)).toEqual(['restrict']);
 

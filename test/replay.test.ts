@@ -84,6 +84,7 @@ describe('golden histories', () => {
         'continued-run',
         'new-round',
         'shadow',
+        'verified-approval',
       ].sort(),
     );
   });

@@ -213,7 +213,11 @@ describe('the audit CLI', () => {
 
 describe('the cordon CLI', () => {
   it('approves, refuses, declares a false positive and drives the kill switch against a running service', async () => {
-    const service = await startService(await instanceEnv());
+    const env = await instanceEnv();
+    const bob = newToken();
+    const approvers = path.join(env.CORDON_DATA_DIR, 'approvers.yaml');
+    writeFileSync(approvers, `approvers:\n  - name: bob@example.com\n    tokens: ["${bob.hash}"]\n`);
+    const service = await startService({ ...env, CORDON_APPROVERS_FILE: approvers });
     const alert = path.join(dirs[dirs.length - 1], 'payments-alert.json');
     writeFileSync(
       alert,
@@ -228,10 +232,11 @@ describe('the cordon CLI', () => {
     );
     const workflowId = 'contain:simulated:svc-payments';
     expect((await cordon(service, ['alert', 'send', alert])).code).toBe(0);
-    await vi.waitFor(
+    const requestId = await vi.waitFor(
       async () => {
         const status = JSON.parse((await cordon(service, ['status', workflowId])).stdout);
-        expect(status.pendingRequest?.requestId).toBe('isolate-1');
+        expect(status.pendingRequest?.requestId).toMatch(/^isolate-1-[0-9a-f]{10}$/);
+        return status.pendingRequest.requestId as string;
       },
       { timeout: 30_000, interval: 500 },
     );
@@ -240,7 +245,7 @@ describe('the cordon CLI', () => {
       'approve',
       workflowId,
       '--request',
-      'isolate-1',
+      requestId,
       '--as',
       'carol@example.com',
     ]);
@@ -248,23 +253,33 @@ describe('the cordon CLI', () => {
     expect(outsider.stderr).toContain('not in the approver groups');
     const stale = await cordon(service, ['deny', workflowId, '--request', 'revoke-7', '--as', 'bob@example.com']);
     expect(stale.code).toBe(2);
-    const approved = await cordon(service, [
-      'approve',
-      workflowId,
-      '--request',
-      'isolate-1',
-      '--as',
-      'bob@example.com',
-      '--reason',
-      'confirmed',
-    ]);
+    const forged = await cordon(service, ['approve', workflowId, '--request', requestId, '--token', 'cdn_forged']);
+    expect([forged.code, forged.stderr]).toEqual([2, expect.stringContaining('refused (401')]);
+    // With a token the CLI goes through the decision API: the decision is bob's, verified.
+    const approved = await runTs(
+      'bin/cordon.js',
+      ['approve', workflowId, '--request', requestId, '--reason', 'confirmed'],
+      {
+        ...service.env,
+        CORDON_APPROVER_TOKEN: bob.token,
+      },
+    );
     expect(approved.code).toBe(0);
-    expect(JSON.parse(approved.stdout)).toEqual({ accepted: true, state: 'approved' });
+    expect(JSON.parse(approved.stdout)).toMatchObject({
+      outcome: 'approved',
+      approver: 'bob@example.com',
+      approvals: 1,
+    });
 
-    expect(
-      (await cordon(service, ['false-positive', workflowId, '--as', 'alice@example.com', '--reason', 'load test']))
-        .code,
-    ).toBe(0);
+    const fp = await cordon(service, [
+      'false-positive',
+      workflowId,
+      '--as',
+      'alice@example.com',
+      '--reason',
+      'load test',
+    ]);
+    expect(fp.code).toBe(0);
     await vi.waitFor(
       async () => {
         expect(JSON.parse((await cordon(service, ['status', workflowId])).stdout).outcome).toBe('false-positive');
@@ -272,13 +287,17 @@ describe('the cordon CLI', () => {
       { timeout: 30_000, interval: 500 },
     );
 
-    const engaged = await cordon(service, ['kill-switch', 'engage', '--as', 'ciso@example.com', '--reason', 'drill']);
-    expect(JSON.parse(engaged.stdout)).toMatchObject({ engaged: true, changedBy: 'ciso@example.com', reason: 'drill' });
+    // Any approver group may engage the switch; only approvalDefaults.groups (secops) may release it.
+    const engaged = await cordon(service, ['kill-switch', 'engage', '--as', 'erin@example.com', '--reason', 'drill']);
+    expect(JSON.parse(engaged.stdout)).toMatchObject({ engaged: true, changedBy: 'erin@example.com', reason: 'drill' });
     expect(JSON.parse((await cordon(service, ['kill-switch', 'status'])).stdout).engaged).toBe(true);
     expect((await cordon(service, ['kill-switch', 'release'])).code).toBe(2);
-    expect(
-      JSON.parse((await cordon(service, ['kill-switch', 'release', '--as', 'ciso@example.com'])).stdout).engaged,
-    ).toBe(false);
+    const outside = await cordon(service, ['kill-switch', 'release', '--as', 'erin@example.com']);
+    expect([outside.code, outside.stderr]).toEqual([2, expect.stringContaining('not in the groups that may release')]);
+    expect(JSON.parse((await cordon(service, ['kill-switch', 'release', '--token', bob.token])).stdout)).toMatchObject({
+      engaged: false,
+      changedBy: 'bob@example.com',
+    });
     expect(await stopService(service)).toBe(0);
   });
 

@@ -75,7 +75,7 @@ describe('a notification receiver that hangs', () => {
       async () => {
         const failed = (await handle.query(auditQuery)).filter((e) => e.event === 'notify.failed');
         expect(failed.map((e) => e.reason)).toEqual(
-          expect.arrayContaining([expect.stringMatching(/^approval-requested: /)]),
+          expect.arrayContaining([expect.stringMatching(/^approval-requested \(attempt 1 of 5\): /)]),
         );
       },
       { timeout: 40_000 },

@@ -1,6 +1,13 @@
 // A case's provider actions and undos: one activity each, which also delivers the case's outbox.
 import { digestOf } from '../src/digest';
-import type { ActionName, ActionOutcome, Authority, SnapshotReading, UndoOutcome } from '../src/domain/case';
+import type {
+  ActionName,
+  ActionOutcome,
+  Authority,
+  HumanCause,
+  SnapshotReading,
+  UndoOutcome,
+} from '../src/domain/case';
 import { owaspReferences } from '../src/audit/frameworks';
 import type { PlannedStage } from '../src/policy/plan';
 import type { Case } from './case';
@@ -177,6 +184,7 @@ export interface UndoRun {
   actor: string;
   reason: string;
   snapshotAfter: boolean;
+  cause?: HumanCause;
 }
 
 function recordUndone(
@@ -226,6 +234,7 @@ export async function undo(c: Case, entry: Compensation, run: UndoRun): Promise<
         target: c.target,
         action: entry.action,
         snapshotAfter: run.snapshotAfter,
+        cause: run.cause,
         outbox,
       });
     } catch (err) {

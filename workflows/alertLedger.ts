@@ -1,7 +1,7 @@
 import type { Alert, IdentityRef } from '../src/domain/alert';
 import { checkAlert } from '../src/domain/inputs';
 import { digestOf, fingerprintSecrets } from '../src/digest';
-import type { AlertDelivery, Disposition, RecordedAlert } from './definitions';
+import type { AlertDelivery, ContainmentStatus, Disposition, RecordedAlert } from './definitions';
 
 // Deliveries are remembered so intake can answer with a disposition; old ones are dropped.
 const MAX_REMEMBERED_DELIVERIES = 1000;
@@ -17,7 +17,7 @@ export class AlertLedger {
   constructor(
     private readonly identity: IdentityRef,
     readonly alerts: RecordedAlert[] = [],
-    readonly rejected: { reason: string }[] = [],
+    readonly rejected: ContainmentStatus['rejectedInputs'] = [],
     /** The case is a dry run: it takes shadow alerts only, and a real case takes none. */
     private readonly shadow = false,
   ) {}

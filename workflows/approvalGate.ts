@@ -1,4 +1,5 @@
 import type { ApprovalRequest, NotificationKind } from '../src/domain/case';
+import { requestIdFor, type Refusal } from '../src/domain/decisions';
 import { checkDecision } from '../src/domain/inputs';
 import { durationMs } from '../src/policy/duration';
 import type { PlannedStage } from '../src/policy/plan';
@@ -10,21 +11,34 @@ export type GateOutcome = 'approved' | 'denied' | 'timed-out' | 'interrupted';
 /** Where a request stands while it is open; handlers move it. */
 type Decision = 'undecided' | 'approved' | 'denied';
 
-/** Who may decide: group membership and the identity's owner. */
+/** Who may decide: group membership, the identity's owner, and whether a named person is believed. */
 export interface Directory {
   approverGroups: Record<string, string[]>;
   owner?: string;
+  mode: 'claimed' | 'verified';
 }
 
+/** A decision whose person proved who they are (through the decision API or a signed chat callback). */
+export interface Proof {
+  approver: string;
+  method: string;
+  decisionId: string;
+}
+
+/** Where a decision came from, for the audit. */
+export type Channel = 'signal' | 'update' | 'api';
+
 /**
- * One approval gate at a time: opens a request, validates every decision the same way for
- * signals and the `decide` update, counts distinct approvers, and runs the reminder /
- * escalation / deadline timers.
+ * One approval gate at a time: opens a request, judges every decision the same way for signals
+ * and the `decide` update, counts distinct approvers, and runs the reminder / escalation /
+ * deadline timers. In `verified` mode only proven decisions count.
  */
 export class ApprovalGate {
   request?: ApprovalRequest;
   /** The most recent request, once closed (for attributing the action it allowed). */
   lastRequest?: ApprovalRequest;
+  /** The authenticated deny that closed the last request, if one did. */
+  denial?: Proof;
   private decision: Decision = 'undecided';
   private opened: number;
 
@@ -32,9 +46,11 @@ export class ApprovalGate {
     private readonly audit: AuditTrail,
     private readonly notify: (kind: NotificationKind, request: ApprovalRequest) => void,
     private readonly wait: (done: () => boolean, timeoutMs: number) => Promise<boolean>,
+    /** Told of every refused decision (status shows it; approvers hear of unverified claims). */
+    private readonly refused: (what: string, refusal: Refusal) => void,
     /** Requests opened by earlier runs of this case: ids never repeat within a case. */
     opened = 0,
-    private directory: Directory = { approverGroups: {} },
+    private directory: Directory = { approverGroups: {}, mode: 'claimed' },
   ) {
     this.opened = opened;
   }
@@ -49,62 +65,90 @@ export class ApprovalGate {
     this.directory = directory;
   }
 
-  /** Why a decision is refused, or undefined when it would be accepted. Pure: validators use it. */
-  refusal(input: unknown): string | undefined {
+  /** Why a decision is refused, or undefined when it would be accepted. */
+  refusal(input: unknown, proof?: Proof): Refusal | undefined {
     const checked = checkDecision(input);
-    if (!checked.ok) return `invalid decision: ${checked.problems.map((p) => p.field).join(', ')}`;
-    const { requestId, approver } = checked.value;
+    if (!checked.ok)
+      return { code: 'invalid', reason: `invalid decision: ${checked.problems.map((p) => p.field).join(', ')}` };
+    const { requestId, actionDigest } = checked.value;
+    // Names in reasons are cut: a reason reaches the audit, status and approvers' messages.
+    const approver = (proof?.approver ?? checked.value.approver).slice(0, 100);
+    if (!proof && this.directory.mode === 'verified')
+      return {
+        code: 'unverified',
+        reason: `unverified claim by "${approver}": in verified mode only the decision API and signed chat callbacks count`,
+      };
     const request = this.request;
-    if (!request || request.requestId !== requestId) return `unknown or stale request id "${requestId}"`;
+    if (!request || request.requestId !== requestId)
+      return { code: 'stale', reason: `unknown or stale request id "${requestId}"` };
+    if (actionDigest !== undefined && actionDigest !== request.actionDigest)
+      return {
+        code: 'stale',
+        reason: `request "${requestId}" is for action ${request.actionDigest}, not ${actionDigest}`,
+      };
     // Signals and updates of one activation all run before the waiting code resumes.
-    if (this.decision !== 'undecided') return `request "${requestId}" is already ${this.decision}`;
+    if (this.decision !== 'undecided')
+      return { code: 'decided', reason: `request "${requestId}" is already ${this.decision}` };
     const members = request.groups.flatMap((g) => this.directory.approverGroups[g] ?? []);
-    if (!members.includes(approver)) return `${approver} is not in the approver groups ${request.groups.join(', ')}`;
+    if (!members.includes(approver))
+      return { code: 'forbidden', reason: `${approver} is not in the approver groups ${request.groups.join(', ')}` };
     if (!request.selfApproval && approver === this.directory.owner)
-      return `${approver} owns this identity and self-approval is off`;
-    if (request.approvals.some((a) => a.approver === approver)) return `${approver} already approved this request`;
+      return { code: 'self-approval', reason: `${approver} owns this identity and self-approval is off` };
+    if (request.approvals.some((a) => a.approver === approver))
+      return { code: 'repeat', reason: `${approver} already approved this request` };
     return undefined;
   }
 
-  /** Applies a decision from a signal or the update; refused ones are audited and change nothing. */
-  decide(input: unknown, decision: 'approve' | 'deny', channel: string): DecideResult {
-    const refused = this.refusal(input);
+  /** Applies a decision; a refused one is audited, shown in status, and changes nothing. */
+  decide(input: unknown, decision: 'approve' | 'deny', channel: Channel, proof?: Proof): DecideResult {
+    const refused = this.refusal(input, proof);
     const { requestId, approver, reason } = loose(input);
     const stage = this.request?.stage ?? 'none';
+    const who = proof?.approver ?? approver ?? 'unknown';
+    const verification = proof
+      ? { verified: true, method: proof.method, decisionId: proof.decisionId }
+      : { verified: false };
     if (refused) {
       this.audit.record({
         stage,
-        event: 'decision.rejected',
-        actor: String(approver ?? 'unknown'),
-        reason: refused,
-        result: { decision, channel, requestId },
+        event: refused.code === 'unverified' ? 'decision.unverified' : 'decision.rejected',
+        actor: who,
+        reason: refused.reason,
+        result: { decision, channel, requestId, code: refused.code, ...verification },
       });
-      return { accepted: false, reason: refused };
+      this.refused(decision, refused);
+      return { accepted: false, ...refused };
     }
     const request = this.request as ApprovalRequest;
     if (decision === 'deny') {
       this.decision = 'denied';
+      this.denial = proof;
       this.audit.record({
         stage,
         event: 'decision.denied',
-        actor: approver as string,
+        actor: who,
         reason,
-        result: { requestId, channel },
+        result: { requestId, channel, ...verification },
         frameworks: ['NIST CSF RS.MA-03'],
       });
-      return { accepted: true, state: 'denied' };
+      return { accepted: true, state: 'denied', approvals: request.approvals.length, required: request.required };
     }
-    request.approvals.push({ approver: approver as string, reason });
+    request.approvals.push({ approver: who, reason, verified: proof !== undefined });
     this.audit.record({
       stage,
       event: 'decision.approved',
-      actor: approver as string,
+      actor: who,
       reason,
-      result: { requestId, channel, approvals: request.approvals.length, required: request.required },
+      result: { requestId, channel, approvals: request.approvals.length, required: request.required, ...verification },
       frameworks: ['NIST CSF RS.MA-03'],
     });
     if (request.approvals.length >= request.required) this.decision = 'approved';
-    return { accepted: true, state: this.decision === 'approved' ? 'approved' : 'waiting' };
+    return {
+      accepted: true,
+      state: this.decision === 'approved' ? 'approved' : 'waiting',
+      approvals: request.approvals.length,
+      required: request.required,
+    };
   }
 
   /**
@@ -122,7 +166,7 @@ export class ApprovalGate {
     this.decision = 'undecided';
     const deadlineMs = durationMs(stage.approval.deadline);
     const request: ApprovalRequest = {
-      requestId: `${stage.stage}-${this.opened}`,
+      requestId: requestIdFor(stage.stage, this.opened, actionDigest),
       stage: stage.stage,
       action: stage.action,
       actionDigest,

@@ -1,7 +1,8 @@
-import { workflowInfo } from '@temporalio/workflow';
+import { setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { IdentityRef } from '../src/domain/alert';
 import type {
   CaseOpening,
+  HumanCause,
   ContainmentContext,
   IdentityTarget,
   Notice,
@@ -10,6 +11,9 @@ import type {
   OutboxReceipt,
 } from '../src/domain/case';
 import { isShadowWorkflowId } from '../src/domain/case';
+import type { Refusal } from '../src/domain/decisions';
+import { briefMarkdown, type CaseBrief } from '../src/domain/caseBrief';
+import { caseBrief } from './caseBrief';
 import { durationMs } from '../src/policy/duration';
 import { escalatePlan, plan as planFor, policyDigest, type Plan, type PlannedStage } from '../src/policy/plan';
 import { IRREVERSIBLE_STAGES, type StageName } from '../src/policy/stages';
@@ -22,6 +26,11 @@ import { CaseOutbox } from './caseOutbox';
 import { SearchIndex } from './searchIndex';
 
 const SEVERITY_RANK = { low: 0, medium: 1, high: 2, critical: 3 } as const;
+// Refused inputs kept in status: enough to see what was refused, never a history-sized list.
+const MAX_REJECTED = 50;
+// Approvers hear of refused claims at most this often per case: a flood of forged signals must
+// not become a flood of messages.
+const REFUSAL_NOTICE_EVERY_MS = 5 * 60_000;
 
 /**
  * One containment case: its state and the only code that changes it. Signal handlers
@@ -44,6 +53,11 @@ export class Case {
   retryRequestedBy?: string;
   /** Set by `killSwitchReleased`: a case held by the switch tries again. */
   released = false;
+  /** The authenticated false positive, when it came through the decision API. */
+  falsePositiveDecisionId?: string;
+  /** The human decision the last rollback answered (a retried undo carries it again). */
+  rollbackCause?: HumanCause;
+  private lastRefusalNotice?: number;
   private readonly completed: Set<string>;
   private holdUntil?: number;
   private falsePositiveSettled: boolean;
@@ -63,14 +77,17 @@ export class Case {
       this.audit,
       (kind, request) => this.notify(kind, { request }),
       (done, timeout) => this.waitFor(done, timeout),
+      (what, refusal) => this.refuseInput(what, refusal, undefined, true),
       carried?.requestsOpened,
     );
     this.status = carried?.status ?? this.freshStatus();
     this.completed = new Set(carried?.completedStages);
     this.holdUntil = carried?.caseHoldUntil;
+    this.rollbackCause = carried?.rollbackCause;
     this.falsePositiveSettled = carried?.falsePositiveHandled ?? false;
     if (this.shadow) Object.assign(this.status, { shadow: true, wouldDo: this.status.wouldDo ?? [] });
-    if (carried?.context) this.useContext(carried.context);
+    const context = carried?.context ?? input.context;
+    if (context) this.useContext(context);
   }
 
   private freshStatus(): ContainmentStatus {
@@ -117,19 +134,37 @@ export class Case {
     this.audit.record(event);
   }
 
-  /** Queues a notification; it is delivered with the case's next step. */
+  /** Queues a notification, with the case's brief; it is delivered with the case's next step. */
   notify(kind: NotificationKind, extra: Pick<Notice, 'request' | 'reason'> = {}): void {
-    this.outbox.notify(kind, { ...extra, stage: this.status.stage, outcome: this.status.outcome });
+    const brief = this.brief();
+    this.outbox.notify(kind, { ...extra, stage: this.status.stage, outcome: this.status.outcome, brief });
   }
 
   /** Waits like `condition`, delivering what the case records meanwhile (see CaseOutbox). */
   waitFor(done: () => boolean, timeoutMs?: number): Promise<boolean> {
+    this.refreshDetails();
     return this.outbox.waitFor(done, timeoutMs, () => this.status.stage);
   }
 
-  /** Delivers everything the case queued (before it closes or continues as new). */
+  /** What an approver needs to see: state, what waits, why, who is hit. */
+  brief(): CaseBrief {
+    return caseBrief(this, this.holdUntil);
+  }
+
+  /** Keeps the Web UI's current details (the case page) in step with the case. */
+  refreshDetails(): void {
+    setCurrentDetails(briefMarkdown(this.brief()));
+  }
+
+  /** Delivers everything the case queued (before it waits). */
   flush(): Promise<void> {
     return this.outbox.flush(() => this.status.stage);
+  }
+
+  /** Delivers everything for the last time in this run (it closes or continues as new). */
+  finishDeliveries(): Promise<void> {
+    this.outbox.giveUpRetries(this.status.stage);
+    return this.flush();
   }
 
   /** Takes a step's receipt (see CaseOutbox). */
@@ -151,7 +186,34 @@ export class Case {
   useContext(context: ContainmentContext): void {
     this.context = context;
     this.audit.policy = { version: context.policy.version, digest: policyDigest(context.policy) };
-    this.gate.useDirectory({ approverGroups: context.policy.approverGroups, owner: context.record?.owner });
+    this.gate.useDirectory({
+      approverGroups: context.policy.approverGroups,
+      owner: context.record?.owner,
+      mode: context.policy.decisions?.mode ?? 'claimed',
+    });
+  }
+
+  /**
+   * A refused input: shown in status (the latest ones), audited unless the caller did, and an
+   * unverified claim in a person's name is told to the approvers.
+   */
+  refuseInput(what: string, refusal: Refusal, by?: string, audited = false): void {
+    const rejected = this.ledger.rejected;
+    rejected.push({ reason: `${what}: ${refusal.reason}`, code: refusal.code, ...(by !== undefined && { by }) });
+    if (rejected.length > MAX_REJECTED) rejected.splice(0, rejected.length - MAX_REJECTED);
+    if (!audited)
+      this.record({
+        stage: this.status.stage,
+        event: refusal.code === 'unverified' ? 'decision.unverified' : 'decision.rejected',
+        actor: by ?? 'unknown',
+        reason: refusal.reason,
+        result: { input: what, code: refusal.code },
+      });
+    const quiet = this.lastRefusalNotice !== undefined && Date.now() - this.lastRefusalNotice < REFUSAL_NOTICE_EVERY_MS;
+    if (refusal.code === 'unverified' && !quiet) {
+      this.lastRefusalNotice = Date.now();
+      this.notify('decision-refused', { reason: `${what}: ${refusal.reason}`.slice(0, 300) });
+    }
   }
 
   /** Takes the opening activity's answer: context, and the identity as found. */
@@ -177,6 +239,7 @@ export class Case {
 
   private index(): void {
     this.searchIndex.update(this.status, this.ledger.alerts);
+    this.refreshDetails();
   }
 
   /** The next planned stage not completed yet. */
@@ -277,6 +340,7 @@ export class Case {
       falsePositiveHandled: this.falsePositiveSettled,
       context: this.context,
       requestsOpened: this.gate.openedCount,
+      rollbackCause: this.rollbackCause,
     };
   }
 

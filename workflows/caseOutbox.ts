@@ -8,6 +8,20 @@ import { outbox as delivery } from './steps';
 const STORE_RETRY = '1 minute';
 // How long a waiting case gathers news (alerts, decisions) before it stores them in one delivery.
 const NEWS_GATHERING_MS = 1_000;
+// A notice that failed goes again with the first delivery this long after it failed (a quiet
+// case delivers it on its own then): never at once, or each failure's audit entry would set off
+// the next attempt.
+const NOTICE_RETRY_MS = 60_000;
+const NOTICE_ATTEMPTS = 5;
+
+/** A notice not delivered yet (retried), or given up on after its attempts. */
+export interface UndeliveredNotice {
+  id: string;
+  kind: NotificationKind;
+  attempts: number;
+  error: string;
+  gaveUp: boolean;
+}
 
 /**
  * What a case queued for the store (audit entries not stored yet) and for the approvers
@@ -17,6 +31,9 @@ const NEWS_GATHERING_MS = 1_000;
 export class CaseOutbox {
   private notices: Notice[] = [];
   private sent = 0;
+  /** Notices that failed and are tried again, and those given up on (newest kept). */
+  private retries: { notice: Notice; attempts: number; error: string; due: number }[] = [];
+  private abandoned: UndeliveredNotice[] = [];
 
   constructor(
     private readonly audit: AuditTrail,
@@ -25,7 +42,7 @@ export class CaseOutbox {
   ) {}
 
   /** Queues a notification. */
-  notify(kind: NotificationKind, about: Pick<Notice, 'stage' | 'outcome' | 'request' | 'reason'>): void {
+  notify(kind: NotificationKind, about: Pick<Notice, 'stage' | 'outcome' | 'request' | 'reason' | 'brief'>): void {
     const { workflowId, runId } = workflowInfo();
     this.sent += 1;
     const id = `${runId}/${this.sent}`;
@@ -40,9 +57,11 @@ export class CaseOutbox {
     });
   }
 
-  /** What the next step delivers: every unstored entry and queued notice. */
+  /** What the next step delivers: every unstored entry, queued notice and notice due for a retry. */
   take(): Outbox {
-    const notices = this.notices;
+    const due = this.retries.filter((r) => r.due <= Date.now());
+    // New notices first: retries share the delivery's time budget and must not crowd them out.
+    const notices = [...this.notices, ...due.map((r) => r.notice)];
     this.notices = [];
     return { audit: this.audit.unstored(), notices };
   }
@@ -50,20 +69,72 @@ export class CaseOutbox {
   /** Takes a step's receipt: stored entries are forgotten, each notice's delivery is audited. */
   settle(sent: Outbox, receipt: OutboxReceipt, stage: string): void {
     if (receipt.stored) this.audit.stored(sent.audit);
-    for (const { kind, error } of receipt.notices) {
-      if (error) this.audit.record({ stage, event: 'notify.failed', actor: 'cordon', reason: `${kind}: ${error}` });
-      else this.audit.record({ stage, event: `notified.${kind}`, actor: 'cordon', frameworks: ['NIST CSF RS.CO-02'] });
+    receipt.notices.forEach(({ kind, error }, i) => {
+      const notice = sent.notices[i];
+      const retry = this.retries.find((r) => r.notice.id === notice?.id);
+      this.retries = this.retries.filter((r) => r !== retry);
+      if (!error) {
+        this.audit.record({ stage, event: `notified.${kind}`, actor: 'cordon', frameworks: ['NIST CSF RS.CO-02'] });
+        return;
+      }
+      const attempts = (retry?.attempts ?? 0) + 1;
+      const gaveUp = attempts >= NOTICE_ATTEMPTS || !notice;
+      this.audit.record({
+        stage,
+        event: gaveUp ? 'notify.abandoned' : 'notify.failed',
+        actor: 'cordon',
+        reason: `${kind} (attempt ${attempts} of ${NOTICE_ATTEMPTS}): ${error}`,
+      });
+      if (!gaveUp) this.retries.push({ notice, attempts, error, due: Date.now() + NOTICE_RETRY_MS });
+      else this.abandoned = [...this.abandoned, { id: notice?.id ?? '?', kind, attempts, error, gaveUp }].slice(-20);
+    });
+  }
+
+  /** Gives up the notices still to be retried (the run ends): each is audited, none vanishes unsaid. */
+  giveUpRetries(stage: string): void {
+    for (const { notice, attempts, error } of this.retries) {
+      this.audit.record({
+        stage,
+        event: 'notify.abandoned',
+        actor: 'cordon',
+        reason: `${notice.kind} (after ${attempts} of ${NOTICE_ATTEMPTS} attempts, the run ended): ${error}`,
+      });
     }
+    this.retries = [];
+  }
+
+  /** Notices not delivered: being retried, or given up on. */
+  undelivered(): UndeliveredNotice[] {
+    const retrying = this.retries.map(({ notice, attempts, error }) => ({
+      id: notice.id,
+      kind: notice.kind,
+      attempts,
+      error,
+      gaveUp: false,
+    }));
+    return [...this.abandoned, ...retrying];
   }
 
   /** Takes back an outbox whose step failed before it delivered: its notices go with the next. */
   putBack(outbox: Outbox): void {
-    this.notices.unshift(...outbox.notices);
+    const retried = new Set(this.retries.map((r) => r.notice.id));
+    this.notices.unshift(...outbox.notices.filter((n) => !retried.has(n.id)));
   }
 
   /** Whether anything waits to be stored or sent. */
   hasUnsent(): boolean {
     return this.notices.length > 0 || this.audit.unstored().length > 0;
+  }
+
+  // Sends the notices that failed once more (a quiet case has no step to carry them).
+  private async retryNotices(stage: string): Promise<void> {
+    const sent = this.take();
+    try {
+      this.settle(sent, await delivery.deliverOutbox(sent), stage);
+    } catch {
+      this.putBack(sent);
+      for (const retry of this.retries) retry.due = Math.max(retry.due, Date.now() + NOTICE_RETRY_MS);
+    }
   }
 
   /**
@@ -95,9 +166,18 @@ export class CaseOutbox {
       ms === undefined ? condition(ready) : condition(ready, ms);
     if (!done()) await this.flush(stage);
     for (;;) {
-      const woke = await waitUntil(() => done() || this.hasUnsent(), left());
+      const retryIn = this.retries.length
+        ? Math.max(0, Math.min(...this.retries.map((r) => r.due)) - Date.now())
+        : undefined;
+      const rest = left();
+      const wait = rest === undefined ? retryIn : retryIn === undefined ? rest : Math.min(rest, retryIn);
+      const woke = await waitUntil(() => done() || this.hasUnsent(), wait);
       if (done()) return true;
-      if (!woke) return false;
+      if (!woke && until !== undefined && Date.now() >= until) return false;
+      if (!woke) {
+        await this.retryNotices(stage());
+        continue;
+      }
       if (await waitUntil(done, Math.min(NEWS_GATHERING_MS, left() ?? NEWS_GATHERING_MS))) return true;
       await this.flush(stage);
     }

@@ -37,7 +37,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
 async function openCase(c: Case, input: ContainIdentityInput): Promise<void> {
   if (input.carried) return;
   await condition(() => c.ledger.alerts.length > 0 || c.falsePositive);
-  if (input.context) return c.useContext(input.context);
+  if (input.context) return; // installed by the Case itself
   // A case that cannot open (the store down, a policy file that does not parse) says why and
   // tries again: the alert it holds is never dropped.
   for (;;) {
@@ -72,7 +72,10 @@ async function answerFalsePositive(c: Case): Promise<void> {
   if (!c.falsePositivePending) return;
   c.settleFalsePositive();
   const { by, reason } = c.status.falsePositive!;
-  await rollBack(c, by, reason ?? 'false positive', 'false-positive');
+  await rollBack(c, by, reason ?? 'false positive', 'false-positive', {
+    kind: 'false-positive',
+    decisionId: c.falsePositiveDecisionId,
+  });
 }
 
 /**
@@ -91,7 +94,8 @@ async function holdCase(c: Case, input: ContainIdentityInput): Promise<'closed' 
     if (c.retryRequestedBy !== undefined) {
       const by = c.retryRequestedBy;
       c.retryRequestedBy = undefined;
-      await rollBack(c, by, 'compensations retried', c.falsePositive ? 'false-positive' : 'rolled-back');
+      const outcome = c.falsePositive ? 'false-positive' : 'rolled-back';
+      await rollBack(c, by, 'compensations retried', outcome, c.rollbackCause);
       if (c.settled) return 'closed';
       continue;
     }
@@ -99,7 +103,7 @@ async function holdCase(c: Case, input: ContainIdentityInput): Promise<'closed' 
       if (reopens(c)) return 'reopened';
       continue;
     }
-    await c.flush();
+    await c.finishDeliveries();
     await condition(allHandlersFinished);
     // Input that arrived while handing over is handled here, not lost in the hand-over.
     if (c.hasUnhandledInput() || c.retryRequestedBy !== undefined) continue;
@@ -122,7 +126,7 @@ function reopens(c: Case): boolean {
 
 // Closing: in-flight handlers finish first; late input reopens the hold instead.
 async function closeWhenQuiet(c: Case): Promise<'closed' | 'reopened'> {
-  await c.flush();
+  await c.finishDeliveries();
   await condition(allHandlersFinished);
   return c.hasUnhandledInput() ? 'reopened' : 'closed';
 }

@@ -3,10 +3,12 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Alert, IdentityRef } from '../src/domain/alert';
 import type { AuditEntry } from '../src/domain/auditEntry';
-import type { ApprovalRequest, ContainmentContext } from '../src/domain/case';
+import type { ApprovalRequest, ContainmentContext, HumanCause } from '../src/domain/case';
+import type { Control, RefusalCode } from '../src/domain/decisions';
 import type { DecisionInput, FalsePositiveInput, OperatorAction } from '../src/domain/inputs';
 import type { Plan } from '../src/policy/plan';
 import type { AuditCursor } from './auditTrail';
+import type { UndeliveredNotice } from './caseOutbox';
 import type { Compensation } from './saga';
 
 export type { Approval, ApprovalRequest, NotificationKind } from '../src/domain/case';
@@ -21,12 +23,29 @@ export interface AlertDelivery {
   deliveryId: string;
 }
 
-/** Payload of the `decide` update: a decision plus which one. */
-export type DecideInput = DecisionInput & { decision: 'approve' | 'deny' };
+/**
+ * Payload of the `decide` update: a decision plus which one. `decisionId` names a decision the
+ * authenticated API recorded: the case looks it up in the store, and only then is it verified.
+ */
+export type DecideInput = DecisionInput & { decision: 'approve' | 'deny'; decisionId?: string };
 
 /** The answer of `decide` (and what a signal decision became, in the audit). */
 export type DecideResult =
-  { accepted: true; state: 'approved' | 'denied' | 'waiting' } | { accepted: false; reason: string };
+  | { accepted: true; state: 'approved' | 'denied' | 'waiting'; approvals: number; required: number }
+  | { accepted: false; code: RefusalCode; reason: string };
+
+/** Payload of the `control` update: a false positive, pause or resume, by the person named. */
+export interface ControlInput {
+  control: Control;
+  by: string;
+  reason?: string;
+  /** As in `decide`: a decision the authenticated API recorded. */
+  decisionId?: string;
+}
+
+/** The answer of `control`. */
+export type ControlResult =
+  { accepted: true; control: Control } | { accepted: false; code: RefusalCode; reason: string };
 
 /** One alert as the workflow recorded it (no raw evidence: a fingerprint of it). */
 export interface RecordedAlert {
@@ -73,7 +92,8 @@ export interface ContainmentStatus {
   plan?: Plan;
   pendingRequest?: ApprovalRequest;
   alerts: RecordedAlert[];
-  rejectedInputs: { reason: string }[];
+  /** Inputs the case refused, newest last: a refused decision says why here. */
+  rejectedInputs: { reason: string; code?: RefusalCode; by?: string }[];
   snapshot?: Record<string, unknown>;
   applied: AppliedAction[];
   compensations: Compensation[];
@@ -82,6 +102,8 @@ export interface ContainmentStatus {
   waitingFor?: string;
   /** Why the case needs a human (set with the `needs-attention` outcome). */
   attention?: string;
+  /** Notifications that failed: retried with the case's deliveries, given up on after 5 attempts. */
+  undelivered?: UndeliveredNotice[];
   /** A dry run: no provider action is performed; `wouldDo` lists what would have been. */
   shadow?: true;
   wouldDo?: ShadowedAction[];
@@ -99,6 +121,8 @@ export interface CarriedState {
   context?: ContainmentContext;
   /** Approval requests opened so far: request ids never repeat within a case. */
   requestsOpened?: number;
+  /** The human decision the last rollback answered. */
+  rollbackCause?: HumanCause;
 }
 
 /** Start input of `containIdentity`; `alert` lets a plain `temporal workflow start` work. */
@@ -129,7 +153,9 @@ export const resumeSignal = defineSignal<[OperatorAction?]>('resume');
 export const retryCompensationsSignal = defineSignal<[OperatorAction?]>('retryCompensations');
 /** Sent when the kill switch is released, to the cases it held: they try their action again. */
 export const killSwitchReleasedSignal = defineSignal('killSwitchReleased');
-export const decideUpdate = defineUpdate<DecideResult, [DecideInput]>('decide');
+/** A refused decision fails the Update (non-retryable, type `DecisionRefused`): only accepted ones return. */
+export const decideUpdate = defineUpdate<Extract<DecideResult, { accepted: true }>, [DecideInput]>('decide');
+export const controlUpdate = defineUpdate<Extract<ControlResult, { accepted: true }>, [ControlInput]>('control');
 export const statusQuery = defineQuery<ContainmentStatus>('status');
 export const auditQuery = defineQuery<AuditEntry[]>('audit');
 /** The disposition of one delivery, or null if the workflow has not seen it. */

@@ -1,6 +1,6 @@
 import { CancellationScope } from '@temporalio/workflow';
 import { canonicalJson } from '../src/digest';
-import type { SnapshotReading } from '../src/domain/case';
+import type { HumanCause, SnapshotReading } from '../src/domain/case';
 import type { Case } from './case';
 import type { Outcome } from './definitions';
 import { readIdentity, undo } from './actions';
@@ -13,13 +13,20 @@ const restorable = (snapshot: Record<string, unknown>) => canonicalJson({ ...sna
  * identity is as the case found it. An undo that keeps failing leaves the case needing attention
  * until `retryCompensations`; it is never dropped.
  */
-export async function rollBack(c: Case, actor: string, reason: string, outcome: Outcome): Promise<void> {
+export async function rollBack(
+  c: Case,
+  actor: string,
+  reason: string,
+  outcome: Outcome,
+  cause?: HumanCause,
+): Promise<void> {
   c.setStage('rollback');
+  c.rollbackCause = cause;
   const outstanding = c.saga.outstanding();
   let after: SnapshotReading | undefined;
   await CancellationScope.nonCancellable(async () => {
     for (const [i, entry] of outstanding.entries())
-      after = await undo(c, entry, { actor, reason, snapshotAfter: i === outstanding.length - 1 });
+      after = await undo(c, entry, { actor, reason, cause, snapshotAfter: i === outstanding.length - 1 });
     if (!outstanding.length && !c.shadow) after = await readIdentity(c);
   });
   if (c.saga.failed) {

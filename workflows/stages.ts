@@ -2,6 +2,7 @@
 // revoke, rotate), approval before a gated step, and the verification window.
 import { digestOf } from '../src/digest';
 import type { ActionName, Authority } from '../src/domain/case';
+import { actionDigestOf } from '../src/domain/decisions';
 import { durationMs } from '../src/policy/duration';
 import type { PlannedStage } from '../src/policy/plan';
 import type { StageName } from '../src/policy/stages';
@@ -97,8 +98,10 @@ async function failed(c: Case, stage: PlannedStage, reason: string): Promise<voi
  * runs on, or undefined when it must not run (denied, timed out, interrupted).
  */
 async function approval(c: Case, stage: PlannedStage): Promise<Authority | undefined> {
-  const actionDigest = digestOf({
-    identity: c.identity,
+  const actionDigest = actionDigestOf({
+    provider: c.target.provider,
+    identityId: c.target.identityId,
+    caseId: c.target.caseId,
     stage: stage.stage,
     action: stage.action,
     policyDigest: c.plan?.policyDigest,
@@ -116,7 +119,8 @@ async function approval(c: Case, stage: PlannedStage): Promise<Authority | undef
       approvers: request.approvals.map((a) => a.approver),
     };
   if (outcome === 'denied') {
-    if (stage.onDeny === 'rollback') await rollBack(c, 'approver', `${stage.stage} denied`, 'rolled-back');
+    const cause = { kind: 'deny', decisionId: c.gate.denial?.decisionId } as const;
+    if (stage.onDeny === 'rollback') await rollBack(c, 'approver', `${stage.stage} denied`, 'rolled-back', cause);
     else c.setStage(stage.stage, 'held');
     return undefined;
   }

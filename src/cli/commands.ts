@@ -1,4 +1,4 @@
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { createHash } from 'node:crypto';
 import { formatNamed, normalizeAlert, FORMAT_NAMES } from '../alerts/formats';
 import { fetchAuditEntries } from '../audit/access';
@@ -11,12 +11,11 @@ import { submitAlert } from '../client/submitAlert';
 import { findIdentity } from '../inventory';
 import { loadInventory, loadPolicy } from '../policy/load';
 import { plan } from '../policy/plan';
-import { decideUpdate, falsePositiveSignal, statusQuery } from '../../workflows/definitions';
+import { statusQuery } from '../../workflows/definitions';
 import { ExitCode, UsageError } from './errors';
 import { decodeJsonBody } from '../intake/body';
 import { newToken } from '../intake/sources';
 import { printJson, readInput } from './io';
-import { errorText } from '../domain/errors';
 
 const listProblems = (problems: { field: string; message: string }[]) =>
   problems.map((p) => `  ${p.field}: ${p.message}`).join('\n');
@@ -59,32 +58,6 @@ export function planAlert(file: string, format: string | undefined, policyFile: 
 /** `status ID`. */
 export const showStatus = (workflowId: string) => (client: Client) =>
   client.workflow.getHandle(workflowId).query(statusQuery);
-
-/** `approve|deny ID --request R --as A`: the `decide` update; a refusal is a usage error. */
-export function decide(
-  workflowId: string,
-  decision: 'approve' | 'deny',
-  opts: { request: string; as: string; reason?: string },
-) {
-  return async (client: Client) => {
-    try {
-      return await client.workflow.getHandle(workflowId).executeUpdate(decideUpdate, {
-        args: [{ decision, requestId: opts.request, approver: opts.as, reason: opts.reason }],
-      });
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) throw new UsageError(`refused: ${errorText(err)}`);
-      throw err;
-    }
-  };
-}
-
-/** `false-positive ID --as WHO`. */
-export function declareFalsePositive(workflowId: string, opts: { as: string; reason?: string }) {
-  return async (client: Client) => {
-    await client.workflow.getHandle(workflowId).signal(falsePositiveSignal, { by: opts.as, reason: opts.reason });
-    return { workflowId, signal: 'falsePositive', by: opts.as };
-  };
-}
 
 /** `audit list|export|verify|rebuild`: read the store where it can be read safely. */
 export function audit(

@@ -5,21 +5,48 @@ import { connectClient } from '../client/connect';
 import { loadConfig, type Config } from '../config';
 import { openDatabase } from '../db';
 import { moveKillSwitch, readKillSwitch, wakeHeld } from '../killSwitch';
+import { ApproverDirectory } from '../approvers/authenticate';
+import { controlRefusal, type KillSwitchMove } from '../domain/decisions';
+import { loadPolicy } from '../policy/load';
 import { UsageError } from './errors';
 
-async function throughService(url: string, init?: { method: 'POST'; body: string }): Promise<unknown> {
-  const res = await fetch(
-    `${url}/v1/kill-switch`,
-    init && { ...init, headers: { 'content-type': 'application/json' } },
-  );
+type StoreMove = { engaged: boolean; by: string; reason?: string; method: string };
+
+async function throughService(url: string, token?: string, init?: { method: 'POST'; body: string }): Promise<unknown> {
+  const headers = { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) };
+  const res = await fetch(`${url}/v1/kill-switch`, init && { ...init, headers });
   const body = (await res.json()) as { error?: string; problems?: { field: string; message: string }[] };
-  if (res.status === 400)
-    throw new UsageError(`kill-switch: ${body.problems?.map((p) => `${p.field} ${p.message}`).join('; ')}`);
+  if (res.status >= 400 && res.status < 500)
+    throw new UsageError(
+      `kill-switch: ${body.error}: ${body.problems?.map((p) => `${p.field} ${p.message}`).join('; ')}`,
+    );
   if (!res.ok) throw new Error(`the service answered ${res.status}: ${body.error}`);
   return body;
 }
 
-async function onStore(config: Config, move?: { engaged: boolean; by: string; reason?: string }): Promise<unknown> {
+// Who moves the switch on the store directly: the token's owner (checked against the approvers
+// file), or in claimed mode the name given; either must be in the policy's groups for the move.
+async function mover(config: Config, action: KillSwitchMove, opts: { as?: string; token?: string }) {
+  const policy = loadPolicy(config.CORDON_POLICY_FILE);
+  let who: { by: string; method: string };
+  if (opts.token) {
+    const approvers = config.CORDON_APPROVERS_FILE
+      ? ApproverDirectory.load(config.CORDON_APPROVERS_FILE)
+      : new ApproverDirectory({ approvers: [] });
+    const auth = await approvers.authenticate(`Bearer ${opts.token}`);
+    if (!auth.ok) throw new UsageError(`kill-switch ${action}: ${auth.reason}`);
+    who = { by: auth.approver.name, method: auth.approver.method };
+  } else if (policy.decisions.mode === 'verified') {
+    throw new UsageError(`kill-switch ${action}: the policy's decisions mode is verified: give --token`);
+  } else if (!opts.as) {
+    throw new UsageError(`kill-switch ${action} needs --token or --as WHO`);
+  } else who = { by: opts.as, method: 'claim' };
+  const refusal = controlRefusal(policy, action, who.by);
+  if (refusal) throw new UsageError(`kill-switch ${action}: ${refusal.reason}`);
+  return who;
+}
+
+async function onStore(config: Config, move?: StoreMove): Promise<unknown> {
   const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.CORDON_DATA_DIR });
   try {
     if (!move) return await readKillSwitch(db.query);
@@ -48,20 +75,20 @@ async function wake(config: Config, held: string[]): Promise<number> {
   }
 }
 
-/** Shows or moves the kill switch; moving it needs `--as WHO`. */
-export function killSwitch(action: string, opts: { as?: string; reason?: string }) {
+/** Shows or moves the kill switch; moving it needs `--token` (or CORDON_APPROVER_TOKEN), or `--as WHO` in claimed mode. */
+export function killSwitch(action: string, opts: { as?: string; token?: string; reason?: string }) {
   if (action !== 'engage' && action !== 'release' && action !== 'status')
     throw new UsageError(`kill-switch: unknown action "${action}" (engage, release, status)`);
-  if (action !== 'status' && !opts.as) throw new UsageError(`kill-switch ${action} needs --as WHO`);
+  const token = opts.token ?? process.env.CORDON_APPROVER_TOKEN;
   return async (): Promise<unknown> => {
     const config = loadConfig();
     const service = config.DATABASE_URL ? undefined : runningService(config);
-    const move = action === 'status' ? undefined : { engaged: action === 'engage', by: opts.as!, reason: opts.reason };
-    if (service)
-      return throughService(
-        service,
-        move && { method: 'POST', body: JSON.stringify({ action, by: move.by, reason: move.reason }) },
-      );
-    return onStore(config, move);
+    if (service) {
+      const body = action === 'status' ? undefined : JSON.stringify({ action, by: opts.as, reason: opts.reason });
+      return throughService(service, token, body === undefined ? undefined : { method: 'POST', body });
+    }
+    if (action === 'status') return onStore(config);
+    const who = await mover(config, action, { as: opts.as, token });
+    return onStore(config, { engaged: action === 'engage', reason: opts.reason, ...who });
   };
 }

@@ -4,7 +4,8 @@ import { Command, CommanderError } from 'commander';
 import { connectClient } from '../client/connect';
 import { ConfigError, loadConfig } from '../config';
 import { ConfigFileError } from '../policy/load';
-import { audit, decide, declareFalsePositive, planAlert, sendAlert, showStatus, sourceToken } from './commands';
+import { audit, planAlert, sendAlert, showStatus, sourceToken } from './commands';
+import { approverToken, control, decide, type DecisionRun } from './decisionCommands';
 import { ExitCode, UsageError } from './errors';
 import { printJson } from './io';
 import { killSwitch } from './killSwitchCommand';
@@ -24,6 +25,12 @@ async function withClient<T>(fn: Run<T>): Promise<void> {
   } finally {
     await client.connection.close();
   }
+}
+
+// A decision runs over the authenticated API (no Temporal client needed) or as a claim through Temporal.
+async function runDecision(run: DecisionRun): Promise<void> {
+  if ('api' in run) return printJson(await run.api());
+  return withClient(run.claim);
 }
 
 function program(): Command {
@@ -111,29 +118,46 @@ function program(): Command {
     .description("print a containment workflow's status as JSON")
     .action((workflowId: string) => withClient(showStatus(workflowId)));
 
-  for (const decision of ['approve', 'deny'] as const) {
-    cli
-      .command(decision)
-      .argument('<workflowId>')
-      .requiredOption('--request <id>', 'approval request id (see status)')
-      .requiredOption('--as <approver>', 'who decides')
-      .option('--reason <text>')
-      .description(`${decision} the pending request (refusals exit 2 with the reason)`)
-      .action((workflowId: string, opts) => withClient(decide(workflowId, decision, opts)));
-  }
-
   cli
-    .command('false-positive')
-    .argument('<workflowId>')
-    .requiredOption('--as <who>', 'who declares it')
-    .option('--reason <text>')
-    .description('declare the alerts a false positive: every reversible step is undone')
-    .action((workflowId: string, opts) => withClient(declareFalsePositive(workflowId, opts)));
+    .command('approver')
+    .argument('<action>', 'token')
+    .argument('<name>', "the approver's name as the policy's groups list it")
+    .description('make a bearer token for an approver; prints the token once and the hash for the approvers file')
+    .action((action: string, name: string) => {
+      if (action !== 'token') throw new UsageError(`unknown approver action ${action}; use token`);
+      process.stdout.write(approverToken(name));
+    });
+
+  // With a token (or CORDON_APPROVER_TOKEN) through the decision API; else a claim as --as.
+  const decisionCommand = (name: string, description: string) =>
+    cli
+      .command(name)
+      .argument('<workflowId>')
+      .option('--token <token>', 'your approver token (default: CORDON_APPROVER_TOKEN): the decision is verified')
+      .option('--as <name>', 'without a token: the name you claim (counts only in claimed mode)')
+      .option('--reason <text>')
+      .description(`${description} (refusals exit 2 with the reason)`);
+  for (const decision of ['approve', 'deny'] as const) {
+    decisionCommand(decision, `${decision} the pending request`)
+      .requiredOption('--request <id>', 'approval request id (see status)')
+      .option('--digest <actionDigest>', 'the action digest the request shows (refused if it changed)')
+      .action((workflowId: string, opts) => runDecision(decide(workflowId, decision, opts)));
+  }
+  for (const [name, description] of [
+    ['false-positive', 'declare the alerts a false positive: every reversible step is undone'],
+    ['pause', 'hold every new action of the case until resume'],
+    ['resume', 'let a paused case act again'],
+  ] as const) {
+    decisionCommand(name, description).action((workflowId: string, opts) =>
+      runDecision(control(workflowId, name, opts)),
+    );
+  }
 
   cli
     .command('kill-switch')
     .argument('<action>', 'engage | release | status')
-    .option('--as <who>', 'who engages or releases')
+    .option('--token <token>', 'your approver token (default: CORDON_APPROVER_TOKEN)')
+    .option('--as <who>', 'without a token: who engages or releases (claimed mode only)')
     .option('--reason <text>')
     .description('the global kill switch: engaged, no new state-changing action starts anywhere')
     .action(async (action: string, opts) => printJson(await killSwitch(action, opts)()));

@@ -46,6 +46,16 @@ export const ConfigSchema = z.object({
     .transform((v) => v === 'true'),
   CORDON_NOTIFY_WEBHOOK_URL: optionalText.pipe(z.url().optional()),
   CORDON_SOURCES_FILE: optionalText,
+  /** Approvers and their credentials (tokens, Slack ids, an OIDC issuer); without it nobody can use the decision API. */
+  CORDON_APPROVERS_FILE: optionalText,
+  /** Where `cordon approve --token` and friends reach the intake (default: the local one). */
+  CORDON_INTAKE_URL: optionalText.pipe(z.url().optional()),
+  /** Slack's signing secret for interactive callbacks (`POST /v1/slack/actions`). */
+  CORDON_SLACK_SIGNING_SECRET: optionalText,
+  /** Where approval requests are posted to Slack (an incoming webhook URL, or a test receiver). */
+  CORDON_SLACK_WEBHOOK_URL: optionalText.pipe(z.url().optional()),
+  /** A Microsoft Teams incoming webhook: approval requests as Adaptive Cards. */
+  CORDON_TEAMS_WEBHOOK_URL: optionalText.pipe(z.url().optional()),
   // At most 1.5 MiB: Temporal refuses payloads over 2 MB, and the alert travels as one.
   CORDON_MAX_BODY_BYTES: z.coerce
     .number()
@@ -94,6 +104,9 @@ const SECRET_VARIABLES = new Set([
   'CORDON_NOTIFY_WEBHOOK_URL',
   'CORDON_OPENBAO_TOKEN',
   'CORDON_PG_CONNECTOR_URL',
+  'CORDON_SLACK_SIGNING_SECRET',
+  'CORDON_SLACK_WEBHOOK_URL',
+  'CORDON_TEAMS_WEBHOOK_URL',
 ]);
 
 function describeProblem(variable: string, message: string, env: Record<string, string | undefined>) {
@@ -120,6 +133,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     CORDON_POLICY_FILE: path.resolve(data.CORDON_POLICY_FILE),
     CORDON_INVENTORY_FILE: path.resolve(data.CORDON_INVENTORY_FILE),
     CORDON_SOURCES_FILE: data.CORDON_SOURCES_FILE && path.resolve(data.CORDON_SOURCES_FILE),
+    CORDON_APPROVERS_FILE: data.CORDON_APPROVERS_FILE && path.resolve(data.CORDON_APPROVERS_FILE),
   };
 }
 

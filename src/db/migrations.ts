@@ -128,4 +128,30 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (case_id, digest)
       );`,
   },
+  {
+    version: 7,
+    description: 'decisions made through an authenticated path; chat callbacks already used',
+    sql: `
+      -- The truth about who decided: only the authenticated intake writes here. A case counts a
+      -- decision as verified only after it finds it here; the guard checks approvals against it.
+      CREATE TABLE human_decisions (
+        id text PRIMARY KEY,
+        workflow_id text NOT NULL,
+        kind text NOT NULL,
+        request_id text,
+        action_digest text,
+        actor text NOT NULL,
+        method text NOT NULL,
+        reason text,
+        decided_at timestamptz NOT NULL DEFAULT now(),
+        -- The case step that counted it: a decision is used once, by one case.
+        used_by text
+      );
+      CREATE INDEX human_decisions_request ON human_decisions (workflow_id, request_id);
+      -- Signed callbacks (Slack) are used once: a replayed click changes nothing.
+      CREATE TABLE used_callbacks (
+        key text PRIMARY KEY,
+        used_at timestamptz NOT NULL DEFAULT now()
+      );`,
+  },
 ];

@@ -6,6 +6,7 @@ import type { InventoryIdentity } from '../inventory/schema';
 import type { Policy } from '../policy/schema';
 import type { StageName } from '../policy/stages';
 import type { AuditEntry } from './auditEntry';
+import type { CaseBrief } from './caseBrief';
 
 /** State-changing actions a connector may offer, smallest blast radius first. */
 export type ActionName = 'restrict' | 'isolate' | 'revoke' | 'rotate';
@@ -43,6 +44,8 @@ export interface CaseOpening extends ContainmentContext {
 export interface Approval {
   approver: string;
   reason?: string;
+  /** True when the approver proved who they are (the decision API, a signed chat callback). */
+  verified: boolean;
 }
 
 /** An open approval request, as status shows and notifications carry it. */
@@ -66,7 +69,9 @@ export type NotificationKind =
   | 'approval-reminder'
   | 'approval-escalated'
   | 'needs-attention'
-  | 'kill-switch-engaged';
+  | 'kill-switch-engaged'
+  /** A decision was refused: in verified mode, an unverified claim made in a listed person's name. */
+  | 'decision-refused';
 
 /** One notification a case asks to deliver. */
 export interface Notice {
@@ -81,6 +86,8 @@ export interface Notice {
   request?: ApprovalRequest;
   /** Why the case needs attention, for `needs-attention`. */
   reason?: string;
+  /** What an approver needs to know: the case at a glance, what waits, why, who is hit. */
+  brief?: CaseBrief;
   /** From a shadow (dry-run) case: approving it performs nothing on the identity. */
   shadow?: true;
 }
@@ -139,10 +146,19 @@ export type ActionOutcome =
   /** Nothing done: the worker's own policy, inventory or the workflow id do not allow it. */
   | { status: 'refused'; reason: string; receipt: OutboxReceipt };
 
+/** The human decision a rollback answers; in verified mode the undo must find it on record. */
+export interface HumanCause {
+  kind: 'false-positive' | 'deny';
+  /** The authenticated decision (absent: a claim, counted only in claimed mode). */
+  decisionId?: string;
+}
+
 /** The input of the undo activity. */
 export interface UndoStep {
   target: IdentityTarget;
   action: ActionName;
+  /** Set when a person asked for the undo (absent: Cordon's own rule, a failure or a timeout). */
+  cause?: HumanCause;
   /** Take a snapshot after the undo (the last of a rollback, to check the identity is restored). */
   snapshotAfter: boolean;
   outbox: Outbox;

@@ -21,6 +21,8 @@ export interface DecisionInput {
   requestId: string;
   approver: string;
   reason?: string;
+  /** The digest of the action being approved, as the request shows it: another action's is refused. */
+  actionDigest?: string;
 }
 
 /** Payload of `falsePositive`. */
@@ -258,7 +260,7 @@ const NAME = text({ min: 1 });
 const REASON = optional(text({ max: 2000 }));
 
 const decision = object<DecisionInput>(
-  { requestId: required(NAME), approver: required(NAME), reason: REASON },
+  { requestId: required(NAME), approver: required(NAME), reason: REASON, actionDigest: optional(NAME) },
   'strip',
 );
 const falsePositive = object<FalsePositiveInput>({ by: required(NAME), reason: REASON }, 'strip');

@@ -1,37 +1,48 @@
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { fieldProblems } from '../alerts';
+import type { ApproverDirectory } from '../approvers/authenticate';
 import type { Database } from '../db';
+import { controlRefusal } from '../domain/decisions';
 import { readKillSwitch, setKillSwitch } from '../killSwitch';
 import type { Logger } from '../log';
+import type { Policy } from '../policy/schema';
 import { isLoopback } from './authenticate';
+import { parsedBody, provenCaller } from './decisionRoutes';
+import type { RateLimiter } from './rateLimit';
 
-/** Body of `POST /v1/kill-switch`. */
+/** Body of `POST /v1/kill-switch`; `by` is a claim, used only in claimed mode without credentials. */
 export const KillSwitchRequest = z
   .object({
     action: z.enum(['engage', 'release']),
-    by: z.string().trim().min(1).max(200),
+    by: z.string().trim().min(1).max(200).optional(),
     reason: z.string().max(2000).optional(),
   })
   .strict();
 
+export interface KillSwitchRouteDeps {
+  db?: Database;
+  client: Client;
+  logger: Logger;
+  approvers: ApproverDirectory;
+  /** The worker's policy: who may engage and release, and whether a name must be proven. */
+  policy: () => Policy;
+  limiter: RateLimiter;
+}
+
+const problem = (reply: FastifyReply, status: number, error: string, field: string, message: string) =>
+  reply.code(status).send({ error, problems: [{ field, message }] });
+
 /**
- * The kill switch over HTTP, for the CLI while the service owns the embedded store. Loopback
- * only, like the audit API: moving the switch stops or restarts every case.
+ * The kill switch over HTTP. Loopback only, like the audit API: moving the switch stops or
+ * restarts every case. Who moves it must be in the policy's groups for that move; with
+ * credentials the mover is the proven person, and in verified mode credentials are required.
  */
-export function killSwitchRoutes({ db, client, logger }: { db?: Database; client: Client; logger: Logger }) {
+export function killSwitchRoutes({ db, client, logger, approvers, policy, limiter }: KillSwitchRouteDeps) {
   const refused = (request: FastifyRequest, reply: FastifyReply) => {
-    if (!db)
-      return reply.code(404).send({
-        error: 'no store in this process',
-        problems: [{ field: 'path', message: 'the kill switch lives in the store' }],
-      });
+    if (!db) return problem(reply, 404, 'no store in this process', 'path', 'the kill switch lives in the store');
     if (!isLoopback(request.ip))
-      return reply.code(403).send({
-        error: 'the kill-switch API answers loopback clients only',
-        problems: [{ field: '(client)', message: 'not loopback' }],
-      });
+      return problem(reply, 403, 'the kill-switch API answers loopback clients only', '(client)', 'not loopback');
     return undefined;
   };
   return async (app: FastifyInstance) => {
@@ -39,19 +50,21 @@ export function killSwitchRoutes({ db, client, logger }: { db?: Database; client
     app.post('/v1/kill-switch', async (request, reply) => {
       const refusal = refused(request, reply);
       if (refusal) return refusal;
-      let body: unknown;
-      try {
-        body = JSON.parse((request.body as Buffer | undefined)?.toString('utf8') ?? '');
-      } catch {
-        return reply
-          .code(400)
-          .send({ error: 'invalid kill-switch request', problems: [{ field: '(body)', message: 'must be JSON' }] });
+      const current = policy();
+      let mover: { by: string; method: string };
+      if (request.headers.authorization !== undefined || current.decisions.mode === 'verified') {
+        const caller = await provenCaller(approvers, limiter, request, reply);
+        if (!('ok' in caller)) return caller;
+        mover = { by: caller.approver.name, method: caller.approver.method };
       }
-      const parsed = KillSwitchRequest.safeParse(body);
-      if (!parsed.success)
-        return reply.code(400).send({ error: 'invalid kill-switch request', problems: fieldProblems(parsed.error) });
-      const { action, by, reason } = parsed.data;
-      return setKillSwitch(db!, client, { engaged: action === 'engage', by, reason }, logger);
+      const body = parsedBody(KillSwitchRequest, request, reply, 400, 'invalid kill-switch request');
+      if (!body) return reply;
+      mover ??= { by: body.by ?? '', method: 'claim' };
+      if (!mover.by)
+        return problem(reply, 422, 'invalid kill-switch request', 'by', 'who moves the switch (or send credentials)');
+      const denied = controlRefusal(current, body.action, mover.by);
+      if (denied) return problem(reply, 403, 'kill-switch move refused', 'by', denied.reason);
+      return setKillSwitch(db!, client, { engaged: body.action === 'engage', reason: body.reason, ...mover }, logger);
     });
   };
 }

@@ -8,6 +8,12 @@ import type { Logger } from '../log';
 import { alertRoutes, type CaseContextSource } from './alerts';
 import { isLoopback } from './authenticate';
 import { killSwitchRoutes } from './killSwitchRoutes';
+import { decisionRoutes } from './decisionRoutes';
+import { slackRoutes } from './slackRoutes';
+import { ApproverDirectory } from '../approvers/authenticate';
+import { loadPolicy } from '../policy/load';
+import type { Policy } from '../policy/schema';
+import { RateLimiter } from './rateLimit';
 import { IntakeMetrics, type RejectReason } from './metrics';
 import type { Source } from './sources';
 
@@ -28,6 +34,12 @@ export interface IntakeDeps {
   workerMetricsUrl?: string;
   /** Hands new cases their context (when this process reads the worker's files). */
   caseContext?: CaseContextSource;
+  /** Who may decide, and their credentials; without it every decision request gets 401. */
+  approvers?: ApproverDirectory;
+  /** The worker's policy file: who may move the kill switch, and the decision mode. */
+  policyFile?: string;
+  /** Slack's signing secret: enables `POST /v1/slack/actions`. */
+  slackSigningSecret?: string;
 }
 
 const AuditQuery = z
@@ -62,6 +74,30 @@ const FRAMEWORK_ERRORS: Record<string, { field: string; reason: RejectReason; me
   },
 };
 
+// The policy file, read per request; an edit that does not parse keeps the last good one, so a
+// broken file never stops anyone engaging the kill switch.
+function lastGoodPolicy(file: string | undefined, logger: Logger): () => Policy {
+  let good: Policy | undefined;
+  try {
+    good = file ? loadPolicy(file) : undefined;
+  } catch {
+    // said at the first request that needs it
+  }
+  return () => {
+    if (!file) throw Object.assign(new Error('no policy file in this process'), { statusCode: 404 });
+    try {
+      good = loadPolicy(file);
+    } catch (err) {
+      if (!good) throw err;
+      logger.error(
+        { err: (err as Error).message },
+        'policy file does not parse: the kill switch uses the last good one',
+      );
+    }
+    return good;
+  };
+}
+
 const charsetError = () =>
   Object.assign(new Error('Unsupported Media Type'), { statusCode: 415, code: 'CORDON_ERR_CHARSET' });
 
@@ -76,6 +112,9 @@ export function buildIntake({
   maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
   workerMetricsUrl,
   caseContext,
+  approvers = new ApproverDirectory({ approvers: [] }),
+  policyFile,
+  slackSigningSecret,
 }: IntakeDeps) {
   const metrics = new IntakeMetrics(workerMetricsUrl, logger);
   const refuse = (
@@ -144,7 +183,13 @@ export function buildIntake({
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.text()));
 
   app.register(alertRoutes({ client, taskQueue, searchAttributes, sources, metrics, caseContext }));
-  app.register(killSwitchRoutes({ db, client, logger }));
+  const limiter = new RateLimiter();
+  app.register(decisionRoutes({ client, db, approvers, logger, limiter }));
+  app.register(
+    killSwitchRoutes({ db, client, logger, approvers, policy: lastGoodPolicy(policyFile, logger), limiter }),
+  );
+  if (slackSigningSecret)
+    app.register(slackRoutes({ client, db, approvers, signingSecret: slackSigningSecret, logger }));
 
   // The embedded store has one owner (this process); the CLI reads it here. Loopback only:
   // the audit trail names identities and approvers.

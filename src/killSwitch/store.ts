@@ -17,6 +17,8 @@ export interface KillSwitchMove {
   engaged: boolean;
   by: string;
   reason?: string;
+  /** How `by` proved who they are (`token`, `oidc`); absent, nobody checked (`claim`). */
+  method?: string;
 }
 
 /** The audit chain of the switch's moves (one chain, beside the cases' chains). */
@@ -85,6 +87,7 @@ async function appendMove(query: Query, move: KillSwitchMove, at: string): Promi
     event: move.engaged ? 'kill-switch.engaged' : 'kill-switch.released',
     actor: move.by,
     ...(move.reason !== undefined && { reason: move.reason }),
+    result: { verified: (move.method ?? 'claim') !== 'claim', method: move.method ?? 'claim' },
     alertIds: [],
     evidence: [],
     frameworks: ['NIST CSF RS.MA-01'],

@@ -91,6 +91,34 @@ export const Guard = z
   .strict();
 export type Guard = z.infer<typeof Guard>;
 
+const Groups = z.array(z.string().min(1)).min(1);
+
+/**
+ * Who may make the decisions that are not approvals, and whether a decision's named person is
+ * believed. `verified`: only decisions through an authenticated path (the decision API, a signed
+ * chat callback) count; a raw signal's name is audited as an unverified claim. `claimed`: a
+ * decision counts for the person it names, as long as they are in the right groups.
+ */
+export const DecisionSettings = z
+  .object({
+    mode: z.enum(['claimed', 'verified']).default('claimed'),
+    /** May declare a false positive (which undoes containment); default: `approvalDefaults.groups`. */
+    falsePositive: Groups.optional(),
+    /** May pause and resume a case; default: `approvalDefaults.groups`. */
+    pause: Groups.optional(),
+    killSwitch: z
+      .object({
+        /** May engage the switch; default: every approver group (stopping is cheap to ask for). */
+        engage: Groups.optional(),
+        /** May release it; default: `approvalDefaults.groups`. */
+        release: Groups.optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+export type DecisionSettings = z.infer<typeof DecisionSettings>;
+
 /** The policy file. */
 export const PolicySchema = z
   .object({
@@ -104,6 +132,7 @@ export const PolicySchema = z
     caseHold: Duration.default('24h'),
     rules: z.array(Rule).min(1),
     guards: z.array(Guard).default([]),
+    decisions: DecisionSettings.default({ mode: 'claimed', killSwitch: {} }),
     governor: z
       .object({
         budget: z.object({
@@ -124,6 +153,10 @@ export const PolicySchema = z
       });
     checkGroups(policy.approvalDefaults.groups, ['approvalDefaults', 'groups']);
     checkGroups(policy.approvalDefaults.escalation, ['approvalDefaults', 'escalation']);
+    checkGroups(policy.decisions.falsePositive, ['decisions', 'falsePositive']);
+    checkGroups(policy.decisions.pause, ['decisions', 'pause']);
+    checkGroups(policy.decisions.killSwitch.engage, ['decisions', 'killSwitch', 'engage']);
+    checkGroups(policy.decisions.killSwitch.release, ['decisions', 'killSwitch', 'release']);
     policy.rules.forEach((rule, r) => {
       let last = -1;
       rule.stages.forEach((stage, s) => {

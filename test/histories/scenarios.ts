@@ -21,6 +21,21 @@ const approvalTimeout = (rule: 'hold' | 'proceed' | 'abort' | 'rollback' | 'laps
 
 export const SCENARIOS: Scenario[] = [
   {
+    // Verified mode: a claim in an approver's name is refused; the decision the intake recorded counts.
+    name: 'verified-approval',
+    server: 'dev',
+    verified: true,
+    identities: { svc: 'gated' },
+    steps: [
+      { alert: 'svc' },
+      { until: 'svc', pending: 'isolate' },
+      { decide: 'approve', who: 'svc', stage: 'isolate', by: 'alice', via: 'signal' },
+      { decide: 'approve', who: 'svc', stage: 'isolate', by: 'bob', via: 'api' },
+      { until: 'svc', waitingFor: 'verify-window' },
+    ],
+    record: { 'verified-approval': 'svc' },
+  },
+  {
     name: 'auto-containment',
     server: 'dev',
     identities: { svc: 'auto' },
@@ -134,11 +149,11 @@ export const SCENARIOS: Scenario[] = [
     steps: [
       { alert: 'held' },
       { until: 'held', pending: 'isolate' },
-      { pause: 'held', by: 'oncall-1' },
+      { pause: 'held', by: 'bob' },
       { decide: 'approve', who: 'held', stage: 'isolate', by: 'alice', via: 'update' },
       { until: 'held', waitingFor: 'resume' },
       { killSwitch: 'engage', by: 'ciso-1', reason: 'automation misbehaving' },
-      { resume: 'held', by: 'oncall-1' },
+      { resume: 'held', by: 'bob' },
       { until: 'held', waitingFor: 'kill-switch' },
       { killSwitch: 'release', by: 'ciso-1', reason: 'fixed' },
       { until: 'held', waitingFor: 'verify-window' },

@@ -26,6 +26,8 @@ export interface HarnessOptions {
   webhook?: boolean;
   /** Send notifications here instead (a receiver a test controls). */
   notifyWebhookUrl?: () => string;
+  /** Slack and Teams incoming webhooks (receivers a test controls). */
+  chatWebhooks?: () => { slack?: string; teams?: string };
   /** SDK interceptors for the worker (fault injection). */
   interceptors?: WorkerInterceptors;
   /** Where the worker's activities log (default: nowhere). */
@@ -79,6 +81,8 @@ export function useHarness(options: HarnessOptions = {}): Harness {
       policyFile: options.policyFile ?? TEST_POLICY,
       inventoryFile: options.inventoryFile ?? harness.inventory.file,
       notifyWebhookUrl: options.notifyWebhookUrl?.() ?? harness.webhook?.url,
+      slackWebhookUrl: options.chatWebhooks?.().slack,
+      teamsWebhookUrl: options.chatWebhooks?.().teams,
       logger: options.logger,
       interceptors: options.interceptors,
       connectors: options.connectors?.(),

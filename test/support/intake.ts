@@ -1,8 +1,7 @@
 // An intake on a real listening port, with sources, and a way to post to it.
 import { createHmac } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import type { Logger } from '../../src/log';
-import { buildIntake } from '../../src/intake/server';
+import { buildIntake, type IntakeDeps } from '../../src/intake/server';
 import { hashToken, newToken, type Source } from '../../src/intake/sources';
 import { testLogger } from './temporal';
 
@@ -42,7 +41,7 @@ export interface Posted {
 export async function startIntake(
   client: Client,
   taskQueue: string,
-  options: { sources?: Source[]; logger?: Logger; maxBodyBytes?: number; workerMetricsUrl?: string } = {},
+  options: Partial<Omit<IntakeDeps, 'client' | 'taskQueue'>> = {},
 ) {
   const app = buildIntake({
     ...options,

@@ -4,11 +4,13 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { expect, vi } from 'vitest';
 import { statusQuery, type ContainmentStatus } from '../../workflows/definitions';
 
-export { TEST_POLICY, TestInventory, testPolicyWithBudget } from './stack';
+export { TEST_POLICY, TestInventory, testPolicyWith, testPolicyWithBudget } from './stack';
 
 /** A local webhook receiver that keeps every JSON body it is sent. */
 export class WebhookSink {
   readonly received: Record<string, unknown>[] = [];
+  /** Requests still to answer with 500 (a receiver that is down). */
+  failNext = 0;
   private constructor(
     private readonly server: Server,
     readonly url: string,
@@ -20,6 +22,10 @@ export class WebhookSink {
       let body = '';
       req.on('data', (d) => (body += d));
       req.on('end', () => {
+        if (sink && sink.failNext > 0) {
+          sink.failNext -= 1;
+          return void res.writeHead(500).end();
+        }
         sink?.received.push(JSON.parse(body));
         res.writeHead(204).end();
       });

@@ -10,6 +10,7 @@ import type { WorkerOptions } from '../../worker/worker';
 import { clearFault, injectFault } from '../../activities/connectors/simulated/state';
 import { submitAlert } from '../../src/client/submitAlert';
 import { openDatabase } from '../../src/db';
+import { recordDecision } from '../../src/decisions/store';
 import { setKillSwitch } from '../../src/killSwitch';
 import {
   approveSignal,
@@ -29,7 +30,7 @@ import {
   startWorkerWithBundle,
   TEST_POLICY,
   TestInventory,
-  testPolicyWithBudget,
+  testPolicyWith,
 } from './stack';
 
 /** One step; `who`/`alert`/... name an identity label from the scenario's `identities`. */
@@ -37,7 +38,8 @@ export type Step =
   | { alert: string; confidence?: number; severity?: 'low' | 'medium' | 'high' | 'critical'; shadow?: true }
   /** Starts the case by hand (no alert yet), with a short history limit. */
   | { start: string; maxHistoryEvents: number }
-  | { decide: 'approve' | 'deny'; who: string; stage: string; by: string; via: 'signal' | 'update' }
+  /** `api`: as the authenticated intake does: the decision recorded in the store, then the Update naming it. */
+  | { decide: 'approve' | 'deny'; who: string; stage: string; by: string; via: 'signal' | 'update' | 'api' }
   | { falsePositive: string; by: string; reason?: string }
   | { retryCompensations: string; by: string }
   | { pause: string; by: string }
@@ -64,6 +66,8 @@ export interface Scenario {
   server: 'dev' | 'time-skipping';
   /** Destructive actions per hour (default: the test policy's 1000). */
   budget?: number;
+  /** Only authenticated decisions count (the policy's `decisions.mode: verified`). */
+  verified?: true;
   /** Label → inventory environment (which picks the test policy's rule); the identity is `<name>-<label>`. */
   identities: Record<string, string>;
   steps: Step[];
@@ -115,7 +119,13 @@ export async function runScenario(
   const db = await openDatabase({});
   const inventory = new TestInventory();
   const taskQueue = `record-${randomUUID()}`;
-  const policyFile = scenario.budget === undefined ? TEST_POLICY : testPolicyWithBudget(scenario.budget);
+  const policyFile =
+    scenario.budget === undefined && !scenario.verified
+      ? TEST_POLICY
+      : testPolicyWith((p) => {
+          if (scenario.budget !== undefined) p.governor.budget.limit = scenario.budget;
+          if (scenario.verified) p.decisions = { mode: 'verified' };
+        });
   const worker = await startWorkerWithBundle(
     env,
     db,
@@ -163,7 +173,19 @@ export async function runScenario(
       } else if ('decide' in step) {
         const handle = handleOf(step.who);
         const decision = { requestId: await pendingRequestId(handle, step.stage), approver: step.by };
-        if (step.via === 'update')
+        if (step.via === 'api') {
+          const { actionDigest } = (await handle.query(statusQuery)).pendingRequest!;
+          const decisionId = await recordDecision(db, {
+            workflowId: handle.workflowId,
+            kind: step.decide,
+            ...decision,
+            actionDigest,
+            actor: step.by,
+            method: 'token',
+          });
+          const args = [{ decision: step.decide, ...decision, actionDigest, decisionId }] as const;
+          await handle.executeUpdate(decideUpdate, { args: [...args] });
+        } else if (step.via === 'update')
           await handle.executeUpdate(decideUpdate, { args: [{ decision: step.decide, ...decision }] });
         else await handle.signal(step.decide === 'approve' ? approveSignal : denySignal, decision);
       } else if ('falsePositive' in step) {

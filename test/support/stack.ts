@@ -54,6 +54,8 @@ export interface TestWorkerOptions {
   policyFile: string;
   inventoryFile: string;
   notifyWebhookUrl?: string;
+  slackWebhookUrl?: string;
+  teamsWebhookUrl?: string;
   logger?: Logger;
   interceptors?: WorkerInterceptors;
   connectors?: ConnectorSettings;
@@ -78,6 +80,8 @@ export async function startWorkerWithBundle(
     inventoryFile: options.inventoryFile,
     uiUrl: 'http://127.0.0.1:8233',
     notifyWebhookUrl: options.notifyWebhookUrl,
+    slackWebhookUrl: options.slackWebhookUrl,
+    teamsWebhookUrl: options.teamsWebhookUrl,
     logger: options.logger ?? testLogger,
     interceptors: options.interceptors,
     connectors: options.connectors,
@@ -86,14 +90,17 @@ export async function startWorkerWithBundle(
 
 export const TEST_POLICY = path.resolve(__dirname, '..', 'fixtures', 'policy.yaml');
 
-/** A copy of the test policy with another destructive-action budget per hour; returns its path. */
-export function testPolicyWithBudget(limit: number): string {
+/** A copy of the test policy, changed by `edit`; returns its path. */
+export function testPolicyWith(edit: (policy: any) => void): string {
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'cordon-policy-')), 'policy.yaml');
   const policy = parse(readFileSync(TEST_POLICY, 'utf8'));
-  policy.governor.budget.limit = limit;
+  edit(policy);
   writeFileSync(file, stringify(policy));
   return file;
 }
+
+/** A copy of the test policy with another destructive-action budget per hour; returns its path. */
+export const testPolicyWithBudget = (limit: number) => testPolicyWith((p) => (p.governor.budget.limit = limit));
 
 /** An inventory file the test extends as it invents identities; the worker rereads it per run. */
 export class TestInventory {
