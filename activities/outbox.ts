@@ -3,6 +3,7 @@ import type { Database } from '../src/db';
 import type { Notice, Outbox, OutboxReceipt } from '../src/domain/case';
 import type { Logger } from '../src/log';
 import { errorText } from '../src/domain/errors';
+import { NoticeFailure } from './notifications';
 
 /** Stores audit entries idempotently by (workflowId, runId, seq): retries never duplicate. */
 export async function storeAuditEntries(db: Database, entries: AuditEntry[]): Promise<void> {
@@ -58,10 +59,8 @@ export async function deliverOutbox(
       await send(notice, left);
       notices.push({ kind: notice.kind });
     } catch (err) {
-      notices.push({
-        kind: notice.kind,
-        error: errorText(err),
-      });
+      const retryChannels = err instanceof NoticeFailure ? err.retry : undefined;
+      notices.push({ kind: notice.kind, error: errorText(err), ...(retryChannels && { retryChannels }) });
     }
   }
   return { stored, notices };

@@ -97,6 +97,9 @@ describe('notifications', () => {
     await h.env.sleep('61s');
     await waitForStatus(handle, (s) => expect(s.undelivered).toEqual([]));
     expect(sinks.teams.received.some((m) => JSON.stringify(m).includes(requestId))).toBe(true);
+    // The retry went to Teams only: the webhook and Slack, which took it the first time, got it once.
+    expect(h.webhook.of('approval-requested', handle.workflowId)).toHaveLength(1);
+    expect(sinks.slack.received.filter((m) => JSON.stringify(m).includes(requestId))).toHaveLength(1);
 
     // A receiver that stays down: five attempts, then the notice is given up, and status says so.
     sinks.teams.failNext = 1_000;
@@ -113,5 +116,21 @@ describe('notifications', () => {
     });
     expect((await other.handle.query(auditQuery)).filter((e) => e.event === 'notify.abandoned')).toHaveLength(1);
     sinks.teams.failNext = 0;
+  });
+
+  it('a channel that refuses a notice (4xx) is not tried again: it is given up at once, and says so', async () => {
+    sinks.slack.failNext = 1;
+    sinks.slack.failStatus = 400;
+    try {
+      const { handle } = await h.contain('gated');
+      await pendingRequestId(handle, 'isolate');
+      const refused = await waitForStatus(handle, (s) =>
+        expect(s.undelivered?.[0]).toMatchObject({ kind: 'approval-requested', attempts: 1, gaveUp: true }),
+      );
+      expect(refused.undelivered?.[0].error).toMatch(/slack answered 400/);
+      expect((await handle.query(auditQuery)).filter((e) => e.event === 'notify.abandoned')).toHaveLength(1);
+    } finally {
+      sinks.slack.failStatus = 500;
+    }
   });
 });

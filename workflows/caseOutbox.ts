@@ -69,7 +69,7 @@ export class CaseOutbox {
   /** Takes a step's receipt: stored entries are forgotten, each notice's delivery is audited. */
   settle(sent: Outbox, receipt: OutboxReceipt, stage: string): void {
     if (receipt.stored) this.audit.stored(sent.audit);
-    receipt.notices.forEach(({ kind, error }, i) => {
+    receipt.notices.forEach(({ kind, error, retryChannels }, i) => {
       const notice = sent.notices[i];
       const retry = this.retries.find((r) => r.notice.id === notice?.id);
       this.retries = this.retries.filter((r) => r !== retry);
@@ -78,14 +78,16 @@ export class CaseOutbox {
         return;
       }
       const attempts = (retry?.attempts ?? 0) + 1;
-      const gaveUp = attempts >= NOTICE_ATTEMPTS || !notice;
+      const gaveUp = attempts >= NOTICE_ATTEMPTS || !notice || retryChannels?.length === 0;
       this.audit.record({
         stage,
         event: gaveUp ? 'notify.abandoned' : 'notify.failed',
         actor: 'cordon',
         reason: `${kind} (attempt ${attempts} of ${NOTICE_ATTEMPTS}): ${error}`,
       });
-      if (!gaveUp) this.retries.push({ notice, attempts, error, due: Date.now() + NOTICE_RETRY_MS });
+      // A retry goes only where the notice failed; the channels that took it are not sent it twice.
+      const again = retryChannels ? { ...notice, channels: retryChannels } : notice;
+      if (!gaveUp) this.retries.push({ notice: again, attempts, error, due: Date.now() + NOTICE_RETRY_MS });
       else this.abandoned = [...this.abandoned, { id: notice?.id ?? '?', kind, attempts, error, gaveUp }].slice(-20);
     });
   }

@@ -26,6 +26,17 @@ const CHAT_KINDS = new Set<Notice['kind']>([
   'decision-refused',
 ]);
 
+/** Some channels failed to take a notice; `retry` lists those worth trying again. */
+export class NoticeFailure extends Error {
+  constructor(
+    message: string,
+    readonly retry: string[],
+  ) {
+    super(message);
+    this.name = 'NoticeFailure';
+  }
+}
+
 async function post(channel: string, url: string, body: unknown, timeoutMs: number): Promise<void> {
   const res = await fetch(url, {
     method: 'POST',
@@ -51,13 +62,21 @@ export function noticeSender(deps: NotifyDeps) {
       { notification: n.kind, workflowId: n.workflowId, requestId: n.request?.requestId },
       'notification',
     );
-    const sends: Promise<void>[] = [];
-    if (deps.webhookUrl) sends.push(post('webhook', deps.webhookUrl, webhookBody(n, link), timeoutMs));
-    if (CHAT_KINDS.has(n.kind)) {
-      if (deps.slackWebhookUrl) sends.push(post('slack', deps.slackWebhookUrl, slackMessage(n, link), timeoutMs));
-      if (deps.teamsWebhookUrl) sends.push(post('teams', deps.teamsWebhookUrl, teamsMessage(n, link), timeoutMs));
-    }
-    const failed = (await Promise.allSettled(sends)).filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed.length) throw failed[0].reason;
+    const chat = CHAT_KINDS.has(n.kind);
+    const channels = [
+      { name: 'webhook', url: deps.webhookUrl, body: () => webhookBody(n, link) },
+      { name: 'slack', url: chat ? deps.slackWebhookUrl : undefined, body: () => slackMessage(n, link) },
+      { name: 'teams', url: chat ? deps.teamsWebhookUrl : undefined, body: () => teamsMessage(n, link) },
+    ].filter((c) => c.url && (!n.channels || n.channels.includes(c.name)));
+    const results = await Promise.allSettled(channels.map((c) => post(c.name, c.url!, c.body(), timeoutMs)));
+    const failed = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [{ channel: channels[i].name, err: r.reason }] : [],
+    );
+    if (!failed.length) return;
+    // A receiver that refused the notice (4xx) will refuse it again: only the others are retried.
+    const retry = failed
+      .filter((f) => !(f.err instanceof ApplicationFailure && f.err.nonRetryable))
+      .map((f) => f.channel);
+    throw new NoticeFailure(failed.map((f) => (f.err as Error).message).join('; '), retry);
   };
 }

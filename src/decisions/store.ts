@@ -103,6 +103,8 @@ export async function approversOnRecord(
 
 /** Marks a signed callback as used; false when it was used before (a replay). */
 export async function useCallbackOnce(db: Database, key: string): Promise<boolean> {
+  // A callback older than Slack's 5-minute window is refused before it gets here: forget those.
+  await db.query(`DELETE FROM used_callbacks WHERE used_at < now() - interval '10 minutes'`);
   const { rows } = await db.query(`INSERT INTO used_callbacks (key) VALUES ($1) ON CONFLICT DO NOTHING RETURNING key`, [
     key,
   ]);

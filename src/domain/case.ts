@@ -90,6 +90,8 @@ export interface Notice {
   brief?: CaseBrief;
   /** From a shadow (dry-run) case: approving it performs nothing on the identity. */
   shadow?: true;
+  /** Send to these channels only (a retry goes where it failed); absent: every configured one. */
+  channels?: string[];
 }
 
 /** What a case has queued for the store and the approvers; every step activity delivers it. */
@@ -102,7 +104,15 @@ export interface Outbox {
 export interface OutboxReceipt {
   /** False when the store could not be written: the case keeps the entries for its next step. */
   stored: boolean;
-  notices: { kind: NotificationKind; error?: string }[];
+  notices: NoticeReceipt[];
+}
+
+/** What became of one notice. */
+export interface NoticeReceipt {
+  kind: NotificationKind;
+  error?: string;
+  /** The channels worth trying again (absent: all of them; empty: none, every failure was permanent). */
+  retryChannels?: string[];
 }
 
 /** The alert facts a plan is made from (the case's ledger keeps no raw evidence). */

@@ -9,8 +9,9 @@ export { TEST_POLICY, TestInventory, testPolicyWith, testPolicyWithBudget } from
 /** A local webhook receiver that keeps every JSON body it is sent. */
 export class WebhookSink {
   readonly received: Record<string, unknown>[] = [];
-  /** Requests still to answer with 500 (a receiver that is down). */
+  /** Requests still to answer with `failStatus` (a receiver that is down, or refuses). */
   failNext = 0;
+  failStatus = 500;
   private constructor(
     private readonly server: Server,
     readonly url: string,
@@ -24,7 +25,7 @@ export class WebhookSink {
       req.on('end', () => {
         if (sink && sink.failNext > 0) {
           sink.failNext -= 1;
-          return void res.writeHead(500).end();
+          return void res.writeHead(sink.failStatus).end();
         }
         sink?.received.push(JSON.parse(body));
         res.writeHead(204).end();
