@@ -137,6 +137,7 @@ async function start(
     approvers,
     policyFile: config.CORDON_POLICY_FILE,
     slackSigningSecret: config.CORDON_SLACK_SIGNING_SECRET,
+    slackTeamId: config.CORDON_SLACK_TEAM_ID,
   });
   await intake.listen({ host: config.CORDON_HTTP_HOST, port: config.CORDON_HTTP_PORT });
   stops.push(() => intake.close());

@@ -78,6 +78,7 @@ beforeAll(async () => {
     approvers,
     policyFile,
     slackSigningSecret: SLACK_SECRET,
+    slackTeamId: 'T0CORDON',
   });
 });
 afterAll(() => intake?.close());
@@ -106,9 +107,15 @@ describe('verified mode: approvals', () => {
     const claim = (await handle.query(auditQuery)).find((e) => e.event === 'decision.unverified');
     expect(claim).toMatchObject({ actor: 'alice', result: { requestId, channel: 'signal', verified: false } });
     // A raw Update is a claim too: refused at once, non-retryable, and audited.
-    expect(
-      await refusalOf(handle.executeUpdate('decide', { args: [{ decision: 'approve', requestId, approver: 'bob' }] })),
-    ).toMatch(/unverified claim by "bob"/);
+    const raw: unknown = await handle
+      .executeUpdate('decide', { args: [{ decision: 'approve', requestId, approver: 'bob' }] })
+      .catch((err) => err.cause);
+    expect(raw).toMatchObject({
+      type: 'DecisionRefused',
+      nonRetryable: true,
+      details: ['unverified'],
+      message: expect.stringMatching(/unverified claim by "bob"/),
+    });
     expect((await status(handle)).rejectedInputs.at(-1)).toMatchObject({ code: 'unverified' });
 
     const answer = await decide(
@@ -374,8 +381,8 @@ describe('Slack callbacks', () => {
     'x-slack-request-timestamp': String(at),
     'x-slack-signature': `v0=${createHmac('sha256', secret).update(`v0:${at}:${body}`).digest('hex')}`,
   });
-  const click = (user: string, value: object, actionId = 'cordon_approve') =>
-    `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', user: { id: user }, actions: [{ action_id: actionId, value: JSON.stringify(value) }] }))}`;
+  const click = (user: string, value: object, actionId = 'cordon_approve', team = 'T0CORDON') =>
+    `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', user: { id: user }, team: { id: team }, actions: [{ action_id: actionId, value: JSON.stringify(value) }] }))}`;
 
   it('a signed click by a mapped Slack user approves; a replay, a stale or unsigned one, or an unmapped user does not', async () => {
     const { id, handle } = await h.contain('gated');
@@ -396,6 +403,8 @@ describe('Slack callbacks', () => {
     );
     const stranger = click('U0NOBODY', value);
     expect((await intake.post('/v1/slack/actions', stranger, signed(stranger))).status).toBe(403);
+    const otherWorkspace = click('U0BOB', value, 'cordon_approve', 'T0ELSEWHERE');
+    expect((await intake.post('/v1/slack/actions', otherWorkspace, signed(otherWorkspace))).status).toBe(403);
     expect(await listActions(h.db, id)).toEqual(['restrict']);
 
     const headers = signed(unsigned);

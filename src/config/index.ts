@@ -52,6 +52,8 @@ export const ConfigSchema = z.object({
   CORDON_INTAKE_URL: optionalText.pipe(z.url().optional()),
   /** Slack's signing secret for interactive callbacks (`POST /v1/slack/actions`). */
   CORDON_SLACK_SIGNING_SECRET: optionalText,
+  /** The Slack workspace (`T…`) whose button clicks count; unset = any the app is installed in. */
+  CORDON_SLACK_TEAM_ID: optionalText,
   /** Where approval requests are posted to Slack (an incoming webhook URL, or a test receiver). */
   CORDON_SLACK_WEBHOOK_URL: optionalText.pipe(z.url().optional()),
   /** A Microsoft Teams incoming webhook: approval requests as Adaptive Cards. */

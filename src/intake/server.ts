@@ -40,6 +40,8 @@ export interface IntakeDeps {
   policyFile?: string;
   /** Slack's signing secret: enables `POST /v1/slack/actions`. */
   slackSigningSecret?: string;
+  /** The Slack workspace whose clicks count. */
+  slackTeamId?: string;
 }
 
 const AuditQuery = z
@@ -115,6 +117,7 @@ export function buildIntake({
   approvers = new ApproverDirectory({ approvers: [] }),
   policyFile,
   slackSigningSecret,
+  slackTeamId,
 }: IntakeDeps) {
   const metrics = new IntakeMetrics(workerMetricsUrl, logger);
   const refuse = (
@@ -189,7 +192,9 @@ export function buildIntake({
     killSwitchRoutes({ db, client, logger, approvers, policy: lastGoodPolicy(policyFile, logger), limiter }),
   );
   if (slackSigningSecret)
-    app.register(slackRoutes({ client, db, approvers, signingSecret: slackSigningSecret, logger }));
+    app.register(
+      slackRoutes({ client, db, approvers, signingSecret: slackSigningSecret, teamId: slackTeamId, logger }),
+    );
 
   // The embedded store has one owner (this process); the CLI reads it here. Loopback only:
   // the audit trail names identities and approvers.

@@ -26,6 +26,8 @@ export interface SlackRouteDeps {
   db?: Database;
   approvers: ApproverDirectory;
   signingSecret: string;
+  /** The Slack workspace (`T…`) whose clicks count; absent, any workspace the app is installed in. */
+  teamId?: string;
   logger: Logger;
 }
 
@@ -46,10 +48,17 @@ export function slackSignatureRefusal(
 }
 
 // The clicked button of a block_actions payload, or why there is none.
-function clicked(body: Buffer): { user: string; decision: 'approve' | 'deny'; value: SlackButtonValue } | string {
+function clicked(
+  body: Buffer,
+): { user: string; team?: string; decision: 'approve' | 'deny'; value: SlackButtonValue } | string {
   const payload = new URLSearchParams(body.toString('utf8')).get('payload');
   if (!payload) return 'no payload field';
-  let parsed: { type?: unknown; user?: { id?: unknown }; actions?: { action_id?: unknown; value?: unknown }[] };
+  let parsed: {
+    type?: unknown;
+    user?: { id?: unknown };
+    team?: { id?: unknown };
+    actions?: { action_id?: unknown; value?: unknown }[];
+  };
   try {
     parsed = JSON.parse(payload);
   } catch {
@@ -63,7 +72,12 @@ function clicked(body: Buffer): { user: string; decision: 'approve' | 'deny'; va
   try {
     const value = JSON.parse(String(action?.value)) as SlackButtonValue;
     if ([value.workflowId, value.requestId, value.actionDigest].every((v) => typeof v === 'string'))
-      return { user: parsed.user.id, decision, value };
+      return {
+        user: parsed.user.id,
+        team: typeof parsed.team?.id === 'string' ? parsed.team.id : undefined,
+        decision,
+        value,
+      };
   } catch {
     // falls through
   }
@@ -75,7 +89,7 @@ const say = (reply: FastifyReply, status: number, text: string) =>
   reply.code(status).send({ response_type: 'ephemeral', replace_original: false, text });
 
 /** `POST /v1/slack/actions`. */
-export function slackRoutes({ client, db, approvers, signingSecret, logger }: SlackRouteDeps) {
+export function slackRoutes({ client, db, approvers, signingSecret, teamId, logger }: SlackRouteDeps) {
   return async (app: FastifyInstance) => {
     // Slack posts forms; the raw bytes are kept for the signature. Scoped to this plugin's routes.
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (_req, body, done) =>
@@ -104,6 +118,8 @@ export function slackRoutes({ client, db, approvers, signingSecret, logger }: Sl
         });
       const click = clicked(body);
       if (typeof click === 'string') return say(reply, 422, `Cordon could not read this click: ${click}.`);
+      if (teamId && click.team !== teamId)
+        return say(reply, 403, 'This Slack workspace does not decide for this Cordon.');
       const approver = approvers.bySlackUser(click.user);
       if (!approver) return say(reply, 403, `Your Slack user ${click.user} is not mapped to a Cordon approver.`);
       const { workflowId, requestId, actionDigest } = click.value;
