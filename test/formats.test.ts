@@ -22,6 +22,25 @@ describe('format detection', () => {
     expect(normalize(example(file), undefined, { headers }).format).toBe(format);
   });
 
+  it('blames the field that kept a payload from being recognised, not the native fields it then lacked', () => {
+    const blamed = (payload: Record<string, unknown>) => {
+      const result = normalize(payload);
+      return result.outcome === 'invalid' ? [result.format, result.problems.map((p) => p.field)] : result.outcome;
+    };
+    expect(blamed({ ...example('ocsf-detection-finding.json'), class_uid: undefined })).toEqual([
+      'ocsf',
+      ['class_uid'],
+    ]);
+    expect(blamed({ ...example('falco-k8s-audit.json'), output_fields: undefined })).toEqual([
+      'falco',
+      ['output_fields'],
+    ]);
+    const { Resource: _, ...noResource } = example('guardduty-finding.json') as Record<string, unknown>;
+    expect(blamed(noResource)).toEqual(['guardduty', ['resource']]);
+    // A body that resembles no format is judged as native, field by field.
+    expect(blamed({ id: 'x', kind: 'nonsense' })).toEqual(['native', expect.arrayContaining(['kind', 'severity'])]);
+  });
+
   it('refuses a body that is not a JSON object, naming the root', () => {
     for (const payload of [[], 'alert', 42, null]) {
       expect(normalize(payload)).toEqual({

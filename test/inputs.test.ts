@@ -95,6 +95,11 @@ const trickyChar = fc.constantFrom(
   '😀',
   '\u200b',
   '\ufeff',
+  '\u202e', // a bidirectional override
+  'а', // Cyrillic a
+  'ｓ', // fullwidth s: NFKC folds it to s
+  'ﬁ', // a ligature NFKC unfolds
+  'デ',
   '\u00a0',
   '\u2028',
   '\u3000',
@@ -606,6 +611,37 @@ describe('what workflow code may load', () => {
         );
         expect(forbidden, file).toEqual([]);
       }
+    }
+  });
+});
+
+describe('identity ids', () => {
+  const alertAbout = (id: string) => ({
+    id: 'a',
+    source: 's',
+    kind: 'secret_leak',
+    severity: 'low',
+    confidence: 0.5,
+    identity: { provider: 'simulated', id },
+  });
+  const problemOf = (id: string) => {
+    const checked = checkAlert(alertAbout(id));
+    return checked.ok ? checked.value.identity.id : checked.problems.map((p) => `${p.field}: ${p.message}`).join('; ');
+  };
+
+  it('are compared in NFKC form, by the schema and the workflow check alike', () => {
+    expect(problemOf('ｓｖｃ-deploy')).toBe('svc-deploy');
+    expect(AlertSchema.parse(alertAbout('ｓｖｃ-deploy')).identity.id).toBe('svc-deploy');
+    expect(problemOf('ci-bot-データ')).toBe('ci-bot-データ');
+    expect(problemOf('пользователь')).toBe('пользователь');
+  });
+
+  it('refuse bidirectional controls, invisible characters and mixed scripts, naming the character', () => {
+    expect(problemOf('svc\u202Eyolpd')).toBe('identity.id: must not contain U+202E (a bidirectional control)');
+    expect(problemOf('svc\u200Bdeploy')).toBe('identity.id: must not contain U+200B (an invisible character)');
+    expect(problemOf('svc-dеploy')).toBe('identity.id: mixes Latin and Cyrillic letters (U+0435 "е")');
+    for (const id of ['svc\u202Eyolpd', 'svc\u2066x', 'a\u00ADb', 'svc-dеploy', 'pаypal']) {
+      expect(AlertSchema.safeParse(alertAbout(id)).success).toBe(false);
     }
   });
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -8,6 +9,7 @@ import { statusQuery } from '../workflows/definitions';
 import { makeAlert } from './support/alerts';
 import { decodedHistoryText } from './support/history';
 import { useHarness } from './support/harness';
+import { ROOT } from './support/processes';
 import { CONFIG_DIR, testLogger } from './support/temporal';
 
 // The shipped policy and inventory: what `npm start` uses.
@@ -118,6 +120,32 @@ describe('POST /v1/alerts', () => {
     const fields = (body.problems as { field: string }[]).map((p) => p.field).sort();
     expect(fields).toEqual(['confidence', 'kind', 'severity']);
     expect(await workflowExists(`contain:simulated:${alert.identity.id}`)).toBe(false);
+  });
+
+  it('refuses identity ids that could pass for another, naming the character; folds compatibility forms', async () => {
+    const base = makeAlert();
+    for (const [id, message] of [
+      [`svc\u202E${randomUUID()}`, 'must not contain U+202E (a bidirectional control)'],
+      [`svc\u200B${randomUUID()}`, 'must not contain U+200B (an invisible character)'],
+      [`svc-dеploy-${randomUUID()}`, 'mixes Latin and Cyrillic letters (U+0435 "е")'],
+    ]) {
+      const { status, body } = await post({ ...base, identity: { provider: 'simulated', id } });
+      expect([status, body.problems]).toEqual([400, [{ field: 'identity.id', message }]]);
+      expect(await workflowExists(`contain:simulated:${id}`)).toBe(false);
+    }
+    const suffix = randomUUID();
+    const folded = await post({ ...base, identity: { provider: 'simulated', id: `ｓｖｃ-${suffix}` } });
+    expect(folded.body.workflowId).toBe(`contain:simulated:svc-${suffix}`);
+  });
+
+  it('blames the field that kept an OCSF or Falco body from being recognised', async () => {
+    const ocsf = JSON.parse(readFileSync(path.join(ROOT, 'examples/alerts/ocsf-detection-finding.json'), 'utf8'));
+    const answer = await post({ ...ocsf, class_uid: undefined });
+    expect([answer.status, answer.body.error]).toEqual([400, 'invalid ocsf alert']);
+    expect(answer.body.problems).toEqual([{ field: 'class_uid', message: expect.stringContaining('/v1/alerts/ocsf') }]);
+    const falco = JSON.parse(readFileSync(path.join(ROOT, 'examples/alerts/falco-k8s-audit.json'), 'utf8'));
+    const fromFalco = await post({ ...falco, output_fields: undefined });
+    expect((fromFalco.body.problems as { field: string }[]).map((p) => p.field)).toEqual(['output_fields']);
   });
 
   it('rejects a body that is not JSON with 400 and a JSON error', async () => {

@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../src/log';
 import { freePort } from '../src/net';
-import { statusQuery } from '../workflows/definitions';
+import { falsePositiveSignal, statusQuery } from '../workflows/definitions';
 import { installRuntime } from '../worker/runtime';
 import { makeAlert } from './support/alerts';
 import { example } from './support/formats';
@@ -78,6 +79,7 @@ describe('authentication', () => {
   it('admits a GitHub webhook by its X-Hub-Signature-256 and refuses a tampered body', async () => {
     const payload = example('github-secret-scanning.json');
     payload.alert.number = Date.now();
+    payload.alert.updated_at = new Date().toISOString();
     const raw = Buffer.from(JSON.stringify(payload));
     const headers = { 'x-github-event': 'secret_scanning_alert', 'x-hub-signature-256': signature(raw) };
     const ok = await intake.post('/v1/alerts/github', raw, headers);
@@ -122,9 +124,49 @@ describe('authentication', () => {
     );
   });
 
+  it('refuses a replayed delivery (409), even after its case was declared a false positive, and a stale signed event', async () => {
+    const payload = example('github-secret-scanning.json');
+    payload.alert.number = Date.now();
+    payload.alert.updated_at = new Date().toISOString();
+    const raw = Buffer.from(JSON.stringify(payload));
+    const delivery = randomUUID();
+    const headers = {
+      'x-github-event': 'secret_scanning_alert',
+      'x-github-delivery': delivery,
+      'x-hub-signature-256': signature(raw),
+    };
+    // An intake of its own: the metrics test below counts what the shared one answered.
+    const own = await startIntake(h.env.client, h.taskQueue, {});
+    const first = await own.post('/v1/alerts/github', raw, headers);
+    expect([first.status, first.body.disposition]).toEqual([200, 'started']);
+    const handle = h.env.client.workflow.getHandle(first.body.workflowId);
+    await handle.signal(falsePositiveSignal, { by: 'alice', reason: 'a test key' });
+    await vi.waitFor(async () => expect((await handle.query(statusQuery)).falsePositive?.by).toBe('alice'), {
+      timeout: 20_000,
+    });
+
+    const replay = await own.post('/v1/alerts/github', raw, headers);
+    expect([replay.status, replay.body.problems[0].field]).toEqual([409, 'x-github-delivery']);
+    expect(replay.body.problems[0].message).toContain(`delivery ${delivery} was accepted at`);
+    expect((await handle.query(statusQuery)).alerts).toHaveLength(1);
+
+    const old = example('github-secret-scanning.json');
+    old.alert.number = Date.now() + 1;
+    old.alert.updated_at = new Date(Date.now() - 31 * 24 * 3_600_000).toISOString();
+    const oldRaw = Buffer.from(JSON.stringify(old));
+    const stale = await own.post('/v1/alerts/github', oldRaw, {
+      'x-github-event': 'secret_scanning_alert',
+      'x-github-delivery': randomUUID(),
+      'x-hub-signature-256': signature(oldRaw),
+    });
+    expect([stale.status, stale.body.problems[0].field]).toEqual([409, 'alert.updated_at']);
+    await own.close();
+  });
+
   it("keeps one source from pre-empting another's alert by sending its id first", async () => {
     const payload = example('github-secret-scanning.json');
     payload.alert.number = Date.now();
+    payload.alert.updated_at = new Date().toISOString();
     const location = `acme/website/secret-scanning/${payload.alert.number}`;
     const decoy = h.alertFor(location, {
       id: `github-acme:github:${location}:created`,

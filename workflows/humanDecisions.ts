@@ -3,7 +3,7 @@
 // must be in the groups the policy names, not the identity's owner where self-approval is off,
 // and in `verified` mode proven. A decision is proven when the authenticated intake recorded it
 // in the store and the case finds it there; a name in a signal is only ever a claim.
-import { ApplicationFailure, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
 import { controlRefusal, type Control, type Refusal } from '../src/domain/decisions';
 import { checkFalsePositive, checkOperatorAction } from '../src/domain/inputs';
 import type { Proof } from './approvalGate';
@@ -94,8 +94,7 @@ function registerApprovals(c: Case): void {
 
 /** Why `actor` may not make this control decision now, or undefined. */
 function controlRefusalFor(c: Case, control: Control, actor: string, proven: boolean): Refusal | undefined {
-  if (!c.context) return { code: 'stale', reason: 'the case has not opened yet: its policy is not loaded' };
-  const { policy, record } = c.context;
+  const { policy, record } = c.context!;
   if (!proven && policy.decisions?.mode === 'verified')
     return {
       code: 'unverified',
@@ -103,6 +102,10 @@ function controlRefusalFor(c: Case, control: Control, actor: string, proven: boo
     };
   return controlRefusal(policy, control, actor, record?.owner);
 }
+
+// A control decision is judged under the case's policy: one that arrives before the case opened
+// (with its first alert) waits for it, rather than being refused for want of a policy.
+const untilOpened = (c: Case) => condition(() => c.context !== undefined);
 
 /** Applies a control decision by `by` (proven or claimed); a refused one is audited and shown in status. */
 function applyControl(c: Case, control: Control, by: string, reason: string | undefined, proof?: Proof): ControlResult {
@@ -131,10 +134,11 @@ function applyControl(c: Case, control: Control, by: string, reason: string | un
 function registerControls(c: Case): void {
   setHandler(
     falsePositiveSignal,
-    (input) => {
+    async (input) => {
       const checked = checkFalsePositive(input);
       if (!checked.ok)
         return c.refuseInput('false-positive', { code: 'invalid', reason: 'needs {"by": "...", "reason"?: "..."}' });
+      await untilOpened(c);
       applyControl(c, 'false-positive', checked.value.by, checked.value.reason);
     },
     {
@@ -148,10 +152,11 @@ function registerControls(c: Case): void {
   ] as const) {
     setHandler(
       signal,
-      (input) => {
+      async (input) => {
         const checked = checkOperatorAction(input);
         if (!checked.ok || !checked.value?.by)
           return c.refuseInput(control, { code: 'invalid', reason: 'needs {"by": "...", "reason"?: "..."}' });
+        await untilOpened(c);
         applyControl(c, control, checked.value.by, checked.value.reason);
       },
       {
@@ -183,6 +188,7 @@ function registerControls(c: Case): void {
         refuseUpdate(refusal);
       }
       const reason = typeof input.reason === 'string' ? input.reason.slice(0, 2000) : undefined;
+      await untilOpened(c);
       const result = applyControl(c, control, by, reason, proof);
       if (!result.accepted) refuseUpdate(result);
       return result;

@@ -7,6 +7,7 @@ import {
   type IdentityRef as DomainIdentityRef,
 } from '../domain/alert';
 import type { FieldProblem } from '../domain/inputs';
+import { canonicalId, lookAlikeProblem } from '../domain/identityId';
 
 export { ALERT_ID_MAX, ALERT_KINDS, SEVERITIES } from '../domain/alert';
 export type { FieldProblem } from '../domain/inputs';
@@ -22,7 +23,8 @@ export type Severity = z.infer<typeof Severity>;
 /** An identity in one identity system; `provider` names the connector. */
 export const IdentityRef = z.object({
   provider: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a connector name: lowercase letters, digits, dashes'),
-  // It becomes part of a workflow id: printable text only.
+  // It becomes part of a workflow id: printable text only, in NFKC form, and nothing that could
+  // make it look like another id.
   id: z
     .string()
     .min(1)
@@ -31,6 +33,13 @@ export const IdentityRef = z.object({
     .refine(
       (id) => !/[\uD800-\uDFFF]/.test(id.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, '')),
       'must be well-formed Unicode text',
+    )
+    .transform(canonicalId)
+    .pipe(
+      z.string().superRefine((id, ctx) => {
+        const problem = lookAlikeProblem(id);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
     ),
 });
 export type IdentityRef = z.infer<typeof IdentityRef>;

@@ -154,4 +154,16 @@ export const MIGRATIONS: readonly Migration[] = [
         used_at timestamptz NOT NULL DEFAULT now()
       );`,
   },
+  {
+    version: 8,
+    description: 'webhook deliveries already accepted, so a replayed delivery is refused',
+    sql: `
+      CREATE TABLE webhook_deliveries (
+        source text NOT NULL,
+        delivery_id text NOT NULL,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (source, delivery_id)
+      );
+      CREATE INDEX webhook_deliveries_received_at ON webhook_deliveries (received_at);`,
+  },
 ];

@@ -5,6 +5,7 @@
 // fields in the same order; test/inputs.test.ts holds them to that. Pure and deterministic, with
 // no Node built-ins.
 import { ALERT_ID_MAX, ALERT_KINDS, SEVERITIES, type Alert, type IdentityRef } from './alert';
+import { canonicalId, lookAlikeProblem } from './identityId';
 
 /** One failing field of an input, as HTTP answers and CLI messages report it. */
 export interface FieldProblem {
@@ -216,6 +217,24 @@ function refuseUnknownKeys(input: object, shape: Record<string, Field>, path: st
 const optional = (rule: Rule<unknown>): Field => ({ rule, optional: true });
 const required = (rule: Rule<unknown>): Field => ({ rule });
 
+const identityIdText = text({
+  min: 1,
+  max: 256,
+  pattern: { regex: /^[^\s\p{Cc}]+$/u, message: 'must not contain whitespace or control characters' },
+  wellFormed: true,
+});
+
+// As the native schema: the text checks, then the canonical form, then the look-alike checks.
+const identityId: Rule<string> = (input, path, problems) => {
+  const before = problems.length;
+  identityIdText(input, path, problems);
+  if (problems.length > before) return input as string;
+  const canonical = canonicalId(input as string);
+  const problem = lookAlikeProblem(canonical);
+  if (problem) report(problems, path, problem);
+  return canonical;
+};
+
 const identityRef = object<IdentityRef>(
   {
     provider: required(
@@ -226,15 +245,9 @@ const identityRef = object<IdentityRef>(
         },
       }),
     ),
-    // It becomes part of a workflow id: printable text only.
-    id: required(
-      text({
-        min: 1,
-        max: 256,
-        pattern: { regex: /^[^\s\p{Cc}]+$/u, message: 'must not contain whitespace or control characters' },
-        wellFormed: true,
-      }),
-    ),
+    // It becomes part of a workflow id: printable text only, in NFKC form, and nothing that could
+    // make it look like another id.
+    id: required(identityId),
   },
   'strip',
 );

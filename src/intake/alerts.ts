@@ -9,6 +9,7 @@ import type { ContainmentContext } from '../domain/case';
 import { caseWorkflowId } from '../../workflows/definitions';
 import { authenticate, type Sender } from './authenticate';
 import { decodeJsonBody } from './body';
+import { deliveryIdOf, type DeliveryLedger } from './deliveries';
 import type { IntakeMetrics, RejectReason } from './metrics';
 import { RateLimiter, type Rate } from './rateLimit';
 import type { Source } from './sources';
@@ -23,6 +24,8 @@ export interface AlertRouteDeps {
   metrics: IntakeMetrics;
   /** The case context, when this process reads the worker's policy and inventory (`npm start`). */
   caseContext?: CaseContextSource;
+  /** Webhook deliveries already accepted: a replay is refused. */
+  deliveries: DeliveryLedger;
 }
 
 /** Reads a new case's context as the worker would, and binds the case to the policy handed over. */
@@ -58,7 +61,15 @@ const sha256 = (raw: Buffer) => `sha256:${createHash('sha256').update(raw).diges
 
 /** `POST /v1/alerts` (format detected) and `POST /v1/alerts/{format}`. */
 export const alertRoutes =
-  ({ client, taskQueue, searchAttributes, sources, metrics, caseContext }: AlertRouteDeps): FastifyPluginCallback =>
+  ({
+    client,
+    taskQueue,
+    searchAttributes,
+    sources,
+    metrics,
+    caseContext,
+    deliveries,
+  }: AlertRouteDeps): FastifyPluginCallback =>
   (app, _options, done) => {
     const limiter = new RateLimiter();
 
@@ -183,6 +194,11 @@ export const alertRoutes =
         return reply.code(200).send({ ignored: true, format: normalized.format, reason: normalized.reason });
       }
 
+      const sourceKey = source?.name ?? '(anonymous)';
+      const signed = source?.hmacKey !== undefined && request.headers['x-hub-signature-256'] !== undefined;
+      const replayed = await deliveries.replayProblem(sourceKey, request.headers, decoded.value, signed);
+      if (replayed)
+        return reject(reply, 409, normalized.format, 'replayed', 'delivery refused as a replay', [replayed]);
       const alert = shadowParam === 'true' ? { ...normalized.alert, shadow: true } : normalized.alert;
       // A forwarder that does not need the disposition answers sooner: the case's worker is not asked.
       const respondAsync = /(^|[\s,])respond-async([\s,;]|$)/i.test(String(request.headers.prefer ?? ''));
@@ -202,6 +218,11 @@ export const alertRoutes =
                 'case not bound to its policy: it acts under the current one only',
               ),
             );
+        const deliveryId = deliveryIdOf(request.headers);
+        if (deliveryId)
+          await deliveries
+            .accept(sourceKey, deliveryId)
+            .catch((err: Error) => request.log.warn({ err: err.message }, 'delivery id not recorded'));
         metrics.acceptedAlert(normalized.format, submission.disposition);
         request.log.info({ alertId: alert.id, format: normalized.format, ...submission }, 'alert accepted');
         if (respondAsync) reply.header('preference-applied', 'respond-async');

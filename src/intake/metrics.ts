@@ -14,6 +14,7 @@ export type RejectReason =
   | 'unknown_format'
   | 'invalid_alert'
   | 'unusable_alert'
+  | 'replayed'
   | 'temporal_unavailable'
   | 'refused_by_temporal'
   | 'handover_failed';

@@ -9,6 +9,7 @@ import { alertRoutes, type CaseContextSource } from './alerts';
 import { isLoopback } from './authenticate';
 import { killSwitchRoutes } from './killSwitchRoutes';
 import { decisionRoutes } from './decisionRoutes';
+import { DeliveryLedger } from './deliveries';
 import { slackRoutes } from './slackRoutes';
 import { ApproverDirectory } from '../approvers/authenticate';
 import { loadPolicy } from '../policy/load';
@@ -185,7 +186,8 @@ export function buildIntake({
 
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.text()));
 
-  app.register(alertRoutes({ client, taskQueue, searchAttributes, sources, metrics, caseContext }));
+  const deliveries = new DeliveryLedger(db);
+  app.register(alertRoutes({ client, taskQueue, searchAttributes, sources, metrics, caseContext, deliveries }));
   const limiter = new RateLimiter();
   app.register(decisionRoutes({ client, db, approvers, logger, limiter }));
   app.register(

@@ -62,6 +62,10 @@ export const falco = defineFormat({
   name: 'falco',
   parse: (payload) => Event.safeParse(payload),
   detect: (payload) => 'rule' in payload && 'output_fields' in payload,
+  missingForDetection: (payload) =>
+    'rule' in payload || ('output' in payload && 'priority' in payload)
+      ? ['rule', 'output_fields'].filter((key) => !(key in payload))
+      : undefined,
   adapt(event, context) {
     const user = event.output_fields['ka.user.name'];
     const account = typeof user === 'string' ? SERVICE_ACCOUNT.exec(user) : null;

@@ -98,6 +98,12 @@ export const guardduty = defineFormat({
   detect: (payload) =>
     isEnvelope(payload) ||
     (('schemaVersion' in payload || 'SchemaVersion' in payload) && ('resource' in payload || 'Resource' in payload)),
+  missingForDetection(payload) {
+    const version = 'schemaVersion' in payload || 'SchemaVersion' in payload;
+    const resource = 'resource' in payload || 'Resource' in payload;
+    if (version === resource) return undefined;
+    return [version ? 'resource' : 'schemaVersion'];
+  },
   adapt(finding: Finding, context) {
     const key = finding.resource.accessKeyDetails;
     if (!key?.userName) {

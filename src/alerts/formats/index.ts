@@ -25,6 +25,22 @@ export type Normalized =
   /** Well-formed, but it names nothing Cordon can contain. */
   | { outcome: 'unusable'; format: FormatName; problems: FieldProblem[] };
 
+// The formats an undetected payload resembles, each with what it lacked; undefined when none.
+function nearMissOf(payload: Record<string, unknown>): Normalized | undefined {
+  const misses = FORMATS.flatMap((f) => {
+    const missing = f.missingForDetection?.(payload);
+    return missing?.length ? [{ format: f.name, missing }] : [];
+  });
+  if (!misses.length) return undefined;
+  const problems = misses.flatMap(({ format, missing }) =>
+    missing.map((field) => ({
+      field,
+      message: `is missing: the body has ${format}'s other fields, but without this one it is not recognised as ${format} (it was read as native); POST /v1/alerts/${format} checks it against ${format}'s schema`,
+    })),
+  );
+  return { outcome: 'invalid', format: misses[0].format, problems };
+}
+
 /**
  * Turns a forwarder's payload into a validated native alert. `format` comes from the path;
  * without one the payload's shape (and GitHub's event header) decides.
@@ -43,7 +59,9 @@ export function normalizeAlert(payload: unknown, context: AdapterContext, format
   if (screened?.kind === 'unusable') return { outcome: 'unusable', format: chosen.name, problems: screened.problems };
   const parsed = chosen.parse(payload);
   if (!parsed.success) {
-    return { outcome: 'invalid', format: chosen.name, problems: fieldProblems(parsed.error) };
+    // Undeclared and not native either: blame what kept it from being read as the format it resembles.
+    const nearMiss = format ? undefined : nearMissOf(payload as Record<string, unknown>);
+    return nearMiss ?? { outcome: 'invalid', format: chosen.name, problems: fieldProblems(parsed.error) };
   }
   const adapted = chosen.adapt(parsed.data, context);
   if (adapted.kind === 'ignored') return { outcome: 'ignored', format: chosen.name, reason: adapted.reason };

@@ -77,6 +77,8 @@ export const ocsf = defineFormat({
   name: 'ocsf',
   parse: (payload) => Finding.safeParse(payload),
   detect: (payload) => 'class_uid' in payload,
+  missingForDetection: (payload) =>
+    ['finding_info', 'type_uid', 'category_uid'].some((key) => key in payload) ? ['class_uid'] : undefined,
   adapt(finding, context) {
     const user = subjectOf(finding);
     const provider = context.provider ?? CLOUD_PROVIDERS.get(finding.cloud?.provider?.toLowerCase() ?? '');

@@ -35,6 +35,11 @@ export interface AlertFormat<T = unknown> {
   parse(payload: unknown): z.ZodSafeParseResult<T>;
   /** Whether an undeclared payload looks like this format. */
   detect(payload: Record<string, unknown>, headers: AdapterContext['headers']): boolean;
+  /**
+   * For a payload `detect` missed: the fields it lacks to be read as this format, when it carries
+   * this format's other marks; undefined when it does not look like this format at all.
+   */
+  missingForDetection?(payload: Record<string, unknown>): string[] | undefined;
   adapt(payload: T, context: AdapterContext): Adapted;
 }
 
