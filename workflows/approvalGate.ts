@@ -164,6 +164,7 @@ export class ApprovalGate {
   ): Promise<GateOutcome> {
     this.opened += 1;
     this.decision = 'undecided';
+    this.denial = undefined;
     const deadlineMs = durationMs(stage.approval.deadline);
     const request: ApprovalRequest = {
       requestId: requestIdFor(stage.stage, this.opened, actionDigest),
