@@ -130,6 +130,10 @@ describe('verified mode: approvals', () => {
     expect(await listActions(h.db, id)).toEqual(['restrict', 'isolate']);
     const approved = (await handle.query(auditQuery)).find((e) => e.event === 'decision.approved');
     expect(approved).toMatchObject({ actor: 'alice', result: { channel: 'api', verified: true, method: 'token' } });
+    // The isolate step delivered everything queued before it: approvers heard of the two refused
+    // claims once, so a flood of forged signals is no flood of messages.
+    const told = (await handle.query(auditQuery)).filter((e) => e.event === 'notified.decision-refused');
+    expect(told).toHaveLength(1);
   });
 
   it('two of N: a token and an OIDC ID token make two people; the same one twice does not', async () => {

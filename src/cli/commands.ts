@@ -109,15 +109,23 @@ export function audit(
   }
 }
 
-/** `source token NAME`: a new bearer token, and the sources-file entry that admits it. */
-export function sourceToken(name: string): string {
+/** A new bearer token, shown once, and the file entry that admits it (sources or approvers). */
+export function tokenEntry(name: string, { whose, keep, file }: { whose: string; keep: string; file: string }): string {
   const { token, hash } = newToken();
   return [
-    `# Bearer token for source "${name}" (shown once; store it in the forwarder's secret store):`,
+    `# Bearer token for ${whose} (shown once; ${keep}):`,
     `#   ${token}`,
-    '# Add this to the sources file (CORDON_SOURCES_FILE):',
+    `# Add this to the ${file}:`,
     `  - name: ${name}`,
     `    tokens: ["${hash}"]`,
     '',
   ].join('\n');
 }
+
+/** `source token NAME`. */
+export const sourceToken = (name: string) =>
+  tokenEntry(name, {
+    whose: `source "${name}"`,
+    keep: "store it in the forwarder's secret store",
+    file: 'sources file (CORDON_SOURCES_FILE)',
+  });

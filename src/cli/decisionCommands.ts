@@ -2,11 +2,11 @@
 // (`--token`, or CORDON_APPROVER_TOKEN) a decision goes through the authenticated decision API
 // and counts as the token's owner's; without one it is a claim in the name `--as` gives, which
 // counts only where the policy's decisions mode is `claimed`.
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { loadConfig, type Config } from '../config';
 import type { Control } from '../domain/decisions';
 import { errorText } from '../domain/errors';
-import { newToken } from '../intake/sources';
+import { tokenEntry } from './commands';
 import { controlUpdate, decideUpdate } from '../../workflows/definitions';
 import { UsageError } from './errors';
 
@@ -75,49 +75,45 @@ function claimant(opts: DecisionOptions): string {
   return opts.as;
 }
 
+// With a token: the API route; without: the Update, as a claim in the name `--as` gives.
+function decisionRun(
+  workflowId: string,
+  route: 'decisions' | 'controls',
+  opts: DecisionOptions,
+  body: Record<string, unknown>,
+  claim: (handle: WorkflowHandle, name: string) => Promise<unknown>,
+): DecisionRun {
+  const token = tokenOf(opts);
+  if (token)
+    return { api: () => postAuthenticated(`/v1/cases/${encodeURIComponent(workflowId)}/${route}`, token, body) };
+  const name = claimant(opts);
+  return { claim: (client: Client) => claimUpdate(() => claim(client.workflow.getHandle(workflowId), name)) };
+}
+
 /** `approve|deny ID --request R [--digest D] (--token T | --as A)`. */
 export function decide(
   workflowId: string,
   decision: 'approve' | 'deny',
   opts: DecisionOptions & { request: string; digest?: string },
 ): DecisionRun {
-  const token = tokenOf(opts);
   const body = { requestId: opts.request, decision, reason: opts.reason, actionDigest: opts.digest };
-  if (token)
-    return { api: () => postAuthenticated(`/v1/cases/${encodeURIComponent(workflowId)}/decisions`, token, body) };
-  const approver = claimant(opts);
-  return {
-    claim: (client: Client) =>
-      claimUpdate(() =>
-        client.workflow.getHandle(workflowId).executeUpdate(decideUpdate, { args: [{ ...body, approver }] }),
-      ),
-  };
+  return decisionRun(workflowId, 'decisions', opts, body, (handle, approver) =>
+    handle.executeUpdate(decideUpdate, { args: [{ ...body, approver }] }),
+  );
 }
 
 /** `false-positive|pause|resume ID (--token T | --as WHO)`. */
 export function control(workflowId: string, what: Control, opts: DecisionOptions): DecisionRun {
-  const token = tokenOf(opts);
   const body = { control: what, reason: opts.reason };
-  if (token)
-    return { api: () => postAuthenticated(`/v1/cases/${encodeURIComponent(workflowId)}/controls`, token, body) };
-  const by = claimant(opts);
-  return {
-    claim: (client: Client) =>
-      claimUpdate(() =>
-        client.workflow.getHandle(workflowId).executeUpdate(controlUpdate, { args: [{ ...body, by }] }),
-      ),
-  };
+  return decisionRun(workflowId, 'controls', opts, body, (handle, by) =>
+    handle.executeUpdate(controlUpdate, { args: [{ ...body, by }] }),
+  );
 }
 
-/** `approver token NAME`: a new bearer token, and the approvers-file entry that admits it. */
-export function approverToken(name: string): string {
-  const { token, hash } = newToken();
-  return [
-    `# Approver token for ${name} (shown once; keep it in your password manager):`,
-    `#   ${token}`,
-    '# Add this to the approvers file (CORDON_APPROVERS_FILE):',
-    `  - name: ${name}`,
-    `    tokens: ["${hash}"]`,
-    '',
-  ].join('\n');
-}
+/** `approver token NAME`. */
+export const approverToken = (name: string) =>
+  tokenEntry(name, {
+    whose: `approver ${name}`,
+    keep: 'keep it in your password manager',
+    file: 'approvers file (CORDON_APPROVERS_FILE)',
+  });

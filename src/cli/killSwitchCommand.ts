@@ -5,12 +5,11 @@ import { connectClient } from '../client/connect';
 import { loadConfig, type Config } from '../config';
 import { openDatabase } from '../db';
 import { moveKillSwitch, readKillSwitch, wakeHeld } from '../killSwitch';
+import type { KillSwitchMove } from '../killSwitch/store';
 import { ApproverDirectory } from '../approvers/authenticate';
-import { controlRefusal, type KillSwitchMove } from '../domain/decisions';
+import { controlRefusal, type KillSwitchAction } from '../domain/decisions';
 import { loadPolicy } from '../policy/load';
 import { UsageError } from './errors';
-
-type StoreMove = { engaged: boolean; by: string; reason?: string; method: string };
 
 async function throughService(url: string, token?: string, init?: { method: 'POST'; body: string }): Promise<unknown> {
   const headers = { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) };
@@ -26,7 +25,7 @@ async function throughService(url: string, token?: string, init?: { method: 'POS
 
 // Who moves the switch on the store directly: the token's owner (checked against the approvers
 // file), or in claimed mode the name given; either must be in the policy's groups for the move.
-async function mover(config: Config, action: KillSwitchMove, opts: { as?: string; token?: string }) {
+async function mover(config: Config, action: KillSwitchAction, opts: { as?: string; token?: string }) {
   const policy = loadPolicy(config.CORDON_POLICY_FILE);
   let who: { by: string; method: string };
   if (opts.token) {
@@ -46,7 +45,7 @@ async function mover(config: Config, action: KillSwitchMove, opts: { as?: string
   return who;
 }
 
-async function onStore(config: Config, move?: StoreMove): Promise<unknown> {
+async function onStore(config: Config, move?: KillSwitchMove): Promise<unknown> {
   const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.CORDON_DATA_DIR });
   try {
     if (!move) return await readKillSwitch(db.query);

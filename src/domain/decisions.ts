@@ -5,7 +5,7 @@ import type { Policy } from '../policy/schema';
 
 /** The human inputs other than approvals: each is a decision, by someone the policy names. */
 export type Control = 'false-positive' | 'pause' | 'resume';
-export type KillSwitchMove = 'engage' | 'release';
+export type KillSwitchAction = 'engage' | 'release';
 
 /** Why a decision is refused, as a code a caller can act on (the API maps it to a status). */
 export type RefusalCode =
@@ -25,7 +25,7 @@ export interface Refusal {
 /** Who may make a control decision or move the kill switch, under `policy`. */
 export function groupsFor(
   policy: Pick<Policy, 'approverGroups' | 'approvalDefaults' | 'decisions'>,
-  what: Control | KillSwitchMove,
+  what: Control | KillSwitchAction,
 ): string[] {
   // A policy stored before these settings existed (a case's carried context) has none: the defaults.
   const decisions: Partial<Policy['decisions']> = policy.decisions ?? {};
@@ -46,7 +46,7 @@ export function groupsFor(
 /** Why `actor` may not make this control decision, or undefined. The owner rule is the approvals' default. */
 export function controlRefusal(
   policy: Pick<Policy, 'approverGroups' | 'approvalDefaults' | 'decisions'>,
-  what: Control | KillSwitchMove,
+  what: Control | KillSwitchAction,
   actor: string,
   owner?: string,
 ): Refusal | undefined {
