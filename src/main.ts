@@ -2,7 +2,8 @@
 // worker and the intake HTTP server; SIGINT/SIGTERM drain them in reverse order.
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { ConfigError, connectorSettings, loadConfig, uiUrl, type Config } from './config';
+import { ConfigError, connectorSettings, loadConfig, uiOrigins, uiUrl, type Config } from './config';
+import { dataConverterFor } from './codec';
 import { temporalAddress } from './client/connect';
 import { claimDataDir } from './audit/access';
 import { openDatabase } from './db';
@@ -72,8 +73,11 @@ async function start(
 ): Promise<{ workerDone: Promise<void> }> {
   const metricsPort = config.CORDON_WORKER_METRICS_PORT || (await freePort());
   installRuntime(logger, { metricsPort });
+  const dataConverter = dataConverterFor(config, { create: true });
+  const encrypted = Boolean(dataConverter.payloadCodecs?.length);
   if (!config.TEMPORAL_ADDRESS) {
-    const server = await startEmbeddedServer(config, logger);
+    const codecEndpoint = encrypted ? `http://127.0.0.1:${config.CORDON_HTTP_PORT}/codec` : undefined;
+    const server = await startEmbeddedServer(config, logger, codecEndpoint);
     stops.push(() => server.stop());
   }
   const address = temporalAddress(config);
@@ -92,7 +96,7 @@ async function start(
   stops.push(() => connection.close());
   if (config.TEMPORAL_ADDRESS && config.CORDON_SEARCH_ATTRIBUTES)
     await registerSearchAttributes(connection, namespace, logger);
-  const client = new Client({ connection, namespace });
+  const client = new Client({ connection, namespace, dataConverter });
 
   const workerConnection = await NativeConnection.connect({ address });
   stops.push(() => workerConnection.close());
@@ -111,6 +115,7 @@ async function start(
     teamsWebhookUrl: config.CORDON_TEAMS_WEBHOOK_URL,
     connectors: connectorSettings(config),
     maxCachedWorkflows: config.CORDON_MAX_CACHED_WORKFLOWS,
+    dataConverter,
     logger,
   });
   const workerDone = worker.run();
@@ -138,6 +143,7 @@ async function start(
     policyFile: config.CORDON_POLICY_FILE,
     slackSigningSecret: config.CORDON_SLACK_SIGNING_SECRET,
     slackTeamId: config.CORDON_SLACK_TEAM_ID,
+    codec: encrypted ? { codec: dataConverter.payloadCodecs![0], uiOrigins: uiOrigins(config) } : undefined,
   });
   await intake.listen({ host: config.CORDON_HTTP_HOST, port: config.CORDON_HTTP_PORT });
   stops.push(() => intake.close());
@@ -151,6 +157,9 @@ async function start(
       taskQueue: config.CORDON_TASK_QUEUE,
       sources: sources?.map((s) => s.name) ?? 'none: loopback clients only, unauthenticated',
       decisions: decisionMode(config),
+      payloads: encrypted
+        ? 'encrypted (AES-256-GCM); the Web UI decodes through /codec on loopback'
+        : 'unencrypted: no key',
     },
     'cordon is running',
   );

@@ -1,5 +1,6 @@
 // A real browser drives the dev server's Web UI: an approver sends `approve` through the UI's
-// "Send a Signal" form with its JSON input, and the waiting workflow proceeds.
+// "Send a Signal" form with its JSON input, and the waiting workflow proceeds. Payloads are
+// encrypted; the UI decodes and encodes them through the intake's codec endpoint.
 import { existsSync } from 'node:fs';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { chromium, type Browser } from 'playwright-core';
@@ -9,7 +10,9 @@ import { auditQuery, statusQuery } from '../workflows/definitions';
 import { useHarness } from './support/harness';
 import { freePort } from './support/processes';
 import { pendingRequestId, waitForStatus } from './support/scenario';
-import { startDevServer } from './support/temporal';
+import { startDevServer, testLogger } from './support/temporal';
+import { AesGcmCodec, newKeyEntry, parsePayloadKeys } from '../src/codec';
+import { buildIntake } from '../src/intake/server';
 
 const CHROMIUM = process.env.CORDON_CHROMIUM ?? '/usr/bin/chromium';
 // Flags for a closed network: no background fetches that would be refused and retried.
@@ -26,11 +29,15 @@ const CHROMIUM_ARGS = [
 
 let browser: Browser;
 let uiPort: number;
+let codecPort: number;
+// Payloads are encrypted, as the service does by default: the UI shows them through the codec.
+const codec = new AesGcmCodec(parsePayloadKeys(newKeyEntry(), 'test key'));
+const dataConverter = { payloadCodecs: [codec] };
 
-// The dev server with its Web UI on a free port.
+// The dev server with its Web UI on a free port, decoding through an intake's codec endpoint.
 async function devServerWithUi(): Promise<TestWorkflowEnvironment> {
-  uiPort = await freePort();
-  return startDevServer({ uiPort });
+  [uiPort, codecPort] = [await freePort(), await freePort()];
+  return startDevServer({ uiPort, dataConverter, codecEndpoint: `http://127.0.0.1:${codecPort}/codec` });
 }
 
 beforeAll(async () => {
@@ -39,7 +46,18 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 afterAll(() => browser?.close());
-const h = useHarness({ server: devServerWithUi });
+const h = useHarness({ server: devServerWithUi, dataConverter });
+let intake: ReturnType<typeof buildIntake>;
+beforeAll(async () => {
+  intake = buildIntake({
+    client: h.env.client,
+    taskQueue: h.taskQueue,
+    logger: testLogger,
+    codec: { codec, uiOrigins: [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`] },
+  });
+  await intake.listen({ host: '127.0.0.1', port: codecPort });
+});
+afterAll(() => intake?.close());
 
 describe('the Temporal Web UI', () => {
   it('shows an approver the case: the pending request, its deadline and how to decide; the list finds finished cases', async () => {

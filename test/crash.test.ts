@@ -13,6 +13,7 @@ import type { AuditEntry } from '../src/audit/entry';
 import { auditEntriesIn, compareWithHistory } from '../src/audit/rebuild';
 import { readEntries, verifyEntries } from '../src/audit/store';
 import { submitAlert } from '../src/client/submitAlert';
+import { AesGcmCodec, newKeyEntry, parsePayloadKeys } from '../src/codec';
 import { openDatabase, type Database } from '../src/db';
 import { approveSignal, auditQuery, decideUpdate } from '../workflows/definitions';
 import { makeAlert } from './support/alerts';
@@ -26,9 +27,12 @@ let pg: TestPostgres;
 let db: Database;
 const inventory = new TestInventory();
 const serviceEnv: Record<string, string> = {};
+// The service encrypts payloads (as it does by default); this file's client holds the same key.
+const payloadKeys = newKeyEntry();
+const codec = new AesGcmCodec(parsePayloadKeys(payloadKeys, 'test key'));
 
 beforeAll(async () => {
-  [env, pg] = await Promise.all([startDevServer(), startPostgres()]);
+  [env, pg] = await Promise.all([startDevServer({ dataConverter: { payloadCodecs: [codec] } }), startPostgres()]);
   db = await openDatabase({ url: pg.url });
   Object.assign(serviceEnv, {
     TEMPORAL_ADDRESS: env.address,
@@ -40,6 +44,7 @@ beforeAll(async () => {
     CORDON_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'cordon-crash-')),
     CORDON_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
     CORDON_LOG_LEVEL: 'warn',
+    CORDON_PAYLOAD_KEYS: payloadKeys,
   });
 });
 
@@ -138,7 +143,9 @@ describe('a worker killed mid-containment', () => {
     const stored: AuditEntry[] = await readEntries(db, { workflowId: handle.workflowId });
     expect(stored).toEqual(await handle.query(auditQuery));
     expect(verifyEntries(stored)).toMatchObject({ intact: true });
-    expect(compareWithHistory(stored, auditEntriesIn(await handle.fetchHistory()))).toMatchObject({ matches: true });
+    expect(compareWithHistory(stored, await auditEntriesIn(await handle.fetchHistory(), [codec]))).toMatchObject({
+      matches: true,
+    });
     expect(stored.filter((e) => e.event === 'decision.approved').map((e) => e.actor)).toEqual(['alice', 'bob']);
 
     service.child.kill('SIGTERM');

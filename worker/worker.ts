@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerInterceptors } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import type { loadWorkflowBundle } from './bundle';
@@ -12,6 +13,8 @@ export interface WorkerOptions extends Omit<ActivityDeps, 'namespace' | 'taskQue
   interceptors?: WorkerInterceptors;
   /** Workflows kept in memory between tasks; unset = the SDK's default. */
   maxCachedWorkflows?: number;
+  /** The payload codec (encryption); the client that starts cases must use the same. */
+  dataConverter?: DataConverter;
 }
 
 /**
@@ -55,6 +58,7 @@ export async function createWorker({
   workflowBundle,
   interceptors,
   maxCachedWorkflows,
+  dataConverter,
   ...deps
 }: WorkerOptions): Promise<CordonWorker> {
   const cases = await Worker.create({
@@ -64,6 +68,7 @@ export async function createWorker({
     workflowBundle,
     interceptors,
     maxCachedWorkflows,
+    dataConverter,
     activities: createActivities({ ...deps, namespace, taskQueue }),
   });
   return new CordonWorker(cases);

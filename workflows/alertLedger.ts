@@ -1,6 +1,7 @@
 import type { Alert, IdentityRef } from '../src/domain/alert';
 import { checkAlert } from '../src/domain/inputs';
-import { digestOf, fingerprintSecrets } from '../src/digest';
+import { digestOf } from '../src/digest';
+import { redactAlertFields } from '../src/secrets/redact';
 import type { AlertDelivery, ContainmentStatus, Disposition, RecordedAlert } from './definitions';
 
 // Deliveries are remembered so intake can answer with a disposition; old ones are dropped.
@@ -81,12 +82,12 @@ export class AlertLedger {
       known.deliveries += 1;
       return 'duplicate';
     }
-    // Signals sent straight to Temporal skip intake's fingerprinting; apply it here too.
-    if (alert.evidence) alert.evidence = fingerprintSecrets(alert.evidence) as Record<string, unknown>;
-    const { id, source, kind, severity, confidence, observedAt } = alert;
-    const evidence = alert.evidence ? digestOf(alert.evidence) : undefined;
+    // Alerts sent straight to Temporal skip the intake's redaction; what the case keeps is redacted here too.
+    const kept = redactAlertFields(alert);
+    const { id, source, kind, severity, confidence, observedAt } = kept;
+    const evidence = kept.evidence ? digestOf(kept.evidence) : undefined;
     this.alerts.push({ id, source, kind, severity, confidence, observedAt, evidence, deliveries: 1 });
-    this.fresh.push(alert);
+    this.fresh.push(kept);
     return this.alerts.length === 1 ? 'started' : 'merged';
   }
 }

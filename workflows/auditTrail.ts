@@ -1,5 +1,6 @@
 import { workflowInfo } from '@temporalio/workflow';
 import { GENESIS_HASH, hashEntry, type AuditEntry } from '../src/domain/auditEntry';
+import { redactText } from '../src/secrets/redact';
 
 /** What a caller says about an event; the trail adds identity, sequence and chain. */
 export type AuditEvent = Pick<AuditEntry, 'stage' | 'event' | 'actor'> &
@@ -46,6 +47,9 @@ export class AuditTrail {
       evidence: [],
       frameworks: [],
       ...event,
+      // Whoever typed these may have pasted a credential; the chain is exported and kept for years.
+      actor: redactText(event.actor),
+      ...(event.reason !== undefined && { reason: redactText(event.reason) }),
       ...(this.shadow && { shadow: true as const }),
       prevHash: this.cursor.lastHash,
     };

@@ -6,6 +6,7 @@
 import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
 import { controlRefusal, type Control, type Refusal } from '../src/domain/decisions';
 import { checkFalsePositive, checkOperatorAction } from '../src/domain/inputs';
+import { redactText } from '../src/secrets/redact';
 import type { Proof } from './approvalGate';
 import type { Case } from './case';
 import {
@@ -168,7 +169,8 @@ function registerControls(c: Case): void {
     controlUpdate,
     async (input: ControlInput) => {
       const control = field(input, 'control');
-      const by = text(field(input, 'by'));
+      const named = text(field(input, 'by'));
+      const by = named && redactText(named);
       if ((control !== 'false-positive' && control !== 'pause' && control !== 'resume') || !by) {
         const refusal: Refusal = {
           code: 'invalid',
@@ -187,7 +189,7 @@ function registerControls(c: Case): void {
         c.refuseInput(control, refusal, by);
         refuseUpdate(refusal);
       }
-      const reason = typeof input.reason === 'string' ? input.reason.slice(0, 2000) : undefined;
+      const reason = typeof input.reason === 'string' ? redactText(input.reason.slice(0, 2000)) : undefined;
       await untilOpened(c);
       const result = applyControl(c, control, by, reason, proof);
       if (!result.accepted) refuseUpdate(result);

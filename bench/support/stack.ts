@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { parse, stringify } from 'yaml';
+import { dataConverterFor, newKeyEntry } from '../../src/codec';
 import { loadConfig } from '../../src/config';
 import { openDatabase, type Database } from '../../src/db';
 import { createLogger } from '../../src/log';
@@ -134,6 +135,7 @@ export class Stack {
     readonly client: Client,
     readonly db: Database,
     private readonly bundleFile: string,
+    private readonly payloadKeys: string,
   ) {}
 
   get address(): string {
@@ -156,7 +158,13 @@ export class Stack {
     writeFileSync(bundleFile, bundle.code);
     const connection = await Connection.connect({ address: temporal.address });
     const db = await openDatabase({ url: postgres.url }); // migrates before any service starts
-    const stack = new Stack(dir, temporalConfig, postgres, connection, new Client({ connection }), db, bundleFile);
+    // Services encrypt payloads as in production; the bench's client holds the same key.
+    const payloadKeys = newKeyEntry();
+    const client = new Client({
+      connection,
+      dataConverter: dataConverterFor({ CORDON_PAYLOAD_KEYS: payloadKeys, CORDON_DATA_DIR: dir }),
+    });
+    const stack = new Stack(dir, temporalConfig, postgres, connection, client, db, bundleFile, payloadKeys);
     stack.temporal = temporal;
     return stack;
   }
@@ -226,6 +234,8 @@ export class Stack {
         CORDON_INVENTORY_FILE: options.inventoryFile,
         CORDON_WORKFLOW_BUNDLE: this.bundleFile,
         CORDON_LOG_LEVEL: 'warn',
+        CORDON_DATA_DIR: path.join(this.dir, `service-${port}`),
+        CORDON_PAYLOAD_KEYS: this.payloadKeys,
         ...(options.sourcesFile && { CORDON_SOURCES_FILE: options.sourcesFile }),
         ...options.env,
       },

@@ -1,17 +1,15 @@
 import { AlertSchema, fieldProblems, type Alert, type FieldProblem } from './schema';
-import { fingerprintSecrets } from '../digest';
+import { redactAlertFields } from '../secrets/redact';
 
 export * from './schema';
-export { fingerprint, fingerprintSecrets } from '../digest';
+export { fingerprint } from '../digest';
 
 /** The result of checking an untrusted alert: the normalized alert or the failing fields. */
 export type ParsedAlert = { ok: true; alert: Alert } | { ok: false; problems: FieldProblem[] };
 
-/** Validates an untrusted native alert and fingerprints any secret values in its evidence. */
+/** Validates an untrusted native alert and fingerprints the secrets in its summary and evidence. */
 export function parseAlert(input: unknown): ParsedAlert {
   const parsed = AlertSchema.safeParse(input);
   if (!parsed.success) return { ok: false, problems: fieldProblems(parsed.error) };
-  const alert = parsed.data;
-  if (alert.evidence) alert.evidence = fingerprintSecrets(alert.evidence) as Record<string, unknown>;
-  return { ok: true, alert };
+  return { ok: true, alert: redactAlertFields(parsed.data) };
 }

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { defaultPayloadConverter, type Payload, type PayloadCodec } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { canonicalJson } from '../digest';
 import { KILL_SWITCH_CHAIN } from '../killSwitch/store';
@@ -14,18 +14,30 @@ function outboxOf(input: unknown): AuditEntry[] {
   return Array.isArray(audit) ? (audit as AuditEntry[]) : [];
 }
 
+// A payload as the history stores it, decoded by the codecs (decryption) in reverse order.
+async function decoded(payload: Payload, codecs: readonly PayloadCodec[]): Promise<unknown> {
+  let plain = payload;
+  for (const codec of [...codecs].reverse()) [plain] = await codec.decode([plain]);
+  return defaultPayloadConverter.fromPayload(plain);
+}
+
 /**
  * Every entry a history handed to a step to store, in order, once each: a step that failed
  * hands its entries on to the next one.
  */
-export function auditEntriesIn(history: temporal.api.history.v1.IHistory): AuditEntry[] {
+export async function auditEntriesIn(
+  history: temporal.api.history.v1.IHistory,
+  codecs: readonly PayloadCodec[] = [],
+): Promise<AuditEntry[]> {
   const seen = new Set<string>();
-  return (history.events ?? [])
-    .flatMap((e) => {
-      const payload = e.activityTaskScheduledEventAttributes?.input?.payloads?.[0];
-      return payload ? outboxOf(defaultPayloadConverter.fromPayload(payload as Payload)) : [];
-    })
-    .filter((entry) => !seen.has(keyOf(entry)) && seen.add(keyOf(entry)));
+  const entries: AuditEntry[] = [];
+  for (const event of history.events ?? []) {
+    const payload = event.activityTaskScheduledEventAttributes?.input?.payloads?.[0];
+    if (!payload) continue;
+    for (const entry of outboxOf(await decoded(payload as Payload, codecs)))
+      if (!seen.has(keyOf(entry)) && seen.add(keyOf(entry))) entries.push(entry);
+  }
+  return entries;
 }
 
 /** Re-derives the audit entries of every containment run from Temporal's histories. */
@@ -33,7 +45,8 @@ export async function entriesFromHistories(client: Client, workflowId?: string):
   const query = `WorkflowType = 'containIdentity'${workflowId ? ` AND WorkflowId = '${workflowId.replaceAll("'", '')}'` : ''}`;
   const entries: AuditEntry[] = [];
   for await (const run of client.workflow.list({ query })) {
-    entries.push(...auditEntriesIn(await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory()));
+    const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+    entries.push(...(await auditEntriesIn(history, client.options.loadedDataConverter.payloadCodecs)));
   }
   return entries;
 }

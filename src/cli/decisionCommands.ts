@@ -9,6 +9,7 @@ import { errorText } from '../domain/errors';
 import { tokenEntry } from './commands';
 import { controlUpdate, decideUpdate } from '../../workflows/definitions';
 import { UsageError } from './errors';
+import { redactText } from '../secrets/redact';
 
 /** How a decision is sent: over the authenticated API, or as a claim through Temporal. */
 export type DecisionRun = { api: () => Promise<unknown> } | { claim: (client: Client) => Promise<unknown> };
@@ -72,8 +73,11 @@ async function claimUpdate<T>(run: () => Promise<T>): Promise<T> {
 function claimant(opts: DecisionOptions): string {
   if (!opts.as)
     throw new UsageError('give --token (an approver token; or CORDON_APPROVER_TOKEN) or --as NAME (a claim)');
-  return opts.as;
+  return redactText(opts.as);
 }
+
+// What a person typed is kept in history, audit and notices: a pasted credential goes as its fingerprint.
+const reasonOf = (opts: DecisionOptions) => opts.reason && redactText(opts.reason);
 
 // With a token: the API route; without: the Update, as a claim in the name `--as` gives.
 function decisionRun(
@@ -96,7 +100,7 @@ export function decide(
   decision: 'approve' | 'deny',
   opts: DecisionOptions & { request: string; digest?: string },
 ): DecisionRun {
-  const body = { requestId: opts.request, decision, reason: opts.reason, actionDigest: opts.digest };
+  const body = { requestId: opts.request, decision, reason: reasonOf(opts), actionDigest: opts.digest };
   return decisionRun(workflowId, 'decisions', opts, body, (handle, approver) =>
     handle.executeUpdate(decideUpdate, { args: [{ ...body, approver }] }),
   );
@@ -104,7 +108,7 @@ export function decide(
 
 /** `false-positive|pause|resume ID (--token T | --as WHO)`. */
 export function control(workflowId: string, what: Control, opts: DecisionOptions): DecisionRun {
-  const body = { control: what, reason: opts.reason };
+  const body = { control: what, reason: reasonOf(opts) };
   return decisionRun(workflowId, 'controls', opts, body, (handle, by) =>
     handle.executeUpdate(controlUpdate, { args: [{ ...body, by }] }),
   );

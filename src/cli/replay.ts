@@ -3,10 +3,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { Runtime, Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { connectClient } from '../client/connect';
+import { dataConverterFor } from '../codec';
 import { loadConfig } from '../config';
 import { createLogger } from '../log';
 import { historyFromJson, workflowIdIn } from '../temporal/historyJson';
@@ -75,6 +77,7 @@ function quietRuntime(): void {
 export async function replayHistories(
   sources: Iterable<ReplaySource> | AsyncIterable<ReplaySource>,
   bundlePath?: string,
+  dataConverter?: DataConverter,
 ): Promise<ReplayReport> {
   quietRuntime();
   const workflowBundle = await loadWorkflowBundle(bundlePath);
@@ -88,7 +91,7 @@ export async function replayHistories(
     }
   }
   const report: ReplayReport = { replayed: 0, failed: [] };
-  for await (const result of Worker.runReplayHistories({ workflowBundle }, handOver())) {
+  for await (const result of Worker.runReplayHistories({ workflowBundle, dataConverter }, handOver())) {
     report.replayed += 1;
     if (result.error)
       report.failed.push({
@@ -115,12 +118,12 @@ export async function replayCommand(files: string[], opts: { query?: string; bun
   if (opts.query) {
     const client = await connectClient(config);
     try {
-      report = await replayHistories(historiesFromQuery(client, opts.query), bundlePath);
+      report = await replayHistories(historiesFromQuery(client, opts.query), bundlePath, dataConverterFor(config));
     } finally {
       await client.connection.close();
     }
   } else {
-    report = await replayHistories(historiesFromFiles(files), bundlePath);
+    report = await replayHistories(historiesFromFiles(files), bundlePath, dataConverterFor(config));
   }
   printJson(report);
   // A query that matched nothing checked nothing (a typo, the wrong namespace): never a pass.

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Alert } from '../alerts/schema';
+import { redactAlert } from '../secrets';
 import { IDENTITY, PROVIDER, SEVERITY } from '../temporal/searchAttributes';
 import type { ContainmentContext } from '../domain/case';
 import {
@@ -26,7 +27,7 @@ const HANDOVER_DEADLINE_MS = 5_000;
 const DISPOSITION_WAIT_MS = 10_000;
 
 /**
- * Delivers a validated alert to its identity's containment workflow, starting it if none
+ * Delivers a validated alert, its secrets fingerprinted, to its identity's containment workflow, starting it if none
  * runs (signalWithStart), then asks the workflow what it made of this delivery. A `shadow`
  * alert goes to the identity's shadow case (`shadow:contain:…`), never to the real one. Throws when
  * Temporal does not take the alert within a few seconds: the caller must not report success.
@@ -35,7 +36,7 @@ const DISPOSITION_WAIT_MS = 10_000;
 export async function submitAlert(
   client: Client,
   taskQueue: string,
-  alert: Alert,
+  submitted: Alert,
   {
     searchAttributes = true,
     askDisposition = true,
@@ -47,6 +48,8 @@ export async function submitAlert(
     context?: ContainmentContext;
   } = {},
 ): Promise<Submission> {
+  // The last step before Temporal: nothing after it may hold a secret the rule sets can find.
+  const alert = await redactAlert(submitted);
   const workflowId = caseWorkflowId(alert);
   const deliveryId = randomUUID();
   const handle = await client.withDeadline(Date.now() + HANDOVER_DEADLINE_MS, () =>

@@ -58,6 +58,10 @@ export const ConfigSchema = z.object({
   CORDON_SLACK_WEBHOOK_URL: optionalText.pipe(z.url().optional()),
   /** A Microsoft Teams incoming webhook: approval requests as Adaptive Cards. */
   CORDON_TEAMS_WEBHOOK_URL: optionalText.pipe(z.url().optional()),
+  /** Payload encryption keys, `<id>:<base64 32 bytes>`, comma-separated, newest first. */
+  CORDON_PAYLOAD_KEYS: optionalText,
+  /** The same, one per line, from a file; unset: `<data dir>/payload-keys`, made on first start. */
+  CORDON_PAYLOAD_KEYS_FILE: optionalText,
   // At most 1.5 MiB: Temporal refuses payloads over 2 MB, and the alert travels as one.
   CORDON_MAX_BODY_BYTES: z.coerce
     .number()
@@ -105,6 +109,7 @@ const SECRET_VARIABLES = new Set([
   'DATABASE_URL',
   'CORDON_NOTIFY_WEBHOOK_URL',
   'CORDON_OPENBAO_TOKEN',
+  'CORDON_PAYLOAD_KEYS',
   'CORDON_PG_CONNECTOR_URL',
   'CORDON_SLACK_SIGNING_SECRET',
   'CORDON_SLACK_WEBHOOK_URL',
@@ -142,6 +147,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 /** The Temporal Web UI base URL that notifications and the README link to. */
 export function uiUrl(config: Config): string {
   return config.CORDON_UI_URL ?? `http://127.0.0.1:${config.CORDON_UI_PORT}`;
+}
+
+/** Where the Web UI's pages come from: they call the intake's codec from the browser. */
+export function uiOrigins(config: Config): string[] {
+  const origin = new URL(uiUrl(config)).origin;
+  return [
+    ...new Set([
+      origin,
+      origin.replace('//127.0.0.1:', '//localhost:'),
+      origin.replace('//localhost:', '//127.0.0.1:'),
+    ]),
+  ];
 }
 
 /** The identity systems configured in the environment; each connector needs all of its settings. */

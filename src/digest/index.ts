@@ -22,20 +22,3 @@ export function canonicalJson(value: unknown): string {
 export function digestOf(value: unknown): string {
   return fingerprint(canonicalJson(value));
 }
-
-const SECRET_KEY = /secret|token|password|passwd|private.?key|credential|api.?key|^key$/i;
-
-/**
- * Replaces every string value under a secret-looking key with its fingerprint, at any depth
- * below that key (`{"secret": {"value": "…"}}` too). Forwarders sometimes include the leaked
- * value; it must never reach history, logs or audit.
- */
-export function fingerprintSecrets(value: unknown, key = '', underSecret = false): unknown {
-  const secret = underSecret || SECRET_KEY.test(key);
-  if (typeof value === 'string') return secret && !value.startsWith('sha256:') ? fingerprint(value) : value;
-  if (Array.isArray(value)) return value.map((item) => fingerprintSecrets(item, key, secret));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fingerprintSecrets(v, k, secret)]));
-  }
-  return value;
-}

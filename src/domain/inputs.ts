@@ -6,6 +6,7 @@
 // no Node built-ins.
 import { ALERT_ID_MAX, ALERT_KINDS, SEVERITIES, type Alert, type IdentityRef } from './alert';
 import { canonicalId, lookAlikeProblem } from './identityId';
+import { redactText } from '../secrets/redact';
 
 /** One failing field of an input, as HTTP answers and CLI messages report it. */
 export interface FieldProblem {
@@ -270,14 +271,23 @@ const alert = object<Alert>(
 );
 
 const NAME = text({ min: 1 });
-const REASON = optional(text({ max: 2000 }));
+
+// What a person typed goes into status, notices and the audit: a pasted credential must not.
+function redacted(rule: Rule<string>): Rule<string> {
+  return (input, path, problems) => {
+    const value = rule(input, path, problems);
+    return typeof value === 'string' ? redactText(value) : value;
+  };
+}
+const PERSON = redacted(NAME);
+const REASON = optional(redacted(text({ max: 2000 })));
 
 const decision = object<DecisionInput>(
-  { requestId: required(NAME), approver: required(NAME), reason: REASON, actionDigest: optional(NAME) },
+  { requestId: required(NAME), approver: required(PERSON), reason: REASON, actionDigest: optional(NAME) },
   'strip',
 );
-const falsePositive = object<FalsePositiveInput>({ by: required(NAME), reason: REASON }, 'strip');
-const operatorAction = object<NonNullable<OperatorAction>>({ by: optional(NAME), reason: REASON }, 'strip');
+const falsePositive = object<FalsePositiveInput>({ by: required(PERSON), reason: REASON }, 'strip');
+const operatorAction = object<NonNullable<OperatorAction>>({ by: optional(PERSON), reason: REASON }, 'strip');
 
 function check<T>(rule: Rule<T>, input: unknown): Checked<T> {
   const problems: FieldProblem[] = [];

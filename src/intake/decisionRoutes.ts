@@ -12,8 +12,15 @@ import type { RefusalCode } from '../domain/decisions';
 import type { Logger } from '../log';
 import { controlUpdate, decideUpdate, statusQuery } from '../../workflows/definitions';
 import { RateLimiter } from './rateLimit';
+import { redactText } from '../secrets/redact';
 
-const Reason = z.string().trim().min(1).max(2000);
+// Stored, audited and shown to other approvers: a pasted credential is kept as its fingerprint.
+const Reason = z
+  .string()
+  .trim()
+  .min(1)
+  .max(2000)
+  .transform((reason) => redactText(reason));
 
 /** Body of `POST /v1/cases/{workflowId}/decisions`. */
 export const DecisionRequest = z

@@ -14,6 +14,7 @@ import { slackRoutes } from './slackRoutes';
 import { ApproverDirectory } from '../approvers/authenticate';
 import { loadPolicy } from '../policy/load';
 import type { Policy } from '../policy/schema';
+import { codecRoutes, type CodecRouteDeps } from './codecRoutes';
 import { RateLimiter } from './rateLimit';
 import { IntakeMetrics, type RejectReason } from './metrics';
 import type { Source } from './sources';
@@ -43,6 +44,8 @@ export interface IntakeDeps {
   slackSigningSecret?: string;
   /** The Slack workspace whose clicks count. */
   slackTeamId?: string;
+  /** Serves `/codec/decode|encode` for the Web UI when payloads are encrypted. */
+  codec?: CodecRouteDeps;
 }
 
 const AuditQuery = z
@@ -119,6 +122,7 @@ export function buildIntake({
   policyFile,
   slackSigningSecret,
   slackTeamId,
+  codec,
 }: IntakeDeps) {
   const metrics = new IntakeMetrics(workerMetricsUrl, logger);
   const refuse = (
@@ -193,6 +197,7 @@ export function buildIntake({
   app.register(
     killSwitchRoutes({ db, client, logger, approvers, policy: lastGoodPolicy(policyFile, logger), limiter }),
   );
+  if (codec) app.register(codecRoutes(codec));
   if (slackSigningSecret)
     app.register(
       slackRoutes({ client, db, approvers, signingSecret: slackSigningSecret, teamId: slackTeamId, logger }),

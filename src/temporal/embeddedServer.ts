@@ -19,7 +19,7 @@ const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 10_000;
 
 /** The `temporal server start-dev` arguments for a config: persisted SQLite, UI, attributes. */
-export function devServerArgs(config: Config): string[] {
+export function devServerArgs(config: Config, codecEndpoint?: string): string[] {
   return [
     'server',
     'start-dev',
@@ -38,6 +38,8 @@ export function devServerArgs(config: Config): string[] {
     '--log-level',
     'warn',
     '--ui-disable-news-fetch',
+    // The Web UI decodes encrypted payloads in the browser through the intake, on loopback.
+    ...(codecEndpoint ? ['--ui-codec-endpoint', codecEndpoint] : []),
     ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${key.type}`]),
   ];
 }
@@ -46,14 +48,18 @@ export function devServerArgs(config: Config): string[] {
  * Starts `temporal server start-dev` with its state in the data directory and waits until it
  * accepts connections. Falls back to the SDK's own download when no binary is installed.
  */
-export async function startEmbeddedServer(config: Config, logger: Logger): Promise<EmbeddedServer> {
+export async function startEmbeddedServer(
+  config: Config,
+  logger: Logger,
+  codecEndpoint?: string,
+): Promise<EmbeddedServer> {
   mkdirSync(config.CORDON_DATA_DIR, { recursive: true });
   const address = `127.0.0.1:${config.CORDON_DEV_SERVER_PORT}`;
   const cli = resolveTemporalCli();
   logger.info({ source: cli.source, path: cli.path, address }, 'starting embedded Temporal dev server');
   if (!cli.path) return startDownloadedServer(config, address, logger);
 
-  const child = spawn(cli.path, devServerArgs(config), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cli.path, devServerArgs(config, codecEndpoint), { stdio: ['ignore', 'pipe', 'pipe'] });
   const output = forwardOutput(child, logger);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const failedToStart = exited.then((code) => {

@@ -1,5 +1,6 @@
 // One Temporal server, database and worker per test file, started and stopped by vitest hooks.
 import { randomUUID } from 'node:crypto';
+import type { DataConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkerInterceptors } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
@@ -37,6 +38,8 @@ export interface HarnessOptions {
   /** Real identity systems for the worker's connectors; called in the harness's beforeAll, so start
    *  the servers in a beforeAll registered before useHarness(). */
   connectors?: () => ConnectorSettings;
+  /** Payload encryption for the client and the worker (with the default dev server). */
+  dataConverter?: DataConverter;
 }
 
 /** The running pieces, filled in by `beforeAll`. */
@@ -73,7 +76,7 @@ export function useHarness(options: HarnessOptions = {}): Harness {
   let stopWorker: () => Promise<void> = async () => undefined;
   beforeAll(async () => {
     [harness.env, harness.db] = await Promise.all([
-      (options.server ?? startDevServer)(),
+      (options.server ?? (() => startDevServer({ dataConverter: options.dataConverter })))(),
       (options.database ?? (() => openDatabase({})))(),
     ]);
     if (options.webhook) harness.webhook = await WebhookSink.start();
@@ -86,6 +89,7 @@ export function useHarness(options: HarnessOptions = {}): Harness {
       logger: options.logger,
       interceptors: options.interceptors,
       connectors: options.connectors?.(),
+      dataConverter: options.dataConverter,
     });
     const done = worker.run();
     stopWorker = async () => {

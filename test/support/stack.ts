@@ -4,6 +4,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { DataConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkerInterceptors } from '@temporalio/worker';
 import { parse, stringify } from 'yaml';
@@ -24,16 +25,30 @@ export async function startDevServer({
   uiPort,
   port,
   dbFilename,
-}: { uiPort?: number; port?: number; dbFilename?: string } = {}): Promise<TestWorkflowEnvironment> {
+  dataConverter,
+  codecEndpoint,
+}: {
+  uiPort?: number;
+  port?: number;
+  dbFilename?: string;
+  dataConverter?: DataConverter;
+  /** Where the Web UI decodes encrypted payloads. */
+  codecEndpoint?: string;
+} = {}): Promise<TestWorkflowEnvironment> {
   installRuntime(testLogger);
   return TestWorkflowEnvironment.createLocal({
+    client: { dataConverter },
     server: {
       executable: serverExecutable(resolveTemporalCli()),
       ip: '127.0.0.1',
       port,
       dbFilename,
       searchAttributes: [...SEARCH_ATTRIBUTES],
-      ...(uiPort && { ui: true, uiPort, extraArgs: ['--ui-disable-news-fetch'] }),
+      ...(uiPort && {
+        ui: true,
+        uiPort,
+        extraArgs: ['--ui-disable-news-fetch', ...(codecEndpoint ? ['--ui-codec-endpoint', codecEndpoint] : [])],
+      }),
     },
   });
 }
@@ -59,6 +74,8 @@ export interface TestWorkerOptions {
   logger?: Logger;
   interceptors?: WorkerInterceptors;
   connectors?: ConnectorSettings;
+  /** Payload encryption; the environment's client must use the same. */
+  dataConverter?: DataConverter;
 }
 
 /** Cordon workers on the environment, on their own task queues, running `workflowBundle`. */
@@ -85,6 +102,7 @@ export async function startWorkerWithBundle(
     logger: options.logger ?? testLogger,
     interceptors: options.interceptors,
     connectors: options.connectors,
+    dataConverter: options.dataConverter,
   });
 }
 
