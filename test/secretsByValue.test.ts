@@ -59,7 +59,7 @@ describe('secrets found by value', () => {
     }
   });
 
-  it('secretlint\'s maintained rules run on every string, keys included', async () => {
+  it("secretlint's maintained rules run on every string, keys included", async () => {
     const sendgrid = `SG.${'Ab1'.padEnd(22, 'x')}.${'Cd2'.padEnd(43, 'y')}`;
     const found = await secretsFoundBySecretlint({ summary: 'x', evidence: { [`mail ${sendgrid}`]: 1 } });
     expect([...found]).toEqual([sendgrid]);

@@ -64,12 +64,10 @@ export function codecRoutes({ codec, uiOrigins }: CodecRouteDeps) {
           const result = direction === 'decode' ? await codec.decode(payloads) : await codec.encode(payloads);
           return { payloads: result.map(toJson) };
         } catch (err) {
-          return reply
-            .code(422)
-            .send({
-              error: 'payloads not decoded',
-              problems: [{ field: 'payloads', message: (err as Error).message }],
-            });
+          return reply.code(422).send({
+            error: 'payloads not decoded',
+            problems: [{ field: 'payloads', message: (err as Error).message }],
+          });
         }
       });
     }
