@@ -5,6 +5,7 @@ import type { WorkerInterceptors } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
 import type { Alert } from '../../src/alerts';
 import { submitAlert } from '../../src/client/submitAlert';
+import type { AuditNotary } from '../../src/audit/checkpoints';
 import { openDatabase, type Database } from '../../src/db';
 import type { Logger } from '../../src/log';
 import type { ConnectorSettings } from '../../activities/connectors/types';
@@ -37,6 +38,8 @@ export interface HarnessOptions {
   /** Real identity systems for the worker's connectors; called in the harness's beforeAll, so start
    *  the servers in a beforeAll registered before useHarness(). */
   connectors?: () => ConnectorSettings;
+  /** Signs the chain heads the worker stores (default: stored unsigned). */
+  auditNotary?: AuditNotary;
 }
 
 /** The running pieces, filled in by `beforeAll`. */
@@ -86,6 +89,7 @@ export function useHarness(options: HarnessOptions = {}): Harness {
       logger: options.logger,
       interceptors: options.interceptors,
       connectors: options.connectors?.(),
+      auditNotary: options.auditNotary,
     });
     const done = worker.run();
     stopWorker = async () => {

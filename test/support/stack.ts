@@ -14,6 +14,7 @@ import type { InventoryIdentity } from '../../src/inventory';
 import { installRuntime } from '../../worker/runtime';
 import type { ConnectorSettings } from '../../activities/connectors/types';
 import { createWorker, type CordonWorker, type WorkerOptions } from '../../worker/worker';
+import type { AuditNotary } from '../../src/audit/checkpoints';
 import type { Database } from '../../src/db';
 
 /** Test logs go nowhere unless CORDON_TEST_LOG_LEVEL asks for them. */
@@ -59,6 +60,8 @@ export interface TestWorkerOptions {
   logger?: Logger;
   interceptors?: WorkerInterceptors;
   connectors?: ConnectorSettings;
+  /** Signs the chain heads the worker stores. */
+  auditNotary?: AuditNotary;
 }
 
 /** Cordon workers on the environment, on their own task queues, running `workflowBundle`. */
@@ -85,6 +88,7 @@ export async function startWorkerWithBundle(
     logger: options.logger ?? testLogger,
     interceptors: options.interceptors,
     connectors: options.connectors,
+    auditNotary: options.auditNotary,
   });
 }
 
