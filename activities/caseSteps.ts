@@ -3,6 +3,7 @@
 // round trip, not five.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { IdentityRef } from '../src/alerts/schema';
+import type { AuditNotary } from '../src/audit/checkpoints';
 import type { Database } from '../src/db';
 import {
   isShadowWorkflowId,
@@ -33,6 +34,8 @@ const verifiedMode = (...policies: (Policy | undefined)[]) => policies.some((p) 
 /** What the case steps need from the worker. */
 export interface CaseStepDeps {
   db: Database;
+  /** Signs the chain heads the steps store; without it entries are stored unsigned. */
+  notary?: AuditNotary;
   connectors: Map<string, Connector>;
   config: TrustedConfig;
   sendNotice: (notice: Notice, timeoutMs: number) => Promise<void>;
@@ -40,8 +43,8 @@ export interface CaseStepDeps {
 }
 
 /** Creates the case's step activities. */
-export function createCaseSteps({ db, connectors, config, sendNotice, logger }: CaseStepDeps) {
-  const deliver = (outbox: Outbox): Promise<OutboxReceipt> => deliverOutbox(db, sendNotice, logger, outbox);
+export function createCaseSteps({ db, notary, connectors, config, sendNotice, logger }: CaseStepDeps) {
+  const deliver = (outbox: Outbox): Promise<OutboxReceipt> => deliverOutbox(db, notary, sendNotice, logger, outbox);
   const tools = stepTools(db, connectors);
 
   function refused(reason: string, outbox: Outbox) {
@@ -184,7 +187,7 @@ export function createCaseSteps({ db, connectors, config, sendNotice, logger }: 
      * written fails this activity, so it is retried: the case has nothing else to do meanwhile.
      */
     async deliverOutbox(outbox: Outbox): Promise<OutboxReceipt> {
-      await storeAuditEntries(db, outbox.audit);
+      await storeAuditEntries(db, outbox.audit, notary);
       return deliver({ audit: [], notices: outbox.notices });
     },
   };

@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type { AuditNotary } from '../src/audit/checkpoints';
 import type { Database } from '../src/db';
 import type { Logger } from '../src/log';
 import { createCaseSteps } from './caseSteps';
@@ -12,6 +13,8 @@ import { trustedConfig } from './trustedConfig';
 /** What activities need from the process: clients, stores and file locations. */
 export interface ActivityDeps {
   db: Database;
+  /** Signs the audit chain heads the activities store (the service always gives one). */
+  auditNotary?: AuditNotary;
   client: Client;
   taskQueue: string;
   namespace: string;
@@ -32,6 +35,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createCaseSteps({
       db: deps.db,
+      notary: deps.auditNotary,
       connectors: createConnectors({ db: deps.db, settings: deps.connectors ?? {} }),
       config: trustedConfig(deps.db, deps),
       sendNotice,

@@ -1,21 +1,32 @@
+import type { AuditNotary } from '../src/audit/checkpoints';
 import type { AuditEntry } from '../src/audit/entry';
+import { storeSignedHeads } from '../src/audit/heads';
 import type { Database } from '../src/db';
 import type { Notice, Outbox, OutboxReceipt } from '../src/domain/case';
 import type { Logger } from '../src/log';
 import { errorText } from '../src/domain/errors';
 import { NoticeFailure } from './notifications';
 
-/** Stores audit entries idempotently by (workflowId, runId, seq): retries never duplicate. */
-export async function storeAuditEntries(db: Database, entries: AuditEntry[]): Promise<void> {
+/**
+ * Stores audit entries idempotently by (workflowId, runId, seq): retries never duplicate. With a
+ * notary, each chain's new head is signed in the same transaction, so no stored entry is ever
+ * without its signature.
+ */
+export async function storeAuditEntries(db: Database, entries: AuditEntry[], notary?: AuditNotary): Promise<void> {
   if (!entries.length) return;
   const values = entries.map(
     (_, i) => `($${i * 6 + 1}, $${i * 6 + 2}, $${i * 6 + 3}, $${i * 6 + 4}, $${i * 6 + 5}, $${i * 6 + 6}::jsonb)`,
   );
-  await db.query(
-    `INSERT INTO audit_entries (workflow_id, run_id, seq, hash, prev_hash, entry) VALUES ${values.join(', ')}
-     ON CONFLICT (workflow_id, run_id, seq) DO NOTHING`,
-    entries.flatMap((e) => [e.workflowId, e.runId, e.seq, e.hash, e.prevHash, JSON.stringify(e)]),
-  );
+  const heads = notary?.signHeads(entries) ?? [];
+  await db.transaction(async (query) => {
+    await query(
+      `INSERT INTO audit_entries (workflow_id, run_id, seq, hash, prev_hash, entry) VALUES ${values.join(', ')}
+       ON CONFLICT (workflow_id, run_id, seq) DO NOTHING`,
+      entries.flatMap((e) => [e.workflowId, e.runId, e.seq, e.hash, e.prevHash, JSON.stringify(e)]),
+    );
+    await storeSignedHeads(query, heads);
+  });
+  notary?.committed(heads);
 }
 
 // All of a delivery's notices share this much time: a webhook that hangs must not hold a step (or
@@ -30,13 +41,14 @@ const NOTICES_BUDGET_MS = 5_000;
  */
 export async function deliverOutbox(
   db: Database,
+  notary: AuditNotary | undefined,
   send: (n: Notice, timeoutMs: number) => Promise<void>,
   logger: Logger,
   outbox: Outbox,
 ): Promise<OutboxReceipt> {
   let stored = true;
   try {
-    await storeAuditEntries(db, outbox.audit);
+    await storeAuditEntries(db, outbox.audit, notary);
   } catch (err) {
     stored = false;
     logger.warn(

@@ -2,10 +2,12 @@
 // worker and the intake HTTP server; SIGINT/SIGTERM drain them in reverse order.
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { ConfigError, connectorSettings, loadConfig, uiOrigins, uiUrl, type Config } from './config';
+import { auditFiles, ConfigError, connectorSettings, loadConfig, uiOrigins, uiUrl, type Config } from './config';
 import { dataConverterFor } from './codec';
 import { temporalAddress } from './client/connect';
 import { claimDataDir } from './audit/access';
+import { serviceNotary, signingKeyProblem } from './audit/notary';
+import { serviceAuditToken } from './audit/token';
 import { openDatabase } from './db';
 import { ConfigFileError, loadInventory, loadPolicy } from './policy/load';
 import { isLoopback } from './intake/authenticate';
@@ -45,6 +47,8 @@ function configOrExit(): Settings {
         },
       ]);
     }
+    const keyProblem = signingKeyProblem(config);
+    if (keyProblem) throw new ConfigError([{ variable: 'CORDON_AUDIT_SIGNING_KEY_FILE', problem: keyProblem }]);
     const approvers = config.CORDON_APPROVERS_FILE
       ? ApproverDirectory.load(config.CORDON_APPROVERS_FILE)
       : new ApproverDirectory({ approvers: [] });
@@ -57,6 +61,14 @@ function configOrExit(): Settings {
     } else throw err;
     process.exit(2);
   }
+}
+
+// Said at start-up: whether the audit tables are protected from the service's own role.
+function databaseRoles(config: Config): string {
+  if (!config.DATABASE_URL) return 'embedded PGlite is single-user: the audit is protected by signatures only';
+  return config.CORDON_MIGRATION_DATABASE_URL
+    ? 'the service role may only insert into and read the audit tables'
+    : 'the service role owns the tables: set CORDON_MIGRATION_DATABASE_URL to the owner for production';
 }
 
 // Said at start-up: whether a name in a signal counts as that person.
@@ -88,9 +100,23 @@ async function start(
     const release = claimDataDir(config);
     stops.push(async () => release());
   }
-  const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.CORDON_DATA_DIR });
+  const db = await openDatabase({
+    url: config.DATABASE_URL,
+    migrationUrl: config.CORDON_MIGRATION_DATABASE_URL,
+    dataDir: config.CORDON_DATA_DIR,
+  });
   stops.push(() => db.close());
-  logger.info({ kind: db.kind }, 'audit database ready');
+  logger.info({ kind: db.kind, roles: databaseRoles(config) }, 'audit database ready');
+  const auditNotary = serviceNotary(config);
+  // Stopped after the worker and intake (stops run in reverse): the last checkpoint has their heads.
+  const stopCheckpoints = auditNotary.checkpointEvery(config.CORDON_AUDIT_CHECKPOINT_SECONDS * 1000, logger);
+  stops.push(async () => stopCheckpoints());
+  const auditToken = serviceAuditToken(config);
+  const { publicKey, checkpoints } = auditFiles(config);
+  logger.info(
+    { key: auditNotary.signer.publicKey.fingerprint, publicKey, checkpoints },
+    'audit chain heads are signed; verify with the public key',
+  );
 
   const connection = await Connection.connect({ address });
   stops.push(() => connection.close());
@@ -106,6 +132,7 @@ async function start(
     taskQueue: config.CORDON_TASK_QUEUE,
     workflowBundle: await loadWorkflowBundle(config.CORDON_WORKFLOW_BUNDLE),
     db,
+    auditNotary,
     client,
     policyFile: config.CORDON_POLICY_FILE,
     inventoryFile: config.CORDON_INVENTORY_FILE,
@@ -131,6 +158,8 @@ async function start(
     logger,
     searchAttributes: config.CORDON_SEARCH_ATTRIBUTES,
     db,
+    auditToken,
+    auditNotary,
     sources,
     maxBodyBytes: config.CORDON_MAX_BODY_BYTES,
     workerMetricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,

@@ -2,14 +2,23 @@
 // matches) and the determinism guard: recorded histories replay against today's workflow code.
 import { Context } from '@temporalio/activity';
 import { Worker, type ActivityInboundCallsInterceptor } from '@temporalio/worker';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { listActions } from '../activities/connectors/simulated/state';
 import { storeAuditEntries } from '../activities/outbox';
 import { verifyChain, type AuditEntry } from '../src/audit/entry';
+import { AuditNotary, readCheckpoints } from '../src/audit/checkpoints';
+import { readSignedHeads } from '../src/audit/heads';
 import { auditEntriesIn } from '../src/audit/rebuild';
+import { AuditSigner } from '../src/audit/signing';
+import { verifyAudit } from '../src/audit/verify';
+import { buildIntake } from '../src/intake/server';
 import { approveSignal, auditQuery, falsePositiveSignal } from '../workflows/definitions';
 import { useHarness } from './support/harness';
 import { pendingRequestId, waitForStatus } from './support/scenario';
+import { testLogger } from './support/temporal';
 
 // Fault injection: the first action step of every run fails after it acted and wrote its rows, as
 // a worker crash before the activity's completion would. The retry must not duplicate anything.
@@ -26,7 +35,12 @@ const failAfterWriting: ActivityInboundCallsInterceptor = {
     return result;
   },
 };
-const h = useHarness({ interceptors: { activity: [() => ({ inbound: failAfterWriting })] } });
+const keyDir = mkdtempSync(path.join(tmpdir(), 'cordon-audit-key-'));
+const notary = new AuditNotary(
+  AuditSigner.loadOrCreate(path.join(keyDir, 'key.pem'), path.join(keyDir, 'key.pub.pem')),
+  path.join(keyDir, 'checkpoints.jsonl'),
+);
+const h = useHarness({ interceptors: { activity: [() => ({ inbound: failAfterWriting })] }, auditNotary: notary });
 
 async function storedEntries(workflowId: string): Promise<AuditEntry[]> {
   const { rows } = await h.db.query<{ entry: AuditEntry }>(
@@ -115,6 +129,51 @@ describe('the audit trail', () => {
 
     const tampered = stored.map((e) => (e.seq === 3 ? { ...e, actor: 'mallory' } : e));
     expect(verifyChain(tampered)).toBe(3);
+  });
+
+  it('a closed case ends with its seal; signed heads and a checkpoint verify it without the history', async () => {
+    const { handle } = await finishedContainment();
+    const stored = await storedEntries(handle.workflowId);
+    expect(stored.at(-1)).toMatchObject({
+      event: 'audit.sealed',
+      result: { entries: stored.length - 1, head: stored.at(-2)!.hash },
+    });
+    expect(notary.writeCheckpoint()).toBe(true);
+    const verdict = verifyAudit({
+      entries: stored,
+      signedHeads: await readSignedHeads(h.db, handle.workflowId),
+      checkpoints: readCheckpoints(path.join(keyDir, 'checkpoints.jsonl')),
+      key: notary.signer.publicKey,
+      workflowId: handle.workflowId,
+    });
+    expect(verdict).toMatchObject({ intact: true, chains: 1, sealed: 1, open: 0, problems: [] });
+  });
+
+  it('the audit API answers 401 without its token and the entries with it', async () => {
+    const { handle } = await finishedContainment();
+    const intake = buildIntake({
+      client: h.env.client,
+      taskQueue: h.taskQueue,
+      logger: testLogger,
+      db: h.db,
+      auditToken: 'a'.repeat(32),
+    });
+    try {
+      const url = `/v1/audit/entries?workflowId=${encodeURIComponent(handle.workflowId)}`;
+      const ask = (authorization?: string) =>
+        intake.inject({ url, remoteAddress: '127.0.0.1', headers: authorization ? { authorization } : {} });
+      for (const refused of [await ask(), await ask(`Bearer ${'b'.repeat(32)}`), await ask('a'.repeat(32))]) {
+        expect(refused.statusCode).toBe(401);
+        expect(refused.json()).toMatchObject({ problems: [{ field: 'authorization' }] });
+      }
+      const answered = await ask(`Bearer ${'a'.repeat(32)}`);
+      expect(answered.statusCode).toBe(200);
+      expect(answered.json()).toEqual(await storedEntries(handle.workflowId));
+      const heads = await intake.inject({ url: '/v1/audit/heads', remoteAddress: '127.0.0.1' });
+      expect(heads.statusCode).toBe(401);
+    } finally {
+      await intake.close();
+    }
   });
 
   it('replays recorded histories with the current workflow code (determinism guard)', async () => {

@@ -4,6 +4,8 @@ import { listActions } from '../activities/connectors/simulated/state';
 import { verifyChain, type AuditEntry } from '../src/audit/entry';
 import { openDatabase } from '../src/db';
 import { MIGRATIONS } from '../src/db/migrations';
+import { AUDIT_TABLES } from '../src/db/roles';
+import { moveKillSwitch } from '../src/killSwitch/store';
 import { auditQuery } from '../workflows/definitions';
 import { useHarness } from './support/harness';
 import { startPostgres, type TestPostgres } from './support/postgres';
@@ -45,5 +47,48 @@ describe('PostgreSQL via DATABASE_URL', () => {
   it('refuses to update or delete audit entries (append-only)', async () => {
     await expect(h.db.query('DELETE FROM audit_entries')).rejects.toThrow(/append-only/);
     await expect(h.db.query("UPDATE audit_entries SET hash = 'x'")).rejects.toThrow(/append-only/);
+  });
+});
+
+// Issue 21 item 3: the service's role can read and append to the audit, and nothing else there.
+describe('the service role (DATABASE_URL) beside the owner (CORDON_MIGRATION_DATABASE_URL)', () => {
+  const as = (role: string) => {
+    const url = new URL(pg.url);
+    url.username = role;
+    url.pathname = '/cordon_roles';
+    return url.toString();
+  };
+
+  it('may insert and read audit entries but not update, delete, truncate or unguard them', async () => {
+    await h.db.query('CREATE ROLE cordon_owner LOGIN');
+    await h.db.query('CREATE ROLE cordon_app LOGIN');
+    await h.db.query('CREATE DATABASE cordon_roles OWNER cordon_owner');
+    const service = await openDatabase({ url: as('cordon_app'), migrationUrl: as('cordon_owner') });
+    try {
+      // What the service does with the store works: the switch's move appends to its audit chain.
+      await moveKillSwitch(service, { engaged: true, by: 'ciso', reason: 'drill' });
+      await moveKillSwitch(service, { engaged: false, by: 'ciso' });
+      const { rows } = await service.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_entries');
+      expect(rows[0].n).toBe(2);
+      for (const table of AUDIT_TABLES) {
+        await expect(service.query(`UPDATE ${table} SET seq = seq`)).rejects.toThrow(/permission denied/);
+        await expect(service.query(`DELETE FROM ${table}`)).rejects.toThrow(/permission denied/);
+        await expect(service.query(`TRUNCATE ${table}`)).rejects.toThrow(/permission denied/);
+        await expect(service.query(`ALTER TABLE ${table} DISABLE TRIGGER USER`)).rejects.toThrow(/must be owner/);
+        await expect(service.query(`DROP TABLE ${table}`)).rejects.toThrow(/must be owner/);
+      }
+      // The record of migrations belongs to the owner too.
+      await expect(
+        service.query("INSERT INTO schema_migrations (version, description) VALUES (999, 'forged')"),
+      ).rejects.toThrow(/permission denied/);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('refuses to run the service as the owner when both URLs name one role', async () => {
+    await expect(openDatabase({ url: as('cordon_owner'), migrationUrl: as('cordon_owner') })).rejects.toThrow(
+      /same role/,
+    );
   });
 });

@@ -184,7 +184,7 @@ describe('the audit CLI', () => {
     );
     const verified = await cordon(service, ['audit', 'verify']);
     expect(verified.code).toBe(0);
-    expect(JSON.parse(verified.stdout)).toMatchObject({ intact: true, chains: 1 });
+    expect(JSON.parse(verified.stdout)).toMatchObject({ intact: true, chains: 1, problems: [] });
     const exported = await cordon(service, ['audit', 'export', '--format', 'jsonl']);
     const lines = exported.stdout
       .trim()
@@ -207,7 +207,8 @@ describe('the audit CLI', () => {
     await db.close();
     const broken = await runTs('bin/cordon.js', ['audit', 'verify'], env);
     expect(broken.code).toBe(1);
-    expect(broken.stderr).toContain(`${workflowId} seq 3`);
+    expect(broken.stderr).toContain(`chain ${workflowId} (`);
+    expect(broken.stderr).toContain('entry seq 3 does not follow from the one before it');
   });
 });
 

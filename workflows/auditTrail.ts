@@ -1,5 +1,5 @@
 import { workflowInfo } from '@temporalio/workflow';
-import { GENESIS_HASH, hashEntry, type AuditEntry } from '../src/domain/auditEntry';
+import { GENESIS_HASH, SEAL_EVENT, hashEntry, type AuditEntry, type SealResult } from '../src/domain/auditEntry';
 import { redactText } from '../src/secrets/redact';
 
 /** What a caller says about an event; the trail adds identity, sequence and chain. */
@@ -22,6 +22,7 @@ export interface AuditCursor {
 export class AuditTrail {
   readonly entries: AuditEntry[] = [];
   private unsaved: AuditEntry[] = [];
+  private sealed = false;
   policy: { version?: string; digest?: string } = {};
 
   constructor(
@@ -31,7 +32,10 @@ export class AuditTrail {
     private readonly shadow = false,
   ) {}
 
-  /** Appends one event to the chain and returns the entry. */
+  /**
+   * Appends one event to the chain and returns the entry. A sealed chain takes no more: input
+   * that arrives while a closed case delivers its seal is never acted on, so it is not recorded.
+   */
   record(event: AuditEvent): AuditEntry {
     const { workflowId, runId, firstExecutionRunId } = workflowInfo();
     const body = {
@@ -54,9 +58,27 @@ export class AuditTrail {
       prevHash: this.cursor.lastHash,
     };
     const entry = { ...body, hash: hashEntry(body) } as AuditEntry;
+    if (this.sealed) return entry;
     this.cursor = { seq: entry.seq, lastHash: entry.hash };
     this.entries.push(entry);
     this.unsaved.push(entry);
+    return entry;
+  }
+
+  /**
+   * Closes the chain with an entry recording how many came before it and the last one's hash:
+   * a verifier then knows the chain is complete, and that anything after it is forged.
+   */
+  seal(stage: string): AuditEntry {
+    const result: SealResult = { entries: this.cursor.seq, head: this.cursor.lastHash };
+    const entry = this.record({
+      stage,
+      event: SEAL_EVENT,
+      actor: 'cordon',
+      result: { ...result },
+      frameworks: ['NIST CSF RS.AN-07'],
+    });
+    this.sealed = true;
     return entry;
   }
 
@@ -75,4 +97,13 @@ export class AuditTrail {
   position(): AuditCursor {
     return this.cursor;
   }
+}
+
+/**
+ * A closing case's last act: seals its chain and stores the seal. Called after the last delivery
+ * (whose receipts are audited), so nothing follows the seal.
+ */
+export async function sealCase(c: { audit: AuditTrail; status: { stage: string }; flush(): Promise<void> }) {
+  c.audit.seal(c.status.stage);
+  await c.flush();
 }

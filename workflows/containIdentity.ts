@@ -5,6 +5,7 @@ import type { ContainIdentityInput, ContainmentStatus } from './definitions';
 import { rollBack } from './rollback';
 import { forwardToShadowCase } from './shadowMode';
 import { PLAYBOOK } from './stages';
+import { sealCase } from './auditTrail';
 import { bookkeeping } from './steps';
 import { errorText } from '../src/domain/errors';
 
@@ -28,6 +29,7 @@ export async function containIdentity(input: ContainIdentityInput): Promise<Cont
   } while (!c.settled && (await holdCase(c, input)) === 'reopened');
   await closeWhenQuiet(c);
   c.setStage('closed', c.status.outcome);
+  await sealCase(c);
   return c.status;
 }
 

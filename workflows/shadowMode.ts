@@ -5,6 +5,7 @@ import { allHandlersFinished, condition } from '@temporalio/workflow';
 import { shadowWorkflowId } from '../src/domain/case';
 import type { Case } from './case';
 import type { ContainmentStatus } from './definitions';
+import { sealCase } from './auditTrail';
 import { bookkeeping } from './steps';
 
 /** Forwards the case's alerts to its shadow case until none is left, then closes `forwarded`. */
@@ -30,5 +31,6 @@ export async function forwardToShadowCase(c: Case, searchAttributes?: boolean): 
     if (!c.ledger.hasNew()) break;
   }
   c.setStage('closed', 'forwarded');
+  await sealCase(c);
   return c.status;
 }

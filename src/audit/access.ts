@@ -3,9 +3,12 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config';
-import { openDatabase } from '../db';
+import { openDatabase, type Database } from '../db';
 import type { AuditEntry } from './entry';
+import { readSignedHeads } from './heads';
+import type { SignedHead } from './signing';
 import { readEntries, type AuditFilter } from './store';
+import { clientAuditToken } from './token';
 
 const lockFile = (config: Config) => path.join(config.CORDON_DATA_DIR, 'service.json');
 
@@ -28,19 +31,40 @@ export function runningService(config: Config): string | undefined {
   }
 }
 
-/** Reads audit entries from wherever the store can be read safely. */
-export async function fetchAuditEntries(config: Config, filter: AuditFilter): Promise<AuditEntry[]> {
+// Reads through the running service when it owns the embedded store, else from the store itself.
+async function readAudit<T>(
+  config: Config,
+  route: string,
+  query: Record<string, string | undefined>,
+  direct: (db: Database) => Promise<T>,
+): Promise<T> {
   const service = config.DATABASE_URL ? undefined : runningService(config);
   if (service) {
-    const query = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== undefined) as [string, string][]);
-    const res = await fetch(`${service}/v1/audit/entries?${query}`);
-    if (!res.ok) throw new Error(`the service answered ${res.status} for the audit entries`);
-    return (await res.json()) as AuditEntry[];
+    const params = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined) as [string, string][]);
+    const token = clientAuditToken(config);
+    const res = await fetch(`${service}${route}?${params}`, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+    if (res.status === 401) throw new Error('the service refused the audit token: set CORDON_AUDIT_TOKEN to its token');
+    if (!res.ok) throw new Error(`the service answered ${res.status} for ${route}`);
+    return (await res.json()) as T;
   }
-  const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.CORDON_DATA_DIR });
+  const db = await openDatabase({
+    url: config.DATABASE_URL,
+    migrationUrl: config.CORDON_MIGRATION_DATABASE_URL,
+    dataDir: config.CORDON_DATA_DIR,
+  });
   try {
-    return await readEntries(db, filter);
+    return await direct(db);
   } finally {
     await db.close();
   }
 }
+
+/** Reads audit entries from wherever the store can be read safely. */
+export const fetchAuditEntries = (config: Config, filter: AuditFilter): Promise<AuditEntry[]> =>
+  readAudit(config, '/v1/audit/entries', { ...filter }, (db) => readEntries(db, filter));
+
+/** Reads the stored head signatures (of one workflow, or all). */
+export const fetchSignedHeads = (config: Config, workflowId?: string): Promise<SignedHead[]> =>
+  readAudit(config, '/v1/audit/heads', { workflowId }, (db) => readSignedHeads(db, workflowId));

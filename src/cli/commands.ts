@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import { formatNamed, normalizeAlert, FORMAT_NAMES } from '../alerts/formats';
 import { fetchAuditEntries } from '../audit/access';
 import { compareWithHistory, entriesFromHistories } from '../audit/rebuild';
-import { verifyEntries } from '../audit/store';
 import { connectClient } from '../client/connect';
 import { loadConfig } from '../config';
 import { canonicalJson } from '../digest';
@@ -12,6 +11,7 @@ import { findIdentity } from '../inventory';
 import { loadInventory, loadPolicy } from '../policy/load';
 import { plan } from '../policy/plan';
 import { statusQuery } from '../../workflows/definitions';
+import { verifyStoredAudit } from './auditVerify';
 import { ExitCode, UsageError } from './errors';
 import { decodeJsonBody } from '../intake/body';
 import { newToken } from '../intake/sources';
@@ -62,7 +62,15 @@ export const showStatus = (workflowId: string) => (client: Client) =>
 /** `audit list|export|verify|rebuild`: read the store where it can be read safely. */
 export function audit(
   action: string,
-  opts: { workflow?: string; identity?: string; since?: string; format?: string; fromHistory?: boolean },
+  opts: {
+    workflow?: string;
+    identity?: string;
+    since?: string;
+    format?: string;
+    fromHistory?: boolean;
+    publicKey?: string;
+    checkpoints?: string;
+  },
 ) {
   const filter = { workflowId: opts.workflow, identity: opts.identity, since: opts.since };
   const config = loadConfig();
@@ -85,11 +93,10 @@ export function audit(
       };
     case 'verify':
       return async () => {
-        const report = verifyEntries(await fetchAuditEntries(config, { workflowId: opts.workflow }));
-        printJson(report);
-        if (report.broken)
-          console.error(`cordon: audit chain broken at ${report.broken.workflowId} seq ${report.broken.seq}`);
-        return report.intact ? ExitCode.ok : ExitCode.failure;
+        const verdict = await verifyStoredAudit(config, opts);
+        printJson(verdict);
+        for (const problem of verdict.problems) console.error(`cordon: audit: ${problem}`);
+        return verdict.intact ? ExitCode.ok : ExitCode.failure;
       };
     case 'rebuild':
       if (!opts.fromHistory) throw new UsageError('audit rebuild needs --from-history');

@@ -1,6 +1,8 @@
 // `cordon kill-switch engage|release|status`: through the running service when it owns the
 // embedded store, else on the store directly (PostgreSQL, or the data folder of a stopped service).
 import { runningService } from '../audit/access';
+import type { AuditNotary } from '../audit/checkpoints';
+import { localNotary } from '../audit/notary';
 import { connectClient } from '../client/connect';
 import { loadConfig, type Config } from '../config';
 import { openDatabase } from '../db';
@@ -46,14 +48,34 @@ async function mover(config: Config, action: KillSwitchAction, opts: { as?: stri
 }
 
 async function onStore(config: Config, move?: KillSwitchMove): Promise<unknown> {
-  const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.CORDON_DATA_DIR });
+  const db = await openDatabase({
+    url: config.DATABASE_URL,
+    migrationUrl: config.CORDON_MIGRATION_DATABASE_URL,
+    dataDir: config.CORDON_DATA_DIR,
+  });
   try {
     if (!move) return await readKillSwitch(db.query);
     // The switch moves first: an emergency stop must not wait for Temporal to be reachable.
-    const { held, ...state } = await moveKillSwitch(db, move);
+    const notary = localNotary(config);
+    const { held, ...state } = await moveKillSwitch(db, move, notary);
+    writeCheckpoint(notary);
     return { ...state, woken: held.length ? await wake(config, held) : 0 };
   } finally {
     await db.close();
+  }
+}
+
+// The move's signed head goes to the checkpoints file too; without the key the move is stored
+// unsigned, and `audit verify` will say so.
+function writeCheckpoint(notary: AuditNotary | undefined): void {
+  if (!notary) {
+    console.error('cordon: the audit signing key is not readable here: the move is stored unsigned');
+    return;
+  }
+  try {
+    notary.writeCheckpoint();
+  } catch (err) {
+    console.error(`cordon: the audit checkpoint was not written: ${(err as Error).message}`);
   }
 }
 

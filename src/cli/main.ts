@@ -170,7 +170,9 @@ function program(): Command {
     .option('--since <iso-time>', 'entries recorded at or after (list, export)')
     .option('--format <format>', 'export format', 'jsonl')
     .option('--from-history', 'rebuild: re-derive entries from Temporal histories and compare')
-    .description('read the audit store: list, export JSONL, verify the chains, compare with histories')
+    .option('--public-key <file>', 'verify: the audit signing public key (default CORDON_AUDIT_PUBLIC_KEY_FILE)')
+    .option('--checkpoints <file>', 'verify: the signed checkpoints file (default CORDON_AUDIT_CHECKPOINT_FILE)')
+    .description('read the audit store: list, export JSONL, verify chains and signatures, compare with histories')
     .action(async (action: string, opts) => {
       process.exitCode = await audit(action, opts)();
     });

@@ -33,6 +33,22 @@ export const ConfigSchema = z.object({
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
       .optional(),
   ),
+  // The owner role, for migrations: then DATABASE_URL's role needs only the grants in README.
+  CORDON_MIGRATION_DATABASE_URL: optionalText.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  /** Ed25519 private key (PEM or raw 32 bytes) that signs audit chain heads; unset: created in the data dir. */
+  CORDON_AUDIT_SIGNING_KEY_FILE: optionalText,
+  /** The public half, for `audit verify` (default: beside the embedded key in the data dir). */
+  CORDON_AUDIT_PUBLIC_KEY_FILE: optionalText,
+  /** Append-only JSON lines of signed checkpoints of every chain head. */
+  CORDON_AUDIT_CHECKPOINT_FILE: optionalText,
+  CORDON_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** Bearer token of the audit read API; unset: the service writes one per start to the data dir. */
+  CORDON_AUDIT_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   CORDON_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   CORDON_TEMPORAL_CLI: optionalText,
   CORDON_TEMPORAL_TEST_SERVER: optionalText,
@@ -107,6 +123,8 @@ export class ConfigError extends Error {
 // Values of these may carry credentials, so errors never echo them.
 const SECRET_VARIABLES = new Set([
   'DATABASE_URL',
+  'CORDON_MIGRATION_DATABASE_URL',
+  'CORDON_AUDIT_TOKEN',
   'CORDON_NOTIFY_WEBHOOK_URL',
   'CORDON_OPENBAO_TOKEN',
   'CORDON_PAYLOAD_KEYS',
@@ -141,6 +159,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     CORDON_INVENTORY_FILE: path.resolve(data.CORDON_INVENTORY_FILE),
     CORDON_SOURCES_FILE: data.CORDON_SOURCES_FILE && path.resolve(data.CORDON_SOURCES_FILE),
     CORDON_APPROVERS_FILE: data.CORDON_APPROVERS_FILE && path.resolve(data.CORDON_APPROVERS_FILE),
+  };
+}
+
+/** Where the audit's signing key, public key and checkpoints live (defaults under the data dir). */
+export function auditFiles(config: Config) {
+  const inData = (name: string) => path.join(config.CORDON_DATA_DIR, name);
+  const resolved = (file: string | undefined) => file && path.resolve(file);
+  return {
+    /** Set: the operator provides the key. Unset: the service creates one in the data dir. */
+    signingKey: resolved(config.CORDON_AUDIT_SIGNING_KEY_FILE),
+    embeddedSigningKey: inData('audit-signing-key.pem'),
+    publicKey: resolved(config.CORDON_AUDIT_PUBLIC_KEY_FILE) ?? inData('audit-signing-key.pub.pem'),
+    checkpoints: resolved(config.CORDON_AUDIT_CHECKPOINT_FILE) ?? inData('audit-checkpoints.jsonl'),
   };
 }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Pool } from 'pg';
 import { MIGRATIONS } from './migrations';
+import { grantServiceRole, requireMigrated, roleOf } from './roles';
 
 export type Query = <Row = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<{ rows: Row[] }>;
 
@@ -55,10 +56,41 @@ export async function migrate(db: Database): Promise<number[]> {
   });
 }
 
-/** Opens PostgreSQL at `url`, or PGlite under `dataDir` (in memory when dataDir is omitted). */
-export async function openDatabase(options: { url?: string; dataDir?: string }): Promise<Database> {
+/** Where the store is: PostgreSQL at `url` (migrated as `migrationUrl`'s owner role when given), else PGlite. */
+export interface DatabaseOptions {
+  url?: string;
+  /** The owner's URL: migrations and grants run as it, and `url`'s role gets only the service's grants. */
+  migrationUrl?: string;
+  /** PGlite's folder (in memory when omitted); PGlite is single-user, so it has no roles. */
+  dataDir?: string;
+}
+
+/** Opens the store and brings its schema up to date. */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.url && options.migrationUrl) return openAsServiceRole(options.url, options.migrationUrl);
   const db = options.url ? openPostgres(options.url) : await openPGlite(options.dataDir);
   await migrate(db);
+  return db;
+}
+
+async function openAsServiceRole(url: string, migrationUrl: string): Promise<Database> {
+  const role = roleOf(url);
+  if (role === roleOf(migrationUrl))
+    throw new Error(
+      'DATABASE_URL and CORDON_MIGRATION_DATABASE_URL name the same role: the audit would not be protected',
+    );
+  const owner = openPostgres(migrationUrl);
+  try {
+    await migrate(owner);
+    await grantServiceRole(owner, role);
+  } finally {
+    await owner.close();
+  }
+  const db = openPostgres(url);
+  await requireMigrated(db).catch(async (err: unknown) => {
+    await db.close();
+    throw err;
+  });
   return db;
 }
 

@@ -166,4 +166,22 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX webhook_deliveries_received_at ON webhook_deliveries (received_at);`,
   },
+  {
+    version: 9,
+    description: 'signed audit chain heads, append-only like the entries they vouch for',
+    sql: `
+      -- Written by the process that stores entries, with a key the database never sees.
+      CREATE TABLE audit_head_signatures (
+        workflow_id text NOT NULL,
+        chain text NOT NULL,
+        seq integer NOT NULL,
+        hash text NOT NULL,
+        signature text NOT NULL,
+        key text NOT NULL,
+        signed_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (workflow_id, chain, seq)
+      );
+      CREATE TRIGGER audit_head_signatures_append_only BEFORE UPDATE OR DELETE ON audit_head_signatures
+        FOR EACH ROW EXECUTE FUNCTION audit_entries_append_only();`,
+  },
 ];

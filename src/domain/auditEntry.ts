@@ -50,3 +50,18 @@ export function verifyChain(entries: AuditEntry[], startHash = GENESIS_HASH): nu
   }
   return null;
 }
+
+/** The event of a chain's closing entry: nothing may follow it. */
+export const SEAL_EVENT = 'audit.sealed';
+
+/** What a seal records: how many entries came before it, and the last one's hash. */
+export interface SealResult {
+  entries: number;
+  head: string;
+}
+
+/** Whether a seal entry agrees with the chain it closes (its seq and predecessor). */
+export function sealMatches(seal: AuditEntry): boolean {
+  const result = seal.result as Partial<SealResult> | undefined;
+  return result?.entries === seal.seq - 1 && result.head === seal.prevHash;
+}

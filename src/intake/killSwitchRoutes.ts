@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { AuditNotary } from '../audit/checkpoints';
 import type { ApproverDirectory } from '../approvers/authenticate';
 import type { Database } from '../db';
 import { controlRefusal } from '../domain/decisions';
@@ -28,6 +29,8 @@ export interface KillSwitchRouteDeps {
   /** The worker's policy: who may engage and release, and whether a name must be proven. */
   policy: () => Policy;
   limiter: RateLimiter;
+  /** Signs the switch's audit chain head after each move. */
+  auditNotary?: AuditNotary;
 }
 
 const problem = (reply: FastifyReply, status: number, error: string, field: string, message: string) =>
@@ -38,7 +41,7 @@ const problem = (reply: FastifyReply, status: number, error: string, field: stri
  * restarts every case. Who moves it must be in the policy's groups for that move; with
  * credentials the mover is the proven person, and in verified mode credentials are required.
  */
-export function killSwitchRoutes({ db, client, logger, approvers, policy, limiter }: KillSwitchRouteDeps) {
+export function killSwitchRoutes({ db, client, logger, approvers, policy, limiter, auditNotary }: KillSwitchRouteDeps) {
   const refused = (request: FastifyRequest, reply: FastifyReply) => {
     if (!db) return problem(reply, 404, 'no store in this process', 'path', 'the kill switch lives in the store');
     if (!isLoopback(request.ip))
@@ -64,7 +67,8 @@ export function killSwitchRoutes({ db, client, logger, approvers, policy, limite
         return problem(reply, 422, 'invalid kill-switch request', 'by', 'who moves the switch (or send credentials)');
       const denied = controlRefusal(current, body.action, mover.by);
       if (denied) return problem(reply, 403, 'kill-switch move refused', 'by', denied.reason);
-      return setKillSwitch(db!, client, { engaged: body.action === 'engage', reason: body.reason, ...mover }, logger);
+      const move = { engaged: body.action === 'engage', reason: body.reason, ...mover };
+      return setKillSwitch(db!, client, move, logger, auditNotary);
     });
   };
 }

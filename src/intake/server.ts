@@ -1,12 +1,11 @@
 import type { Client, Connection } from '@temporalio/client';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { fieldProblems, type FieldProblem } from '../alerts';
-import { readEntries } from '../audit/store';
+import type { FieldProblem } from '../alerts';
+import type { AuditNotary } from '../audit/checkpoints';
 import type { Database } from '../db';
 import type { Logger } from '../log';
+import { auditRoutes } from './auditRoutes';
 import { alertRoutes, type CaseContextSource } from './alerts';
-import { isLoopback } from './authenticate';
 import { killSwitchRoutes } from './killSwitchRoutes';
 import { decisionRoutes } from './decisionRoutes';
 import { DeliveryLedger } from './deliveries';
@@ -28,6 +27,10 @@ export interface IntakeDeps {
   searchAttributes?: boolean;
   /** The audit store, served read-only to loopback clients (the CLI). */
   db?: Database;
+  /** The bearer token of the audit read API; without it the API refuses everyone. */
+  auditToken?: string;
+  /** Signs the kill switch's audit chain head after each move. */
+  auditNotary?: AuditNotary;
   /** Who may post alerts; without it only loopback clients may, unauthenticated. */
   sources?: Source[];
   /** Largest accepted request body. */
@@ -47,11 +50,6 @@ export interface IntakeDeps {
   /** Serves `/codec/decode|encode` for the Web UI when payloads are encrypted. */
   codec?: CodecRouteDeps;
 }
-
-const AuditQuery = z
-  .object({ workflowId: z.string().min(1), identity: z.string().min(1), since: z.iso.datetime({ offset: true }) })
-  .partial()
-  .strict();
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -114,6 +112,8 @@ export function buildIntake({
   logger,
   searchAttributes = true,
   db,
+  auditToken,
+  auditNotary,
   sources,
   maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
   workerMetricsUrl,
@@ -195,7 +195,15 @@ export function buildIntake({
   const limiter = new RateLimiter();
   app.register(decisionRoutes({ client, db, approvers, logger, limiter }));
   app.register(
-    killSwitchRoutes({ db, client, logger, approvers, policy: lastGoodPolicy(policyFile, logger), limiter }),
+    killSwitchRoutes({
+      db,
+      client,
+      logger,
+      approvers,
+      policy: lastGoodPolicy(policyFile, logger),
+      limiter,
+      auditNotary,
+    }),
   );
   if (codec) app.register(codecRoutes(codec));
   if (slackSigningSecret)
@@ -203,16 +211,7 @@ export function buildIntake({
       slackRoutes({ client, db, approvers, signingSecret: slackSigningSecret, teamId: slackTeamId, logger }),
     );
 
-  // The embedded store has one owner (this process); the CLI reads it here. Loopback only:
-  // the audit trail names identities and approvers.
-  app.get('/v1/audit/entries', async (request, reply) => {
-    if (!db) return reply.code(404).send({ error: 'no audit store in this process' });
-    if (!isLoopback(request.ip)) return reply.code(403).send({ error: 'the audit API answers loopback clients only' });
-    const parsed = AuditQuery.safeParse(request.query);
-    if (!parsed.success)
-      return reply.code(400).send({ error: 'invalid audit query', problems: fieldProblems(parsed.error) });
-    return readEntries(db, parsed.data);
-  });
+  app.register(auditRoutes({ db, token: auditToken }));
 
   return app;
 }

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Database } from '../db';
 import type { Logger } from '../log';
 import { killSwitchReleasedSignal } from '../../workflows/definitions';
+import type { AuditNotary } from '../audit/checkpoints';
 import { moveKillSwitch, type KillSwitchMove, type KillSwitchState } from './store';
 
 export { moveKillSwitch, readKillSwitch } from './store';
@@ -39,7 +40,8 @@ export async function setKillSwitch(
   client: Client,
   move: KillSwitchMove,
   logger?: Logger,
+  notary?: AuditNotary,
 ): Promise<KillSwitchState & { woken: number }> {
-  const { held, ...state } = await moveKillSwitch(db, move);
+  const { held, ...state } = await moveKillSwitch(db, move, notary);
   return { ...state, woken: await wakeHeld(client, held, logger) };
 }

@@ -1,6 +1,9 @@
 // The kill switch lives in the store: every action activity reads it in the transaction that
 // guards the action, and every move is a hash-chained audit entry naming who made it.
+import type { AuditNotary } from '../audit/checkpoints';
 import type { AuditEntry } from '../audit/entry';
+import { storeSignedHeads } from '../audit/heads';
+import type { SignedHead } from '../audit/signing';
 import type { Database, Query } from '../db';
 import { GENESIS_HASH, hashEntry } from '../domain/auditEntry';
 
@@ -51,8 +54,10 @@ export async function readKillSwitch(query: Query): Promise<KillSwitchState> {
 export async function moveKillSwitch(
   db: Database,
   move: KillSwitchMove,
+  notary?: AuditNotary,
 ): Promise<KillSwitchState & { held: string[] }> {
-  return db.transaction(async (query) => {
+  let signed: SignedHead[] = [];
+  const moved = await db.transaction(async (query) => {
     await query('SELECT pg_advisory_xact_lock($1)', [KILL_SWITCH_LOCK]);
     const { rows } = await query<SwitchRow>(
       `INSERT INTO kill_switch (singleton, engaged, changed_by, reason, since) VALUES (true, $1, $2, $3, now())
@@ -61,7 +66,9 @@ export async function moveKillSwitch(
       [move.engaged, move.by, move.reason ?? null],
     );
     const state = asState(rows[0]);
-    await appendMove(query, move, state.since!);
+    const entry = await appendMove(query, move, state.since!);
+    signed = notary?.signHeads([entry]) ?? [];
+    await storeSignedHeads(query, signed);
     const held = move.engaged
       ? []
       : (await query<{ workflow_id: string }>('DELETE FROM kill_switch_waiters RETURNING workflow_id')).rows.map(
@@ -69,9 +76,11 @@ export async function moveKillSwitch(
         );
     return { ...state, held };
   });
+  notary?.committed(signed);
+  return moved;
 }
 
-async function appendMove(query: Query, move: KillSwitchMove, at: string): Promise<void> {
+async function appendMove(query: Query, move: KillSwitchMove, at: string): Promise<AuditEntry> {
   const { rows } = await query<{ seq: number; hash: string }>(
     'SELECT seq, hash FROM audit_entries WHERE workflow_id = $1 ORDER BY seq DESC LIMIT 1',
     [KILL_SWITCH_CHAIN],
@@ -98,4 +107,5 @@ async function appendMove(query: Query, move: KillSwitchMove, at: string): Promi
     `INSERT INTO audit_entries (workflow_id, run_id, seq, hash, prev_hash, entry) VALUES ($1, $2, $3, $4, $5, $6::jsonb)`,
     [entry.workflowId, entry.runId, entry.seq, entry.hash, entry.prevHash, JSON.stringify(entry)],
   );
+  return entry;
 }

@@ -6,6 +6,7 @@ import type { WorkerInterceptors } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
 import type { Alert } from '../../src/alerts';
 import { submitAlert } from '../../src/client/submitAlert';
+import type { AuditNotary } from '../../src/audit/checkpoints';
 import { openDatabase, type Database } from '../../src/db';
 import type { Logger } from '../../src/log';
 import type { ConnectorSettings } from '../../activities/connectors/types';
@@ -40,6 +41,8 @@ export interface HarnessOptions {
   connectors?: () => ConnectorSettings;
   /** Payload encryption for the client and the worker (with the default dev server). */
   dataConverter?: DataConverter;
+  /** Signs the chain heads the worker stores (default: stored unsigned). */
+  auditNotary?: AuditNotary;
 }
 
 /** The running pieces, filled in by `beforeAll`. */
@@ -90,6 +93,7 @@ export function useHarness(options: HarnessOptions = {}): Harness {
       interceptors: options.interceptors,
       connectors: options.connectors?.(),
       dataConverter: options.dataConverter,
+      auditNotary: options.auditNotary,
     });
     const done = worker.run();
     stopWorker = async () => {

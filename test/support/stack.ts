@@ -15,6 +15,7 @@ import type { InventoryIdentity } from '../../src/inventory';
 import { installRuntime } from '../../worker/runtime';
 import type { ConnectorSettings } from '../../activities/connectors/types';
 import { createWorker, type CordonWorker, type WorkerOptions } from '../../worker/worker';
+import type { AuditNotary } from '../../src/audit/checkpoints';
 import type { Database } from '../../src/db';
 
 /** Test logs go nowhere unless CORDON_TEST_LOG_LEVEL asks for them. */
@@ -76,6 +77,8 @@ export interface TestWorkerOptions {
   connectors?: ConnectorSettings;
   /** Payload encryption; the environment's client must use the same. */
   dataConverter?: DataConverter;
+  /** Signs the chain heads the worker stores. */
+  auditNotary?: AuditNotary;
 }
 
 /** Cordon workers on the environment, on their own task queues, running `workflowBundle`. */
@@ -103,6 +106,7 @@ export async function startWorkerWithBundle(
     interceptors: options.interceptors,
     connectors: options.connectors,
     dataConverter: options.dataConverter,
+    auditNotary: options.auditNotary,
   });
 }
 
