@@ -22,6 +22,7 @@ import { caseContextSource } from '../activities/trustedConfig';
 import { loadWorkflowBundle } from '../worker/bundle';
 import { installRuntime } from '../worker/runtime';
 import { createWorker } from '../worker/worker';
+import { workflowCacheSize } from '../worker/cacheSize';
 
 type Stop = () => Promise<unknown>;
 
@@ -126,6 +127,8 @@ async function start(
 
   const workerConnection = await NativeConnection.connect({ address });
   stops.push(() => workerConnection.close());
+  const cache = workflowCacheSize(config);
+  logger.info(cache, 'case cache sized: memory stays bounded however many cases are open');
   const worker = await createWorker({
     connection: workerConnection,
     namespace,
@@ -141,7 +144,7 @@ async function start(
     slackWebhookUrl: config.CORDON_SLACK_WEBHOOK_URL,
     teamsWebhookUrl: config.CORDON_TEAMS_WEBHOOK_URL,
     connectors: connectorSettings(config),
-    maxCachedWorkflows: config.CORDON_MAX_CACHED_WORKFLOWS,
+    maxCachedWorkflows: cache.maxCachedWorkflows,
     dataConverter,
     logger,
   });

@@ -3,6 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, connectorSettings, loadConfig } from '../src/config';
+import {
+  BASE_MEMORY_MIB,
+  casesThatFit,
+  cgroupMemoryLimitMiB,
+  MIB_PER_CACHED_CASE,
+  workflowCacheSize,
+} from '../worker/cacheSize';
 import { ApproverDirectory } from '../src/approvers/authenticate';
 import { groupsFor } from '../src/domain/decisions';
 import { loadPolicy } from '../src/policy/load';
@@ -103,10 +110,37 @@ describe('configuration', () => {
     }
   });
 
-  it('leaves the workflow cache to the SDK unless CORDON_MAX_CACHED_WORKFLOWS bounds it', () => {
-    expect(loadConfig({}).CORDON_MAX_CACHED_WORKFLOWS).toBeUndefined();
-    expect(loadConfig({ CORDON_MAX_CACHED_WORKFLOWS: '200' }).CORDON_MAX_CACHED_WORKFLOWS).toBe(200);
+  it('sizes the case cache from the memory budget, the cgroup limit or 1 GiB; an explicit size wins', () => {
+    const size = (env: Record<string, string>, cgroup?: number) => workflowCacheSize(loadConfig(env), cgroup);
+    expect(size({})).toEqual({
+      maxCachedWorkflows: casesThatFit(1024),
+      memoryMiB: 1024,
+      from: 'default memory budget',
+    });
+    expect(size({}, 2048)).toMatchObject({ maxCachedWorkflows: casesThatFit(2048), from: 'cgroup memory limit' });
+    expect(size({ CORDON_WORKER_MEMORY_MIB: '768' }, 2048)).toMatchObject({ memoryMiB: 768 });
+    expect(size({ CORDON_MAX_CACHED_WORKFLOWS: '200', CORDON_WORKER_MEMORY_MIB: '768' })).toEqual({
+      maxCachedWorkflows: 200,
+      from: 'CORDON_MAX_CACHED_WORKFLOWS',
+    });
+    // Each cached case is budgeted beside the service's own footprint.
+    expect(casesThatFit(BASE_MEMORY_MIB + 450)).toBe(Math.floor(450 / MIB_PER_CACHED_CASE));
+    expect(casesThatFit(512)).toBeGreaterThan(0);
+    expect(() => loadConfig({ CORDON_WORKER_MEMORY_MIB: '100' })).toThrow(/CORDON_WORKER_MEMORY_MIB/);
     expect(() => loadConfig({ CORDON_MAX_CACHED_WORKFLOWS: '-1' })).toThrow(/CORDON_MAX_CACHED_WORKFLOWS/);
+  });
+
+  it('reads the cgroup v2 limit, the v1 limit, and no limit as none', () => {
+    const files = (map: Record<string, string>) => (file: string) => {
+      if (!(file in map)) throw new Error('ENOENT');
+      return map[file];
+    };
+    expect(cgroupMemoryLimitMiB(files({ '/sys/fs/cgroup/memory.max': '1073741824\n' }))).toBe(1024);
+    expect(cgroupMemoryLimitMiB(files({ '/sys/fs/cgroup/memory.max': 'max\n' }))).toBeUndefined();
+    expect(cgroupMemoryLimitMiB(files({ '/sys/fs/cgroup/memory/memory.limit_in_bytes': '536870912' }))).toBe(512);
+    expect(
+      cgroupMemoryLimitMiB(files({ '/sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712' })),
+    ).toBeUndefined();
   });
 });
 

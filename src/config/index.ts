@@ -85,9 +85,10 @@ export const ConfigSchema = z.object({
     .min(1024)
     .max(1536 * 1024)
     .default(1024 * 1024),
-  // Workflows the worker keeps in memory. Unset: the SDK's default, sized from the heap limit
-  // (thousands on a large host); every parked case then stays resident (BENCHMARKS.md).
+  // Cases the worker keeps in memory; unset, sized from CORDON_WORKER_MEMORY_MIB (worker/cacheSize.ts).
   CORDON_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
+  // The memory the service may use; unset: the cgroup's limit, else 1 GiB. Bounds the case cache.
+  CORDON_WORKER_MEMORY_MIB: z.coerce.number().int().min(512).max(1_048_576).optional(),
   // 0: any free loopback port. The intake's /metrics serves these, so nobody scrapes it directly.
   CORDON_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   // Identity systems (README: "Connectors" lists the least privileges each needs).
