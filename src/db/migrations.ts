@@ -166,4 +166,19 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX webhook_deliveries_received_at ON webhook_deliveries (received_at);`,
   },
+  // Version 9 is taken by another change.
+  {
+    version: 10,
+    description: 'alert evidence too large for a workflow history, by digest',
+    sql: `
+      -- The intake keeps large evidence here; the alert in history carries its digest and size.
+      -- Canonical JSON as text, so reading it back reproduces the digest exactly.
+      CREATE TABLE alert_evidence (
+        digest text PRIMARY KEY,
+        evidence text NOT NULL,
+        bytes integer NOT NULL,
+        stored_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX alert_evidence_stored_at ON alert_evidence (stored_at);`,
+  },
 ];

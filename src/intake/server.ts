@@ -10,6 +10,7 @@ import { isLoopback } from './authenticate';
 import { killSwitchRoutes } from './killSwitchRoutes';
 import { decisionRoutes } from './decisionRoutes';
 import { DeliveryLedger } from './deliveries';
+import { EvidenceStore } from '../evidence/store';
 import { slackRoutes } from './slackRoutes';
 import { ApproverDirectory } from '../approvers/authenticate';
 import { loadPolicy } from '../policy/load';
@@ -31,6 +32,8 @@ export interface IntakeDeps {
   sources?: Source[];
   /** Largest accepted request body. */
   maxBodyBytes?: number;
+  /** Alert evidence above this many bytes goes to the store (`db`), not into history. */
+  evidenceInlineBytes?: number;
   /** The worker's Temporal metrics endpoint, appended to `/metrics`. */
   workerMetricsUrl?: string;
   /** Hands new cases their context (when this process reads the worker's files). */
@@ -113,6 +116,7 @@ export function buildIntake({
   db,
   sources,
   maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
+  evidenceInlineBytes,
   workerMetricsUrl,
   caseContext,
   approvers = new ApproverDirectory({ approvers: [] }),
@@ -187,7 +191,10 @@ export function buildIntake({
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.text()));
 
   const deliveries = new DeliveryLedger(db);
-  app.register(alertRoutes({ client, taskQueue, searchAttributes, sources, metrics, caseContext, deliveries }));
+  const evidence = db && new EvidenceStore(db, evidenceInlineBytes);
+  app.register(
+    alertRoutes({ client, taskQueue, searchAttributes, sources, metrics, caseContext, deliveries, evidence }),
+  );
   const limiter = new RateLimiter();
   app.register(decisionRoutes({ client, db, approvers, logger, limiter }));
   app.register(
