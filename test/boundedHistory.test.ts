@@ -1,12 +1,13 @@
 // Issue 21, "bounded histories": 52 alerts of 1 MiB each (more than Temporal's 50 MB history
 // limit) sent to one case waiting for approval. The case keeps its request, acts once when
 // approved, audits what it shed, and its histories stay small enough to rebuild the audit from.
-import { Connection, Client } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { listActions } from '../activities/connectors/simulated/state';
 import { verifyChain, type AuditEntry } from '../src/audit/entry';
 import { compareWithHistory, entriesFromHistories } from '../src/audit/rebuild';
 import { retriesExceptOversize } from '../src/client/connect';
+import { openDatabase } from '../src/db';
 import { digestOf } from '../src/digest';
 import { EvidenceStore } from '../src/evidence/store';
 import { alertSignal, approveSignal, statusQuery, type ContainmentStatus } from '../workflows/definitions';
@@ -184,4 +185,40 @@ describe('a flood of 1 MiB alerts on a case waiting for approval', () => {
       await connection.close();
     }
   }, 600_000);
+});
+
+describe('large evidence at the intake', () => {
+  const bearer = { authorization: `Bearer ${SIEM.token}` };
+
+  it("refuses a forwarder's evidence shaped like a stored reference: it would fingerprint nothing stored", async () => {
+    const intake = await startIntake(h.env.client, h.taskQueue, { db: h.db });
+    try {
+      const alert = h.alertFor(h.inventory.add('gated-restrict'), {
+        source: 'siem',
+        evidence: { evidenceRef: digestOf({ made: 'up' }), evidenceBytes: 5 },
+      });
+      expect(await intake.post('/v1/alerts', alert, bearer)).toMatchObject({
+        status: 400,
+        body: { problems: [{ field: 'evidence' }] },
+      });
+      await expect(containment(h.env.client, alert.identity.id).describe()).rejects.toThrow(WorkflowNotFoundError);
+    } finally {
+      await intake.close();
+    }
+  });
+
+  it('answers 503 and starts nothing when the store for large evidence cannot be written', async () => {
+    const closed = await openDatabase({});
+    await closed.close();
+    const intake = await startIntake(h.env.client, h.taskQueue, { db: closed, maxBodyBytes: 1.5 * MiB });
+    try {
+      const alert = hugeAlert(h.inventory.add('gated-restrict'), 0);
+      const answer = await intake.post('/v1/alerts', alert, bearer);
+      expect(answer).toMatchObject({ status: 503, body: { problems: [{ message: 'store unavailable' }] } });
+      expect(answer.headers.get('retry-after')).toBe('5');
+      await expect(containment(h.env.client, alert.identity.id).describe()).rejects.toThrow(WorkflowNotFoundError);
+    } finally {
+      await intake.close();
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import type { ApprovalRequest, NotificationKind } from '../src/domain/case';
-import { requestIdFor, type Refusal } from '../src/domain/decisions';
+import { auditableDecisionFields, requestIdFor, type Refusal } from '../src/domain/decisions';
 import { checkDecision } from '../src/domain/inputs';
 import { durationMs } from '../src/policy/duration';
 import type { PlannedStage } from '../src/policy/plan';
@@ -124,7 +124,7 @@ export class ApprovalGate {
   /** Applies a decision; a refused one is audited, shown in status, and changes nothing. */
   decide(input: unknown, decision: 'approve' | 'deny', channel: Channel, proof?: Proof): DecideResult {
     const refused = this.refusal(input, proof);
-    const { requestId, approver, reason } = loose(input);
+    const { requestId, approver, reason } = auditableDecisionFields(input);
     const stage = this.request?.stage ?? 'none';
     const who = proof?.approver ?? approver ?? 'unknown';
     const verification = proof
@@ -171,6 +171,17 @@ export class ApprovalGate {
       approvals: request.approvals.length,
       required: request.required,
     };
+  }
+
+  /**
+   * Closes a request an earlier run carried that this run's playbook did not come back to (a
+   * false positive came first): no decision can count for it any more.
+   */
+  withdrawCarried(): void {
+    if (!this.pending) return;
+    this.lastRequest = this.pending.request;
+    this.request = undefined;
+    this.pending = undefined;
   }
 
   /** The open request and its wait, for a continued run; undefined when none is open. */
@@ -284,12 +295,4 @@ export class ApprovalGate {
     this.pending = undefined;
     return outcome;
   }
-}
-
-// The fields of a decision worth auditing, even of a refused one; nothing oversized.
-function loose(input: unknown): { requestId?: string; approver?: string; reason?: string } {
-  const fields = input && typeof input === 'object' ? (input as Record<string, unknown>) : {};
-  const text = (value: unknown) =>
-    typeof value === 'string' && value.length > 0 && value.length <= 2000 ? value : undefined;
-  return { requestId: text(fields.requestId), approver: text(fields.approver), reason: text(fields.reason) };
 }

@@ -60,13 +60,18 @@ async function openCase(c: Case, input: ContainIdentityInput): Promise<void> {
 
 // Runs the planned stages in order until the plan is done or stops (approval, failure, false positive).
 async function runPlaybook(c: Case): Promise<void> {
-  replan(c);
-  for (let stage = c.nextStage(); stage && c.status.outcome === 'active' && !c.falsePositive; stage = c.nextStage()) {
-    if (!(await PLAYBOOK[stage.stage](c, stage))) return;
-    c.complete(stage.stage);
+  try {
     replan(c);
+    for (let stage = c.nextStage(); stage && c.status.outcome === 'active' && !c.falsePositive; stage = c.nextStage()) {
+      if (!(await PLAYBOOK[stage.stage](c, stage))) return;
+      c.complete(stage.stage);
+      replan(c);
+    }
+    if (c.status.outcome === 'active' && !c.falsePositive) c.setStage('contained', 'contained');
+  } finally {
+    // A request carried from the last run that the playbook stopped short of is no longer open.
+    c.gate.withdrawCarried();
   }
-  if (c.status.outcome === 'active' && !c.falsePositive) c.setStage('contained', 'contained');
 }
 
 // A false positive at any point leaves the identity as it was: every reversible step is undone.

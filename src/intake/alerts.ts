@@ -198,6 +198,12 @@ export const alertRoutes =
       let alert = shadowed;
       try {
         alert = (await evidence?.offload(shadowed)) ?? shadowed;
+      } catch (err) {
+        metrics.rejectedAlert(normalized.format, 'evidence_store_unavailable');
+        request.log.error({ err, alertId: alert.id }, 'alert evidence not stored');
+        return failedHandoverAnswer(reply, 503, { workflowId: caseWorkflowId(alert), alertId: alert.id }, 'store');
+      }
+      try {
         const context = await contextFor(alert.identity, request);
         const submission = await submitAlert(client, taskQueue, alert, {
           searchAttributes,

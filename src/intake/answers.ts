@@ -25,18 +25,23 @@ export function handoverFailure(err: unknown): { status: 503 | 422 | 500; reason
   return { status: 500, reason: 'handover_failed' };
 }
 
-/** The answer for an alert not handed over; `ids` let a retry land on the same case. */
+/**
+ * The answer for an alert not handed over; `ids` let a retry land on the same case. `unavailable`
+ * says what was away when the answer is 503: Temporal, or the store its large evidence goes to.
+ */
 export function failedHandoverAnswer(
   reply: FastifyReply,
   status: 503 | 422 | 500,
   ids: { workflowId: string; alertId: string },
+  unavailable: 'temporal' | 'store' = 'temporal',
 ) {
   if (status === 503) {
+    const what = unavailable === 'temporal' ? 'Temporal is unreachable' : 'the evidence store is unavailable';
     reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
     return reply.code(503).send({
-      error: 'Temporal is unreachable; the alert was not accepted, retry it',
+      error: `${what}; the alert was not accepted, retry it`,
       ...ids,
-      problems: [{ field: '(service)', message: 'temporal unavailable' }],
+      problems: [{ field: '(service)', message: `${unavailable} unavailable` }],
     });
   }
   const refused = status === 422;

@@ -146,7 +146,7 @@ export const PolicySchema = z
           .number()
           .int()
           .min(16 * 1024)
-          .max(1024 * 1024)
+          .max(512 * 1024)
           .optional(),
       })
       .strict()
