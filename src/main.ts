@@ -165,6 +165,7 @@ async function start(
     auditNotary,
     sources,
     maxBodyBytes: config.CORDON_MAX_BODY_BYTES,
+    evidenceInlineBytes: config.CORDON_EVIDENCE_INLINE_BYTES,
     workerMetricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     // Intake and worker share this process and its files: a new case needs no opening read.
     caseContext: caseContextSource(db, {

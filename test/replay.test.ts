@@ -82,6 +82,8 @@ describe('golden histories', () => {
         'pause',
         'continue-as-new',
         'continued-run',
+        'approval-continued',
+        'approval-resumed',
         'new-round',
         'shadow',
         'verified-approval',

@@ -1,5 +1,5 @@
 import type { ApprovalRequest, NotificationKind } from '../src/domain/case';
-import { requestIdFor, type Refusal } from '../src/domain/decisions';
+import { auditableDecisionFields, requestIdFor, type Refusal } from '../src/domain/decisions';
 import { checkDecision } from '../src/domain/inputs';
 import { durationMs } from '../src/policy/duration';
 import type { PlannedStage } from '../src/policy/plan';
@@ -28,10 +28,27 @@ export interface Proof {
 /** Where a decision came from, for the audit. */
 export type Channel = 'signal' | 'update' | 'api';
 
+/** An open request and where its wait stands: what a continued run needs to wait on the same one. */
+export interface PendingApproval {
+  request: ApprovalRequest;
+  /** Escalation groups not asked yet. */
+  escalation: string[];
+  /** When a `lapse` rule ends the wait after the deadlines, if one does. */
+  extendedUntil?: number;
+}
+
+/** When the history is too long to go on waiting in it, and how to go on in a new run. */
+export interface HandOver {
+  due(): boolean;
+  /** Continues as new carrying the wait (it does not return), unless `decided` became true meanwhile. */
+  now(decided: () => boolean): Promise<void>;
+}
+
 /**
  * One approval gate at a time: opens a request, judges every decision the same way for signals
  * and the `decide` update, counts distinct approvers, and runs the reminder / escalation /
- * deadline timers. In `verified` mode only proven decisions count.
+ * deadline timers. In `verified` mode only proven decisions count. A long wait moves to a new
+ * run with its request (same id, approvals, deadline) when the history grows too long.
  */
 export class ApprovalGate {
   request?: ApprovalRequest;
@@ -41,6 +58,7 @@ export class ApprovalGate {
   denial?: Proof;
   private decision: Decision = 'undecided';
   private opened: number;
+  private pending?: PendingApproval;
 
   constructor(
     private readonly audit: AuditTrail,
@@ -48,11 +66,15 @@ export class ApprovalGate {
     private readonly wait: (done: () => boolean, timeoutMs: number) => Promise<boolean>,
     /** Told of every refused decision (status shows it; approvers hear of unverified claims). */
     private readonly refused: (what: string, refusal: Refusal) => void,
-    /** Requests opened by earlier runs of this case: ids never repeat within a case. */
-    opened = 0,
+    private readonly handOver: HandOver,
+    /** Requests opened by earlier runs of this case (ids never repeat), and the one still open. */
+    carried: { opened?: number; pending?: PendingApproval } = {},
     private directory: Directory = { approverGroups: {}, mode: 'claimed' },
   ) {
-    this.opened = opened;
+    this.opened = carried.opened ?? 0;
+    // Open from the first moment of the run: a decision may arrive before the playbook is back here.
+    this.pending = carried.pending;
+    this.request = carried.pending?.request;
   }
 
   /** How many requests this case has opened (carried across continue-as-new). */
@@ -102,7 +124,7 @@ export class ApprovalGate {
   /** Applies a decision; a refused one is audited, shown in status, and changes nothing. */
   decide(input: unknown, decision: 'approve' | 'deny', channel: Channel, proof?: Proof): DecideResult {
     const refused = this.refusal(input, proof);
-    const { requestId, approver, reason } = loose(input);
+    const { requestId, approver, reason } = auditableDecisionFields(input);
     const stage = this.request?.stage ?? 'none';
     const who = proof?.approver ?? approver ?? 'unknown';
     const verification = proof
@@ -152,9 +174,26 @@ export class ApprovalGate {
   }
 
   /**
-   * Opens a request for `stage` and waits for it: reminders every `reminderEvery`; at each
-   * deadline the next escalation group joins; when none is left, the outcome is `timed-out`.
-   * `interrupt` (false positive, lapse) ends the wait early with `interrupted`.
+   * Closes a request an earlier run carried that this run's playbook did not come back to (a
+   * false positive came first): no decision can count for it any more.
+   */
+  withdrawCarried(): void {
+    if (!this.pending) return;
+    this.lastRequest = this.pending.request;
+    this.request = undefined;
+    this.pending = undefined;
+  }
+
+  /** The open request and its wait, for a continued run; undefined when none is open. */
+  carry(): PendingApproval | undefined {
+    return this.pending;
+  }
+
+  /**
+   * Opens a request for `stage` (or takes up the one a previous run carried) and waits for it:
+   * reminders every `reminderEvery`; at each deadline the next escalation group joins; when none
+   * is left, the outcome is `timed-out`. `interrupt` (false positive, lapse) ends the wait early
+   * with `interrupted`.
    */
   async ask(
     stage: PlannedStage,
@@ -162,10 +201,43 @@ export class ApprovalGate {
     interrupt: () => boolean,
     extendedUntil?: number,
   ): Promise<GateOutcome> {
+    const carried = this.pending;
+    const resumed = carried?.request.stage === stage.stage && carried.request.actionDigest === actionDigest;
+    const pending = resumed ? carried : this.open(stage, actionDigest, extendedUntil);
+    this.pending = pending;
+    const { request } = pending;
+    const decided = () => this.decision !== 'undecided' || interrupt();
+    const deadlineMs = durationMs(stage.approval.deadline);
+    for (;;) {
+      const until = Date.parse(request.deadline);
+      while (Date.now() < until && !decided()) {
+        const wait = Math.min(durationMs(stage.approval.reminderEvery), until - Date.now());
+        if (!(await this.waitInRun(decided, wait)) && Date.now() < until) this.notify('approval-reminder', request);
+      }
+      if (decided()) break;
+      const next = pending.escalation.shift();
+      if (!next) break;
+      request.groups.push(next);
+      request.deadline = new Date(Date.now() + deadlineMs).toISOString();
+      this.audit.record({
+        stage: stage.stage,
+        event: 'approval.escalated',
+        actor: 'cordon',
+        result: { requestId: request.requestId, groups: request.groups, deadline: request.deadline },
+      });
+      this.notify('approval-escalated', request);
+    }
+    if (this.decision === 'undecided' && !interrupt() && pending.extendedUntil !== undefined) {
+      await this.waitInRun(decided, Math.max(0, pending.extendedUntil - Date.now()));
+    }
+    return this.close(stage, request, interrupt);
+  }
+
+  // A new request: audited and told to the approvers.
+  private open(stage: PlannedStage, actionDigest: string, extendedUntil?: number): PendingApproval {
     this.opened += 1;
     this.decision = 'undecided';
     this.denial = undefined;
-    const deadlineMs = durationMs(stage.approval.deadline);
     const request: ApprovalRequest = {
       requestId: requestIdFor(stage.stage, this.opened, actionDigest),
       stage: stage.stage,
@@ -174,7 +246,7 @@ export class ApprovalGate {
       groups: [...stage.approvers.groups],
       required: stage.approvers.required,
       selfApproval: stage.approvers.selfApproval,
-      deadline: new Date(Date.now() + deadlineMs).toISOString(),
+      deadline: new Date(Date.now() + durationMs(stage.approval.deadline)).toISOString(),
       approvals: [],
     };
     this.request = request;
@@ -193,31 +265,21 @@ export class ApprovalGate {
       frameworks: ['NIST CSF RS.MA-03', 'NIST CSF RS.CO-02'],
     });
     this.notify('approval-requested', request);
+    return { request, escalation: [...stage.approval.escalation], extendedUntil };
+  }
 
-    const decided = () => this.decision !== 'undecided' || interrupt();
-    const escalation = [...stage.approval.escalation];
+  // Waits like `wait`; when the history grows too long meanwhile, the wait goes on in a new run.
+  private async waitInRun(decided: () => boolean, timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
     for (;;) {
-      const until = Date.parse(request.deadline);
-      while (Date.now() < until && !decided()) {
-        const wait = Math.min(durationMs(stage.approval.reminderEvery), until - Date.now());
-        if (!(await this.wait(decided, wait)) && Date.now() < until) this.notify('approval-reminder', request);
-      }
-      if (decided()) break;
-      const next = escalation.shift();
-      if (!next) break;
-      request.groups.push(next);
-      request.deadline = new Date(Date.now() + deadlineMs).toISOString();
-      this.audit.record({
-        stage: stage.stage,
-        event: 'approval.escalated',
-        actor: 'cordon',
-        result: { requestId: request.requestId, groups: request.groups, deadline: request.deadline },
-      });
-      this.notify('approval-escalated', request);
+      const woke = await this.wait(() => decided() || this.handOver.due(), Math.max(0, until - Date.now()));
+      if (decided()) return true;
+      if (!woke) return false;
+      if (this.handOver.due()) await this.handOver.now(decided);
     }
-    if (this.decision === 'undecided' && !interrupt() && extendedUntil !== undefined) {
-      await this.wait(decided, Math.max(0, extendedUntil - Date.now()));
-    }
+  }
+
+  private close(stage: PlannedStage, request: ApprovalRequest, interrupt: () => boolean): GateOutcome {
     const outcome: GateOutcome =
       this.decision !== 'undecided' ? this.decision : interrupt() ? 'interrupted' : 'timed-out';
     if (outcome === 'timed-out') {
@@ -230,14 +292,7 @@ export class ApprovalGate {
     }
     this.lastRequest = request;
     this.request = undefined;
+    this.pending = undefined;
     return outcome;
   }
-}
-
-// The fields of a decision worth auditing, even of a refused one; nothing oversized.
-function loose(input: unknown): { requestId?: string; approver?: string; reason?: string } {
-  const fields = input && typeof input === 'object' ? (input as Record<string, unknown>) : {};
-  const text = (value: unknown) =>
-    typeof value === 'string' && value.length > 0 && value.length <= 2000 ? value : undefined;
-  return { requestId: text(fields.requestId), approver: text(fields.approver), reason: text(fields.reason) };
 }

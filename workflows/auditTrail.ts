@@ -30,7 +30,11 @@ export class AuditTrail {
     private cursor: AuditCursor = { seq: 0, lastHash: GENESIS_HASH },
     /** A shadow case marks every entry, so no reader can take a dry run for real containment. */
     private readonly shadow = false,
-  ) {}
+    /** Entries an earlier run recorded but did not store: this run's next step stores them. */
+    carriedUnstored: AuditEntry[] = [],
+  ) {
+    this.unsaved = [...carriedUnstored];
+  }
 
   /**
    * Appends one event to the chain and returns the entry. A sealed chain takes no more: input

@@ -15,19 +15,17 @@ import type { Refusal } from '../src/domain/decisions';
 import { briefMarkdown, type CaseBrief } from '../src/domain/caseBrief';
 import { caseBrief } from './caseBrief';
 import { durationMs } from '../src/policy/duration';
-import { escalatePlan, plan as planFor, policyDigest, type Plan, type PlannedStage } from '../src/policy/plan';
+import { policyDigest, type Plan, type PlannedStage } from '../src/policy/plan';
 import { IRREVERSIBLE_STAGES, type StageName } from '../src/policy/stages';
-import { AlertLedger } from './alertLedger';
+import { AlertLedger, MAX_REJECTED } from './alertLedger';
 import { ApprovalGate } from './approvalGate';
 import { AuditTrail, type AuditEvent } from './auditTrail';
-import type { ContainIdentityInput, ContainmentStatus, Outcome } from './definitions';
+import { continueCase, historyTooLong } from './continuation';
+import type { CarriedState, ContainIdentityInput, ContainmentStatus, Outcome } from './definitions';
 import { Saga } from './saga';
 import { CaseOutbox } from './caseOutbox';
 import { SearchIndex } from './searchIndex';
 
-const SEVERITY_RANK = { low: 0, medium: 1, high: 2, critical: 3 } as const;
-// Refused inputs kept in status: enough to see what was refused, never a history-sized list.
-const MAX_REJECTED = 50;
 // Approvers hear of refused claims at most this often per case: a flood of forged signals must
 // not become a flood of messages.
 const REFUSAL_NOTICE_EVERY_MS = 5 * 60_000;
@@ -63,22 +61,35 @@ export class Case {
   private falsePositiveSettled: boolean;
   private readonly searchIndex: SearchIndex;
 
-  constructor(private readonly input: ContainIdentityInput) {
+  constructor(input: ContainIdentityInput) {
     const { identity, carried } = input;
     this.identity = identity;
     this.shadow = isShadowWorkflowId(workflowInfo().workflowId);
     this.target = { provider: identity.provider, identityId: identity.id, caseId: workflowInfo().firstExecutionRunId };
-    this.audit = new AuditTrail(`${identity.provider}:${identity.id}`, carried?.audit, this.shadow);
-    this.outbox = new CaseOutbox(this.audit, identity, this.shadow);
+    const name = `${identity.provider}:${identity.id}`;
+    this.audit = new AuditTrail(name, carried?.audit, this.shadow, carried?.unstoredAudit);
+    const { alerts, rejectedInputs } = carried?.status ?? {};
+    this.ledger = new AlertLedger(identity, alerts, rejectedInputs, this.shadow, carried?.ledger);
+    // Shed alerts are reported with the next delivery, one entry for however many were shed.
+    this.outbox = new CaseOutbox(
+      this.audit,
+      identity,
+      this.shadow,
+      {
+        pending: () => this.ledger.limits.hasUnreported(),
+        record: () => this.reportShedAlerts(),
+      },
+      carried?.unsentNotices,
+    );
     this.searchIndex = new SearchIndex(input.searchAttributes !== false, this.shadow);
-    this.ledger = new AlertLedger(identity, carried?.status.alerts, carried?.status.rejectedInputs, this.shadow);
     this.saga = new Saga(this.audit, carried?.status.compensations);
     this.gate = new ApprovalGate(
       this.audit,
       (kind, request) => this.notify(kind, { request }),
       (done, timeout) => this.waitFor(done, timeout),
       (what, refusal) => this.refuseInput(what, refusal, undefined, true),
-      carried?.requestsOpened,
+      { due: () => historyTooLong(input), now: (decided) => continueCase(this, input, () => !decided()) },
+      { opened: carried?.requestsOpened, pending: carried?.approval },
     );
     this.status = carried?.status ?? this.freshStatus();
     this.completed = new Set(carried?.completedStages);
@@ -134,6 +145,11 @@ export class Case {
     this.audit.record(event);
   }
 
+  private reportShedAlerts(): void {
+    const report = this.ledger.limits.takeReport(this.status.stage);
+    if (report) this.record(report);
+  }
+
   /** Queues a notification, with the case's brief; it is delivered with the case's next step. */
   notify(kind: NotificationKind, extra: Pick<Notice, 'request' | 'reason'> = {}): void {
     const brief = this.brief();
@@ -186,6 +202,7 @@ export class Case {
   useContext(context: ContainmentContext): void {
     this.context = context;
     this.audit.policy = { version: context.policy.version, digest: policyDigest(context.policy) };
+    this.ledger.limits.use(context.policy.caseLimits);
     this.gate.useDirectory({
       approverGroups: context.policy.approverGroups,
       owner: context.record?.owner,
@@ -226,18 +243,19 @@ export class Case {
   setStage(stage: string, outcome: Outcome = this.status.outcome): void {
     Object.assign(this.status, { stage, outcome });
     if (outcome !== 'needs-attention') this.status.attention = undefined;
-    this.index();
+    this.updateSearchIndex();
   }
 
   /** Stops the case for a human, saying why in status, search attributes and a notification. */
   needsAttention(reason: string): void {
     this.setStage(this.status.stage, 'needs-attention');
     this.status.attention = reason;
-    this.index();
+    this.updateSearchIndex();
     this.notify('needs-attention', { reason });
   }
 
-  private index(): void {
+  /** Brings the search attributes and the case page up to date with status and alerts. */
+  updateSearchIndex(): void {
     this.searchIndex.update(this.status, this.ledger.alerts);
     this.refreshDetails();
   }
@@ -250,50 +268,6 @@ export class Case {
   /** Marks a stage as done in this round. */
   complete(stage: StageName): void {
     this.completed.add(stage);
-  }
-
-  /**
-   * Folds newly received alerts into the plan (stages are only ever added). Returns whether the
-   * evidence is stronger than before: a stage added or gated, or a higher severity or confidence.
-   */
-  replan(): boolean {
-    const fresh = this.ledger.takeNew();
-    if (!fresh.length || !this.context) return false;
-    const earlier = this.ledger.alerts.filter((a) => !fresh.some((f) => f.id === a.id));
-    const worst = Math.max(...earlier.map((a) => SEVERITY_RANK[a.severity]));
-    const surest = Math.max(...earlier.map((a) => a.confidence));
-    let stronger = false;
-    for (const alert of fresh) {
-      const next = planFor(alert, this.context.record, this.context.policy);
-      stronger ||= earlier.length > 0 && (SEVERITY_RANK[alert.severity] > worst || alert.confidence > surest);
-      if (!this.status.plan) {
-        this.status.plan = next;
-        this.record({
-          stage: this.status.stage,
-          event: 'plan.created',
-          actor: `policy:${next.rule}`,
-          reason: next.reasons.join('; '),
-          result: { rule: next.rule, stages: next.stages.map((s) => s.stage) },
-          alertIds: [alert.id],
-        });
-        continue;
-      }
-      const escalated = escalatePlan(this.status.plan, next);
-      this.status.plan = escalated.plan;
-      if (escalated.added.length || escalated.gated.length) {
-        stronger = true;
-        this.record({
-          stage: this.status.stage,
-          event: 'plan.escalated',
-          actor: `policy:${next.rule}`,
-          reason: `alert ${alert.id}`,
-          result: { added: escalated.added, gated: escalated.gated },
-          alertIds: [alert.id],
-        });
-      }
-    }
-    this.index();
-    return stronger;
   }
 
   /**
@@ -323,24 +297,26 @@ export class Case {
     return this.holdUntil;
   }
 
-  /** Whether this run's history should be handed to a new run. */
-  historyTooLong(): boolean {
-    return (
-      workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (this.input.maxHistoryEvents ?? 10_000)
-    );
-  }
-
-  /** The state a continued run starts from. */
-  carry() {
+  /**
+   * The state a continued run starts from. What is not delivered yet goes with it, for its first
+   * delivery: a run that delivered before it continued could be kept waiting by a flood of input.
+   */
+  carry(): CarriedState {
+    this.reportShedAlerts();
+    const unsentNotices = this.outbox.handOver(this.status.stage);
     return {
       status: this.status,
       completedStages: [...this.completed],
       audit: this.audit.position(),
+      unstoredAudit: this.audit.unstored(),
+      unsentNotices,
       caseHoldUntil: this.holdUntil,
       falsePositiveHandled: this.falsePositiveSettled,
       context: this.context,
       requestsOpened: this.gate.openedCount,
+      approval: this.gate.carry(),
       rollbackCause: this.rollbackCause,
+      ledger: this.ledger.carry(),
     };
   }
 

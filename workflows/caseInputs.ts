@@ -18,6 +18,7 @@ import {
 /** Records one alert delivery (also the start input's alert). */
 export function receiveAlert(c: Case, input: unknown, delivery?: AlertDelivery): void {
   const disposition = c.ledger.receive(input, delivery);
+  if (disposition === 'shed') return; // counted; reported with the case's next delivery
   const id = (input as { id?: unknown } | null)?.id;
   const alertIds = typeof id === 'string' ? [id] : [];
   if (disposition === 'rejected') {
@@ -80,7 +81,12 @@ export function registerCaseInputs(c: Case): void {
   registerOperatorInputs(c);
   setHandler(
     statusQuery,
-    () => ({ ...c.status, pendingRequest: c.gate.request, undelivered: c.outbox.undelivered() }),
+    () => ({
+      ...c.status,
+      pendingRequest: c.gate.request,
+      undelivered: c.outbox.undelivered(),
+      shed: c.ledger.limits.shedTotals(),
+    }),
     {
       description: 'Stage, outcome, plan, pending request, applied actions, compensations, alerts',
     },

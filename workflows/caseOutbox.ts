@@ -8,6 +8,8 @@ import { outbox as delivery } from './steps';
 const STORE_RETRY = '1 minute';
 // How long a waiting case gathers news (alerts, decisions) before it stores them in one delivery.
 const NEWS_GATHERING_MS = 1_000;
+// A waiting case delivers its news and that delivery's receipts, then looks at its wait again.
+const DELIVERIES_PER_WAKE = 2;
 // A notice that failed goes again with the first delivery this long after it failed (a quiet
 // case delivers it on its own then): never at once, or each failure's audit entry would set off
 // the next attempt.
@@ -39,7 +41,13 @@ export class CaseOutbox {
     private readonly audit: AuditTrail,
     private readonly identity: IdentityRef,
     private readonly shadow: boolean,
-  ) {}
+    /** Entries the case records only when something is delivered (summaries of counted events). */
+    private readonly summaries: { pending(): boolean; record(): void },
+    /** Notices an earlier run queued and did not send. */
+    carriedNotices: Notice[] = [],
+  ) {
+    this.notices = [...carriedNotices];
+  }
 
   /** Queues a notification. */
   notify(kind: NotificationKind, about: Pick<Notice, 'stage' | 'outcome' | 'request' | 'reason' | 'brief'>): void {
@@ -59,6 +67,7 @@ export class CaseOutbox {
 
   /** What the next step delivers: every unstored entry, queued notice and notice due for a retry. */
   take(): Outbox {
+    this.summaries.record();
     const due = this.retries.filter((r) => r.due <= Date.now());
     // New notices first: retries share the delivery's time budget and must not crowd them out.
     const notices = [...this.notices, ...due.map((r) => r.notice)];
@@ -105,6 +114,14 @@ export class CaseOutbox {
     this.retries = [];
   }
 
+  /** Hands the queued notices to a continued run (retries are given up, and audited, first). */
+  handOver(stage: string): Notice[] {
+    this.giveUpRetries(stage);
+    const queued = this.notices;
+    this.notices = [];
+    return queued;
+  }
+
   /** Notices not delivered: being retried, or given up on. */
   undelivered(): UndeliveredNotice[] {
     const retrying = this.retries.map(({ notice, attempts, error }) => ({
@@ -125,7 +142,7 @@ export class CaseOutbox {
 
   /** Whether anything waits to be stored or sent. */
   hasUnsent(): boolean {
-    return this.notices.length > 0 || this.audit.unstored().length > 0;
+    return this.notices.length > 0 || this.audit.unstored().length > 0 || this.summaries.pending();
   }
 
   // Sends the notices that failed once more (a quiet case has no step to carry them).
@@ -140,14 +157,16 @@ export class CaseOutbox {
   }
 
   /**
-   * Delivers everything queued, and the receipts that delivery adds, before a wait or the close.
-   * A store outage delays the delivery, never drops it.
+   * Delivers everything queued, and the receipts that delivery adds, before a wait or the close;
+   * at most `maxDeliveries` times, so that input arriving faster than deliveries cannot hold the
+   * case here. A store outage delays the delivery, never drops it.
    */
-  async flush(stage: () => string): Promise<void> {
-    while (this.hasUnsent()) {
+  async flush(stage: () => string, maxDeliveries = Infinity): Promise<void> {
+    for (let delivered = 0; this.hasUnsent() && delivered < maxDeliveries;) {
       const sent = this.take();
       try {
         this.settle(sent, await delivery.deliverOutbox(sent), stage());
+        delivered += 1;
       } catch {
         this.putBack(sent);
         await sleep(STORE_RETRY);
@@ -166,7 +185,7 @@ export class CaseOutbox {
     const left = () => (until === undefined ? undefined : Math.max(0, until - Date.now()));
     const waitUntil = (ready: () => boolean, ms?: number) =>
       ms === undefined ? condition(ready) : condition(ready, ms);
-    if (!done()) await this.flush(stage);
+    if (!done()) await this.flush(stage, DELIVERIES_PER_WAKE);
     for (;;) {
       const retryIn = this.retries.length
         ? Math.max(0, Math.min(...this.retries.map((r) => r.due)) - Date.now())
@@ -181,7 +200,7 @@ export class CaseOutbox {
         continue;
       }
       if (await waitUntil(done, Math.min(NEWS_GATHERING_MS, left() ?? NEWS_GATHERING_MS))) return true;
-      await this.flush(stage);
+      await this.flush(stage, DELIVERIES_PER_WAKE);
     }
   }
 }

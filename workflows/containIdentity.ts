@@ -1,9 +1,11 @@
-import { allHandlersFinished, condition, continueAsNew, sleep } from '@temporalio/workflow';
+import { allHandlersFinished, condition, sleep } from '@temporalio/workflow';
 import { Case } from './case';
 import { registerCaseInputs, receiveAlert } from './caseInputs';
+import { continueCase, historyTooLong } from './continuation';
 import type { ContainIdentityInput, ContainmentStatus } from './definitions';
 import { rollBack } from './rollback';
 import { forwardToShadowCase } from './shadowMode';
+import { replan } from './replan';
 import { PLAYBOOK } from './stages';
 import { sealCase } from './auditTrail';
 import { bookkeeping } from './steps';
@@ -60,13 +62,18 @@ async function openCase(c: Case, input: ContainIdentityInput): Promise<void> {
 
 // Runs the planned stages in order until the plan is done or stops (approval, failure, false positive).
 async function runPlaybook(c: Case): Promise<void> {
-  c.replan();
-  for (let stage = c.nextStage(); stage && c.status.outcome === 'active' && !c.falsePositive; stage = c.nextStage()) {
-    if (!(await PLAYBOOK[stage.stage](c, stage))) return;
-    c.complete(stage.stage);
-    c.replan();
+  try {
+    replan(c);
+    for (let stage = c.nextStage(); stage && c.status.outcome === 'active' && !c.falsePositive; stage = c.nextStage()) {
+      if (!(await PLAYBOOK[stage.stage](c, stage))) return;
+      c.complete(stage.stage);
+      replan(c);
+    }
+    if (c.status.outcome === 'active' && !c.falsePositive) c.setStage('contained', 'contained');
+  } finally {
+    // A request carried from the last run that the playbook stopped short of is no longer open.
+    c.gate.withdrawCarried();
   }
-  if (c.status.outcome === 'active' && !c.falsePositive) c.setStage('contained', 'contained');
 }
 
 // A false positive at any point leaves the identity as it was: every reversible step is undone.
@@ -88,7 +95,7 @@ async function answerFalsePositive(c: Case): Promise<void> {
 async function holdCase(c: Case, input: ContainIdentityInput): Promise<'closed' | 'reopened'> {
   const until = c.holdDeadline();
   for (;;) {
-    const wake = () => c.hasUnhandledInput() || c.retryRequestedBy !== undefined || c.historyTooLong();
+    const wake = () => c.hasUnhandledInput() || c.retryRequestedBy !== undefined || historyTooLong(input);
     const timeout = c.saga.failed ? undefined : Math.max(0, until - Date.now());
     // At the deadline the case closes, unless input arrived meanwhile: that is handled first.
     if (!(await c.waitFor(wake, timeout)) && (await closeWhenQuiet(c)) === 'closed') return 'closed';
@@ -105,11 +112,8 @@ async function holdCase(c: Case, input: ContainIdentityInput): Promise<'closed' 
       if (reopens(c)) return 'reopened';
       continue;
     }
-    await c.finishDeliveries();
-    await condition(allHandlersFinished);
     // Input that arrived while handing over is handled here, not lost in the hand-over.
-    if (c.hasUnhandledInput() || c.retryRequestedBy !== undefined) continue;
-    await continueAsNew<typeof containIdentity>({ ...input, alert: undefined, context: undefined, carried: c.carry() });
+    await continueCase(c, input, () => !c.hasUnhandledInput() && c.retryRequestedBy === undefined);
   }
 }
 
@@ -117,7 +121,7 @@ async function holdCase(c: Case, input: ContainIdentityInput): Promise<'closed' 
 // (rolled back, denied, held, aborted) starts a new round when the evidence is stronger.
 function reopens(c: Case): boolean {
   const outcome = c.status.outcome;
-  const stronger = c.replan();
+  const stronger = replan(c);
   if (c.falsePositive || !stronger || outcome === 'needs-attention' || outcome === 'active') return false;
   if (outcome === 'contained') {
     if (!c.nextStage()) return false;

@@ -3,10 +3,13 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Alert, IdentityRef } from '../src/domain/alert';
 import type { AuditEntry } from '../src/domain/auditEntry';
-import type { ApprovalRequest, ContainmentContext, HumanCause } from '../src/domain/case';
+import type { ApprovalRequest, ContainmentContext, HumanCause, Notice } from '../src/domain/case';
 import type { Control, RefusalCode } from '../src/domain/decisions';
 import type { DecisionInput, FalsePositiveInput, OperatorAction } from '../src/domain/inputs';
 import type { Plan } from '../src/policy/plan';
+import type { CarriedAlerts } from './alertLedger';
+import type { ShedTotals } from './alertLimits';
+import type { PendingApproval } from './approvalGate';
 import type { AuditCursor } from './auditTrail';
 import type { UndeliveredNotice } from './caseOutbox';
 import type { Compensation } from './saga';
@@ -15,8 +18,8 @@ export type { Approval, ApprovalRequest, NotificationKind } from '../src/domain/
 export { caseWorkflowId, containmentWorkflowId, isShadowWorkflowId, shadowWorkflowId } from '../src/domain/case';
 export type { DecisionInput, FalsePositiveInput, OperatorAction };
 
-/** What happened to one delivered alert. */
-export type Disposition = 'started' | 'merged' | 'duplicate' | 'rejected';
+/** What happened to one delivered alert; `shed`: over the case's limits (counted and audited, not acted on). */
+export type Disposition = 'started' | 'merged' | 'duplicate' | 'rejected' | 'shed';
 
 /** Optional second signal argument: lets a sender ask later what its delivery became. */
 export interface AlertDelivery {
@@ -109,6 +112,8 @@ export interface ContainmentStatus {
   wouldDo?: ShadowedAction[];
   /** Set when the policy's shadow switch sent this case's alerts to the shadow case. */
   forwardedTo?: string;
+  /** Alerts shed over the case's limits (policy `caseLimits`), by reason; in the `status` answer only. */
+  shed?: ShedTotals;
 }
 
 /** State carried into a continued run. */
@@ -123,6 +128,14 @@ export interface CarriedState {
   requestsOpened?: number;
   /** The human decision the last rollback answered. */
   rollbackCause?: HumanCause;
+  /** The alert limits' counts and the alerts not planned for yet. */
+  ledger?: CarriedAlerts;
+  /** The approval request the last run was waiting on: the new run waits on the same one. */
+  approval?: PendingApproval;
+  /** Audit entries recorded but not stored yet: the new run stores them. */
+  unstoredAudit?: AuditEntry[];
+  /** Notices queued but not sent yet: the new run sends them. */
+  unsentNotices?: Notice[];
 }
 
 /** Start input of `containIdentity`; `alert` lets a plain `temporal workflow start` work. */
@@ -130,8 +143,10 @@ export interface ContainIdentityInput {
   identity: IdentityRef;
   /** False where Cordon's search attributes are not registered (default true). */
   searchAttributes?: boolean;
-  /** Continue-as-new once the history is longer than this while the case is held (default 10,000). */
+  /** Continue-as-new once the history has more events than this, while the case waits (default 10,000). */
   maxHistoryEvents?: number;
+  /** Continue-as-new once the history is larger than this many bytes, while the case waits (default 4 MiB). */
+  maxHistoryBytes?: number;
   /** A shadow (dry-run) case: runs under `shadow:contain:…` and performs no provider action. */
   shadow?: boolean;
   alert?: Alert;

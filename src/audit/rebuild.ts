@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { isOversizeAnswer } from '../client/connect';
 import { defaultPayloadConverter, type Payload, type PayloadCodec } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { canonicalJson } from '../digest';
@@ -14,16 +15,31 @@ function outboxOf(input: unknown): AuditEntry[] {
   return Array.isArray(audit) ? (audit as AuditEntry[]) : [];
 }
 
-// A payload as the history stores it, decoded by the codecs (decryption) in reverse order.
-async function decoded(payload: Payload, codecs: readonly PayloadCodec[]): Promise<unknown> {
-  let plain = payload;
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+// Events per history page: a page of small events is one round trip; after an answer over the
+// gRPC message limit the page shrinks (down to one event, which Temporal keeps under 2 MB).
+const MAX_PAGE_EVENTS = 256;
+
+// The entries one step was handed to store; its payload decrypted by the codecs first.
+async function entriesOf(event: HistoryEvent, codecs: readonly PayloadCodec[]): Promise<AuditEntry[]> {
+  const payload = event.activityTaskScheduledEventAttributes?.input?.payloads?.[0];
+  if (!payload) return [];
+  let plain = payload as Payload;
   for (const codec of [...codecs].reverse()) [plain] = await codec.decode([plain]);
-  return defaultPayloadConverter.fromPayload(plain);
+  return outboxOf(defaultPayloadConverter.fromPayload(plain));
+}
+
+// Appends to `into` the entries of `events` not seen yet in this history.
+async function collect(events: HistoryEvent[], codecs: readonly PayloadCodec[], seen: Set<string>, into: AuditEntry[]) {
+  for (const event of events)
+    for (const entry of await entriesOf(event, codecs))
+      if (!seen.has(keyOf(entry)) && seen.add(keyOf(entry))) into.push(entry);
 }
 
 /**
  * Every entry a history handed to a step to store, in order, once each: a step that failed
- * hands its entries on to the next one.
+ * hands its entries on to the next one (and a run hands those it could not store to the next run).
  */
 export async function auditEntriesIn(
   history: temporal.api.history.v1.IHistory,
@@ -31,22 +47,45 @@ export async function auditEntriesIn(
 ): Promise<AuditEntry[]> {
   const seen = new Set<string>();
   const entries: AuditEntry[] = [];
-  for (const event of history.events ?? []) {
-    const payload = event.activityTaskScheduledEventAttributes?.input?.payloads?.[0];
-    if (!payload) continue;
-    for (const entry of outboxOf(await decoded(payload as Payload, codecs)))
-      if (!seen.has(keyOf(entry)) && seen.add(keyOf(entry))) entries.push(entry);
-  }
+  await collect(history.events ?? [], codecs, seen, entries);
   return entries;
 }
 
-/** Re-derives the audit entries of every containment run from Temporal's histories. */
+/** One run's history, a page at a time: never one answer the size of the whole history. */
+export async function* historyPages(client: Client, workflowId: string, runId: string): AsyncGenerator<HistoryEvent[]> {
+  let nextPageToken: Uint8Array | undefined;
+  let pageSize = MAX_PAGE_EVENTS;
+  let ceiling = MAX_PAGE_EVENTS; // pages this large or larger came back oversize
+  for (;;) {
+    let page: temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryResponse;
+    try {
+      page = await client.workflowService.getWorkflowExecutionHistory({
+        namespace: client.options.namespace,
+        execution: { workflowId, runId },
+        maximumPageSize: pageSize,
+        nextPageToken,
+      });
+    } catch (err) {
+      if (!isOversizeAnswer(err) || pageSize === 1) throw err;
+      ceiling = pageSize - 1;
+      pageSize = Math.max(1, Math.floor(pageSize / 16));
+      continue;
+    }
+    yield page.history?.events ?? [];
+    if (!page.nextPageToken?.length) return;
+    nextPageToken = page.nextPageToken;
+    pageSize = Math.min(ceiling, pageSize * 2);
+  }
+}
+
+/** Re-derives the audit entries of every containment run from Temporal's histories, page by page. */
 export async function entriesFromHistories(client: Client, workflowId?: string): Promise<AuditEntry[]> {
   const query = `WorkflowType = 'containIdentity'${workflowId ? ` AND WorkflowId = '${workflowId.replaceAll("'", '')}'` : ''}`;
   const entries: AuditEntry[] = [];
   for await (const run of client.workflow.list({ query })) {
-    const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
-    entries.push(...(await auditEntriesIn(history, client.options.loadedDataConverter.payloadCodecs)));
+    const seen = new Set<string>();
+    for await (const events of historyPages(client, run.workflowId, run.runId))
+      await collect(events, client.options.loadedDataConverter.payloadCodecs, seen, entries);
   }
   return entries;
 }

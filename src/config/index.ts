@@ -85,6 +85,14 @@ export const ConfigSchema = z.object({
     .min(1024)
     .max(1536 * 1024)
     .default(1024 * 1024),
+  // Alert evidence larger than this (canonical JSON) is kept in the store and the alert carries its
+  // digest: a case's history grows by a reference, not by what a forwarder chose to send.
+  CORDON_EVIDENCE_INLINE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024)
+    .default(16 * 1024),
   // Cases the worker keeps in memory; unset, sized from CORDON_WORKER_MEMORY_MIB (worker/cacheSize.ts).
   CORDON_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
   // The memory the service may use; unset: the cgroup's limit, else 1 GiB. Bounds the case cache.

@@ -184,4 +184,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER audit_head_signatures_append_only BEFORE UPDATE OR DELETE ON audit_head_signatures
         FOR EACH ROW EXECUTE FUNCTION audit_entries_append_only();`,
   },
+  {
+    version: 10,
+    description: 'alert evidence too large for a workflow history, by digest',
+    sql: `
+      -- The intake keeps large evidence here; the alert in history carries its digest and size.
+      -- Canonical JSON as text, so reading it back reproduces the digest exactly.
+      CREATE TABLE alert_evidence (
+        digest text PRIMARY KEY,
+        evidence text NOT NULL,
+        bytes integer NOT NULL,
+        stored_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX alert_evidence_stored_at ON alert_evidence (stored_at);`,
+  },
 ];

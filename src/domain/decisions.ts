@@ -77,3 +77,11 @@ export const actionDigestOf = (key: ActionKey): string => digestOf(key);
 export function requestIdFor(stage: string, n: number, actionDigest: string): string {
   return `${stage}-${n}-${actionDigest.replace(/^sha256:/, '').slice(0, 10)}`;
 }
+
+/** The fields of a decision worth auditing, even of a refused one; nothing oversized. */
+export function auditableDecisionFields(input: unknown): { requestId?: string; approver?: string; reason?: string } {
+  const fields = input && typeof input === 'object' ? (input as Record<string, unknown>) : {};
+  const text = (value: unknown) =>
+    typeof value === 'string' && value.length > 0 && value.length <= 2000 ? value : undefined;
+  return { requestId: text(fields.requestId), approver: text(fields.approver), reason: text(fields.reason) };
+}

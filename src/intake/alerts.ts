@@ -1,15 +1,18 @@
 import { createHash } from 'node:crypto';
-import { isGrpcServiceError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { formatNamed, normalizeAlert, type FormatName } from '../alerts/formats';
 import type { FieldProblem } from '../alerts/schema';
 import { submitAlert } from '../client/submitAlert';
 import type { IdentityRef } from '../alerts/schema';
 import type { ContainmentContext } from '../domain/case';
+import { evidenceReferenceIn, type EvidenceStore } from '../evidence/store';
+import { redactAlert } from '../secrets';
 import { caseWorkflowId } from '../../workflows/definitions';
 import { authenticate, type Sender } from './authenticate';
 import { decodeJsonBody } from './body';
 import { deliveryIdOf, type DeliveryLedger } from './deliveries';
+import { failedHandoverAnswer, handoverFailure, shedAnswer } from './answers';
 import type { IntakeMetrics, RejectReason } from './metrics';
 import { RateLimiter, type Rate } from './rateLimit';
 import type { Source } from './sources';
@@ -26,6 +29,8 @@ export interface AlertRouteDeps {
   caseContext?: CaseContextSource;
   /** Webhook deliveries already accepted: a replay is refused. */
   deliveries: DeliveryLedger;
+  /** Where evidence too large for a workflow history goes; without it, evidence travels inline. */
+  evidence?: EvidenceStore;
 }
 
 /** Reads a new case's context as the worker would, and binds the case to the policy handed over. */
@@ -36,26 +41,6 @@ export interface CaseContextSource {
 
 // The unconfigured intake serves one operator on loopback; it still has a ceiling.
 const ANONYMOUS_RATE: Rate = { perSecond: 1_000, burst: 2_000 };
-/** How long a forwarder should wait before retrying when Temporal did not take the alert. */
-export const UNAVAILABLE_RETRY_AFTER_S = 5;
-
-// gRPC status codes: worth retrying (the server is away or busy) or never going to succeed.
-const TRANSIENT_CODES = new Set([
-  4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 10 /* ABORTED */, 14 /* UNAVAILABLE */,
-]);
-const REFUSED_CODES = new Set([3 /* INVALID_ARGUMENT */, 9 /* FAILED_PRECONDITION */, 11 /* OUT_OF_RANGE */]);
-
-/** How to answer a failed handover: retry later (503), never (422), or our fault (500). */
-function handoverFailure(err: unknown): { status: 503 | 422 | 500; reason: RejectReason } {
-  let code: number | undefined;
-  for (let e: unknown = err; e && code === undefined; e = (e as { cause?: unknown }).cause) {
-    if (isGrpcServiceError(e)) code = e.code;
-  }
-  if (code === undefined || TRANSIENT_CODES.has(code)) return { status: 503, reason: 'temporal_unavailable' };
-  if (REFUSED_CODES.has(code)) return { status: 422, reason: 'refused_by_temporal' };
-  return { status: 500, reason: 'handover_failed' };
-}
-
 const NO_BODY = Buffer.alloc(0);
 const sha256 = (raw: Buffer) => `sha256:${createHash('sha256').update(raw).digest('hex')}`;
 
@@ -69,6 +54,7 @@ export const alertRoutes =
     metrics,
     caseContext,
     deliveries,
+    evidence,
   }: AlertRouteDeps): FastifyPluginCallback =>
   (app, _options, done) => {
     const limiter = new RateLimiter();
@@ -187,6 +173,14 @@ export const alertRoutes =
         );
       }
       if (source && !source.formats.includes(normalized.format)) return forbidden(normalized.format);
+      // That shape means "stored by the intake": from a forwarder it would be a false fingerprint.
+      if (normalized.outcome === 'alert' && evidenceReferenceIn(normalized.alert.evidence))
+        return reject(reply, 400, normalized.format, 'invalid_alert', `invalid ${normalized.format} alert`, [
+          {
+            field: 'evidence',
+            message: 'evidenceRef and evidenceBytes alone are set by the intake, not by a forwarder',
+          },
+        ]);
       metrics.receivedAlert(normalized.format);
       if (normalized.outcome === 'ignored') {
         metrics.ignoredAlert(normalized.format);
@@ -199,9 +193,18 @@ export const alertRoutes =
       const replayed = await deliveries.replayProblem(sourceKey, request.headers, decoded.value, signed);
       if (replayed)
         return reject(reply, 409, normalized.format, 'replayed', 'delivery refused as a replay', [replayed]);
-      const alert = shadowParam === 'true' ? { ...normalized.alert, shadow: true } : normalized.alert;
+      const shadowed = shadowParam === 'true' ? { ...normalized.alert, shadow: true } : normalized.alert;
       // A forwarder that does not need the disposition answers sooner: the case's worker is not asked.
       const respondAsync = /(^|[\s,])respond-async([\s,;]|$)/i.test(String(request.headers.prefer ?? ''));
+      // Redacted before it is stored: the evidence table must hold no more secrets than history.
+      let alert = await redactAlert(shadowed);
+      try {
+        alert = (await evidence?.offload(alert)) ?? alert;
+      } catch (err) {
+        metrics.rejectedAlert(normalized.format, 'evidence_store_unavailable');
+        request.log.error({ err, alertId: alert.id }, 'alert evidence not stored');
+        return failedHandoverAnswer(reply, 503, { workflowId: caseWorkflowId(alert), alertId: alert.id }, 'store');
+      }
       try {
         const context = await contextFor(alert.identity, request);
         const submission = await submitAlert(client, taskQueue, alert, {
@@ -226,6 +229,7 @@ export const alertRoutes =
         metrics.acceptedAlert(normalized.format, submission.disposition);
         request.log.info({ alertId: alert.id, format: normalized.format, ...submission }, 'alert accepted');
         if (respondAsync) reply.header('preference-applied', 'respond-async');
+        if (submission.disposition === 'shed') return shedAnswer(reply, { ...submission, alertId: alert.id });
         return reply
           .code(submission.disposition === 'pending' ? 202 : 200)
           .send({ ...submission, alertId: alert.id, format: normalized.format });
@@ -234,30 +238,7 @@ export const alertRoutes =
         const { status, reason } = handoverFailure(err);
         metrics.rejectedAlert(normalized.format, reason);
         request.log.error({ err, alertId: alert.id, status }, 'alert not handed to Temporal');
-        const workflowId = caseWorkflowId(alert);
-        if (status === 503) {
-          reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
-          return reply.code(503).send({
-            error: 'Temporal is unreachable; the alert was not accepted, retry it',
-            workflowId,
-            alertId: alert.id,
-            problems: [{ field: '(service)', message: 'temporal unavailable' }],
-          });
-        }
-        const refused = status === 422;
-        return reply.code(status).send({
-          error: refused ? 'Temporal refused the alert; retrying will not help' : 'internal error',
-          workflowId,
-          alertId: alert.id,
-          problems: [
-            {
-              field: '(alert)',
-              message: refused
-                ? 'refused by Temporal as invalid (see the intake log)'
-                : 'handover failed (see the intake log)',
-            },
-          ],
-        });
+        return failedHandoverAnswer(reply, status, { workflowId: caseWorkflowId(alert), alertId: alert.id });
       }
     }
 

@@ -17,7 +17,8 @@ export type RejectReason =
   | 'replayed'
   | 'temporal_unavailable'
   | 'refused_by_temporal'
-  | 'handover_failed';
+  | 'handover_failed'
+  | 'evidence_store_unavailable';
 
 /** The intake's Prometheus metrics, plus the worker's Temporal metrics when it runs here. */
 export class IntakeMetrics {

@@ -9,6 +9,7 @@ import { alertRoutes, type CaseContextSource } from './alerts';
 import { killSwitchRoutes } from './killSwitchRoutes';
 import { decisionRoutes } from './decisionRoutes';
 import { DeliveryLedger } from './deliveries';
+import { EvidenceStore } from '../evidence/store';
 import { slackRoutes } from './slackRoutes';
 import { ApproverDirectory } from '../approvers/authenticate';
 import { loadPolicy } from '../policy/load';
@@ -35,6 +36,8 @@ export interface IntakeDeps {
   sources?: Source[];
   /** Largest accepted request body. */
   maxBodyBytes?: number;
+  /** Alert evidence above this many bytes goes to the store (`db`), not into history. */
+  evidenceInlineBytes?: number;
   /** The worker's Temporal metrics endpoint, appended to `/metrics`. */
   workerMetricsUrl?: string;
   /** Hands new cases their context (when this process reads the worker's files). */
@@ -116,6 +119,7 @@ export function buildIntake({
   auditNotary,
   sources,
   maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
+  evidenceInlineBytes,
   workerMetricsUrl,
   caseContext,
   approvers = new ApproverDirectory({ approvers: [] }),
@@ -191,7 +195,10 @@ export function buildIntake({
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.text()));
 
   const deliveries = new DeliveryLedger(db);
-  app.register(alertRoutes({ client, taskQueue, searchAttributes, sources, metrics, caseContext, deliveries }));
+  const evidence = db && new EvidenceStore(db, evidenceInlineBytes);
+  app.register(
+    alertRoutes({ client, taskQueue, searchAttributes, sources, metrics, caseContext, deliveries, evidence }),
+  );
   const limiter = new RateLimiter();
   app.register(decisionRoutes({ client, db, approvers, logger, limiter }));
   app.register(

@@ -133,6 +133,24 @@ export const PolicySchema = z
     rules: z.array(Rule).min(1),
     guards: z.array(Guard).default([]),
     decisions: DecisionSettings.default({ mode: 'claimed', killSwitch: {} }),
+    /**
+     * What one case takes in; an alert beyond either is shed (counted and audited). No default
+     * here, so policies without it keep their digest: workflows/alertLimits.ts holds the defaults.
+     */
+    caseLimits: z
+      .object({
+        /** Alert deliveries a case takes in any minute. */
+        alertsPerMinute: z.number().int().min(1).max(10_000).optional(),
+        /** Bytes of alert records a case keeps (it carries them into every continued run). */
+        alertBytes: z
+          .number()
+          .int()
+          .min(16 * 1024)
+          .max(512 * 1024)
+          .optional(),
+      })
+      .strict()
+      .optional(),
     governor: z
       .object({
         budget: z.object({

@@ -177,6 +177,23 @@ export const SCENARIOS: Scenario[] = [
     record: { 'continue-as-new': 'svc@first', 'continued-run': 'svc' },
   },
   {
+    // A case waiting for approval whose history outgrows its limit continues as new with the
+    // same request open; the approval given to the new run lets the action run.
+    name: 'approval-continued',
+    server: 'dev',
+    identities: { svc: 'gated' },
+    steps: [
+      { start: 'svc', maxHistoryEvents: 60 },
+      { alert: 'svc' },
+      { until: 'svc', pending: 'isolate' },
+      ...Array.from({ length: 12 }, () => ({ alert: 'svc', confidence: 0.2 }) as const),
+      { until: 'svc', continued: true },
+      { decide: 'approve', who: 'svc', stage: 'isolate', by: 'alice', via: 'signal' },
+      { until: 'svc', waitingFor: 'verify-window' },
+    ],
+    record: { 'approval-continued': 'svc@first', 'approval-resumed': 'svc' },
+  },
+  {
     // Denied and rolled back, then a stronger alert: a new round under the policy.
     name: 'new-round',
     server: 'dev',
