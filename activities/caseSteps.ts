@@ -187,7 +187,7 @@ export function createCaseSteps({ db, notary, connectors, config, sendNotice, lo
      * written fails this activity, so it is retried: the case has nothing else to do meanwhile.
      */
     async deliverOutbox(outbox: Outbox): Promise<OutboxReceipt> {
-      await storeAuditEntries(db, outbox.audit, notary);
+      await storeAuditEntries(db, outbox.audit, notary, caseExecution().workflowId);
       return deliver({ audit: [], notices: outbox.notices });
     },
   };

@@ -1,24 +1,34 @@
 import type { AuditNotary } from '../src/audit/checkpoints';
 import type { AuditEntry } from '../src/audit/entry';
+import { continuityProblem } from '../src/audit/continuity';
 import { storeSignedHeads } from '../src/audit/heads';
 import type { Database } from '../src/db';
 import type { Notice, Outbox, OutboxReceipt } from '../src/domain/case';
 import type { Logger } from '../src/log';
 import { errorText } from '../src/domain/errors';
 import { NoticeFailure } from './notifications';
+import { caseExecution } from './stepTools';
 
 /**
  * Stores audit entries idempotently by (workflowId, runId, seq): retries never duplicate. With a
  * notary, each chain's new head is signed in the same transaction, so no stored entry is ever
- * without its signature.
+ * without its signature. `workflowId`: the workflow storing them; entries that are not its own,
+ * or do not continue their stored chain, are refused (and stay with the case).
  */
-export async function storeAuditEntries(db: Database, entries: AuditEntry[], notary?: AuditNotary): Promise<void> {
+export async function storeAuditEntries(
+  db: Database,
+  entries: AuditEntry[],
+  notary?: AuditNotary,
+  workflowId?: string,
+): Promise<void> {
   if (!entries.length) return;
   const values = entries.map(
     (_, i) => `($${i * 6 + 1}, $${i * 6 + 2}, $${i * 6 + 3}, $${i * 6 + 4}, $${i * 6 + 5}, $${i * 6 + 6}::jsonb)`,
   );
   const heads = notary?.signHeads(entries) ?? [];
   await db.transaction(async (query) => {
+    const problem = await continuityProblem(query, entries, workflowId);
+    if (problem) throw new Error(`audit entries refused: ${problem}`);
     await query(
       `INSERT INTO audit_entries (workflow_id, run_id, seq, hash, prev_hash, entry) VALUES ${values.join(', ')}
        ON CONFLICT (workflow_id, run_id, seq) DO NOTHING`,
@@ -48,7 +58,7 @@ export async function deliverOutbox(
 ): Promise<OutboxReceipt> {
   let stored = true;
   try {
-    await storeAuditEntries(db, outbox.audit, notary);
+    await storeAuditEntries(db, outbox.audit, notary, caseExecution().workflowId);
   } catch (err) {
     stored = false;
     logger.warn(

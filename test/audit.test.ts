@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { listActions } from '../activities/connectors/simulated/state';
 import { storeAuditEntries } from '../activities/outbox';
-import { verifyChain, type AuditEntry } from '../src/audit/entry';
+import { hashEntry, verifyChain, type AuditEntry } from '../src/audit/entry';
 import { AuditNotary, readCheckpoints } from '../src/audit/checkpoints';
 import { readSignedHeads } from '../src/audit/heads';
 import { auditEntriesIn } from '../src/audit/rebuild';
@@ -129,6 +129,34 @@ describe('the audit trail', () => {
 
     const tampered = stored.map((e) => (e.seq === 3 ? { ...e, actor: 'mallory' } : e));
     expect(verifyChain(tampered)).toBe(3);
+  });
+
+  it('stores only what the storing workflow could have written: its own entries, continuing their chain', async () => {
+    const { handle } = await finishedContainment();
+    const stored = await storedEntries(handle.workflowId);
+    const rehash = (e: AuditEntry) => {
+      const { hash: _h, ...body } = e;
+      return { ...body, hash: hashEntry(body) };
+    };
+    const last = stored.at(-1)!;
+    const appended = rehash({ ...last, seq: last.seq + 1, prevHash: last.hash, event: 'decision.approved' });
+    // Start input (carried entries) is a claim: another case's chain, a gap, a rewrite, a twin row.
+    const attempts: Array<[AuditEntry[], string | undefined, RegExp]> = [
+      [[appended], 'contain:simulated:someone-else', /belongs to contain:simulated:\S+, not to/],
+      [[rehash({ ...appended, seq: last.seq + 2 })], handle.workflowId, /does not follow its chain's stored head/],
+      [[rehash({ ...appended, prevHash: stored[0].hash })], handle.workflowId, /does not follow/],
+      [[{ ...stored[2], actor: 'mallory' }], handle.workflowId, /does not hash to its hash/],
+      [
+        [rehash({ ...stored[2], runId: 'forged-run', actor: 'mallory' })],
+        handle.workflowId,
+        /differs from the stored one/,
+      ],
+    ];
+    for (const [entries, caller, problem] of attempts)
+      await expect(storeAuditEntries(h.db, entries, undefined, caller)).rejects.toThrow(problem);
+    expect(await storedEntries(handle.workflowId)).toEqual(stored);
+    await storeAuditEntries(h.db, [...stored.slice(-2), appended], undefined, handle.workflowId);
+    expect(await storedEntries(handle.workflowId)).toEqual([...stored, appended]);
   });
 
   it('a closed case ends with its seal; signed heads and a checkpoint verify it without the history', async () => {

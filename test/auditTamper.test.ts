@@ -177,6 +177,20 @@ describe('audit verify without the histories', () => {
     ]);
   });
 
+  it("names a forged row that repeats the signed head's seq, filed under another workflow id", async () => {
+    await storeCases();
+    const head = caseChain('contain:running', 4, { sealed: false })[3];
+    const { hash: _h, ...body } = { ...head, event: 'decision.approved', actor: 'mallory', prevHash: head.hash };
+    const forged = { ...body, hash: hashEntry(body) };
+    await db.query(
+      'INSERT INTO audit_entries (workflow_id, run_id, seq, hash, prev_hash, entry) VALUES ($1, $2, $3, $4, $5, $6)',
+      ['zzz', forged.runId, forged.seq, forged.hash, forged.prevHash, JSON.stringify(forged)],
+    );
+    expect((await verify()).problems).toEqual([
+      'chain contain:running (run-contain:running): seq 4 is stored more than once (forged)',
+    ]);
+  });
+
   it('names a forged row chained after a seal', async () => {
     await storeCases();
     const sealed = caseChain('contain:b', 5, { sealed: true });

@@ -11,12 +11,18 @@ import { createLogger } from '../src/log';
 import type { Alert } from '../src/alerts';
 import { redactAlert, redactAlertFields, secretsFoundBySecretlint } from '../src/secrets';
 import { control } from '../src/cli/decisionCommands';
-import { statusQuery, type ContainmentStatus } from '../workflows/definitions';
+import {
+  approveSignal,
+  decideUpdate,
+  falsePositiveSignal,
+  statusQuery,
+  type ContainmentStatus,
+} from '../workflows/definitions';
 import { example } from './support/formats';
 import { useHarness } from './support/harness';
 import { decodedHistoryText } from './support/history';
 import { startIntake } from './support/intake';
-import { pendingRequestId } from './support/scenario';
+import { pendingRequestId, waitForStatus } from './support/scenario';
 import { secretPlacements } from './support/secretPlacements';
 
 let logText = '';
@@ -128,6 +134,38 @@ describe('every placement through the running service', () => {
   });
 });
 
+describe('claims sent straight through Temporal', () => {
+  it('keep only fingerprints in status, notices and the audit: signals and updates alike', async () => {
+    const id = h.inventory.add('two-of-n');
+    await h.send(h.alertFor(id));
+    const handle = h.env.client.workflow.getHandle(`contain:simulated:${id}`);
+    const requestId = await pendingRequestId(handle);
+    const [reason, name, request] = [0, 1, 2].map(() => `ghp_Ab1x${randomUUID().replaceAll('-', '')}`);
+    await handle.signal(approveSignal, { requestId, approver: 'alice', reason: `looks fine ${reason}` });
+    const refused = handle.executeUpdate(decideUpdate, { args: [{ requestId, decision: 'approve', approver: name }] });
+    await expect(refused).rejects.toThrow();
+    await handle.signal(approveSignal, { requestId: request, approver: 'bob' });
+    // The request still waits for a second approver, and reports the first one's reason.
+    const waiting = await waitForStatus(handle, (s) => expect(s.pendingRequest?.approvals).toHaveLength(1));
+    await handle.signal(falsePositiveSignal, { by: 'alice', reason: `monitor ${reason}` });
+    const status = await waitForStatus(handle, (s) => expect(s.outcome).toBe('false-positive'));
+    const failure = await refused.catch((err: Error & { cause?: Error }) => `${err.message} ${err.cause?.message}`);
+    const places = {
+      status: JSON.stringify([waiting, status]),
+      audit: JSON.stringify(
+        (await h.db.query('SELECT entry FROM audit_entries WHERE workflow_id = $1', [handle.workflowId])).rows,
+      ),
+      notices: JSON.stringify(h.webhook.received),
+      failure: String(failure),
+    };
+    for (const [place, text] of Object.entries(places))
+      for (const secret of [reason, name, request])
+        expect(text.includes(secret), `${place} holds ${secret.slice(0, 12)}…`).toBe(false);
+    expect(places.audit).toContain(fingerprint(reason));
+    expect(status.rejectedInputs.map((r) => r.code)).toEqual(['forbidden', 'stale']);
+  });
+});
+
 describe('the codec endpoint', () => {
   it('decodes for a loopback page from the Web UI, and for nobody else', async () => {
     const [encrypted] = await codec.encode([
@@ -161,6 +199,19 @@ describe('the codec endpoint', () => {
     });
     expect(remote.statusCode).toBe(403);
     expect(remote.headers['access-control-allow-origin']).toBeUndefined();
+    // A page of another origin, or one that reached loopback under its own host name, is refused.
+    const foreign = async (headers: Record<string, string>) =>
+      (
+        await intake.app.inject({
+          method: 'POST',
+          url: '/codec/decode',
+          headers: { 'content-type': 'application/json', ...headers },
+          payload: JSON.stringify(body),
+        })
+      ).statusCode;
+    expect(await foreign({ origin: 'https://evil.example', host: '127.0.0.1' })).toBe(403);
+    expect(await foreign({ origin: UI, host: 'rebound.evil.example:8080' })).toBe(403);
+    expect(await foreign({ origin: UI, host: '127.0.0.1:8080' })).toBe(200);
     const bad = await intake.post('/codec/decode', { payloads: [{ data: '%%%' }] });
     expect(bad.status).toBe(400);
     expect(bad.body.problems[0].field).toBe('payloads.0.data');

@@ -24,8 +24,9 @@ import { bookkeeping } from './steps';
 
 const field = (input: unknown, name: string): unknown =>
   input && typeof input === 'object' ? (input as Record<string, unknown>)[name] : undefined;
+// Text from a claim, fit to show and audit: bounded, and any credential in it fingerprinted.
 const text = (value: unknown) =>
-  typeof value === 'string' && value.length > 0 && value.length <= 200 ? value : undefined;
+  typeof value === 'string' && value.length > 0 && value.length <= 200 ? redactText(value) : undefined;
 
 // Looks up a decision the intake says it recorded; undefined when none matches this case.
 async function proofOf(decisionId: unknown, kind: string, requestId?: unknown, actionDigest?: unknown) {
@@ -169,8 +170,7 @@ function registerControls(c: Case): void {
     controlUpdate,
     async (input: ControlInput) => {
       const control = field(input, 'control');
-      const named = text(field(input, 'by'));
-      const by = named && redactText(named);
+      const by = text(field(input, 'by'));
       if ((control !== 'false-positive' && control !== 'pause' && control !== 'resume') || !by) {
         const refusal: Refusal = {
           code: 'invalid',

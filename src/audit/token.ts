@@ -1,7 +1,7 @@
 // The bearer token of the audit read API. The trail names identities and approvers, so even a
 // loopback process must show it; the embedded service writes it where the local CLI finds it.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config';
 
@@ -15,8 +15,9 @@ export function serviceAuditToken(config: Config): string {
   if (config.CORDON_AUDIT_TOKEN) return config.CORDON_AUDIT_TOKEN;
   const token = randomBytes(32).toString('base64url');
   mkdirSync(config.CORDON_DATA_DIR, { recursive: true });
-  writeFileSync(tokenFile(config), token, { mode: 0o600 });
-  chmodSync(tokenFile(config), 0o600); // an older file keeps its mode on overwrite
+  // A new file each start: an older one may have a wider mode, and overwriting keeps it.
+  rmSync(tokenFile(config), { force: true });
+  writeFileSync(tokenFile(config), token, { mode: 0o600, flag: 'wx' });
   return token;
 }
 

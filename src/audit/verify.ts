@@ -94,6 +94,9 @@ function chainProblems({ name, entries, signed }: Chain): string[] {
   if (!entries.length)
     return [`chain ${name}: signed up to seq ${newest}, but none of its entries is stored (deleted)`];
   const problems: string[] = [];
+  // A row beside a real one with its seq chains as well as the real one: only a count shows it.
+  const twice = entries.find((e, i) => i > 0 && entries[i - 1].seq === e.seq);
+  if (twice) problems.push(`chain ${name}: seq ${twice.seq} is stored more than once (forged)`);
   if (entries[0].seq !== 1) problems.push(`chain ${name}: entries 1..${entries[0].seq - 1} are missing`);
   const broken = entries[0].seq === 1 ? verifyChain(entries) : null;
   if (broken !== null)

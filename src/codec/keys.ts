@@ -1,7 +1,7 @@
 // Payload encryption keys: `<id>:<base64 of 32 bytes>`, newest first. Encryption uses the
 // first; decryption any of them, so a rotated-out key stays listed until its histories expire.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** The keys this process holds: `current` encrypts, `byId` decrypts. */
@@ -46,12 +46,11 @@ export interface KeySettings {
 /** The data dir's key file, created (owner-only) with one new key when missing and `create` is set. */
 export function dataDirKeyFile(dataDir: string, create: boolean): string | undefined {
   const file = path.join(dataDir, 'payload-keys');
-  if (!existsSync(file)) {
-    if (!create) return undefined;
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, `${newKeyEntry()}\n`, { mode: 0o600, flag: 'wx' });
-  }
-  chmodSync(file, 0o600);
+  if (existsSync(file)) return file;
+  if (!create) return undefined;
+  mkdirSync(dataDir, { recursive: true });
+  // Created owner-only; 'wx' never overwrites a key another process made meanwhile.
+  writeFileSync(file, `${newKeyEntry()}\n`, { mode: 0o600, flag: 'wx' });
   return file;
 }
 

@@ -1,6 +1,7 @@
 // Who may decide what, and how a decision is bound to one action of one case. Pure and zod-free:
 // the workflow, the worker's guard and the intake all judge decisions with these.
 import { digestOf } from '../digest';
+import { redactText } from '../secrets/redact';
 import type { Policy } from '../policy/schema';
 
 /** The human inputs other than approvals: each is a decision, by someone the policy names. */
@@ -78,10 +79,10 @@ export function requestIdFor(stage: string, n: number, actionDigest: string): st
   return `${stage}-${n}-${actionDigest.replace(/^sha256:/, '').slice(0, 10)}`;
 }
 
-/** The fields of a decision worth auditing, even of a refused one; nothing oversized. */
+/** The fields of a decision worth auditing, even of a refused one; nothing oversized, no credential. */
 export function auditableDecisionFields(input: unknown): { requestId?: string; approver?: string; reason?: string } {
   const fields = input && typeof input === 'object' ? (input as Record<string, unknown>) : {};
   const text = (value: unknown) =>
-    typeof value === 'string' && value.length > 0 && value.length <= 2000 ? value : undefined;
+    typeof value === 'string' && value.length > 0 && value.length <= 2000 ? redactText(value) : undefined;
   return { requestId: text(fields.requestId), approver: text(fields.approver), reason: text(fields.reason) };
 }

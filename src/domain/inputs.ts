@@ -279,15 +279,16 @@ function redacted(rule: Rule<string>): Rule<string> {
     return typeof value === 'string' ? redactText(value) : value;
   };
 }
-const PERSON = redacted(NAME);
+// Names and request ids too: a refusal quotes them back.
+const TYPED = redacted(NAME);
 const REASON = optional(redacted(text({ max: 2000 })));
 
 const decision = object<DecisionInput>(
-  { requestId: required(NAME), approver: required(PERSON), reason: REASON, actionDigest: optional(NAME) },
+  { requestId: required(TYPED), approver: required(TYPED), reason: REASON, actionDigest: optional(NAME) },
   'strip',
 );
-const falsePositive = object<FalsePositiveInput>({ by: required(PERSON), reason: REASON }, 'strip');
-const operatorAction = object<NonNullable<OperatorAction>>({ by: optional(PERSON), reason: REASON }, 'strip');
+const falsePositive = object<FalsePositiveInput>({ by: required(TYPED), reason: REASON }, 'strip');
+const operatorAction = object<NonNullable<OperatorAction>>({ by: optional(TYPED), reason: REASON }, 'strip');
 
 function check<T>(rule: Rule<T>, input: unknown): Checked<T> {
   const problems: FieldProblem[] = [];

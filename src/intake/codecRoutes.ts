@@ -30,6 +30,7 @@ const toJson = ({ metadata, data }: Payload): JsonPayload => ({
 
 // Histories carry payloads up to Temporal's 2 MB each; a page of them is more than an alert.
 const CODEC_BODY_LIMIT = 16 * 1024 * 1024;
+const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
 
 /**
  * `POST /codec/decode` and `/codec/encode` for the Web UI (`--ui-codec-endpoint`). Loopback
@@ -45,15 +46,25 @@ export function codecRoutes({ codec, uiOrigins }: CodecRouteDeps) {
       reply.header('access-control-allow-methods', 'POST, OPTIONS');
     }
   };
+  // Before the body is read: a remote client, a page from another origin, or a loopback address
+  // reached under a foreign host name (DNS rebinding) gets nothing decoded.
+  const onRequest = async (request: FastifyRequest, reply: FastifyReply) => {
+    cors(request, reply);
+    const origin = request.headers.origin;
+    if (!isLoopback(request.ip) || !LOOPBACK_HOST.test(request.headers.host ?? ''))
+      return reply.code(403).send({ error: 'the codec answers loopback clients only' });
+    if (origin && !allowed.has(origin))
+      return reply
+        .code(403)
+        .send({
+          error: 'the codec answers the Web UI only',
+          problems: [{ field: 'origin', message: `${origin.slice(0, 100)} is not the Web UI's origin` }],
+        });
+  };
   return async (app: FastifyInstance) => {
     for (const direction of ['decode', 'encode'] as const) {
-      app.options(`/codec/${direction}`, async (request, reply) => {
-        cors(request, reply);
-        return reply.code(204).send();
-      });
-      app.post(`/codec/${direction}`, { bodyLimit: CODEC_BODY_LIMIT }, async (request, reply) => {
-        cors(request, reply);
-        if (!isLoopback(request.ip)) return reply.code(403).send({ error: 'the codec answers loopback clients only' });
+      app.options(`/codec/${direction}`, { onRequest }, async (_request, reply) => reply.code(204).send());
+      app.post(`/codec/${direction}`, { bodyLimit: CODEC_BODY_LIMIT, onRequest }, async (request, reply) => {
         const decoded = decodeJsonBody(request.body as Buffer);
         if (!decoded.ok) return reply.code(400).send({ error: 'body is not usable JSON', problems: [decoded.problem] });
         const parsed = CodecRequest.safeParse(decoded.value);
