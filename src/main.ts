@@ -22,7 +22,7 @@ import { caseContextSource } from '../activities/trustedConfig';
 import { loadWorkflowBundle } from '../worker/bundle';
 import { installRuntime } from '../worker/runtime';
 import { createWorker } from '../worker/worker';
-import { workflowCacheSize } from '../worker/cacheSize';
+import { capWorkflowHeap, workflowCacheSize } from '../worker/cacheSize';
 
 type Stop = () => Promise<unknown>;
 
@@ -128,6 +128,7 @@ async function start(
   const workerConnection = await NativeConnection.connect({ address });
   stops.push(() => workerConnection.close());
   const cache = workflowCacheSize(config);
+  if (cache.memoryMiB) capWorkflowHeap(cache.memoryMiB);
   logger.info(cache, 'case cache sized: memory stays bounded however many cases are open');
   const worker = await createWorker({
     connection: workerConnection,
