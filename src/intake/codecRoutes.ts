@@ -54,12 +54,10 @@ export function codecRoutes({ codec, uiOrigins }: CodecRouteDeps) {
     if (!isLoopback(request.ip) || !LOOPBACK_HOST.test(request.headers.host ?? ''))
       return reply.code(403).send({ error: 'the codec answers loopback clients only' });
     if (origin && !allowed.has(origin))
-      return reply
-        .code(403)
-        .send({
-          error: 'the codec answers the Web UI only',
-          problems: [{ field: 'origin', message: `${origin.slice(0, 100)} is not the Web UI's origin` }],
-        });
+      return reply.code(403).send({
+        error: 'the codec answers the Web UI only',
+        problems: [{ field: 'origin', message: `${origin.slice(0, 100)} is not the Web UI's origin` }],
+      });
   };
   return async (app: FastifyInstance) => {
     for (const direction of ['decode', 'encode'] as const) {
