@@ -54,7 +54,7 @@ export async function latencyBench(stack: Stack, count: number, perSecond: numbe
   for (const id of [...warmup, ...ids]) {
     startedAt.set(`bare-${id}`, epochNow());
     starts.push(
-      stack.client.workflow
+      stack.bareClient.workflow
         .start('bareActivities', { workflowId: `bare-${id}`, taskQueue: stack.bareTaskQueue, args: [2] })
         .then((h) => h.result())
         .catch((err) => void failures.push(err)),

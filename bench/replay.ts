@@ -1,6 +1,7 @@
 // Replay: histories replayed per second through the SDK replayer, Cordon's containments against
 // the bare workflows of the throughput bench (same number of activities).
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { loadWorkflowBundle, quietBundlerLogger } from '../worker/bundle';
 import type { Row } from './support/stats';
@@ -21,11 +22,11 @@ async function replayAll(
   return histories.length / ((performance.now() - start) / 1000);
 }
 
-export async function replayBench(histories: {
-  cordon: temporal.api.history.v1.IHistory[];
-  bare: temporal.api.history.v1.IHistory[];
-}): Promise<Row[]> {
-  const cordon = await replayAll(histories.cordon, { workflowBundle: await loadWorkflowBundle() });
+export async function replayBench(
+  histories: { cordon: temporal.api.history.v1.IHistory[]; bare: temporal.api.history.v1.IHistory[] },
+  dataConverter: DataConverter,
+): Promise<Row[]> {
+  const cordon = await replayAll(histories.cordon, { workflowBundle: await loadWorkflowBundle(), dataConverter });
   const bare = await replayAll(histories.bare, {
     workflowBundle: await bundleWorkflowCode({
       workflowsPath: require.resolve('./bareWorkflows'),

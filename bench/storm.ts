@@ -54,7 +54,7 @@ export async function stormBench(stack: Stack, alerts: number, identities = 100)
   async function startBare(batch: typeof storm, prefix: string): Promise<number> {
     const start = performance.now();
     await inBatches(batch, CONCURRENCY, (alert) =>
-      stack.client.workflow.start('bareActivities', {
+      stack.bareClient.workflow.start('bareActivities', {
         workflowId: `${prefix}-${alert.id}`,
         taskQueue: stack.bareTaskQueue,
         args: [0],

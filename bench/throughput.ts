@@ -68,7 +68,7 @@ export async function throughputBench(stack: Stack, count: number): Promise<Thro
   }
   async function runBare(batch: string[]): Promise<void> {
     const handles = await inBatches(batch, SUBMIT_CONCURRENCY, (id) =>
-      client.workflow.start('bareActivities', {
+      stack.bareClient.workflow.start('bareActivities', {
         workflowId: `bare-${id}`,
         taskQueue: stack.bareTaskQueue,
         args: [PROVIDER_ACTIONS],

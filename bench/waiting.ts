@@ -51,7 +51,7 @@ export async function waitingBench(stack: Stack, count: number): Promise<Row[]> 
   const cordonDrain = (performance.now() - cordonStart) / 1000;
 
   const parked = await inBatches(ids, CONCURRENCY, (id) =>
-    client.workflow.start('bareParked', { workflowId: `bare-${id}`, taskQueue: stack.bareTaskQueue }),
+    stack.bareClient.workflow.start('bareParked', { workflowId: `bare-${id}`, taskQueue: stack.bareTaskQueue }),
   );
   // Parked once the first no-op ran; the idle window lets the last workflow tasks settle.
   await until(async () => Object.keys(await bare.runs()).length === count, 'every bare workflow parked');

@@ -133,6 +133,8 @@ export class Stack {
     private readonly postgres: TestPostgres,
     readonly connection: Connection,
     readonly client: Client,
+    /** For the bare worker: the baseline does the user's work, without Cordon's encryption. */
+    readonly bareClient: Client,
     readonly db: Database,
     private readonly bundleFile: string,
     private readonly payloadKeys: string,
@@ -164,7 +166,8 @@ export class Stack {
       connection,
       dataConverter: dataConverterFor({ CORDON_PAYLOAD_KEYS: payloadKeys, CORDON_DATA_DIR: dir }),
     });
-    const stack = new Stack(dir, temporalConfig, postgres, connection, client, db, bundleFile, payloadKeys);
+    const bareClient = new Client({ connection });
+    const stack = new Stack(dir, temporalConfig, postgres, connection, client, bareClient, db, bundleFile, payloadKeys);
     stack.temporal = temporal;
     return stack;
   }
