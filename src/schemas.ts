@@ -3,6 +3,7 @@ import { AlertSchema } from './alerts/schema';
 import { ApproversFileSchema } from './approvers/schema';
 import { InventorySchema } from './inventory/schema';
 import { SourcesSchema } from './intake/sources';
+import { PlaybookTestFile } from './playbooks/schema';
 import { PolicySchema } from './policy/schema';
 
 /** JSON Schema of every file format users write, keyed by the schema file's base name. */
@@ -17,5 +18,6 @@ export function jsonSchemas(): Record<string, unknown> {
     alert: exported(AlertSchema, 'Cordon native alert'),
     sources: exported(SourcesSchema, 'Cordon alert sources'),
     approvers: exported(ApproversFileSchema, 'Cordon approvers and their credentials'),
+    'playbook-test': exported(PlaybookTestFile, 'Cordon playbook test file'),
   };
 }

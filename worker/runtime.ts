@@ -32,9 +32,11 @@ export function installRuntime(logger: Logger, { metricsPort }: { metricsPort?: 
   Runtime.install({
     logger: temporalLogger(logger),
     shutdownSignals: [],
-    telemetryOptions: metricsPort
-      ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } } }
-      : undefined,
+    telemetryOptions: {
+      // The SDK core's own warnings go through Cordon's logger (and its redaction), not the console.
+      logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
+      ...(metricsPort && { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } } }),
+    },
   });
   installed = true;
 }

@@ -35,10 +35,20 @@ async function observe(c: Case): Promise<boolean> {
 async function verificationWindow(c: Case, stage: PlannedStage): Promise<boolean> {
   c.setStage(stage.stage);
   if (!(await c.untilResumed())) return false;
+  const window = stage.window ?? '15m';
   c.status.waitingFor = 'verify-window';
-  await c.waitFor(() => c.falsePositive, durationMs(stage.window ?? '15m'));
+  await c.waitFor(() => c.falsePositive, durationMs(window));
   c.status.waitingFor = undefined;
-  return !c.falsePositive;
+  if (c.falsePositive) return false;
+  // The audit shows the watch ended clean: the later, harder stages rest on it.
+  c.record({
+    stage: stage.stage,
+    event: 'window.elapsed',
+    actor: 'cordon',
+    reason: `no false positive within ${window}`,
+    frameworks: ['NIST CSF DE.CM-09'],
+  });
+  return true;
 }
 
 /**

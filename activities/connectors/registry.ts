@@ -25,5 +25,8 @@ export const CONNECTOR_FACTORIES: Record<string, (deps: ConnectorDeps) => Connec
 /** Instantiates every configured connector, keyed by provider name. */
 export function createConnectors(deps: ConnectorDeps): Map<string, Connector> {
   const made = Object.entries(CONNECTOR_FACTORIES).map(([name, make]) => [name, make(deps)] as const);
-  return new Map(made.filter((entry): entry is [string, Connector] => entry[1] !== undefined));
+  const connectors = new Map(made.filter((entry): entry is [string, Connector] => entry[1] !== undefined));
+  const simulated = connectors.get('simulated');
+  for (const provider of deps.settings.simulatedStandIns ?? []) if (simulated) connectors.set(provider, simulated);
+  return connectors;
 }

@@ -68,4 +68,9 @@ export interface ConnectorSettings {
   postgres?: { url: string };
   /** Injected unreliability of the simulated provider (chaos runs); absent = reliable. */
   simulated?: TransientFaults;
+  /**
+   * Providers the simulated system plays instead (`cordon test`): their cases act on simulated
+   * identities, whatever connector the provider has in production.
+   */
+  simulatedStandIns?: string[];
 }

@@ -22,18 +22,23 @@ const listProblems = (problems: { field: string; message: string }[]) =>
 
 // The same decoding and adapters as the HTTP intake, so a file behaves as it would if posted.
 export function validAlert(file: string, formatName?: string) {
-  const format = formatName === undefined ? undefined : formatNamed(formatName);
-  if (formatName !== undefined && !format)
-    throw new UsageError(`unknown format ${formatName}; use ${FORMAT_NAMES.join(', ')}`);
   const raw = readInput(file);
   const decoded = decodeJsonBody(raw);
   if (!decoded.ok) throw new UsageError(`${file} ${decoded.problem.message}`);
+  return normalizedAlert(decoded.value, raw, file, formatName);
+}
+
+/** Normalizes a decoded alert of any supported format; `label` names it in errors. */
+export function normalizedAlert(value: unknown, raw: Buffer, label: string, formatName?: string) {
+  const format = formatName === undefined ? undefined : formatNamed(formatName);
+  if (formatName !== undefined && !format)
+    throw new UsageError(`unknown format ${formatName}; use ${FORMAT_NAMES.join(', ')}`);
   const rawDigest = `sha256:${createHash('sha256').update(raw).digest('hex')}`;
-  const normalized = normalizeAlert(decoded.value, { headers: {}, rawDigest }, format);
-  if (normalized.outcome === 'ignored') throw new UsageError(`${file} opens no containment: ${normalized.reason}`);
+  const normalized = normalizeAlert(value, { headers: {}, rawDigest }, format);
+  if (normalized.outcome === 'ignored') throw new UsageError(`${label} opens no containment: ${normalized.reason}`);
   if (normalized.outcome !== 'alert') {
     throw new UsageError(
-      `${normalized.outcome} ${normalized.format} alert in ${file}:\n${listProblems(normalized.problems)}`,
+      `${normalized.outcome} ${normalized.format} alert in ${label}:\n${listProblems(normalized.problems)}`,
     );
   }
   return normalized.alert;

@@ -11,6 +11,7 @@ import { printJson } from './io';
 import { killSwitch } from './killSwitchCommand';
 import { diffPolicyFiles, lintPolicyFile } from './policyCommands';
 import { replayCommand } from './replay';
+import { runTests } from './testCommand';
 
 type Run<T> = (client: Client, taskQueue: string) => Promise<T>;
 
@@ -175,6 +176,18 @@ function program(): Command {
     .description('read the audit store: list, export JSONL, verify chains and signatures, compare with histories')
     .action(async (action: string, opts) => {
       process.exitCode = await audit(action, opts)();
+    });
+
+  cli
+    .command('test')
+    .argument('[paths...]', 'playbook test files or folders of *.test.yaml (default: playbooks/)')
+    .option('--json', 'every result as JSON')
+    .option('--bundle <file>', 'prebuilt workflow bundle (default: CORDON_WORKFLOW_BUNDLE, else bundle the sources)')
+    .description(
+      'run playbook tests as real cases on the time-skipping test server; needs no running service. Exit 1 on a failure, 2 on a bad file',
+    )
+    .action(async (paths: string[], opts: { json?: boolean; bundle?: string }) => {
+      process.exitCode = await runTests(paths, opts);
     });
 
   cli

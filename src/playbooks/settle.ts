@@ -1,0 +1,65 @@
+// When a case has done everything it can without more input: the next step of a timeline, and
+// every expectation, waits for this, so what a test sees never depends on how fast the machine is.
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+
+const Type = temporal.api.enums.v1.EventType;
+
+const CLOSED = new Set([
+  Type.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+  Type.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+  Type.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+  Type.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+  Type.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+]);
+
+const ACTIVITY_ENDED = [
+  'activityTaskCompletedEventAttributes',
+  'activityTaskFailedEventAttributes',
+  'activityTaskTimedOutEventAttributes',
+  'activityTaskCanceledEventAttributes',
+] as const;
+
+type Event = temporal.api.history.v1.IHistoryEvent;
+
+/**
+ * Quiet: the run finished, or its last workflow task completed with no activity still running
+ * and nothing (signal, timer, activity result) arrived since. A run that continued as new is not
+ * quiet: its successor is the one to read.
+ */
+export function isQuiet(events: Event[]): boolean {
+  const last = events.at(-1)?.eventType;
+  if (last !== undefined && last !== null && CLOSED.has(last)) return true;
+  const running = new Set<string>();
+  let lastTask: Event | undefined;
+  for (const event of events) {
+    if (event.eventType === Type.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) running.add(String(event.eventId));
+    for (const key of ACTIVITY_ENDED) {
+      const ended = event[key]?.scheduledEventId;
+      if (ended !== undefined && ended !== null) running.delete(String(ended));
+    }
+    if (event.workflowTaskCompletedEventAttributes || event.workflowTaskScheduledEventAttributes) lastTask = event;
+    if (event.workflowExecutionSignaledEventAttributes || event.timerFiredEventAttributes) lastTask = event;
+  }
+  return running.size === 0 && lastTask?.eventType === Type.EVENT_TYPE_WORKFLOW_TASK_COMPLETED;
+}
+
+// Generous: a loaded 2-core machine replays and acts slowly, and nothing here depends on it.
+const SETTLE_LIMIT_MS = 120_000;
+const POLL_MS = 50;
+
+/** Waits until every case in `workflowIds` is quiet at once; throws, naming a case, when one never is. */
+export async function settle(client: Client, workflowIds: readonly string[]): Promise<void> {
+  const deadline = Date.now() + SETTLE_LIMIT_MS;
+  for (;;) {
+    const busy: string[] = [];
+    for (const workflowId of workflowIds) {
+      const history = await client.workflow.getHandle(workflowId).fetchHistory();
+      if (!isQuiet(history.events ?? [])) busy.push(workflowId);
+    }
+    if (busy.length === 0) return;
+    if (Date.now() > deadline)
+      throw new Error(`${busy.join(', ')} did not settle within ${SETTLE_LIMIT_MS / 1000} s (still working)`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
