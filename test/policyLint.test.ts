@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lintPolicyText, type LintFinding } from '../src/policy/lint';
+import { formatFinding, lintPolicyText, type LintFinding } from '../src/policy/lint';
 import { ROOT, runTs } from './support/processes';
 
 // A small valid policy; each test appends its rules (and guards) below `rules:`.
@@ -61,11 +61,42 @@ describe('policy lint: checks', () => {
     expect(findings[1].message).toMatch(/^rules\.0\.stages\.0\.approval: /);
   });
 
-  it('reports YAML syntax errors with their position', () => {
-    const findings = lintPolicyText('version: "x"\nrules:\n  - name: [unclosed\n');
-    expect(findings).toHaveLength(1);
-    expect(findings[0]).toMatchObject({ severity: 'error', check: 'yaml' });
-    expect(findings[0].line).toBeGreaterThanOrEqual(3);
+  it('reports YAML syntax errors with their position, and still checks the parts they leave whole', () => {
+    // A duplicate key spoils its rule (which value won is a guess); the next rule is still checked.
+    const text = policyWith(`  - name: twice
+    when: { minConfidence: 0.5 }
+    when: { confidenceBelow: 0 }
+    stages: [{ stage: observe }]
+  - name: zero
+    when: { confidenceBelow: 0 }
+    stages: [{ stage: observe }]
+`);
+    expect(brief(lintPolicyText(text))).toEqual([
+      { ...positionOf(text, 'when', positionOf(text, 'minConfidence: 0.5').line), severity: 'error', check: 'yaml' },
+      { ...positionOf(text, '0 }', positionOf(text, 'name: zero').line), severity: 'error', check: 'never-matches' },
+    ]);
+
+    // Better than before: the fields this file lacks are reported beside the YAML error.
+    const short = lintPolicyText('version: "x"\nrules:\n  - name: [unclosed\n');
+    expect(short.map((f) => [f.line, f.check, f.message.split(':')[0]])).toEqual([
+      [1, 'schema', 'approverGroups'],
+      [1, 'schema', 'approvalDefaults'],
+      [1, 'schema', 'governor'],
+      [4, 'yaml', 'Flow sequence in block collection must be sufficiently indented and end with a ]'],
+    ]);
+  });
+
+  it('does not report the fields a YAML error swallowed as missing, nor check a document with no usable root', () => {
+    const unclosed = policyWith(
+      `  - name: zero\n    when: { confidenceBelow: 0 }\n    stages: [{ stage: observe }]\n`,
+    ).replace('deadline: 4h', 'deadline: "4h');
+    expect(lintPolicyText(unclosed).map((f) => f.check)).toEqual(['yaml']);
+    const notAMap = lintPolicyText('- a\nversion: 1\n');
+    expect(notAMap.length).toBeGreaterThan(0);
+    expect(notAMap.every((f) => f.check === 'yaml')).toBe(true);
+    expect(brief(lintPolicyText('version: *nowhere\n'))).toEqual([
+      { line: 1, col: 1, severity: 'error', check: 'yaml' },
+    ]);
   });
 
   it('reports conditions that can never hold, at the condition', () => {
@@ -202,6 +233,151 @@ ${FALLBACK}`,
   });
 });
 
+// One policy with problems of every layer: schema (an unknown key, a bad enum value, an unknown
+// approver group), stage order, and the logic checks.
+const MANY_PROBLEMS = policyWith(`  - name: typo
+    whne: { minConfidence: 0.5 }
+    stages: [{ stage: observe }]
+  - name: bad-enum
+    when: { minSeverity: severe }
+    stages: [{ stage: observe }]
+  - name: zero
+    when: { confidenceBelow: 0 }
+    stages: [{ stage: observe }]
+  - name: any-leak
+    when: { kinds: [secret_leak], minConfidence: 0.5 }
+    stages:
+      - stage: restrict
+      - stage: revoke
+  - name: sure-leak
+    when: { kinds: [secret_leak], minConfidence: 0.95 }
+    stages: [{ stage: observe }]
+  - name: backwards
+    when: { minSeverity: critical }
+    stages:
+      - stage: isolate
+      - stage: restrict
+      - stage: revoke
+        approval: required
+        approvers: { required: 3 }
+      - stage: rotate
+        approval: required
+        approvers: { groups: [ghost] }
+`);
+
+/** Every finding MANY_PROBLEMS must give, in file order. */
+function manyProblemsExpected(text: string) {
+  const after = (name: string, needle: string) => positionOf(text, needle, positionOf(text, `name: ${name}`).line);
+  return [
+    { ...positionOf(text, 'whne'), severity: 'error', check: 'schema' },
+    { ...positionOf(text, 'severe'), severity: 'error', check: 'schema' },
+    { ...after('zero', '0 }'), severity: 'error', check: 'never-matches' },
+    { ...after('any-leak', 'revoke'), severity: 'error', check: 'auto-destructive' },
+    { ...positionOf(text, 'name: sure-leak'), severity: 'error', check: 'shadowed-rule' },
+    { ...after('backwards', 'restrict'), severity: 'error', check: 'stage-order' },
+    { ...positionOf(text, '{ required: 3 }'), severity: 'error', check: 'unreachable-approval' },
+    { ...positionOf(text, 'ghost'), severity: 'error', check: 'schema' },
+  ];
+}
+
+describe('policy lint: every problem in one run', () => {
+  it('reports problems of every layer at once, each at its node', () => {
+    const findings = lintPolicyText(MANY_PROBLEMS);
+    expect(brief(findings)).toEqual(manyProblemsExpected(MANY_PROBLEMS));
+    expect(findings[0].message).toBe('rules.0: Unrecognized key: "whne"');
+    expect(findings[1].message).toMatch(/^rules\.1\.when\.minSeverity: /);
+    expect(findings[4].message).toContain(`rule "any-leak" (line ${positionOf(MANY_PROBLEMS, 'name: any-leak').line})`);
+    expect(findings[7].message).toBe('rules.5.stages.3.approvers.groups.0: unknown approver group "ghost"');
+  });
+
+  it('leaves a rule that fails the schema out of the logic checks, and checks every other rule', () => {
+    // Each broken rule would fail a logic check if it validated: a contradiction, an automatic
+    // revoke, a catch-all that shadows what follows. Their valid twins still fail them.
+    const broken = `  - name: broken-zero
+    when: { confidenceBelow: 0 }
+    stages: [{ stage: observe, onDeny: maybe }]
+  - name: broken-revoke
+    when: { minConfidence: 0.5 }
+    stages: [{ stage: revoke }]
+    extra: true
+  - name: broken-catch-all
+    stages: []
+`;
+    const text = policyWith(`${broken}  - name: zero
+    when: { confidenceBelow: 0 }
+    stages: [{ stage: observe }]
+  - name: revoke
+    when: { minConfidence: 0.5 }
+    stages: [{ stage: revoke }]
+`);
+    const findings = lintPolicyText(text);
+    const valid = positionOf(text, 'name: zero').line;
+    expect(brief(findings)).toEqual([
+      { ...positionOf(text, 'maybe'), severity: 'error', check: 'schema' },
+      { ...positionOf(text, 'extra'), severity: 'error', check: 'schema' },
+      { ...positionOf(text, '[]', positionOf(text, 'broken-catch-all').line), severity: 'error', check: 'schema' },
+      { ...positionOf(text, '0 }', valid), severity: 'error', check: 'never-matches' },
+      { ...positionOf(text, 'revoke }', valid), severity: 'error', check: 'auto-destructive' },
+    ]);
+  });
+
+  it('skips only the checks that need a broken approvalDefaults, approverGroups or guard', () => {
+    const rules = `  - name: zero
+    when: { confidenceBelow: 0 }
+    stages: [{ stage: observe }]
+  - name: reckless
+    when: { minConfidence: 0.5 }
+    stages:
+      - stage: restrict
+        window: 5m
+      - stage: revoke
+        approvers: { groups: [ghost], required: 5 }
+`;
+    const checks = (text: string) => lintPolicyText(text).map((f) => f.check);
+    const logic = ['never-matches', 'ignored-window', 'auto-destructive'];
+    // Whole: the unknown group is reported once, by the schema; a count without it proves nothing.
+    expect(checks(policyWith(rules))).toEqual([...logic, 'schema']);
+    // Broken approval defaults (unreachable too): only their own unreachable-approval check is off.
+    const noDefaults = policyWith(rules).replace('  selfApproval: false\n', '').replace('required: 1', 'required: 5');
+    expect(checks(noDefaults)).toEqual(['schema', ...logic, 'schema']);
+    // Broken approver groups: no group can be called unknown.
+    const badGroups = policyWith(rules).replace('secops: [alice@example.com, bob@example.com]', 'secops: []');
+    expect(checks(badGroups)).toEqual(['schema', ...logic]);
+    // A broken guard might gate the revoke: auto-destructive says nothing rather than something wrong.
+    const badGuard = policyWith(rules, 'guards:\n  - name: gate\n    when: {}\n    requireApproval: [revok]\n');
+    expect(checks(badGuard)).toEqual([...logic.slice(0, 2), 'schema', 'schema']);
+  });
+
+  it('reports each problem once: stage order, unknown groups and timeouts by one check each', () => {
+    // The schema alone would also flag restrict and the second revoke (its order rule); a stage
+    // listed twice is checked once; an unknown group makes no unreachable-approval.
+    const text = policyWith(`  - name: twice
+    when: { minConfidence: 0.5 }
+    stages:
+      - stage: revoke
+      - stage: restrict
+      - stage: revoke
+      - stage: rotate
+        approval: required
+        approvers: { groups: [ghost], required: 3, onTimeout: proceed }
+`);
+    const findings = lintPolicyText(text);
+    const after = (needle: string, from: string) => positionOf(text, needle, positionOf(text, from).line);
+    expect(brief(findings)).toEqual([
+      { ...after('revoke', 'name: twice'), severity: 'error', check: 'auto-destructive' },
+      { ...after('restrict', 'name: twice'), severity: 'error', check: 'stage-order' },
+      { ...after('revoke', 'stage: restrict'), severity: 'error', check: 'stage-order' },
+      { ...positionOf(text, 'ghost'), severity: 'error', check: 'schema' },
+      { ...positionOf(text, 'proceed'), severity: 'error', check: 'schema' },
+    ]);
+    expect(findings[2].message).toBe('stage revoke is listed twice; each stage runs at most once');
+    expect(findings[3].message).toBe('rules.0.stages.3.approvers.groups.0: unknown approver group "ghost"');
+    expect(findings[4].message).toBe(
+      'rules.0.stages.3.approvers.onTimeout: an irreversible stage cannot proceed on timeout',
+    );
+  });
+});
+
 describe('cordon policy lint', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'cordon-lint-'));
   const write = (name: string, text: string) => {
@@ -227,6 +403,16 @@ describe('cordon policy lint', () => {
     expect(result.stdout).toBe(
       `${file}:${line}:${col} error: rule "zero" can never match: confidenceBelow: 0 holds for no alert (confidence is never below 0) [never-matches]\n`,
     );
+  });
+
+  it('prints every problem of a policy with many in one run, and exits 1', async () => {
+    const file = write('many.yaml', MANY_PROBLEMS);
+    const result = await runTs('bin/cordon.js', ['policy', 'lint', file], {});
+    expect(result.code).toBe(1);
+    const findings = lintPolicyText(MANY_PROBLEMS);
+    expect(brief(findings)).toEqual(manyProblemsExpected(MANY_PROBLEMS));
+    expect(result.stdout).toBe(findings.map((f) => `${formatFinding(file, f)}\n`).join(''));
+    expect(result.stderr).toContain(`${file}: 8 error(s), 0 warning(s)`);
   });
 
   it('exits 0 on warnings alone, 1 with --strict', async () => {

@@ -3,11 +3,12 @@
 import { Severity as SeverityName } from '../alerts/schema';
 import {
   IRREVERSIBLE_STAGES,
-  STAGE_ORDER,
   type ApprovalSettings,
+  type Guard,
   type Match,
-  type Policy,
-  type StageName,
+  type PolicyRefs,
+  type Rule,
+  type StageRule,
 } from './schema';
 
 export type FindingSeverity = 'error' | 'warning';
@@ -32,7 +33,6 @@ export const AUTO_DESTRUCTIVE_CLASSES: readonly string[] = ['ephemeral'];
 /** ... and to alerts at least this confident. */
 export const AUTO_DESTRUCTIVE_MIN_CONFIDENCE = 0.9;
 
-const ORDER_TEXT = STAGE_ORDER.join(' → ');
 const rank = (s: Match['minSeverity']) => SeverityName.options.indexOf(s ?? 'low');
 
 /** `when` fields only an inventory identity can satisfy (see `matches` in plan.ts). */
@@ -86,45 +86,6 @@ export function implies(narrow: Match, broad: Match): boolean {
   );
 }
 
-/**
- * Stage order, checked on the raw document so it is reported even when other schema errors stop
- * validation (the schema's own ordering issue is replaced by these clearer messages).
- */
-export function stageOrderFindings(raw: unknown): PathFinding[] {
-  const rules = (raw as { rules?: unknown } | null)?.rules;
-  if (!Array.isArray(rules)) return [];
-  const findings: PathFinding[] = [];
-  rules.forEach((rule, r) => {
-    const stages = (rule as { stages?: unknown } | null)?.stages;
-    if (!Array.isArray(stages)) return;
-    let last: StageName | undefined;
-    const seen = new Set<string>();
-    stages.forEach((entry, s) => {
-      const name = (entry as { stage?: unknown } | null)?.stage;
-      if (typeof name !== 'string' || !(STAGE_ORDER as readonly string[]).includes(name)) return;
-      const path = ['rules', r, 'stages', s, 'stage'];
-      if (seen.has(name)) {
-        findings.push({
-          path,
-          severity: 'error',
-          check: 'stage-order',
-          message: `stage ${name} is listed twice; each stage runs at most once`,
-        });
-      } else if (last && STAGE_ORDER.indexOf(name as StageName) < STAGE_ORDER.indexOf(last)) {
-        findings.push({
-          path,
-          severity: 'error',
-          check: 'stage-order',
-          message: `stage ${name} is listed after ${last}, but stages always run ${ORDER_TEXT}: list ${name} before ${last}`,
-        });
-      }
-      seen.add(name);
-      if (!last || STAGE_ORDER.indexOf(name as StageName) > STAGE_ORDER.indexOf(last)) last = name as StageName;
-    });
-  });
-  return findings;
-}
-
 // The plan's safety floor (plan.ts) gates irreversible stages for these whatever the rule says.
 const floorAlwaysApplies = (when: Match) =>
   when.known === false ||
@@ -143,25 +104,32 @@ function destructiveGap(when: Match): string | undefined {
   return missing.length ? missing.join(' and ') : undefined;
 }
 
-/** Distinct people who can ever approve under these settings (escalation groups join later). */
-function approverCount(policy: Policy, settings: ApprovalSettings): number {
-  return new Set([...settings.groups, ...settings.escalation].flatMap((g) => policy.approverGroups[g] ?? [])).size;
+/**
+ * Distinct people who can ever approve under these settings (escalation groups join later), or
+ * undefined when a group is unknown: the schema reports that, and a count without it proves nothing.
+ */
+function approverCount(groups: Record<string, string[]>, settings: ApprovalSettings): number | undefined {
+  const names = [...settings.groups, ...settings.escalation];
+  if (!names.every((g) => Object.hasOwn(groups, g))) return undefined;
+  return new Set(names.flatMap((g) => groups[g])).size;
 }
 
-/** Every check that needs a validated policy: dead rules and guards, unsafe automation, unreachable approvals. */
-export function policyFindings(policy: Policy, lineOf: LineOf): PathFinding[] {
+/**
+ * The parts of a policy the checks read. A validated policy is one; lint passes the parts that
+ * passed their own schema, and a missing part (or rule, or guard) skips the checks that need it.
+ */
+export interface PolicyParts extends PolicyRefs {
+  shadow?: boolean;
+  /** Undefined when the list itself is broken. */
+  guards?: readonly (Guard | undefined)[];
+}
+
+/** Rules that can never match, because of their own conditions or an earlier rule; `dead` holds the former. */
+function matchFindings(rules: PolicyParts['rules'], lineOf: LineOf): { findings: PathFinding[]; dead: Set<number> } {
   const findings: PathFinding[] = [];
   const dead = new Set<number>();
-  if (policy.shadow) {
-    findings.push({
-      path: ['shadow'],
-      severity: 'warning',
-      check: 'shadow-switch',
-      message: 'shadow: true makes every case a dry run: no alert gets real containment',
-    });
-  }
-
-  policy.rules.forEach((rule, r) => {
+  rules.forEach((rule, r) => {
+    if (!rule) return;
     const never = contradiction(rule.when);
     if (never) {
       dead.add(r);
@@ -173,83 +141,135 @@ export function policyFindings(policy: Policy, lineOf: LineOf): PathFinding[] {
       });
       return;
     }
-    const earlier = policy.rules.findIndex((other, o) => o < r && !dead.has(o) && implies(rule.when, other.when));
-    if (earlier >= 0) {
-      const other = policy.rules[earlier];
-      const why = hasConditions(other.when)
-        ? `every alert it matches is taken first by rule "${other.name}" (line ${lineOf(['rules', earlier])}), whose conditions are broader`
-        : `rule "${other.name}" (line ${lineOf(['rules', earlier])}) has no conditions, comes first and takes every alert`;
-      findings.push({
-        path: ['rules', r],
-        severity: 'error',
-        check: 'shadowed-rule',
-        message: `rule "${rule.name}" can never match: ${why}; the first matching rule wins`,
-      });
-    }
-  });
-
-  policy.guards.forEach((guard, g) => {
-    const never = contradiction(guard.when);
-    if (never)
-      findings.push({
-        path: ['guards', g, 'when', never.field],
-        severity: 'error',
-        check: 'never-matches',
-        message: `guard "${guard.name}" can never apply: ${never.reason}`,
-      });
-  });
-
-  policy.rules.forEach((rule, r) => {
-    if (dead.has(r)) return;
-    rule.stages.forEach((stage, s) => {
-      const path = ['rules', r, 'stages', s];
-      if (stage.window !== undefined && stage.stage !== 'verify-window') {
-        findings.push({
-          path: [...path, 'window'],
-          severity: 'warning',
-          check: 'ignored-window',
-          message: `window is only used by verify-window; on ${stage.stage} it is ignored`,
-        });
-      }
-      // Stage overrides only: the defaults are checked once below.
-      const settings = { ...policy.approvalDefaults, ...stage.approvers };
-      const people = approverCount(policy, settings);
-      if (stage.approvers && settings.required > people) {
-        findings.push({
-          path: [...path, 'approvers'],
-          severity: 'error',
-          check: 'unreachable-approval',
-          message: `${stage.stage} needs ${settings.required} distinct approvals but its groups and escalation hold ${people} people: it can only ever time out`,
-        });
-      }
-      if (!IRREVERSIBLE_STAGES.includes(stage.stage) || stage.approval === 'required' || floorAlwaysApplies(rule.when))
-        return;
-      const guard = policy.guards.find(
-        (gd) => gd.requireApproval.includes(stage.stage) && !contradiction(gd.when) && implies(rule.when, gd.when),
-      );
-      const gap = guard ? undefined : destructiveGap(rule.when);
-      if (gap) {
-        findings.push({
-          path: [...path, 'stage'],
-          severity: 'error',
-          check: 'auto-destructive',
-          message:
-            `${stage.stage} cannot be undone but runs without approval in rule "${rule.name}": automatic ${IRREVERSIBLE_STAGES.join('/')} ` +
-            `is allowed only when the rule's when has classes limited to [${AUTO_DESTRUCTIVE_CLASSES.join(', ')}] and minConfidence ≥ ${AUTO_DESTRUCTIVE_MIN_CONFIDENCE} ` +
-            `(or a guard always gates it); this rule lacks ${gap}. Add approval: required or narrow the rule`,
-        });
-      }
+    const earlier = rules.findIndex((other, o) => o < r && other && !dead.has(o) && implies(rule.when, other.when));
+    const other = rules[earlier];
+    if (!other) return;
+    const why = hasConditions(other.when)
+      ? `every alert it matches is taken first by rule "${other.name}" (line ${lineOf(['rules', earlier])}), whose conditions are broader`
+      : `rule "${other.name}" (line ${lineOf(['rules', earlier])}) has no conditions, comes first and takes every alert`;
+    findings.push({
+      path: ['rules', r],
+      severity: 'error',
+      check: 'shadowed-rule',
+      message: `rule "${rule.name}" can never match: ${why}; the first matching rule wins`,
     });
   });
+  return { findings, dead };
+}
 
-  const defaults = policy.approvalDefaults;
-  if (defaults.required > approverCount(policy, defaults)) {
-    findings.push({
+const guardFindings = (guards: readonly (Guard | undefined)[]): PathFinding[] =>
+  guards.flatMap((guard, g): PathFinding[] => {
+    const never = guard && contradiction(guard.when);
+    return never
+      ? [
+          {
+            path: ['guards', g, 'when', never.field],
+            severity: 'error',
+            check: 'never-matches',
+            message: `guard "${guard.name}" can never apply: ${never.reason}`,
+          },
+        ]
+      : [];
+  });
+
+/**
+ * A stage's approver override that asks for more approvals than its groups and escalation hold
+ * people (stages without one fall back to the defaults, which defaultsFindings checks once).
+ */
+function overrideFinding(policy: PolicyParts, stage: StageRule, path: (string | number)[]): PathFinding | undefined {
+  const { approverGroups, approvalDefaults } = policy;
+  if (!stage.approvers || !approverGroups || !approvalDefaults) return undefined;
+  const settings = { ...approvalDefaults, ...stage.approvers };
+  const people = approverCount(approverGroups, settings);
+  if (people === undefined || settings.required <= people) return undefined;
+  return {
+    path: [...path, 'approvers'],
+    severity: 'error',
+    check: 'unreachable-approval',
+    message: `${stage.stage} needs ${settings.required} distinct approvals but its groups and escalation hold ${people} people: it can only ever time out`,
+  };
+}
+
+/** An irreversible stage that can run with no one's approval, outside the allowed case. */
+function destructiveFinding(
+  policy: PolicyParts,
+  rule: Rule,
+  stage: StageRule,
+  path: (string | number)[],
+): PathFinding | undefined {
+  if (!IRREVERSIBLE_STAGES.includes(stage.stage) || stage.approval === 'required' || floorAlwaysApplies(rule.when))
+    return undefined;
+  // A guard that failed the schema might gate the stage: say nothing rather than something wrong.
+  const guards = policy.guards;
+  if (!guards?.every((gd) => gd !== undefined)) return undefined;
+  const guard = guards.find(
+    (gd) => gd.requireApproval.includes(stage.stage) && !contradiction(gd.when) && implies(rule.when, gd.when),
+  );
+  const gap = guard ? undefined : destructiveGap(rule.when);
+  if (!gap) return undefined;
+  return {
+    path: [...path, 'stage'],
+    severity: 'error',
+    check: 'auto-destructive',
+    message:
+      `${stage.stage} cannot be undone but runs without approval in rule "${rule.name}": automatic ${IRREVERSIBLE_STAGES.join('/')} ` +
+      `is allowed only when the rule's when has classes limited to [${AUTO_DESTRUCTIVE_CLASSES.join(', ')}] and minConfidence ≥ ${AUTO_DESTRUCTIVE_MIN_CONFIDENCE} ` +
+      `(or a guard always gates it); this rule lacks ${gap}. Add approval: required or narrow the rule`,
+  };
+}
+
+/** A live rule's stages: windows that do nothing, unreachable overrides, unsafe automation. */
+function stageFindings(policy: PolicyParts, rule: Rule, r: number): PathFinding[] {
+  return rule.stages.flatMap((stage, s) => {
+    // A repeated stage is stage-order's to report: only its first listing is checked here.
+    if (rule.stages.findIndex((other) => other.stage === stage.stage) < s) return [];
+    const path = ['rules', r, 'stages', s];
+    const window: PathFinding | undefined =
+      stage.window !== undefined && stage.stage !== 'verify-window'
+        ? {
+            path: [...path, 'window'],
+            severity: 'warning',
+            check: 'ignored-window',
+            message: `window is only used by verify-window; on ${stage.stage} it is ignored`,
+          }
+        : undefined;
+    const found = [window, overrideFinding(policy, stage, path), destructiveFinding(policy, rule, stage, path)];
+    return found.filter((f) => f !== undefined);
+  });
+}
+
+function defaultsFindings({ approverGroups, approvalDefaults: defaults }: PolicyParts): PathFinding[] {
+  if (!approverGroups || !defaults) return [];
+  const people = approverCount(approverGroups, defaults);
+  if (people === undefined || defaults.required <= people) return [];
+  return [
+    {
       path: ['approvalDefaults', 'required'],
       severity: 'error',
       check: 'unreachable-approval',
-      message: `approvalDefaults need ${defaults.required} distinct approvals but the default groups and escalation hold ${approverCount(policy, defaults)} people`,
-    });
-  }
-  return findings;
+      message: `approvalDefaults need ${defaults.required} distinct approvals but the default groups and escalation hold ${people} people`,
+    },
+  ];
+}
+
+/** Every check of the policy's logic: dead rules and guards, unsafe automation, unreachable approvals. */
+export function policyFindings(policy: PolicyParts, lineOf: LineOf): PathFinding[] {
+  const shadow: PathFinding[] = policy.shadow
+    ? [
+        {
+          path: ['shadow'],
+          severity: 'warning',
+          check: 'shadow-switch',
+          message: 'shadow: true makes every case a dry run: no alert gets real containment',
+        },
+      ]
+    : [];
+  const matches = matchFindings(policy.rules, lineOf);
+  return [
+    ...shadow,
+    ...matches.findings,
+    ...guardFindings(policy.guards ?? []),
+    ...policy.rules.flatMap((rule, r) => (rule && !matches.dead.has(r) ? stageFindings(policy, rule, r) : [])),
+    ...defaultsFindings(policy),
+  ];
 }

@@ -119,6 +119,69 @@ export const DecisionSettings = z
   .strict();
 export type DecisionSettings = z.infer<typeof DecisionSettings>;
 
+/** A problem between fields, at its path from the policy root. */
+export interface PolicyIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * What the cross-field checks read. Lint passes only the parts that passed their own schema: a
+ * missing part (or rule) skips the checks that need it.
+ */
+export interface PolicyRefs {
+  approverGroups?: Record<string, string[]>;
+  approvalDefaults?: ApprovalSettings;
+  decisions?: DecisionSettings;
+  /** At their positions in the file. */
+  rules: readonly (Rule | undefined)[];
+}
+
+const stageOrderIssues = (rules: Rule[]): PolicyIssue[] =>
+  rules.flatMap((rule, r) =>
+    rule.stages.flatMap((stage, s) =>
+      s > 0 && STAGE_ORDER.indexOf(stage.stage) <= STAGE_ORDER.indexOf(rule.stages[s - 1].stage)
+        ? [
+            {
+              path: ['rules', r, 'stages', s, 'stage'],
+              message: 'stages must be unique and in order observe, restrict, isolate, verify-window, revoke, rotate',
+            },
+          ]
+        : [],
+    ),
+  );
+
+/** Approver groups that do not exist, and irreversible stages set to proceed on timeout. */
+export function referenceIssues(policy: PolicyRefs): PolicyIssue[] {
+  const issues: PolicyIssue[] = [];
+  const groups = policy.approverGroups && new Set(Object.keys(policy.approverGroups));
+  const checkGroups = (names: string[] | undefined, path: (string | number)[]) =>
+    names?.forEach((name, i) => {
+      if (groups && !groups.has(name)) issues.push({ path: [...path, i], message: `unknown approver group "${name}"` });
+    });
+  const { approvalDefaults: defaults, decisions } = policy;
+  checkGroups(defaults?.groups, ['approvalDefaults', 'groups']);
+  checkGroups(defaults?.escalation, ['approvalDefaults', 'escalation']);
+  checkGroups(decisions?.falsePositive, ['decisions', 'falsePositive']);
+  checkGroups(decisions?.pause, ['decisions', 'pause']);
+  checkGroups(decisions?.killSwitch.engage, ['decisions', 'killSwitch', 'engage']);
+  checkGroups(decisions?.killSwitch.release, ['decisions', 'killSwitch', 'release']);
+  policy.rules.forEach((rule, r) =>
+    rule?.stages.forEach((stage, s) => {
+      const path = ['rules', r, 'stages', s];
+      checkGroups(stage.approvers?.groups, [...path, 'approvers', 'groups']);
+      checkGroups(stage.approvers?.escalation, [...path, 'approvers', 'escalation']);
+      const onTimeout = stage.approvers?.onTimeout ?? defaults?.onTimeout;
+      if (IRREVERSIBLE_STAGES.includes(stage.stage) && stage.approval === 'required' && onTimeout === 'proceed')
+        issues.push({
+          path: [...path, 'approvers', 'onTimeout'],
+          message: 'an irreversible stage cannot proceed on timeout',
+        });
+    }),
+  );
+  return issues;
+}
+
 /** The policy file. */
 export const PolicySchema = z
   .object({
@@ -163,42 +226,8 @@ export const PolicySchema = z
   })
   .strict()
   .superRefine((policy, ctx) => {
-    const groups = new Set(Object.keys(policy.approverGroups));
-    const checkGroups = (names: string[] | undefined, path: (string | number)[]) =>
-      names?.forEach((name, i) => {
-        if (!groups.has(name))
-          ctx.addIssue({ code: 'custom', path: [...path, i], message: `unknown approver group "${name}"` });
-      });
-    checkGroups(policy.approvalDefaults.groups, ['approvalDefaults', 'groups']);
-    checkGroups(policy.approvalDefaults.escalation, ['approvalDefaults', 'escalation']);
-    checkGroups(policy.decisions.falsePositive, ['decisions', 'falsePositive']);
-    checkGroups(policy.decisions.pause, ['decisions', 'pause']);
-    checkGroups(policy.decisions.killSwitch.engage, ['decisions', 'killSwitch', 'engage']);
-    checkGroups(policy.decisions.killSwitch.release, ['decisions', 'killSwitch', 'release']);
-    policy.rules.forEach((rule, r) => {
-      let last = -1;
-      rule.stages.forEach((stage, s) => {
-        const path = ['rules', r, 'stages', s];
-        const position = STAGE_ORDER.indexOf(stage.stage);
-        if (position <= last)
-          ctx.addIssue({
-            code: 'custom',
-            path: [...path, 'stage'],
-            message: 'stages must be unique and in order observe, restrict, isolate, verify-window, revoke, rotate',
-          });
-        last = position;
-        checkGroups(stage.approvers?.groups, [...path, 'approvers', 'groups']);
-        checkGroups(stage.approvers?.escalation, [...path, 'approvers', 'escalation']);
-        const onTimeout = stage.approvers?.onTimeout ?? policy.approvalDefaults.onTimeout;
-        if (IRREVERSIBLE_STAGES.includes(stage.stage) && stage.approval === 'required' && onTimeout === 'proceed') {
-          ctx.addIssue({
-            code: 'custom',
-            path: [...path, 'approvers', 'onTimeout'],
-            message: 'an irreversible stage cannot proceed on timeout',
-          });
-        }
-      });
-    });
+    for (const issue of [...stageOrderIssues(policy.rules), ...referenceIssues(policy)])
+      ctx.addIssue({ code: 'custom', ...issue });
   });
 /** A validated policy. */
 export type Policy = z.infer<typeof PolicySchema>;
