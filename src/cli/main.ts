@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { connectClient } from '../client/connect';
 import { ConfigError, loadConfig } from '../config';
 import { ConfigFileError } from '../policy/load';
+import { formatPlanTable } from '../policy/planTable';
 import { audit, planAlert, sendAlert, showStatus, sourceToken } from './commands';
 import { approverToken, control, decide, type DecisionRun } from './decisionCommands';
 import { ExitCode, UsageError } from './errors';
@@ -56,17 +57,18 @@ function program(): Command {
     .option('--format <format>', 'native | ocsf | github | guardduty | falco (default: detected)')
     .option('--policy <file>', 'policy YAML (default: CORDON_POLICY_FILE)')
     .option('--inventory <file>', 'inventory YAML (default: CORDON_INVENTORY_FILE)')
-    .description('print the containment plan for an alert; needs no Temporal')
-    .action((file: string, opts: { format?: string; policy?: string; inventory?: string }) => {
+    .option('--json', 'the full plan as JSON (default: a table)')
+    .description('print the containment plan for an alert as a table (--json: the whole plan); needs no Temporal')
+    .action((file: string, opts: { format?: string; policy?: string; inventory?: string; json?: boolean }) => {
       const config = loadConfig();
-      printJson(
-        planAlert(
-          file,
-          opts.format,
-          opts.policy ?? config.CORDON_POLICY_FILE,
-          opts.inventory ?? config.CORDON_INVENTORY_FILE,
-        ),
+      const planned = planAlert(
+        file,
+        opts.format,
+        opts.policy ?? config.CORDON_POLICY_FILE,
+        opts.inventory ?? config.CORDON_INVENTORY_FILE,
       );
+      if (opts.json) printJson(planned);
+      else process.stdout.write(formatPlanTable(planned));
     });
 
   const policy = cli.command('policy').description('check policy files before they ship; needs no Temporal');
