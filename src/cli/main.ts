@@ -10,10 +10,11 @@ import { approverToken, control, decide, type DecisionRun } from './decisionComm
 import { ExitCode, UsageError } from './errors';
 import { printJson } from './io';
 import { killSwitch } from './killSwitchCommand';
-import { diffPolicyFiles, lintPolicyFile } from './policyCommands';
+import { diffPolicyFiles, lintPolicyFile, type DiffSourceOptions } from './policyCommands';
 import { replayCommand } from './replay';
 
 type Run<T> = (client: Client, taskQueue: string) => Promise<T>;
+type DiffOutputOptions = { inventory?: string; json?: boolean; failOnChange?: boolean };
 
 async function withClient<T>(fn: Run<T>): Promise<void> {
   const config = loadConfig();
@@ -86,23 +87,20 @@ function program(): Command {
     .command('diff')
     .argument('<old>', 'policy YAML in force')
     .argument('<new>', 'policy YAML proposed')
-    .requiredOption('--alerts <dir>', 'folder of alert JSON files (any supported format), or one file')
+    .option('--alerts <dir>', 'folder of alert JSON files (any supported format), or one file')
+    .option('--from-audit', "the audit store's cases, each replayed from its first alert (needs Temporal too)")
+    .option('--since <iso-time>', '--from-audit: only cases that received an alert at or after this time')
+    .option('--from-history <query>', 'the containment cases whose runs this visibility query matches')
     .option('--inventory <file>', 'inventory YAML (default: CORDON_INVENTORY_FILE)')
     .option('--json', 'machine-readable output')
     .option('--fail-on-change', 'exit 1 when any plan changes (for CI gates)')
-    .description('plan each alert under both policies and print the plans that change')
-    .action(
-      (
-        oldFile: string,
-        newFile: string,
-        opts: { alerts: string; inventory?: string; json?: boolean; failOnChange?: boolean },
-      ) => {
-        process.exitCode = diffPolicyFiles(oldFile, newFile, {
-          ...opts,
-          inventory: opts.inventory ?? loadConfig().CORDON_INVENTORY_FILE,
-        });
-      },
-    );
+    .description('plan alerts or real cases under both policies and print the plans that change')
+    .action(async (oldFile: string, newFile: string, opts: DiffSourceOptions & DiffOutputOptions) => {
+      process.exitCode = await diffPolicyFiles(oldFile, newFile, {
+        ...opts,
+        inventory: opts.inventory ?? loadConfig().CORDON_INVENTORY_FILE,
+      });
+    });
 
   cli
     .command('source')
