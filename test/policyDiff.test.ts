@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { comparePolicies } from '../src/cli/policyCommands';
+import type { Alert } from '../src/alerts';
+import { casesFromFolder, loadAlerts } from '../src/cli/diffSources';
+import { comparePolicies, readPolicies } from '../src/cli/policyCommands';
 import { lintPolicyText } from '../src/policy/lint';
 import { ROOT, runTs } from './support/processes';
 
@@ -10,6 +12,10 @@ const POLICY = path.join(ROOT, 'config', 'policy.yaml');
 const SCENARIOS = path.join(ROOT, 'test', 'scenarios');
 const ALERTS = path.join(SCENARIOS, 'alerts');
 const INVENTORY = path.join(SCENARIOS, 'inventory.yaml');
+
+// The scenario alerts, each its own case, planned under two policy files.
+const compare = (oldFile: string, newFile: string) =>
+  comparePolicies(readPolicies(oldFile, newFile, INVENTORY), casesFromFolder(ALERTS));
 
 function edit(text: string, from: string, to: string): string {
   if (text.split(from).length !== 2) throw new Error(`the shipped policy no longer has exactly one "${from}"`);
@@ -31,20 +37,20 @@ writeFileSync(CHANGED, changedText);
 
 describe('policy diff', () => {
   it('reports nothing when the policies plan alike', () => {
-    const report = comparePolicies(POLICY, POLICY, ALERTS, INVENTORY);
-    expect(report).toMatchObject({ alerts: 8, changed: [], settings: [] });
+    const report = compare(POLICY, POLICY);
+    expect(report).toMatchObject({ cases: 8, alerts: 8, changed: [], settings: [], skipped: [] });
     expect(report.old.digest).toBe(report.new.digest);
   });
 
   it('names the rule, removed stages and per-stage changes of each affected alert, and only those', () => {
-    const report = comparePolicies(POLICY, CHANGED, ALERTS, INVENTORY);
+    const report = compare(POLICY, CHANGED);
     expect(report.new.digest).not.toBe(report.old.digest);
-    expect(report.changed.map((c) => path.basename(c.file))).toEqual([
+    expect(report.changed.map((c) => ('file' in c ? path.basename(c.file) : c.workflowId))).toEqual([
       'agent-out-of-scope.json',
       'partner-integration.json',
     ]);
     expect(report.changed[0]).toMatchObject({
-      alertId: 'scenario-agent-scope-1',
+      alertIds: ['scenario-agent-scope-1'],
       identity: 'simulated:agent-support-copilot',
     });
     expect(report.changed[0].change).toEqual({
@@ -66,7 +72,7 @@ describe('policy diff', () => {
   it('reports policy-wide settings no plan shows: the shadow switch, approvers, budget, case hold', async () => {
     const quiet = path.join(dir, 'shadow-on.yaml');
     writeFileSync(quiet, `${readFileSync(POLICY, 'utf8')}\nshadow: true\n`);
-    const report = comparePolicies(POLICY, quiet, ALERTS, INVENTORY);
+    const report = compare(POLICY, quiet);
     expect(report.changed).toEqual([]);
     expect(report.settings).toEqual([{ field: 'shadow', before: undefined, after: true }]);
     const run = await runTs(
@@ -82,10 +88,36 @@ describe('policy diff', () => {
   });
 
   it('lists added stages with their gate', () => {
-    const report = comparePolicies(CHANGED, POLICY, ALERTS, INVENTORY);
+    const report = compare(CHANGED, POLICY);
     expect(report.changed[1].change.stagesAdded).toEqual([
       { stage: 'restrict', requiresApproval: false, onTimeout: 'hold' },
       { stage: 'verify-window', requiresApproval: false, onTimeout: 'hold' },
+    ]);
+  });
+
+  it('replays a case as it ran: the first alert plans, each later one escalates, and the final plans are compared', () => {
+    const [low] = loadAlerts(path.join(ALERTS, 'low-confidence-anomaly.json'));
+    const medium = { ...low.alert, id: 'scenario-low-confidence-2', confidence: 0.6 };
+    const policies = readPolicies(POLICY, CHANGED, INVENTORY);
+    const replay = (alerts: Alert[]) =>
+      comparePolicies(policies, { cases: [{ origin: { workflowId: 'contain:x' }, alerts }], skipped: [] });
+    // The first alert alone observes under both; the second restricts under the old policy only.
+    expect(replay([low.alert]).changed).toEqual([]);
+    expect(replay([low.alert, medium]).changed).toEqual([
+      {
+        workflowId: 'contain:x',
+        alertIds: ['scenario-low-confidence-1', 'scenario-low-confidence-2'],
+        identity: 'simulated:svc-inventory-sync',
+        change: {
+          rule: {
+            before: 'low-confidence-observe-only + medium-confidence-restrict',
+            after: 'low-confidence-observe-only',
+          },
+          stagesAdded: [],
+          stagesRemoved: ['restrict', 'verify-window'],
+          stageChanges: [],
+        },
+      },
     ]);
   });
 
@@ -129,6 +161,22 @@ describe('cordon policy diff', () => {
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as { alerts: number; changed: unknown[] };
     expect(report).toMatchObject({ alerts: 7, changed: [] });
+  });
+
+  it('exits 2 unless exactly one source is named, and for --since without --from-audit or not a time', async () => {
+    const usage = async (args: string[], message: string) => {
+      const result = await diff(POLICY, POLICY, ...args);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(result.stdout).toBe('');
+    };
+    const oneOf = 'policy diff needs exactly one of --alerts DIR, --from-audit, --from-history QUERY';
+    await usage([], oneOf);
+    await usage(['--alerts', ALERTS, '--from-audit'], oneOf);
+    await usage(['--from-audit', '--from-history', "WorkflowType = 'containIdentity'"], oneOf);
+    await usage(['--alerts', ALERTS, '--since', '2026-11-01T00:00:00Z'], '--since goes with --from-audit');
+    await usage(['--from-audit', '--since', 'last month'], '--since last month: not an ISO time');
+    await usage(['--from-history', ' '], '--from-history needs a visibility query');
   });
 
   it('exits 2 for an invalid policy or a missing alerts folder', async () => {

@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadAlerts } from '../src/cli/policyCommands';
+import { loadAlerts } from '../src/cli/diffSources';
 import { findIdentity } from '../src/inventory';
 import { loadInventory, loadPolicy, plan, type Plan } from '../src/policy';
 

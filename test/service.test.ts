@@ -305,7 +305,12 @@ describe('the cordon CLI', () => {
   it('prints a plan without Temporal, and exits 2 naming the field of a broken policy', async () => {
     const base = await instanceEnv();
     const env = { ...base, TEMPORAL_ADDRESS: '127.0.0.1:1' };
-    const planned = await runTs('bin/cordon.js', ['plan', path.join(ROOT, 'examples/alerts/secret-leak.json')], env);
+    const example = path.join(ROOT, 'examples/alerts/secret-leak.json');
+    const table = await runTs('bin/cordon.js', ['plan', example], env);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^rule {6}high-confidence-compromise\n/);
+    expect(table.stdout).toMatch(/^STAGE +ACTION +APPROVAL +DEADLINE +ON-TIMEOUT +REVERSIBLE +REASON$/m);
+    const planned = await runTs('bin/cordon.js', ['plan', '--json', example], env);
     expect(planned.code).toBe(0);
     expect(JSON.parse(planned.stdout)).toMatchObject({
       rule: 'high-confidence-compromise',
@@ -327,8 +332,8 @@ describe('the cordon CLI', () => {
     const env = { ...(await instanceEnv()), TEMPORAL_ADDRESS: '127.0.0.1:1' };
     const finding = path.join(ROOT, 'examples/alerts/guardduty-finding.json');
     for (const args of [
-      ['plan', finding],
-      ['plan', '--format', 'guardduty', finding],
+      ['plan', '--json', finding],
+      ['plan', '--json', '--format', 'guardduty', finding],
     ]) {
       const planned = await runTs('bin/cordon.js', args, env);
       expect(planned.code).toBe(0);

@@ -15,25 +15,29 @@ function outboxOf(input: unknown): AuditEntry[] {
   return Array.isArray(audit) ? (audit as AuditEntry[]) : [];
 }
 
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+export type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 // Events per history page: a page of small events is one round trip; after an answer over the
 // gRPC message limit the page shrinks (down to one event, which Temporal keeps under 2 MB).
 const MAX_PAGE_EVENTS = 256;
 
-// The entries one step was handed to store; its payload decrypted by the codecs first.
-async function entriesOf(event: HistoryEvent, codecs: readonly PayloadCodec[]): Promise<AuditEntry[]> {
-  const payload = event.activityTaskScheduledEventAttributes?.input?.payloads?.[0];
-  if (!payload) return [];
-  let plain = payload as Payload;
+/** A payload of a history as its sender wrote it: decrypted by the codecs (last applied, first undone). */
+export async function decodePayload(payload: Payload, codecs: readonly PayloadCodec[]): Promise<unknown> {
+  let plain = payload;
   for (const codec of [...codecs].reverse()) [plain] = await codec.decode([plain]);
-  return outboxOf(defaultPayloadConverter.fromPayload(plain));
+  return defaultPayloadConverter.fromPayload(plain);
+}
+
+/** The entries one step was handed to store (none when the event schedules no step). */
+export async function auditEntriesOfEvent(event: HistoryEvent, codecs: readonly PayloadCodec[]): Promise<AuditEntry[]> {
+  const payload = event.activityTaskScheduledEventAttributes?.input?.payloads?.[0];
+  return payload ? outboxOf(await decodePayload(payload as Payload, codecs)) : [];
 }
 
 // Appends to `into` the entries of `events` not seen yet in this history.
 async function collect(events: HistoryEvent[], codecs: readonly PayloadCodec[], seen: Set<string>, into: AuditEntry[]) {
   for (const event of events)
-    for (const entry of await entriesOf(event, codecs))
+    for (const entry of await auditEntriesOfEvent(event, codecs))
       if (!seen.has(keyOf(entry)) && seen.add(keyOf(entry))) into.push(entry);
 }
 

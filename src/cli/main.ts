@@ -4,16 +4,18 @@ import { Command, CommanderError } from 'commander';
 import { connectClient } from '../client/connect';
 import { ConfigError, loadConfig } from '../config';
 import { ConfigFileError } from '../policy/load';
+import { formatPlanTable } from '../policy/planTable';
 import { audit, planAlert, sendAlert, showStatus, sourceToken } from './commands';
 import { approverToken, control, decide, type DecisionRun } from './decisionCommands';
 import { ExitCode, UsageError } from './errors';
 import { printJson } from './io';
 import { killSwitch } from './killSwitchCommand';
-import { diffPolicyFiles, lintPolicyFile } from './policyCommands';
+import { diffPolicyFiles, lintPolicyFile, type DiffSourceOptions } from './policyCommands';
 import { replayCommand } from './replay';
 import { runTests } from './testCommand';
 
 type Run<T> = (client: Client, taskQueue: string) => Promise<T>;
+type DiffOutputOptions = { inventory?: string; json?: boolean; failOnChange?: boolean };
 
 async function withClient<T>(fn: Run<T>): Promise<void> {
   const config = loadConfig();
@@ -57,17 +59,18 @@ function program(): Command {
     .option('--format <format>', 'native | ocsf | github | guardduty | falco (default: detected)')
     .option('--policy <file>', 'policy YAML (default: CORDON_POLICY_FILE)')
     .option('--inventory <file>', 'inventory YAML (default: CORDON_INVENTORY_FILE)')
-    .description('print the containment plan for an alert; needs no Temporal')
-    .action((file: string, opts: { format?: string; policy?: string; inventory?: string }) => {
+    .option('--json', 'the full plan as JSON (default: a table)')
+    .description('print the containment plan for an alert as a table (--json: the whole plan); needs no Temporal')
+    .action((file: string, opts: { format?: string; policy?: string; inventory?: string; json?: boolean }) => {
       const config = loadConfig();
-      printJson(
-        planAlert(
-          file,
-          opts.format,
-          opts.policy ?? config.CORDON_POLICY_FILE,
-          opts.inventory ?? config.CORDON_INVENTORY_FILE,
-        ),
+      const planned = planAlert(
+        file,
+        opts.format,
+        opts.policy ?? config.CORDON_POLICY_FILE,
+        opts.inventory ?? config.CORDON_INVENTORY_FILE,
       );
+      if (opts.json) printJson(planned);
+      else process.stdout.write(formatPlanTable(planned));
     });
 
   const policy = cli.command('policy').description('check policy files before they ship; needs no Temporal');
@@ -85,23 +88,20 @@ function program(): Command {
     .command('diff')
     .argument('<old>', 'policy YAML in force')
     .argument('<new>', 'policy YAML proposed')
-    .requiredOption('--alerts <dir>', 'folder of alert JSON files (any supported format), or one file')
+    .option('--alerts <dir>', 'folder of alert JSON files (any supported format), or one file')
+    .option('--from-audit', "the audit store's cases, each replayed from its first alert (needs Temporal too)")
+    .option('--since <iso-time>', '--from-audit: only cases that received an alert at or after this time')
+    .option('--from-history <query>', 'the containment cases whose runs this visibility query matches')
     .option('--inventory <file>', 'inventory YAML (default: CORDON_INVENTORY_FILE)')
     .option('--json', 'machine-readable output')
     .option('--fail-on-change', 'exit 1 when any plan changes (for CI gates)')
-    .description('plan each alert under both policies and print the plans that change')
-    .action(
-      (
-        oldFile: string,
-        newFile: string,
-        opts: { alerts: string; inventory?: string; json?: boolean; failOnChange?: boolean },
-      ) => {
-        process.exitCode = diffPolicyFiles(oldFile, newFile, {
-          ...opts,
-          inventory: opts.inventory ?? loadConfig().CORDON_INVENTORY_FILE,
-        });
-      },
-    );
+    .description('plan alerts or real cases under both policies and print the plans that change')
+    .action(async (oldFile: string, newFile: string, opts: DiffSourceOptions & DiffOutputOptions) => {
+      process.exitCode = await diffPolicyFiles(oldFile, newFile, {
+        ...opts,
+        inventory: opts.inventory ?? loadConfig().CORDON_INVENTORY_FILE,
+      });
+    });
 
   cli
     .command('source')

@@ -1,5 +1,7 @@
 // `cordon policy diff`: what a policy change does to the plans of real alerts. Pure.
-import type { Plan, PlannedStage } from './plan';
+import type { Alert } from '../alerts/schema';
+import type { InventoryIdentity } from '../inventory/schema';
+import { escalatePlan, plan, type Plan, type PlannedStage } from './plan';
 import type { Policy, StageName } from './schema';
 
 /** One field of a stage that both plans run, with its old and new value. */
@@ -54,6 +56,18 @@ export function diffSettings(before: Policy, after: Policy): SettingChange[] {
     before: before[field],
     after: after[field],
   }));
+}
+
+/**
+ * The plan a case ends with under `policy`: its first alert's, escalated by each later alert in
+ * the order the case received them, as the workflow replans (stages only ever added).
+ */
+export function casePlan(alerts: readonly Alert[], identity: InventoryIdentity | undefined, policy: Policy): Plan {
+  const [first, ...later] = alerts;
+  return later.reduce(
+    (current, alert) => escalatePlan(current, plan(alert, identity, policy)).plan,
+    plan(first, identity, policy),
+  );
 }
 
 /** The differences between two plans for the same alert, or undefined when they act the same. */
