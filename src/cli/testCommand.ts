@@ -42,7 +42,7 @@ export function resultLine(r: TestResult): string {
   const f = r.failure!;
   const what =
     'mismatch' in f
-      ? `${f.mismatch.field}: expected ${show(f.mismatch.expected)}, got ${show(f.mismatch.actual)}`
+      ? `${f.mismatch.field}: expected ${show(f.mismatch.expected)}, got ${show(f.mismatch.actual)} (the case: ${f.mismatch.standing})`
       : f.error;
   return `FAIL ${where}\n     at ${f.step} (${r.file}:${f.line}): ${what}`;
 }

@@ -143,11 +143,21 @@ const CHECKS: Check[] = [
         },
 ];
 
-/** The first field of `want` that does not hold of `seen`, or undefined when all do. */
-export function firstMismatch(want: Expectation, seen: Observed): Mismatch | undefined {
+// Where the case stands, in a few words: what a failing test's reader asks first.
+function standing({ status }: Observed): string {
+  const request = status.pendingRequest;
+  const waits =
+    status.waitingFor === 'approval' && request
+      ? `waits for approval of ${request.stage} (${request.approvals.length}/${request.required})`
+      : status.waitingFor && `waits for ${status.waitingFor}`;
+  return [`${status.outcome} at ${status.stage}`, waits, status.attention].filter(Boolean).join(', ');
+}
+
+/** The first field of `want` that does not hold of `seen`, with where the case stands; undefined when all hold. */
+export function firstMismatch(want: Expectation, seen: Observed): (Mismatch & { standing: string }) | undefined {
   for (const check of CHECKS) {
     const mismatch = check(want, seen);
-    if (mismatch) return mismatch;
+    if (mismatch) return { ...mismatch, standing: standing(seen) };
   }
   return undefined;
 }

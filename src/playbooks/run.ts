@@ -26,7 +26,7 @@ export interface TestResult {
   seconds: number;
   /** The policy's rules and guards the test's cases reached (what a suite covers). */
   reached: Reached;
-  failure?: { line: number; step: string } & ({ mismatch: Mismatch } | { error: string });
+  failure?: { line: number; step: string } & ({ mismatch: Mismatch & { standing: string } } | { error: string });
 }
 
 const quiet = createLogger('silent');
@@ -136,7 +136,7 @@ export class PlaybookRunner {
     return mismatch && { line: test.expect.line, step: 'expect', mismatch };
   }
 
-  private async check(run: TestRun, want: Expectation): Promise<Mismatch | undefined> {
+  private async check(run: TestRun, want: Expectation) {
     const { workflowId, identityId } = caseOf(run, want.case);
     return firstMismatch(want, await observeCase(run.env.client, run.db, workflowId, identityId));
   }
