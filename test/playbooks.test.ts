@@ -95,6 +95,15 @@ describe('cordon test', () => {
     expect(run.stdout).toBe('');
   }, 60_000);
 
+  it('refuses a file whose step acts on a case before any alert opened one, at its line', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'cordon-playbook-')), 'orphan.test.yaml');
+    writeFileSync(
+      file,
+      'tests:\n  - name: orphan\n    steps:\n      - after: 1h\n      - approve: revoke\n        by: bob@example.com\n',
+    );
+    expect(() => loadTestFile(file, defaults)).toThrow(`${file}:5: no case yet`);
+  });
+
   it('fails a step that cannot do what it says: an approval with nothing pending', async () => {
     const file = scratchCopy((policy) => policy);
     writeFileSync(

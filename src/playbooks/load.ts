@@ -69,6 +69,21 @@ function loadAlert(step: Extract<Step, { alert: unknown }>, dir: string, where: 
   }
 }
 
+// Steps that act on no particular case; every other one needs an alert before it or a `case:`.
+const CASELESS = ['alert', 'after', 'kill-switch'];
+
+/** The index of the first step that names no case while no alert has opened one yet. */
+function firstWithoutCase(steps: (Step | { expect: Expectation })[]): number | undefined {
+  const first = steps.findIndex((step) => 'alert' in step);
+  const orphan = steps.findIndex(
+    (step, i) => (first < 0 || i < first) && !CASELESS.some((k) => k in step) && !caseNamed(step),
+  );
+  return orphan < 0 ? undefined : orphan;
+}
+
+const caseNamed = (step: Step | { expect: Expectation }) =>
+  'expect' in step ? step.expect.case !== undefined : 'case' in step && step.case !== undefined;
+
 /** Reads and checks one test file; `defaults` are the project's policy and inventory. */
 export function loadTestFile(file: string, defaults: { policyFile: string; inventoryFile: string }): LoadedFile {
   const { doc, counter } = parseFile(file);
@@ -90,6 +105,15 @@ export function loadTestFile(file: string, defaults: { policyFile: string; inven
   } catch (err) {
     throw new BadTestFile(`${file}: ${(err as Error).message}`);
   }
+  parsed.data.tests.forEach((test, t) => {
+    const orphan = firstWithoutCase([...test.steps, ...(test.expect ? [{ expect: test.expect }] : [])]);
+    if (orphan !== undefined) {
+      const where = orphan < test.steps.length ? ['tests', t, 'steps', orphan] : ['tests', t, 'expect'];
+      throw new BadTestFile(
+        `${at(where)}: no case yet: send an alert before this step, or name one with case: provider:id`,
+      );
+    }
+  });
   const tests = parsed.data.tests.map((test, t) => ({
     name: test.name,
     line: lineOf(doc, counter, ['tests', t]),
