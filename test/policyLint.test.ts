@@ -340,12 +340,95 @@ describe('policy lint: every problem in one run', () => {
     // Broken approval defaults (unreachable too): only their own unreachable-approval check is off.
     const noDefaults = policyWith(rules).replace('  selfApproval: false\n', '').replace('required: 1', 'required: 5');
     expect(checks(noDefaults)).toEqual(['schema', ...logic, 'schema']);
-    // Broken approver groups: no group can be called unknown.
+    // A malformed group is still known by name: only ghost is unknown, and no count is made.
     const badGroups = policyWith(rules).replace('secops: [alice@example.com, bob@example.com]', 'secops: []');
-    expect(checks(badGroups)).toEqual(['schema', ...logic]);
-    // A broken guard might gate the revoke: auto-destructive says nothing rather than something wrong.
-    const badGuard = policyWith(rules, 'guards:\n  - name: gate\n    when: {}\n    requireApproval: [revok]\n');
+    expect(checks(badGroups)).toEqual(['schema', ...logic, 'schema']);
+    // A broken guard listing revoke might gate it: auto-destructive says nothing rather than something wrong.
+    const badGuard = policyWith(
+      rules,
+      'guards:\n  - name: gate\n    when: { minSeverity: severe }\n    requireApproval: [revoke]\n',
+    );
     expect(checks(badGuard)).toEqual([...logic.slice(0, 2), 'schema', 'schema']);
+  });
+
+  it('lets a broken guard silence auto-destructive only for the stages it lists', () => {
+    const rules = `  - name: reckless
+    when: { minConfidence: 0.5 }
+    stages:
+      - stage: revoke
+      - stage: rotate
+`;
+    const guards = `guards:
+  - name: gate-revoke
+    when: { minSeverity: severe }
+    requireApproval: [revoke]
+  - name: gate-typo
+    when: {}
+    requireApproval: [rotat]
+`;
+    const text = policyWith(rules, guards);
+    expect(brief(lintPolicyText(text))).toEqual([
+      { ...positionOf(text, 'rotate'), severity: 'error', check: 'auto-destructive' },
+      { ...positionOf(text, 'severe'), severity: 'error', check: 'schema' },
+      { ...positionOf(text, 'rotat]'), severity: 'error', check: 'schema' },
+    ]);
+    // A requireApproval that is not a list of names could gate anything: nothing is said.
+    const unreadable = policyWith(rules, guards.replace('[rotat]', 'rotate'));
+    expect(brief(lintPolicyText(unreadable))).toEqual([
+      { ...positionOf(unreadable, 'severe'), severity: 'error', check: 'schema' },
+      {
+        ...positionOf(unreadable, 'rotate', positionOf(unreadable, 'gate-typo').line),
+        severity: 'error',
+        check: 'schema',
+      },
+    ]);
+  });
+
+  it('keeps checking approver groups beside a malformed entry, counting people only where it can', () => {
+    const text = policyWith(`  - name: gated
+    when: { minConfidence: 0.5 }
+    stages:
+      - stage: restrict
+        approvers: { groups: [secops], required: 3 }
+      - stage: revoke
+        approval: required
+        approvers: { groups: [leads], required: 3 }
+      - stage: rotate
+        approval: required
+        approvers: { groups: [ghost] }
+`).replace('bob@example.com]\n', 'bob@example.com]\n  leads: carol@example.com\n');
+    const findings = lintPolicyText(text);
+    // leads is known (no "unknown group"), but its people cannot be counted: revoke's required: 3
+    // is not judged, while restrict's, over the valid secops, is.
+    expect(brief(findings)).toEqual([
+      { ...positionOf(text, 'carol@example.com'), severity: 'error', check: 'schema' },
+      { ...positionOf(text, '{ groups: [secops], required: 3 }'), severity: 'error', check: 'unreachable-approval' },
+      { ...positionOf(text, 'ghost'), severity: 'error', check: 'schema' },
+    ]);
+    expect(findings[0].message).toMatch(/^approverGroups\.leads: /);
+    expect(findings[2].message).toBe('rules.0.stages.2.approvers.groups.0: unknown approver group "ghost"');
+  });
+
+  it('reports every unknown key of an object, each at its key', () => {
+    const text = policyWith(
+      `  - name: typos
+    whne: { minConfidence: 0.5 }
+    stages: [{ stage: observe }]
+    notes: hi
+`,
+      'colour: blue\n',
+    );
+    const findings = lintPolicyText(text);
+    expect(brief(findings)).toEqual([
+      { ...positionOf(text, 'whne'), severity: 'error', check: 'schema' },
+      { ...positionOf(text, 'notes'), severity: 'error', check: 'schema' },
+      { ...positionOf(text, 'colour'), severity: 'error', check: 'schema' },
+    ]);
+    expect(findings.map((f) => f.message)).toEqual([
+      'rules.0: Unrecognized key: "whne"',
+      'rules.0: Unrecognized key: "notes"',
+      '(root): Unrecognized key: "colour"',
+    ]);
   });
 
   it('reports each problem once: stage order, unknown groups and timeouts by one check each', () => {

@@ -106,12 +106,18 @@ function destructiveGap(when: Match): string | undefined {
 
 /**
  * Distinct people who can ever approve under these settings (escalation groups join later), or
- * undefined when a group is unknown: the schema reports that, and a count without it proves nothing.
+ * undefined when a group is unknown or malformed: the schema reports that, and a count without it
+ * proves nothing.
  */
-function approverCount(groups: Record<string, string[]>, settings: ApprovalSettings): number | undefined {
+function approverCount(
+  groups: NonNullable<PolicyParts['approverGroups']>,
+  settings: ApprovalSettings,
+): number | undefined {
   const names = [...settings.groups, ...settings.escalation];
-  if (!names.every((g) => Object.hasOwn(groups, g))) return undefined;
-  return new Set(names.flatMap((g) => groups[g])).size;
+  // A malformed group (known, but no people to count) leaves the count unknown too.
+  const people = names.map((g) => (Object.hasOwn(groups, g) ? groups[g] : undefined));
+  if (!people.every((list) => list !== undefined)) return undefined;
+  return new Set(people.flat()).size;
 }
 
 /**
@@ -122,6 +128,11 @@ export interface PolicyParts extends PolicyRefs {
   shadow?: boolean;
   /** Undefined when the list itself is broken. */
   guards?: readonly (Guard | undefined)[];
+  /**
+   * Each guard's `requireApproval` as written (by position), where readable: the stages a guard
+   * that failed the schema may gate. Missing means unreadable, so such a guard may gate any stage.
+   */
+  guardGates?: readonly (readonly string[] | undefined)[];
 }
 
 /** Rules that can never match, because of their own conditions or an earlier rule; `dead` holds the former. */
@@ -199,11 +210,13 @@ function destructiveFinding(
 ): PathFinding | undefined {
   if (!IRREVERSIBLE_STAGES.includes(stage.stage) || stage.approval === 'required' || floorAlwaysApplies(rule.when))
     return undefined;
-  // A guard that failed the schema might gate the stage: say nothing rather than something wrong.
-  const guards = policy.guards;
-  if (!guards?.every((gd) => gd !== undefined)) return undefined;
+  // A guard that failed the schema might gate the stage if it lists it (or if what it lists is
+  // unreadable): say nothing rather than something wrong. Stages it does not list stay checked.
+  const { guards, guardGates } = policy;
+  const mightGate = (g: number) => guardGates?.[g]?.includes(stage.stage) ?? true;
+  if (!guards || guards.some((gd, g) => gd === undefined && mightGate(g))) return undefined;
   const guard = guards.find(
-    (gd) => gd.requireApproval.includes(stage.stage) && !contradiction(gd.when) && implies(rule.when, gd.when),
+    (gd) => gd && gd.requireApproval.includes(stage.stage) && !contradiction(gd.when) && implies(rule.when, gd.when),
   );
   const gap = guard ? undefined : destructiveGap(rule.when);
   if (!gap) return undefined;

@@ -2,7 +2,7 @@
 // part that fails the schema is reported and left out while every other part is still checked.
 import { z } from 'zod';
 import type { PathFinding, PolicyParts } from './lintChecks';
-import { Guard, PolicySchema, referenceIssues, Rule, STAGE_ORDER, type StageName } from './schema';
+import { ApproverGroup, Guard, PolicySchema, referenceIssues, Rule, STAGE_ORDER, type StageName } from './schema';
 
 export type Path = readonly PropertyKey[];
 
@@ -26,6 +26,32 @@ function schemaFinding(path: PropertyKey[], message: string, unknownKey?: string
     check: 'schema',
     message: `${field}: ${message}`,
   };
+}
+
+/** A schema issue's findings: one per unknown key, each at its key, so none hides behind another. */
+const issueFindings = (issue: z.ZodError['issues'][number]): SchemaFinding[] =>
+  issue.code === 'unrecognized_keys'
+    ? issue.keys.map((key) => schemaFinding(issue.path, `Unrecognized key: "${key}"`, key))
+    : [schemaFinding(issue.path, issue.message)];
+
+const isMapping = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Approver groups entry by entry, so one malformed entry does not hide the rest: every key with
+ * a value is a known group (no false "unknown group" findings), but only a valid list has people
+ * to count; a malformed entry maps to undefined (the schema reports it).
+ */
+function approverGroups(value: unknown): PolicyParts['approverGroups'] {
+  if (!isMapping(value)) return undefined;
+  const present = Object.entries(value).filter(([, people]) => people !== undefined && people !== null);
+  return Object.fromEntries(present.map(([name, people]) => [name, ApproverGroup.safeParse(people).data]));
+}
+
+/** A guard's `requireApproval` as written, when it is a list of strings: what a broken guard may gate. */
+function rawGates(guard: unknown): readonly string[] | undefined {
+  const list = (guard as { requireApproval?: unknown } | null)?.requireApproval;
+  return Array.isArray(list) && list.every((stage) => typeof stage === 'string') ? list : undefined;
 }
 
 const ORDER_TEXT = STAGE_ORDER.join(' → ');
@@ -80,11 +106,11 @@ export function policyParts(raw: unknown, spoiled: Path[]): { parts: PolicyParts
     const result = usable(path) ? schema.safeParse(value) : undefined;
     return result?.success ? result.data : undefined;
   };
-  const doc = (typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
+  const doc = isMapping(raw) ? raw : {};
   const { rules, guards } = doc;
   const parts: PolicyParts = {
     shadow: valid(shape.shadow, doc.shadow, ['shadow']),
-    approverGroups: valid(shape.approverGroups, doc.approverGroups, ['approverGroups']),
+    approverGroups: usable(['approverGroups']) ? approverGroups(doc.approverGroups) : undefined,
     approvalDefaults: valid(shape.approvalDefaults, doc.approvalDefaults, ['approvalDefaults']),
     decisions: valid(shape.decisions, doc.decisions, ['decisions']),
     // Each rule and guard at its position in the file, so the checks' paths point at it.
@@ -92,12 +118,14 @@ export function policyParts(raw: unknown, spoiled: Path[]): { parts: PolicyParts
     guards: Array.isArray(guards)
       ? guards.map((guard, g) => valid(Guard, guard, ['guards', g]))
       : valid(shape.guards, guards, ['guards']),
+    // Not read from a guard a YAML error is in: what it lists is a guess.
+    guardGates: Array.isArray(guards)
+      ? guards.map((guard, g) => (usable(['guards', g]) ? rawGates(guard) : undefined))
+      : [],
   };
   const fields = Fields.safeParse(raw);
   const findings = [
-    ...(fields.error?.issues ?? []).map((issue) =>
-      schemaFinding(issue.path, issue.message, issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined),
-    ),
+    ...(fields.error?.issues ?? []).flatMap(issueFindings),
     ...referenceIssues(parts).map((issue) => schemaFinding(issue.path, issue.message)),
     ...stageOrderFindings(raw),
   ];

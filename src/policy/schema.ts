@@ -91,6 +91,9 @@ export const Guard = z
   .strict();
 export type Guard = z.infer<typeof Guard>;
 
+/** One approver group's people. */
+export const ApproverGroup = z.array(z.string().min(1)).min(1);
+
 const Groups = z.array(z.string().min(1)).min(1);
 
 /**
@@ -130,7 +133,8 @@ export interface PolicyIssue {
  * missing part (or rule) skips the checks that need it.
  */
 export interface PolicyRefs {
-  approverGroups?: Record<string, string[]>;
+  /** A group whose entry is malformed is known by name but has no countable people (undefined). */
+  approverGroups?: Readonly<Record<string, readonly string[] | undefined>>;
   approvalDefaults?: ApprovalSettings;
   decisions?: DecisionSettings;
   /** At their positions in the file. */
@@ -188,7 +192,7 @@ export const PolicySchema = z
     version: z.string().min(1),
     /** Dry run for every case: alerts are forwarded to shadow cases, which perform no provider action. */
     shadow: z.boolean().optional(),
-    approverGroups: z.record(z.string(), z.array(z.string().min(1)).min(1)),
+    approverGroups: z.record(z.string(), ApproverGroup),
     approvalDefaults: ApprovalSettings,
     verifyWindow: Duration.default('15m'),
     /** How long a finished containment stays open for late evidence or a false positive. */
