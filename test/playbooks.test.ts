@@ -24,9 +24,9 @@ describe('the shipped playbook suite', () => {
 
   const results: TestResult[] = [];
   afterAll(() => {
-    // Checked once every test ran: a rule or guard no test reaches is a gap in the suite.
-    expect(results).toHaveLength(suite.reduce((n, f) => n + f.tests.length, 0));
-    expect(unreached(suite, results)).toEqual([]);
+    // Checked when every test ran (not for a subset picked with -t): a rule or guard no test
+    // reaches is a gap in the suite.
+    if (results.length === suite.reduce((n, f) => n + f.tests.length, 0)) expect(unreached(suite, results)).toEqual([]);
   });
 
   it('plays all eight seed scenarios', () => {
@@ -40,7 +40,7 @@ describe('the shipped playbook suite', () => {
         results.push(result);
         expect(result.failure).toBeUndefined();
         expect(result.passed).toBe(true);
-      });
+      }, 180_000);
 });
 
 // A scratch copy of one shipped test file and the default policy, which a test may change.
@@ -95,13 +95,31 @@ describe('cordon test', () => {
     expect(run.stdout).toBe('');
   }, 60_000);
 
-  it('refuses a file whose step acts on a case before any alert opened one, at its line', () => {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'cordon-playbook-')), 'orphan.test.yaml');
-    writeFileSync(
-      file,
-      'tests:\n  - name: orphan\n    steps:\n      - after: 1h\n      - approve: revoke\n        by: bob@example.com\n',
+  it('refuses steps on cases no alert opened, and shadow cases it cannot follow, naming every one', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cordon-playbook-'));
+    const file = path.join(dir, 'refs.test.yaml');
+    const lines = [
+      'tests:',
+      '  - name: refs',
+      '    steps:',
+      '      - after: 1h',
+      '      - approve: revoke',
+      '        by: bob@example.com',
+      '      - fault: isolate',
+      '        case: simulated:svc-payments',
+      `      - alert: ${path.join(ROOT, 'examples', 'alerts', 'secret-leak.json')}`,
+      '      - deny: revoke',
+      '        by: bob@example.com',
+      '        case: simulated:nobody',
+    ];
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    expect(() => loadTestFile(file, defaults)).toThrow(
+      `${file}:5: no case yet: send an alert before this step, or name one with case: provider:id\n` +
+        `${file}:10: no alert before this step opened case simulated:nobody`,
     );
-    expect(() => loadTestFile(file, defaults)).toThrow(`${file}:5: no case yet`);
+    const shadowPolicy = path.join(dir, 'shadow.yaml');
+    writeFileSync(shadowPolicy, `shadow: true\n${readFileSync(defaults.policyFile, 'utf8')}`);
+    expect(() => loadTestFile(file, { ...defaults, policyFile: shadowPolicy })).toThrow('has shadow: true');
   });
 
   it('fails a step that cannot do what it says: an approval with nothing pending', async () => {

@@ -3,7 +3,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config';
-import { loadTestFile, type LoadedFile } from '../playbooks/load';
+import { BadTestFile, loadTestFile, type LoadedFile } from '../playbooks/load';
 import { loadPolicy } from '../policy/load';
 import { PlaybookRunner, type TestResult } from '../playbooks/run';
 import { ExitCode, UsageError } from './errors';
@@ -58,13 +58,27 @@ export function unreached(files: LoadedFile[], results: TestResult[]) {
   });
 }
 
+// Every file's problems at once: a run with a bad file runs nothing, and names them all.
+function loadAll(paths: string[], defaults: { policyFile: string; inventoryFile: string }): LoadedFile[] {
+  const problems: string[] = [];
+  const files = paths.flatMap((f) => {
+    try {
+      return [loadTestFile(f, defaults)];
+    } catch (err) {
+      if (!(err instanceof BadTestFile)) throw err;
+      problems.push(err.message);
+      return [];
+    }
+  });
+  if (problems.length) throw new BadTestFile(problems.join('\n'));
+  return files;
+}
+
 /** Loads every file first (a bad one stops the run before anything starts), then runs the tests in order. */
 export async function runTests(paths: string[], opts: { json?: boolean; bundle?: string }): Promise<number> {
   const config = loadConfig();
   const defaults = { policyFile: config.CORDON_POLICY_FILE, inventoryFile: config.CORDON_INVENTORY_FILE };
-  const files: LoadedFile[] = testFilesUnder(paths.length ? paths : ['playbooks']).map((f) =>
-    loadTestFile(f, defaults),
-  );
+  const files = loadAll(testFilesUnder(paths.length ? paths : ['playbooks']), defaults);
   const started = Date.now();
   const runner = await PlaybookRunner.start(opts.bundle ?? config.CORDON_WORKFLOW_BUNDLE);
   const results: TestResult[] = [];

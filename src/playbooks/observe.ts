@@ -18,24 +18,50 @@ export interface Observed {
   identity: SimulatedState;
 }
 
+// A query the server cannot answer fails the step with this said, rather than hanging the run.
+const QUERY_LIMIT_MS = 30_000;
+
+/**
+ * A case's status, and whether it has finished. A finished case's status is its result: querying
+ * it makes the test server replay it on a worker, which now and then stalls for a minute.
+ */
+export async function caseStatus(client: Client, workflowId: string) {
+  const handle = client.workflow.getHandle(workflowId);
+  const closed = (await handle.describe()).status.name !== 'RUNNING';
+  const status: ContainmentStatus = closed
+    ? await handle.result()
+    : await client.withDeadline(Date.now() + QUERY_LIMIT_MS, () => handle.query(statusQuery));
+  return { handle, closed, status };
+}
+
+// The entries of the case's own chain: a workflow id a closed case used can be used again, and
+// the store keeps the old case's chain under it. The newest chain is the running case's.
+function currentChain(stored: AuditEntry[], recorded: AuditEntry[]): AuditEntry[] {
+  const chain =
+    recorded[0]?.chain ??
+    stored
+      .filter((e) => e.seq === 1)
+      .sort((a, b) => a.at.localeCompare(b.at))
+      .at(-1)?.chain;
+  const own = stored.filter((e) => e.chain === chain).sort((a, b) => a.seq - b.seq);
+  const storedUpTo = own.at(-1)?.seq ?? 0;
+  return [...own, ...recorded.filter((e) => e.seq > storedUpTo)];
+}
+
 /**
  * Reads everything an expectation can ask about one case. Its audit is the stored chain plus what
- * the case recorded and has not delivered yet (a quiet case gathers news for a moment before it
- * stores it), so what a test sees does not depend on that moment.
+ * a running case recorded and has not delivered yet (a quiet case gathers news for a moment before
+ * it stores it), so what a test sees does not depend on that moment.
  */
 export async function observeCase(client: Client, db: Database, workflowId: string, identityId: string) {
-  const handle = client.workflow.getHandle(workflowId);
-  const [status, description, stored, recorded, actions, identity] = await Promise.all([
-    handle.query(statusQuery),
-    handle.describe(),
+  const { handle, closed, status } = await caseStatus(client, workflowId);
+  const [stored, recorded, actions, identity] = await Promise.all([
     readEntries(db, { workflowId }),
-    handle.query(auditQuery),
+    closed ? [] : client.withDeadline(Date.now() + QUERY_LIMIT_MS, () => handle.query(auditQuery)),
     listActions(db, identityId),
     readState(db, identityId),
   ]);
-  const storedUpTo = stored.at(-1)?.seq ?? 0;
-  const audit = [...stored, ...recorded.filter((e) => e.seq > storedUpTo)];
-  return { status, closed: description.status.name !== 'RUNNING', audit, actions, identity } satisfies Observed;
+  return { status, closed, audit: currentChain(stored, recorded), actions, identity } satisfies Observed;
 }
 
 // The audit events that say a stage did its work (an action, applied or shadowed, or the window).
@@ -59,9 +85,7 @@ export interface Reached {
 
 /** What shaped the plans of `workflowIds`: every rule (escalations add theirs) and every guard that forced an approval. */
 export async function reachedBy(client: Client, workflowIds: string[]): Promise<Reached> {
-  const plans = await Promise.all(
-    workflowIds.map(async (id) => (await client.workflow.getHandle(id).query(statusQuery)).plan),
-  );
+  const plans = await Promise.all(workflowIds.map(async (id) => (await caseStatus(client, id)).status.plan));
   const rules = plans.flatMap((p) => p?.rule.split(' + ') ?? []);
   const guards = plans.flatMap(
     (p) => p?.reasons.flatMap((r) => [...r.matchAll(/by guard "([^"]+)"/g)].map((m) => m[1])) ?? [],

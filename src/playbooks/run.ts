@@ -2,6 +2,7 @@
 // store for the whole run; per test the store is emptied and a Cordon worker started whose
 // simulated identity system plays every provider the test names. Needs no running service.
 import { randomUUID } from 'node:crypto';
+import { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createLogger } from '../log';
 import { openDatabase, type Database } from '../db';
@@ -55,6 +56,7 @@ const stepName = (step: LoadedStep) => Object.keys(step).find((k) => k !== 'line
 export class PlaybookRunner {
   private constructor(
     private readonly env: TestWorkflowEnvironment,
+    private readonly client: Client,
     private readonly db: Database,
     private readonly workflowBundle: Awaited<ReturnType<typeof loadWorkflowBundle>>,
   ) {}
@@ -67,19 +69,26 @@ export class PlaybookRunner {
       openDatabase({}),
       loadWorkflowBundle(bundlePath),
     ]);
-    return new PlaybookRunner(env, db, bundle);
+    const client = new Client({ connection: env.connection, namespace: env.namespace });
+    return new PlaybookRunner(env, client, db, bundle);
   }
 
   /** Runs one test of `file`; never throws for what the test does, only reports it. */
   async run(file: LoadedFile, test: LoadedTest): Promise<TestResult> {
     await emptyStore(this.db);
-    const run: TestRun = { env: this.env, db: this.db, taskQueue: `playbook-${randomUUID()}`, cases: new Map() };
+    const run: TestRun = {
+      env: this.env,
+      client: this.client,
+      db: this.db,
+      taskQueue: `playbook-${randomUUID()}`,
+      cases: new Map(),
+    };
     const started = Date.now();
     const worker = await this.startWorker(file, run.taskQueue);
     try {
       const { failure, reached } = await worker.runUntil(async () => {
         const failure = await this.play(run, test);
-        return { failure, reached: await reachedBy(run.env.client, [...run.cases.keys()]) };
+        return { failure, reached: await reachedBy(run.client, [...run.cases.keys()]) };
       });
       const base = {
         file: file.file,
@@ -90,7 +99,7 @@ export class PlaybookRunner {
       };
       return failure ? { ...base, passed: false, failure } : { ...base, passed: true };
     } finally {
-      const terminate = (id: string) => this.env.client.workflow.getHandle(id).terminate('test over');
+      const terminate = (id: string) => run.client.workflow.getHandle(id).terminate('test over');
       await Promise.all([...run.cases.keys()].map((id) => terminate(id).catch(() => undefined)));
     }
   }
@@ -102,7 +111,7 @@ export class PlaybookRunner {
       taskQueue,
       workflowBundle: this.workflowBundle,
       db: this.db,
-      client: this.env.client,
+      client: this.client,
       policyFile: file.policyFile,
       inventoryFile: file.inventoryFile,
       uiUrl: 'http://127.0.0.1:8233',
@@ -121,7 +130,7 @@ export class PlaybookRunner {
           continue;
         }
         await playStep(run, step);
-        await settle(run.env.client, [...run.cases.keys()]);
+        await settle(run.client, [...run.cases.keys()]);
       } catch (err) {
         return {
           line: step.line,
@@ -138,7 +147,7 @@ export class PlaybookRunner {
 
   private async check(run: TestRun, want: Expectation) {
     const { workflowId, identityId } = caseOf(run, want.case);
-    return firstMismatch(want, await observeCase(run.env.client, run.db, workflowId, identityId));
+    return firstMismatch(want, await observeCase(run.client, run.db, workflowId, identityId));
   }
 
   async stop(): Promise<void> {

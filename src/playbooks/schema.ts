@@ -105,7 +105,20 @@ export const Step = z.union([
   z.object({ 'retry-compensations': Person, ...OnCase }).strict(),
   z.object({ 'kill-switch': z.enum(['engage', 'release']), by: Person, reason: z.string().min(1) }).strict(),
   /** The simulated identity system fails this action: every call, or the next `times` calls (retried). */
-  z.object({ fault: FaultTarget, times: z.number().int().min(1).optional(), ...OnCase }).strict(),
+  z
+    .object({
+      fault: FaultTarget,
+      times: z
+        .number()
+        .int()
+        .min(1)
+        // Retries back off on the server's real clock (1 s, 2 s, 4 s, ...): more would stall the run.
+        // A fault without `times` fails every call, which is how to test retries running out.
+        .max(3, 'at most 3: retries wait in real time; leave times out to fail every call')
+        .optional(),
+      ...OnCase,
+    })
+    .strict(),
   z.object({ 'clear-fault': FaultTarget, ...OnCase }).strict(),
   /** Lets this much time pass on the test server's clock (timers fire, deadlines pass). */
   z.object({ after: Duration }).strict(),

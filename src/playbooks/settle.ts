@@ -44,6 +44,16 @@ export function isQuiet(events: Event[]): boolean {
   return running.size === 0 && lastTask?.eventType === Type.EVENT_TYPE_WORKFLOW_TASK_COMPLETED;
 }
 
+/**
+ * Why the case's workflow code keeps failing, when its last workflow task failed (an error in
+ * workflow code, nondeterminism): the server retries such a task forever, so it never goes quiet.
+ */
+export function taskFailure(events: Event[]): string | undefined {
+  const tasks = events.filter((e) => e.workflowTaskCompletedEventAttributes || e.workflowTaskFailedEventAttributes);
+  const failure = tasks.at(-1)?.workflowTaskFailedEventAttributes?.failure;
+  return failure ? (failure.message ?? 'no message') : undefined;
+}
+
 // Generous: a loaded 2-core machine replays and acts slowly, and nothing here depends on it.
 const SETTLE_LIMIT_MS = 120_000;
 const POLL_MS = 50;
@@ -54,8 +64,10 @@ export async function settle(client: Client, workflowIds: readonly string[]): Pr
   for (;;) {
     const busy: string[] = [];
     for (const workflowId of workflowIds) {
-      const history = await client.workflow.getHandle(workflowId).fetchHistory();
-      if (!isQuiet(history.events ?? [])) busy.push(workflowId);
+      const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+      const failure = taskFailure(events);
+      if (failure) throw new Error(`${workflowId}: its workflow task fails: ${failure}`);
+      if (!isQuiet(events)) busy.push(workflowId);
     }
     if (busy.length === 0) return;
     if (Date.now() > deadline)

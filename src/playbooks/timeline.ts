@@ -1,6 +1,7 @@
 // Plays one step of a test's timeline against a real case: alerts the way the intake submits
 // them, decisions the way the authenticated API (or, with `claimed`, a bare Temporal client)
 // makes them, faults in the simulated identity system, and time on the test server's clock.
+import type { Client } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { clearFault, injectFault } from '../../activities/connectors/simulated/state';
@@ -17,6 +18,11 @@ import type { LoadedStep } from './load';
 /** What a test has running: the server, its database and worker queue, and the cases it opened. */
 export interface TestRun {
   env: TestWorkflowEnvironment;
+  /**
+   * A client that never moves the server's clock: the environment's own skips time while it
+   * waits for any result, which would fire timers of the test's other cases.
+   */
+  client: Client;
   db: Database;
   taskQueue: string;
   /** Workflow id → identity id, in the order the cases opened. */
@@ -40,7 +46,7 @@ export function caseOf(run: TestRun, ref: string | undefined): { workflowId: str
 
 async function sendAlert(run: TestRun, alert: Alert): Promise<void> {
   // The time-skipping server has no custom search attributes.
-  const { workflowId } = await submitAlert(run.env.client, run.taskQueue, alert, { searchAttributes: false });
+  const { workflowId } = await submitAlert(run.client, run.taskQueue, alert, { searchAttributes: false });
   if (!run.cases.has(workflowId)) run.cases.set(workflowId, alert.identity.id);
   if (workflowId !== caseWorkflowId(alert)) throw new StepFailed(`the alert went to ${workflowId}`);
 }
@@ -68,7 +74,7 @@ async function decide(step: DecisionStep, send: () => Promise<unknown>): Promise
 
 async function approval(run: TestRun, step: DecisionStep, decision: 'approve' | 'deny', stage: string) {
   const { workflowId } = caseOf(run, step.case);
-  const handle = run.env.client.workflow.getHandle(workflowId);
+  const handle = run.client.workflow.getHandle(workflowId);
   const request = (await handle.query(statusQuery)).pendingRequest;
   if (request?.stage !== stage)
     throw new StepFailed(
@@ -93,7 +99,7 @@ async function approval(run: TestRun, step: DecisionStep, decision: 'approve' | 
 
 async function control(run: TestRun, step: DecisionStep, kind: 'false-positive' | 'pause' | 'resume') {
   const { workflowId } = caseOf(run, step.case);
-  const handle = run.env.client.workflow.getHandle(workflowId);
+  const handle = run.client.workflow.getHandle(workflowId);
   const input = { control: kind, by: step.by, reason: step.reason };
   await decide(step, async () => {
     if (step.claimed) return handle.executeUpdate(controlUpdate, { args: [input] });
@@ -118,12 +124,12 @@ export async function playStep(run: TestRun, step: LoadedStep): Promise<void> {
   if ('resume' in step) return control(run, { ...step, by: step.resume }, 'resume');
   if ('retry-compensations' in step) {
     const { workflowId } = caseOf(run, step.case);
-    return run.env.client.workflow
+    return run.client.workflow
       .getHandle(workflowId)
       .signal(retryCompensationsSignal, { by: step['retry-compensations'] });
   }
   if ('kill-switch' in step) {
-    await setKillSwitch(run.db, run.env.client, {
+    await setKillSwitch(run.db, run.client, {
       engaged: step['kill-switch'] === 'engage',
       by: step.by,
       reason: step.reason,
