@@ -7,6 +7,7 @@ import type { Alert } from '../alerts/schema';
 import { normalizedAlert, validAlert } from '../cli/commands';
 import { UsageError } from '../cli/errors';
 import { canonicalJson } from '../digest';
+import { offsetOf } from '../policy/lint';
 import { loadInventory, loadPolicy } from '../policy/load';
 import { PlaybookTestFile, type Expectation, type PlaybookTest, type Step } from './schema';
 
@@ -31,16 +32,6 @@ export interface LoadedFile {
 export class BadTestFile extends UsageError {}
 
 type Path = readonly (string | number)[];
-
-// The line of the node at `path`, or of its deepest ancestor in the document.
-function lineOf(doc: Document, counter: LineCounter, at: Path): number {
-  for (let depth = at.length; depth >= 0; depth -= 1) {
-    const node = depth === 0 ? doc.contents : doc.getIn(at.slice(0, depth), true);
-    const start = (node as { range?: [number] } | undefined)?.range?.[0];
-    if (start !== undefined) return counter.linePos(start).line;
-  }
-  return 1;
-}
 
 function parseFile(file: string): { doc: Document; counter: LineCounter } {
   let text: string;
@@ -134,7 +125,7 @@ function configOf(file: string, data: PlaybookTestFile, defaults: { policyFile: 
 export function loadTestFile(file: string, defaults: { policyFile: string; inventoryFile: string }): LoadedFile {
   const { doc, counter } = parseFile(file);
   const at = (p: Path) => {
-    const line = lineOf(doc, counter, p);
+    const line = counter.linePos(offsetOf(doc, p)).line;
     return { line, text: `${file}:${line}` };
   };
   const parsed = PlaybookTestFile.safeParse(doc.toJS());

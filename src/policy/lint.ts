@@ -16,7 +16,7 @@ export interface LintFinding {
 }
 
 /** Offset of the node at `path`, or of its deepest existing ancestor; `atKey` points at the last map key. */
-function offsetOf(doc: Document, path: Path, atKey = false): number {
+export function offsetOf(doc: Document, path: Path, atKey = false): number {
   let node: unknown = doc.contents;
   let offset = (node as { range?: [number] } | null)?.range?.[0] ?? 0;
   for (const [i, segment] of path.entries()) {
