@@ -31,6 +31,7 @@ export interface TestResult {
 }
 
 const quiet = createLogger('silent');
+const NONE: Reached = { rules: [], guards: [] };
 
 /** The providers a file's cases can name: the simulated system stands in for each. */
 function providersOf(file: LoadedFile): string[] {
@@ -88,7 +89,10 @@ export class PlaybookRunner {
     try {
       const { failure, reached } = await worker.runUntil(async () => {
         const failure = await this.play(run, test);
-        return { failure, reached: await reachedBy(run.client, [...run.cases.keys()]) };
+        // A case that cannot say which rules shaped it (its run failed) fails the test, never the run.
+        const reached = await reachedBy(run.client, [...run.cases.keys()]).catch((err: Error) => err);
+        if (!(reached instanceof Error)) return { failure, reached };
+        return { failure: failure ?? { line: test.line, step: 'end', error: reached.message }, reached: NONE };
       });
       const base = {
         file: file.file,

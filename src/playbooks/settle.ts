@@ -30,6 +30,7 @@ type Event = temporal.api.history.v1.IHistoryEvent;
 export function isQuiet(events: Event[]): boolean {
   const last = events.at(-1)?.eventType;
   if (last !== undefined && last !== null && CLOSED.has(last)) return true;
+  if (last === Type.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW) return false;
   const running = new Set<string>();
   let lastTask: Event | undefined;
   for (const event of events) {
@@ -44,14 +45,23 @@ export function isQuiet(events: Event[]): boolean {
   return running.size === 0 && lastTask?.eventType === Type.EVENT_TYPE_WORKFLOW_TASK_COMPLETED;
 }
 
+const Cause = temporal.api.enums.v1.WorkflowTaskFailedCause;
+// Failures the server retries forever. Others pass on their own: an unhandled command (a signal
+// arrived mid-task) or a reset sticky queue is followed at once by a task that completes.
+const STUCK = new Set([
+  Cause.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+  Cause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR,
+]);
+
 /**
- * Why the case's workflow code keeps failing, when its last workflow task failed (an error in
- * workflow code, nondeterminism): the server retries such a task forever, so it never goes quiet.
+ * Why the case's workflow code keeps failing, when its last workflow task failed in the code
+ * itself (an error thrown, nondeterminism): such a case never goes quiet.
  */
 export function taskFailure(events: Event[]): string | undefined {
   const tasks = events.filter((e) => e.workflowTaskCompletedEventAttributes || e.workflowTaskFailedEventAttributes);
-  const failure = tasks.at(-1)?.workflowTaskFailedEventAttributes?.failure;
-  return failure ? (failure.message ?? 'no message') : undefined;
+  const failed = tasks.at(-1)?.workflowTaskFailedEventAttributes;
+  if (!failed || failed.cause === null || failed.cause === undefined || !STUCK.has(failed.cause)) return undefined;
+  return failed.failure?.message ?? 'no message';
 }
 
 // Generous: a loaded 2-core machine replays and acts slowly, and nothing here depends on it.
