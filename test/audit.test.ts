@@ -90,7 +90,10 @@ describe('the audit trail', () => {
       'undoAction',
       'undoAction',
     ]);
-    expect(scheduled.filter((name) => name === 'deliverOutbox').length).toBeLessThanOrEqual(5);
+    // At most two deliveries per wait and at the close: the news, then the receipts of the
+    // notices it sent. Which wait takes a decision's entry depends on when the signal lands.
+    const waits = 2; // the approval of isolate, the verification window
+    expect(scheduled.filter((name) => name === 'deliverOutbox').length).toBeLessThanOrEqual(2 * (waits + 1));
     expect(stored.map((e) => e.event)).toEqual(
       expect.arrayContaining([
         'alert.received',
