@@ -66,6 +66,11 @@ export interface ConnectorSettings {
     credentials?: { accessKeyId: string; secretAccessKey: string };
   };
   postgres?: { url: string };
+  /**
+   * GitHub's REST API (`https://api.github.com`, or GitHub Enterprise Server's `/api/v3`) and a
+   * GitHub App installation token or fine-grained PAT with the permissions the README lists.
+   */
+  github?: { apiUrl: string; token: string };
   /** Injected unreliability of the simulated provider (chaos runs); absent = reliable. */
   simulated?: TransientFaults;
   /**

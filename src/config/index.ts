@@ -110,6 +110,8 @@ export const ConfigSchema = z.object({
   // calls fails transiently, and each waits up to the given latency. Off by default.
   CORDON_SIMULATED_FAULT_RATE: z.coerce.number().min(0).max(1).default(0),
   CORDON_SIMULATED_LATENCY_MS: z.coerce.number().int().min(0).max(10_000).default(0),
+  CORDON_GITHUB_API_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).default('https://api.github.com')),
+  CORDON_GITHUB_TOKEN: optionalText,
   CORDON_PG_CONNECTOR_URL: optionalText.pipe(
     z
       .string()
@@ -134,6 +136,7 @@ const SECRET_VARIABLES = new Set([
   'DATABASE_URL',
   'CORDON_MIGRATION_DATABASE_URL',
   'CORDON_AUDIT_TOKEN',
+  'CORDON_GITHUB_TOKEN',
   'CORDON_NOTIFY_WEBHOOK_URL',
   'CORDON_OPENBAO_TOKEN',
   'CORDON_PAYLOAD_KEYS',
@@ -219,6 +222,8 @@ export function connectorSettings(config: Config): ConnectorSettings {
     };
   }
   if (config.CORDON_PG_CONNECTOR_URL) settings.postgres = { url: config.CORDON_PG_CONNECTOR_URL };
+  if (config.CORDON_GITHUB_TOKEN)
+    settings.github = { apiUrl: config.CORDON_GITHUB_API_URL, token: config.CORDON_GITHUB_TOKEN };
   if (config.CORDON_SIMULATED_FAULT_RATE || config.CORDON_SIMULATED_LATENCY_MS) {
     settings.simulated = {
       faultRate: config.CORDON_SIMULATED_FAULT_RATE,
