@@ -54,6 +54,7 @@ function matches(when: Match, alert: Alert, identity: InventoryIdentity | undefi
   const known = identity !== undefined;
   return (
     (when.kinds === undefined || when.kinds.includes(alert.kind)) &&
+    (when.providers === undefined || when.providers.includes(alert.identity.provider)) &&
     (when.minSeverity === undefined || SEVERITY_RANK[alert.severity] >= SEVERITY_RANK[when.minSeverity]) &&
     (when.minConfidence === undefined || alert.confidence >= when.minConfidence) &&
     (when.confidenceBelow === undefined || alert.confidence < when.confidenceBelow) &&
