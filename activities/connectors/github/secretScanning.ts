@@ -89,32 +89,14 @@ function revocableSecret(alert: Alert, id: SecretScanningIdentity): string {
   return alert.secret;
 }
 
-const credentialsKey = (identityId: string, caseId: string) => ({
-  provider: 'github',
-  identityId,
-  caseId,
-  action: 'revoke:credentials',
-});
-
 /**
- * Revoke of a leaked token: read the alert (with the secret), submit the secret to `POST
- * /credentials/revoke` (anonymous: GitHub answers 403 to authenticated calls), then resolve the
- * alert as revoked with a comment naming the case. The submission is recorded once per case, so a
- * retry after a failed resolve does not spend the endpoint's 60 calls an hour again. Only the
- * secret's fingerprint leaves this function.
+ * Submits the secret to `POST /credentials/revoke` (anonymous: GitHub answers 403 to
+ * authenticated calls), once per case: a retry after a failed resolve does not spend the
+ * endpoint's 60 calls an hour again. Keeps only the fingerprint and when.
  */
-export async function revokeLeakedSecret(
-  db: Database,
-  client: GitHubClient,
-  id: SecretScanningIdentity,
-  { identityId, caseId }: ActionRequest,
-): Promise<ActionResult> {
-  const alert = await readAlert(client, id, true);
-  if (isRevokedResolution(alert))
-    return { changed: false, detail: { already: true, state: alert.state, resolution: alert.resolution } };
-  const secret = revocableSecret(alert, id);
-  const secretFingerprint = fingerprint(secret);
-  const submitted = await capture(db, credentialsKey(identityId, caseId), async () => {
+function submitOnce(db: Database, client: GitHubClient, secret: string, { identityId, caseId }: ActionRequest) {
+  const key = { provider: 'github', identityId, caseId, action: 'revoke:credentials' };
+  return capture(db, key, async () => {
     await client.call({
       method: 'POST',
       path: '/credentials/revoke',
@@ -122,22 +104,39 @@ export async function revokeLeakedSecret(
       anonymous: true,
       secrets: [secret],
     });
-    return { secretFingerprint, submittedAt: new Date().toISOString() };
+    return { secretFingerprint: fingerprint(secret), submittedAt: new Date().toISOString() };
   });
+}
+
+/**
+ * Revoke of a leaked token: read the alert (with the secret), submit the secret for revocation,
+ * then resolve the alert as revoked with a comment naming the case. Only the secret's fingerprint
+ * leaves this function.
+ */
+export async function revokeLeakedSecret(
+  db: Database,
+  client: GitHubClient,
+  id: SecretScanningIdentity,
+  request: ActionRequest,
+): Promise<ActionResult> {
+  const alert = await readAlert(client, id, true);
+  if (isRevokedResolution(alert))
+    return { changed: false, detail: { already: true, state: alert.state, resolution: alert.resolution } };
+  const submitted = await submitOnce(db, client, revocableSecret(alert, id), request);
   await client.call({
     method: 'PATCH',
     path: alertPath(id),
     body: {
       state: 'resolved',
       resolution: 'revoked',
-      resolution_comment: `Revoked by Cordon, containment case ${caseId}`,
+      resolution_comment: `Revoked by Cordon, containment case ${request.caseId}`,
     },
   });
   return {
     changed: true,
     detail: {
       secretType: alert.secret_type,
-      secretFingerprint,
+      secretFingerprint: submitted.secretFingerprint,
       revocationSubmittedAt: submitted.submittedAt,
       previousState: alert.state,
       previousResolution: alert.resolution ?? null,
