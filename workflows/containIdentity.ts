@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, patched, sleep } from '@temporalio/workflow';
+import { allHandlersFinished, condition, sleep } from '@temporalio/workflow';
 import { Case } from './case';
 import { registerCaseInputs, receiveAlert } from './caseInputs';
 import { continueCase, historyTooLong } from './continuation';
@@ -14,8 +14,6 @@ import { isUnresolved, unresolvedReason } from '../src/domain/unresolved';
 
 // A case that could not open tries again after this.
 const OPEN_RETRY = '1 minute';
-// Cases of unresolved principals end needing attention, not contained (histories before it: contained).
-const UNRESOLVED_ATTENTION = 'unresolved-identity-attention';
 
 /**
  * Contains one identity, as the playbook reads: open the case, then observe, restrict, isolate,
@@ -74,7 +72,7 @@ async function runPlaybook(c: Case): Promise<void> {
     }
     if (c.status.outcome === 'active' && !c.falsePositive) {
       // An unresolved principal only observes: a human must say which identity it is.
-      if (isUnresolved(c.identity) && patched(UNRESOLVED_ATTENTION))
+      if (isUnresolved(c.identity))
         c.needsAttention(c.context?.unresolved ?? unresolvedReason(c.identity.id));
       else c.setStage('contained', 'contained');
     }
