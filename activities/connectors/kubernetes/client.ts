@@ -142,9 +142,14 @@ export class KubeClient {
           headers: {
             Authorization: `Bearer ${token}`,
             Accept: 'application/json',
+            // An explicit length: Node sends a DELETE's body unframed otherwise, and the server
+            // reads it as the start of the next request on the kept-alive connection.
             ...(payload === undefined
               ? {}
-              : { 'Content-Type': options.mergePatch ? 'application/merge-patch+json' : 'application/json' }),
+              : {
+                  'Content-Type': options.mergePatch ? 'application/merge-patch+json' : 'application/json',
+                  'Content-Length': Buffer.byteLength(payload),
+                }),
           },
         },
         (res) => {
