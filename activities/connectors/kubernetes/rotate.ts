@@ -92,6 +92,38 @@ async function freshSecret(kube: KubeClient, sa: AccountRef, rotation: string, o
 }
 
 /**
+ * Mints a token bound to the delivery Secret and writes it there. The update carries the Secret's
+ * resourceVersion: a concurrent change (409) is retried, with a new token.
+ */
+async function deliverToken(kube: KubeClient, sa: AccountRef, secret: Secret) {
+  const { name, uid } = secret.metadata;
+  const minted = await kube.call<{ status: { token: string; expirationTimestamp: string } }>(
+    'POST',
+    `${accountPath(sa)}/token`,
+    {
+      body: {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: {
+          expirationSeconds: ROTATED_TOKEN_SECONDS,
+          boundObjectRef: { apiVersion: 'v1', kind: 'Secret', name, uid },
+        },
+      },
+    },
+  );
+  const { token, expirationTimestamp } = minted.body!.status;
+  const annotations = { ...secret.metadata.annotations, [EXPIRES]: expirationTimestamp };
+  await kube.call('PUT', secretPath(sa.namespace, name), {
+    body: {
+      ...secret,
+      metadata: { ...secret.metadata, annotations },
+      data: { token: Buffer.from(token).toString('base64') },
+    },
+  });
+  return { token, expirationTimestamp };
+}
+
+/**
  * Rotate: mint a token for the account (TokenRequest) bound to the Secret `cordon-rotated-<name>`
  * in its namespace, and write it there. A new rotation replaces the Secret (new uid), which ends
  * the previous rotated token. The token exists only in that Secret: the result carries its
@@ -131,30 +163,7 @@ export const rotateAction = (db: Database, kube: KubeClient): ConnectorAction =>
       };
     }
     const secret = mine && !delivered ? found! : await freshSecret(kube, sa, rotation, found);
-    const minted = await kube.call<{ status: { token: string; expirationTimestamp: string } }>(
-      'POST',
-      `${accountPath(sa)}/token`,
-      {
-        body: {
-          apiVersion: 'authentication.k8s.io/v1',
-          kind: 'TokenRequest',
-          spec: {
-            expirationSeconds: ROTATED_TOKEN_SECONDS,
-            boundObjectRef: { apiVersion: 'v1', kind: 'Secret', name, uid: secret.metadata.uid },
-          },
-        },
-      },
-    );
-    const { token, expirationTimestamp } = minted.body!.status;
-    const annotations = { ...secret.metadata.annotations, [EXPIRES]: expirationTimestamp };
-    // Update with the resourceVersion: a concurrent change (409) is retried, with a new token.
-    await kube.call('PUT', secretPath(sa.namespace, name), {
-      body: {
-        ...secret,
-        metadata: { ...secret.metadata, annotations },
-        data: { token: Buffer.from(token).toString('base64') },
-      },
-    });
+    const { token, expirationTimestamp } = await deliverToken(kube, sa, secret);
     await settle(() => rotated(db, kube, identityId, caseId), `the rotated token of ${identityId}`);
     return {
       changed: true,
