@@ -14,8 +14,8 @@ import { parse } from 'yaml';
 import { createKubernetesConnector, READ_PERMISSIONS } from '../activities/connectors/kubernetes';
 import { clusterRoleRules } from '../activities/connectors/kubernetes/permissions';
 import type { ActionName, Connector } from '../activities/connectors/types';
-import { normalizeAlert } from '../src/alerts/formats';
 import { fingerprint } from '../src/digest';
+import { buildIntake } from '../src/intake/server';
 import { createLogger } from '../src/log';
 import { auditQuery, decideUpdate, falsePositiveSignal } from '../workflows/definitions';
 import { useHarness } from './support/harness';
@@ -471,11 +471,15 @@ describe('kubernetes connector on a real API server', () => {
 });
 
 describe('containment workflow on Kubernetes', () => {
-  it('a Falco alert on ci/deploy-bot: restrict, revoke and rotate for real; old tokens dead, the new one only in its Secret', async () => {
-    const falco = JSON.parse(readFileSync(path.join(ROOT, 'examples', 'alerts', 'falco-k8s-audit.json'), 'utf8'));
-    const normalized = normalizeAlert(falco, { headers: {}, rawDigest: fingerprint(JSON.stringify(falco)) });
-    if (normalized.outcome !== 'alert') throw new Error(`the example did not normalize: ${JSON.stringify(normalized)}`);
-    expect(normalized.alert.identity).toEqual({ provider: 'kubernetes', id: 'ci/deploy-bot' });
+  let intake: ReturnType<typeof buildIntake>;
+  let intakeUrl: string;
+  beforeAll(async () => {
+    intake = buildIntake({ client: h.env.client, taskQueue: h.taskQueue, logger });
+    intakeUrl = await intake.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(() => intake?.close());
+
+  it('a Falco alert on ci/deploy-bot through the intake: restrict, revoke and rotate for real; old tokens dead, the new one only in its Secret', async () => {
     await post(`${ns('ci')}/serviceaccounts`, { metadata: { name: 'deploy-bot' } });
     await post(`${RBAC}/namespaces/ci/rolebindings`, {
       metadata: { name: 'deploy-bot' },
@@ -483,11 +487,17 @@ describe('containment workflow on Kubernetes', () => {
       subjects: [saSubject('deploy-bot')],
     });
     const leaked = await boundToken('deploy-bot');
+    expect(await whoIs(leaked)).toMatchObject({ username: 'system:serviceaccount:ci:deploy-bot' });
     h.inventory.add('auto', { provider: 'kubernetes', id: 'ci/deploy-bot' });
 
     expect(await canList('deploy-bot', 'configmaps')).toBe(true);
 
-    await h.send(normalized.alert);
+    const sent = await fetch(`${intakeUrl}/v1/alerts/falco`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: readFileSync(path.join(ROOT, 'examples', 'alerts', 'falco-k8s-audit.json')),
+    });
+    expect(sent.status).toBe(200);
     const handle = h.env.client.workflow.getHandle('contain:kubernetes:ci/deploy-bot');
     const status = await waitForStatus(handle, (s) => expect(s.outcome).toBe('contained'), 60_000);
     expect(status.applied.map((a) => [a.action, a.verified])).toEqual([
@@ -505,12 +515,14 @@ describe('containment workflow on Kubernetes', () => {
     });
     expect(await decodedHistoryText(handle)).not.toContain(token);
     expect(JSON.stringify(await handle.query(auditQuery))).not.toContain(token);
+    expect(logLines.join('')).toContain(handle.workflowId); // the capture works: the intake logged this alert
     expect(logLines.join('')).not.toContain(token);
   });
 
   it('gated: restrict and an approved isolate, then a false positive; the account is as it was, token working', async () => {
     const { id, name } = await newAccount();
     const token = await legacyTokenSecret(name);
+    expect(await whoIs(token)).not.toBeNull();
     const initial = await k8s().snapshot(id);
     h.inventory.add('gated', { provider: 'kubernetes', id });
     await h.send({
