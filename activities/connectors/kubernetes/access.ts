@@ -1,6 +1,6 @@
 import { mapLimit } from '../openbao/identity';
 import type { KubeClient } from './client';
-import type { BindingRef, RoleRef } from './bindings';
+import { RBAC, type BindingRef, type RoleRef } from './bindings';
 import { groupsOf, usernameOf, type AccountRef } from './identity';
 
 /** One rule of a Role or ClusterRole. */
@@ -23,7 +23,6 @@ type ResourceAttributes = {
 type Attributes =
   { resourceAttributes: ResourceAttributes } | { nonResourceAttributes: { path: string; verb: string } };
 
-const RBAC = '/apis/rbac.authorization.k8s.io/v1';
 const CHECKS_AT_ONCE = 8;
 
 /** The rules a binding's role grants (none when the role does not exist). */

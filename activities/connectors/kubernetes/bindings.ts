@@ -33,7 +33,8 @@ export interface BindingRef {
   name: string;
 }
 
-const RBAC = '/apis/rbac.authorization.k8s.io/v1';
+/** Where the RBAC API is served. */
+export const RBAC = '/apis/rbac.authorization.k8s.io/v1';
 
 export function bindingPath(ref: BindingRef): string {
   const name = encodeURIComponent(ref.name);
@@ -106,8 +107,7 @@ export async function sharedBindingsOf(kube: KubeClient, sa: AccountRef) {
 
 /** Writes the binding back with these subjects (update with its resourceVersion: a concurrent change is a 409, retried). */
 export async function putSubjects(kube: KubeClient, ref: BindingRef, binding: Binding, subjects: Subject[]) {
-  const kind = ref.kind;
   await kube.call('PUT', bindingPath(ref), {
-    body: { ...binding, apiVersion: 'rbac.authorization.k8s.io/v1', kind, subjects },
+    body: { ...binding, apiVersion: 'rbac.authorization.k8s.io/v1', kind: ref.kind, subjects },
   });
 }

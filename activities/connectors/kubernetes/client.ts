@@ -104,9 +104,20 @@ export class KubeClient {
    */
   async call<T = any>(method: string, path: string, options: CallOptions = {}): Promise<KubeResponse<T>> {
     const where = `${method} ${path.split('?')[0]}`;
+    let credentials: [HttpAgent, string];
+    try {
+      credentials = await Promise.all([this.makeAgent(), this.token()]);
+    } catch (err) {
+      // Retryable: a projected token may not be written yet when the pod starts.
+      throw ApplicationFailure.create({
+        type: KubeFailure.Unavailable,
+        message: `Cordon's Kubernetes token or CA file cannot be read: ${errorText(err)}`,
+        nonRetryable: false,
+      });
+    }
     let answer: { status: number; text: string };
     try {
-      answer = await this.send(method, path, options);
+      answer = await this.send(method, path, options, ...credentials);
     } catch (err) {
       throw ApplicationFailure.create({
         type: KubeFailure.Unavailable,
@@ -126,8 +137,13 @@ export class KubeClient {
     throw failureFor(status, message.replace(/\s+/g, ' ').trim(), where);
   }
 
-  private async send(method: string, path: string, options: CallOptions): Promise<{ status: number; text: string }> {
-    const [agent, token] = await Promise.all([this.makeAgent(), this.token()]);
+  private send(
+    method: string,
+    path: string,
+    options: CallOptions,
+    agent: HttpAgent,
+    token: string,
+  ): Promise<{ status: number; text: string }> {
     // Appended, not resolved: a server URL may carry a path prefix (an API proxy's).
     const url = new URL(`${this.base.href.replace(/\/+$/, '')}${path}`);
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
