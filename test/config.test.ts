@@ -88,13 +88,21 @@ describe('configuration', () => {
           CORDON_OPENBAO_TOKEN: 's.token',
           CORDON_AWS_REGION: 'eu-west-1',
           CORDON_PG_CONNECTOR_URL: 'postgres://cordon:pw@db:5432/app',
+          CORDON_GITHUB_TOKEN: 'ghs_token',
         }),
       ),
     ).toEqual({
       openbao: { address: 'http://127.0.0.1:8200', token: 's.token', kvMount: 'secret' },
       aws: { region: 'eu-west-1', endpoint: undefined, rotationSecretPrefix: 'cordon/rotated/' },
       postgres: { url: 'postgres://cordon:pw@db:5432/app' },
+      github: { apiUrl: 'https://api.github.com', token: 'ghs_token' },
     });
+    expect(
+      connectorSettings(
+        loadConfig({ CORDON_GITHUB_API_URL: 'https://ghe.example.com/api/v3', CORDON_GITHUB_TOKEN: 't' }),
+      ),
+    ).toEqual({ github: { apiUrl: 'https://ghe.example.com/api/v3', token: 't' } });
+    expect(() => loadConfig({ CORDON_GITHUB_API_URL: 'ftp://ghe.example.com' })).toThrow(/CORDON_GITHUB_API_URL/);
     expect(
       connectorSettings(loadConfig({ CORDON_SIMULATED_FAULT_RATE: '0.3', CORDON_SIMULATED_LATENCY_MS: '250' })),
     ).toEqual({

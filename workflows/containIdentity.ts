@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, sleep } from '@temporalio/workflow';
+import { allHandlersFinished, condition, patched, sleep } from '@temporalio/workflow';
 import { Case } from './case';
 import { registerCaseInputs, receiveAlert } from './caseInputs';
 import { continueCase, historyTooLong } from './continuation';
@@ -10,9 +10,12 @@ import { PLAYBOOK } from './stages';
 import { sealCase } from './auditTrail';
 import { bookkeeping } from './steps';
 import { errorText } from '../src/domain/errors';
+import { isUnresolved, unresolvedReason } from '../src/domain/unresolved';
 
 // A case that could not open tries again after this.
 const OPEN_RETRY = '1 minute';
+// Cases of unresolved principals end needing attention, not contained (histories before it: contained).
+const UNRESOLVED_ATTENTION = 'unresolved-identity-attention';
 
 /**
  * Contains one identity, as the playbook reads: open the case, then observe, restrict, isolate,
@@ -69,7 +72,12 @@ async function runPlaybook(c: Case): Promise<void> {
       c.complete(stage.stage);
       replan(c);
     }
-    if (c.status.outcome === 'active' && !c.falsePositive) c.setStage('contained', 'contained');
+    if (c.status.outcome === 'active' && !c.falsePositive) {
+      // An unresolved principal only observes: a human must say which identity it is.
+      if (isUnresolved(c.identity) && patched(UNRESOLVED_ATTENTION))
+        c.needsAttention(c.context?.unresolved ?? unresolvedReason(c.identity.id));
+      else c.setStage('contained', 'contained');
+    }
   } finally {
     // A request carried from the last run that the playbook stopped short of is no longer open.
     c.gate.withdrawCarried();

@@ -1,6 +1,7 @@
 import type { Database } from '../../src/db';
 import { createAwsIamConnector } from './aws-iam';
 import { createKubernetesConnector } from './kubernetes';
+import { createGitHubConnector } from './github';
 import { createOpenBaoConnector } from './openbao';
 import { createPostgresConnector } from './postgres';
 import { createSimulatedConnector } from './simulated';
@@ -23,6 +24,7 @@ export const CONNECTOR_FACTORIES: Record<string, (deps: ConnectorDeps) => Connec
   postgres: ({ db, settings }) => (settings.postgres ? createPostgresConnector(db, settings.postgres) : undefined),
   kubernetes: ({ db, settings }) =>
     settings.kubernetes ? createKubernetesConnector(db, settings.kubernetes) : undefined,
+  github: ({ db, settings }) => (settings.github ? createGitHubConnector(db, settings.github) : undefined),
 };
 
 /** Instantiates every configured connector, keyed by provider name. */

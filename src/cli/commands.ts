@@ -7,7 +7,8 @@ import { connectClient } from '../client/connect';
 import { loadConfig } from '../config';
 import { canonicalJson } from '../digest';
 import { submitAlert } from '../client/submitAlert';
-import { findIdentity } from '../inventory';
+import { findIdentity, type Inventory } from '../inventory';
+import { warningsFor } from '../intake/warnings';
 import { loadInventory, loadPolicy } from '../policy/load';
 import { plan } from '../policy/plan';
 import { statusQuery } from '../../workflows/definitions';
@@ -21,27 +22,34 @@ const listProblems = (problems: { field: string; message: string }[]) =>
   problems.map((p) => `  ${p.field}: ${p.message}`).join('\n');
 
 // The same decoding and adapters as the HTTP intake, so a file behaves as it would if posted.
-export function validAlert(file: string, formatName?: string) {
+export function validAlert(file: string, formatName?: string, inventory?: Inventory) {
+  return resolvedAlert(file, formatName, inventory).alert;
+}
+
+// The alert of a file and how its principal was resolved (through `inventory`, when given).
+function resolvedAlert(file: string, formatName?: string, inventory?: Inventory) {
   const raw = readInput(file);
   const decoded = decodeJsonBody(raw);
   if (!decoded.ok) throw new UsageError(`${file} ${decoded.problem.message}`);
-  return normalizedAlert(decoded.value, raw, file, formatName);
+  return normalized(decoded.value, raw, file, formatName, inventory);
 }
 
 /** Normalizes a decoded alert of any supported format; `label` names it in errors. */
 export function normalizedAlert(value: unknown, raw: Buffer, label: string, formatName?: string) {
+  return normalized(value, raw, label, formatName).alert;
+}
+
+function normalized(value: unknown, raw: Buffer, label: string, formatName?: string, inventory?: Inventory) {
   const format = formatName === undefined ? undefined : formatNamed(formatName);
   if (formatName !== undefined && !format)
     throw new UsageError(`unknown format ${formatName}; use ${FORMAT_NAMES.join(', ')}`);
   const rawDigest = `sha256:${createHash('sha256').update(raw).digest('hex')}`;
-  const normalized = normalizeAlert(value, { headers: {}, rawDigest }, format);
-  if (normalized.outcome === 'ignored') throw new UsageError(`${label} opens no containment: ${normalized.reason}`);
-  if (normalized.outcome !== 'alert') {
-    throw new UsageError(
-      `${normalized.outcome} ${normalized.format} alert in ${label}:\n${listProblems(normalized.problems)}`,
-    );
+  const result = normalizeAlert(value, { headers: {}, rawDigest, inventory }, format);
+  if (result.outcome === 'ignored') throw new UsageError(`${label} opens no containment: ${result.reason}`);
+  if (result.outcome !== 'alert') {
+    throw new UsageError(`${result.outcome} ${result.format} alert in ${label}:\n${listProblems(result.problems)}`);
   }
-  return normalized.alert;
+  return result;
 }
 
 /**
@@ -49,20 +57,32 @@ export function normalizedAlert(value: unknown, raw: Buffer, label: string, form
  * the containment; `--shadow` sends it to the identity's dry-run case instead (never the reverse).
  */
 export function sendAlert(file: string, format: string | undefined, searchAttributes: boolean, shadow = false) {
-  const valid = validAlert(file, format);
+  const { alert: valid, resolution } = resolvedAlert(file, format, loadInventory(loadConfig().CORDON_INVENTORY_FILE));
   const alert = shadow ? { ...valid, shadow: true } : valid;
-  return (client: Client, taskQueue: string) => submitAlert(client, taskQueue, alert, { searchAttributes });
+  // The CLI does not know the worker's connectors: it warns about the inventory only.
+  const warnings = warningsFor(alert, resolution, { inventory: true });
+  return async (client: Client, taskQueue: string) => ({
+    ...(await submitAlert(client, taskQueue, alert, { searchAttributes })),
+    ...(warnings.length && { warnings }),
+  });
 }
 
 /** `plan ALERT.json [--format F]`: the plan the policy gives, without Temporal. */
 export function planAlert(file: string, format: string | undefined, policyFile: string, inventoryFile: string) {
-  const alert = validAlert(file, format);
-  return plan(alert, findIdentity(loadInventory(inventoryFile), alert.identity), loadPolicy(policyFile));
+  const inventory = loadInventory(inventoryFile);
+  const alert = validAlert(file, format, inventory);
+  return plan(alert, findIdentity(inventory, alert.identity), loadPolicy(policyFile));
 }
 
 /** `status ID`. */
-export const showStatus = (workflowId: string) => (client: Client) =>
-  client.workflow.getHandle(workflowId).query(statusQuery);
+export const showStatus = (workflowId: string) => async (client: Client) => {
+  const { identity, stage, outcome, attention, ...rest } = await client.workflow
+    .getHandle(workflowId)
+    .query(statusQuery);
+  // Said on stderr too, where a person reads it; on stdout it comes right after the outcome.
+  if (attention) process.stderr.write(`cordon: ${workflowId} needs attention: ${attention}\n`);
+  return { identity, stage, outcome, ...(attention !== undefined && { attention }), ...rest };
+};
 
 /** `audit list|export|verify|rebuild`: read the store where it can be read safely. */
 export function audit(

@@ -110,6 +110,8 @@ export const ConfigSchema = z.object({
   // calls fails transiently, and each waits up to the given latency. Off by default.
   CORDON_SIMULATED_FAULT_RATE: z.coerce.number().min(0).max(1).default(0),
   CORDON_SIMULATED_LATENCY_MS: z.coerce.number().int().min(0).max(10_000).default(0),
+  CORDON_GITHUB_API_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).default('https://api.github.com')),
+  CORDON_GITHUB_TOKEN: optionalText,
   CORDON_PG_CONNECTOR_URL: optionalText.pipe(
     z
       .string()
@@ -144,6 +146,7 @@ const SECRET_VARIABLES = new Set([
   'DATABASE_URL',
   'CORDON_MIGRATION_DATABASE_URL',
   'CORDON_AUDIT_TOKEN',
+  'CORDON_GITHUB_TOKEN',
   'CORDON_NOTIFY_WEBHOOK_URL',
   'CORDON_KUBE_TOKEN',
   'CORDON_OPENBAO_TOKEN',
@@ -272,6 +275,8 @@ export function connectorSettings(config: Config): ConnectorSettings {
   if (config.CORDON_PG_CONNECTOR_URL) settings.postgres = { url: config.CORDON_PG_CONNECTOR_URL };
   const kubernetes = kubernetesSettings(config);
   if (kubernetes) settings.kubernetes = kubernetes;
+  if (config.CORDON_GITHUB_TOKEN)
+    settings.github = { apiUrl: config.CORDON_GITHUB_API_URL, token: config.CORDON_GITHUB_TOKEN };
   if (config.CORDON_SIMULATED_FAULT_RATE || config.CORDON_SIMULATED_LATENCY_MS) {
     settings.simulated = {
       faultRate: config.CORDON_SIMULATED_FAULT_RATE,

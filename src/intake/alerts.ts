@@ -13,6 +13,7 @@ import { authenticate, type Sender } from './authenticate';
 import { decodeJsonBody } from './body';
 import { deliveryIdOf, type DeliveryLedger } from './deliveries';
 import { failedHandoverAnswer, handoverFailure, shedAnswer } from './answers';
+import { inventoryNow, warningsFor, type IdentityDirectory } from './warnings';
 import type { IntakeMetrics, RejectReason } from './metrics';
 import { RateLimiter, type Rate } from './rateLimit';
 import type { Source } from './sources';
@@ -31,6 +32,8 @@ export interface AlertRouteDeps {
   deliveries: DeliveryLedger;
   /** Where evidence too large for a workflow history goes; without it, evidence travels inline. */
   evidence?: EvidenceStore;
+  /** The worker's inventory and connectors: principals are resolved, and answers warn. */
+  identities?: IdentityDirectory;
 }
 
 /** Reads a new case's context as the worker would, and binds the case to the policy handed over. */
@@ -55,6 +58,7 @@ export const alertRoutes =
     caseContext,
     deliveries,
     evidence,
+    identities,
   }: AlertRouteDeps): FastifyPluginCallback =>
   (app, _options, done) => {
     const limiter = new RateLimiter();
@@ -148,9 +152,16 @@ export const alertRoutes =
       const decoded = decodeJsonBody(raw);
       if (!decoded.ok) return reject(reply, 400, label, decoded.reason, 'body is not usable JSON', [decoded.problem]);
 
+      const inventory = inventoryNow(identities, request.log);
       const normalized = normalizeAlert(
         decoded.value,
-        { source: source?.name, provider: source?.provider, headers: request.headers, rawDigest: sha256(raw) },
+        {
+          source: source?.name,
+          provider: source?.provider,
+          headers: request.headers,
+          rawDigest: sha256(raw),
+          inventory,
+        },
         format,
       );
       if (normalized.outcome === 'invalid')
@@ -194,6 +205,8 @@ export const alertRoutes =
       if (replayed)
         return reject(reply, 409, normalized.format, 'replayed', 'delivery refused as a replay', [replayed]);
       const shadowed = shadowParam === 'true' ? { ...normalized.alert, shadow: true } : normalized.alert;
+      const known = { inventory: inventory !== undefined, providers: identities?.providers };
+      const warnings = warningsFor(shadowed, normalized.resolution, known);
       // A forwarder that does not need the disposition answers sooner: the case's worker is not asked.
       const respondAsync = /(^|[\s,])respond-async([\s,;]|$)/i.test(String(request.headers.prefer ?? ''));
       // Redacted before it is stored: the evidence table must hold no more secrets than history.
@@ -227,12 +240,19 @@ export const alertRoutes =
             .accept(sourceKey, deliveryId)
             .catch((err: Error) => request.log.warn({ err: err.message }, 'delivery id not recorded'));
         metrics.acceptedAlert(normalized.format, submission.disposition);
-        request.log.info({ alertId: alert.id, format: normalized.format, ...submission }, 'alert accepted');
+        warnings.forEach((w) => metrics.warned(w.code));
+        const codes = warnings.map((w) => w.code);
+        request.log.info(
+          { alertId: alert.id, format: normalized.format, ...submission, warnings: codes },
+          'alert accepted',
+        );
         if (respondAsync) reply.header('preference-applied', 'respond-async');
-        if (submission.disposition === 'shed') return shedAnswer(reply, { ...submission, alertId: alert.id });
+        // Still 2xx: the alert is durable in its case; the warnings say what that case cannot do.
+        const answer = { ...submission, alertId: alert.id, ...(warnings.length && { warnings }) };
+        if (submission.disposition === 'shed') return shedAnswer(reply, answer);
         return reply
           .code(submission.disposition === 'pending' ? 202 : 200)
-          .send({ ...submission, alertId: alert.id, format: normalized.format });
+          .send({ ...answer, format: normalized.format });
       } catch (err) {
         // Not handed over: never a 2xx. The workflow id lets a retry land on the same case.
         const { status, reason } = handoverFailure(err);

@@ -60,7 +60,7 @@ export function failedHandoverAnswer(
 }
 
 /** The answer for an alert handed over and counted, but over its case's limits: nothing was done with it. */
-export function shedAnswer(reply: FastifyReply, answer: Record<string, string>) {
+export function shedAnswer(reply: FastifyReply, answer: Record<string, unknown>) {
   reply.header('retry-after', String(SHED_RETRY_AFTER_S));
   return reply.code(429).send({
     ...answer,
