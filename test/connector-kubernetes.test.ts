@@ -200,17 +200,19 @@ async function legacyTokenSecret(name: string, secretName = `${name}-token`): Pr
     .setIssuer('kubernetes/serviceaccount')
     .setSubject(`system:serviceaccount:ci:${name}`)
     .sign(kube.signingKey);
+  const data = { token: Buffer.from(token).toString('base64'), namespace: Buffer.from('ci').toString('base64') };
+  const annotations = { 'kubernetes.io/service-account.name': name, 'kubernetes.io/service-account.uid': uid };
+  const manifest = { metadata: { name: secretName, labels: { rotated: 'never' }, annotations }, data };
   await post(`${ns('ci')}/secrets`, {
-    metadata: {
-      name: secretName,
-      labels: { rotated: 'never' },
-      annotations: { 'kubernetes.io/service-account.name': name, 'kubernetes.io/service-account.uid': uid },
-    },
+    ...manifest,
+    // As `kubectl apply` leaves it: the whole manifest, data included, in an annotation.
+    metadata: { ...manifest.metadata, annotations: { ...annotations, [LAST_APPLIED]: JSON.stringify(manifest) } },
     type: 'kubernetes.io/service-account-token',
-    data: { token: Buffer.from(token).toString('base64'), namespace: Buffer.from('ci').toString('base64') },
   });
   return token;
 }
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** The failure a call raised. */
 async function failureOf(call: () => Promise<unknown>): Promise<ApplicationFailure> {
@@ -318,6 +320,7 @@ describe('kubernetes connector on a real API server', () => {
       serviceAccount: { automountServiceAccountToken: null },
       tokenSecrets: [{ name: `${name}-token`, token: fingerprint(token) }],
     });
+    expect(JSON.stringify(snapshot)).not.toContain(secretBefore.data.token); // a fingerprint of the annotation only
 
     const run = await act('isolate', id);
     expect(run).toMatchObject({
@@ -552,6 +555,7 @@ describe('containment workflow on Kubernetes', () => {
     expect(restorable(await k8s().snapshot(id))).toEqual(restorable(initial));
     const restored = (await handle.query(auditQuery)).find((e) => e.event === 'identity.restored');
     expect(restored).toMatchObject({ actor: 'alice', result: { restored: true } });
+    expect(await decodedHistoryText(handle)).not.toContain(Buffer.from(token).toString('base64'));
     await authenticates(token, true);
     await eventually(async () => expect(await canList(name)).toBe(true));
   });

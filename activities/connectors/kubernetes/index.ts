@@ -28,6 +28,16 @@ const tokenOf = (secret: Secret) => {
   return token ? fingerprint(Buffer.from(token, 'base64').toString('utf8')) : null;
 };
 
+// A Secret made with `kubectl apply` carries its whole manifest, data included, in an annotation:
+// only the service-account annotations are kept as they are, the others as fingerprints.
+const annotationsOf = (secret: Secret) =>
+  Object.fromEntries(
+    Object.entries(secret.metadata.annotations ?? {}).map(([key, value]) => [
+      key,
+      key.startsWith('kubernetes.io/service-account.') ? value : fingerprint(value),
+    ]),
+  );
+
 /**
  * The account, the bindings that name it and its long-lived token Secrets (fingerprints only).
  * Object versions, creation times, last use and grants through shared groups are `observed`.
@@ -58,7 +68,7 @@ async function snapshotOf(kube: KubeClient, identityId: string): Promise<Identit
     })),
     tokenSecrets: secrets.map((s) => {
       const { [LAST_USED]: _, ...rest } = s.metadata.labels ?? {};
-      return { name: s.metadata.name, labels: rest, annotations: s.metadata.annotations ?? {}, token: tokenOf(s) };
+      return { name: s.metadata.name, labels: rest, annotations: annotationsOf(s), token: tokenOf(s) };
     }),
     observed: {
       resourceVersion,
