@@ -16,6 +16,7 @@ import { buildIntake } from './intake/server';
 import { loadSources, type Source } from './intake/sources';
 import { freePort } from './net';
 import { createLogger, type Logger } from './log';
+import { startSandbox } from './sandbox';
 import { startEmbeddedServer } from './temporal/embeddedServer';
 import { registerSearchAttributes } from './temporal/registerSearchAttributes';
 import { caseContextSource, trustedConfig } from '../activities/trustedConfig';
@@ -32,6 +33,18 @@ interface Settings {
   config: Config;
   sources?: Source[];
   approvers: ApproverDirectory;
+  /** `--sandbox`: local identity systems seeded with the bundled examples' identities. */
+  sandbox: boolean;
+}
+
+// The service takes one option; anything else is a mistake worth stopping for.
+function sandboxOption(args: string[]): boolean {
+  const unknown = args.filter((arg) => arg !== '--sandbox');
+  if (unknown.length)
+    throw new ConfigError([
+      { variable: 'arguments', problem: `unknown option ${unknown[0]} (the one option is --sandbox)` },
+    ]);
+  return args.length > 0;
 }
 
 function configOrExit(): Settings {
@@ -54,7 +67,7 @@ function configOrExit(): Settings {
     const approvers = config.CORDON_APPROVERS_FILE
       ? ApproverDirectory.load(config.CORDON_APPROVERS_FILE)
       : new ApproverDirectory({ approvers: [] });
-    return { config, sources, approvers };
+    return { config, sources, approvers, sandbox: sandboxOption(process.argv.slice(2)) };
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const { variable, problem } of err.problems) console.error(`cordon: invalid ${variable}: ${problem}`);
@@ -81,11 +94,18 @@ function decisionMode(config: Config): string {
 }
 
 async function start(
-  { config, sources, approvers }: Settings,
+  { config, sources, approvers, sandbox }: Settings,
   logger: Logger,
   stops: Stop[],
 ): Promise<{ workerDone: Promise<void> }> {
   const metricsPort = config.CORDON_WORKER_METRICS_PORT || (await freePort());
+  const connectors = connectorSettings(config);
+  if (sandbox) {
+    const local = await startSandbox(logger);
+    stops.push(() => local.stop());
+    Object.assign(connectors, local.connectors);
+    logger.info(local.systems, "sandbox: local identity systems seeded with the examples' identities");
+  }
   installRuntime(logger, { metricsPort });
   const dataConverter = dataConverterFor(config, { create: true });
   const encrypted = Boolean(dataConverter.payloadCodecs?.length);
@@ -145,7 +165,7 @@ async function start(
     notifyWebhookUrl: config.CORDON_NOTIFY_WEBHOOK_URL,
     slackWebhookUrl: config.CORDON_SLACK_WEBHOOK_URL,
     teamsWebhookUrl: config.CORDON_TEAMS_WEBHOOK_URL,
-    connectors: connectorSettings(config),
+    connectors,
     maxCachedWorkflows: cache.maxCachedWorkflows,
     dataConverter,
     logger,
@@ -176,7 +196,7 @@ async function start(
     // resolves principals and warns about alerts no connector can act on.
     identities: {
       inventory: trustedConfig(db, files).inventory,
-      providers: new Set(servedProviders({ db, settings: connectorSettings(config) })),
+      providers: new Set(servedProviders({ db, settings: connectors })),
     },
     approvers,
     policyFile: config.CORDON_POLICY_FILE,

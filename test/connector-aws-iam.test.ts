@@ -45,7 +45,8 @@ import { useHarness } from './support/harness';
 import { decodedHistoryText } from './support/history';
 import { pendingRequestId, waitForStatus } from './support/scenario';
 import { freePort } from './support/processes';
-import { startMoto, type TestServer } from './support/servers';
+import type { LocalServer } from '../src/sandbox/launch';
+import { startMoto } from '../src/sandbox/servers';
 
 type AwsSettings = NonNullable<ConnectorSettings['aws']>;
 interface Key {
@@ -55,7 +56,7 @@ interface Key {
 
 const REGION = 'us-east-1';
 const PREFIX = 'cordon/rotated/';
-let moto: TestServer;
+let moto: LocalServer;
 let admin: IAMClient;
 let settings: AwsSettings;
 let counter = 0;

@@ -1,6 +1,6 @@
 // The github connector against a contract server: no local GitHub exists, so Prism checks every
 // request and response against GitHub's published OpenAPI description (@octokit/openapi) in
-// front of a stateful fake (test/support/githubContract.ts). Revoke of a leaked token and of a
+// front of a stateful fake (src/sandbox/github/contract.ts). Revoke of a leaked token and of a
 // fine-grained PAT, idempotent repeats, error mapping, the secret kept out of everything, and
 // the bundled GitHub alert contained end to end through the intake and the default policy.
 import { randomBytes } from 'node:crypto';
@@ -14,7 +14,7 @@ import { fingerprint } from '../src/digest';
 import { createLogger } from '../src/log';
 import { auditQuery, decideUpdate } from '../workflows/definitions';
 import { example } from './support/formats';
-import { startGitHubContract, type GitHubContract } from './support/githubContract';
+import { startGitHubContract, type GitHubContract } from '../src/sandbox/github/contract';
 import { useHarness } from './support/harness';
 import { decodedHistoryText } from './support/history';
 import { startIntake } from './support/intake';

@@ -11,7 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { createKubernetesConnector, READ_PERMISSIONS } from '../activities/connectors/kubernetes';
+import { createKubernetesConnector, declaredPermissions } from '../activities/connectors/kubernetes';
 import { clusterRoleRules } from '../activities/connectors/kubernetes/permissions';
 import type { ActionName, Connector } from '../activities/connectors/types';
 import { fingerprint } from '../src/digest';
@@ -20,19 +20,13 @@ import { createLogger } from '../src/log';
 import { auditQuery, decideUpdate, falsePositiveSignal } from '../workflows/definitions';
 import { useHarness } from './support/harness';
 import { decodedHistoryText } from './support/history';
-import { startKubeApiServer, type KubeTestServer } from './support/kube';
+import { startKubeApiServer, type KubeApiServer } from '../src/sandbox/kube';
 import { freePort, ROOT } from './support/processes';
 import { eventually, pendingRequestId, waitForStatus } from './support/scenario';
 
 const RBAC = '/apis/rbac.authorization.k8s.io/v1';
-let kube: KubeTestServer;
+let kube: KubeApiServer;
 let tokenFile: string;
-
-/** Every permission the connector declares (actions, snapshot and verify). */
-function declaredPermissions(): string[] {
-  const connector = createKubernetesConnector(undefined as never, { server: 'https://127.0.0.1:1', token: 'unused' });
-  return [...READ_PERMISSIONS, ...Object.values(connector.actions).flatMap((a) => a!.permissions)];
-}
 
 const post = (path: string, body: unknown) => kube.admin.call('POST', path, { body }).then((r) => r.body);
 const get = (path: string) => kube.admin.find(path);

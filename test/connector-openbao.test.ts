@@ -13,7 +13,7 @@ import { useHarness } from './support/harness';
 import { decodedHistoryText } from './support/history';
 import { freePort } from './support/processes';
 import { pendingRequestId, waitForStatus } from './support/scenario';
-import { startOpenBao } from './support/servers';
+import { startOpenBao } from '../src/sandbox/servers';
 
 /** The connector's least-privilege policy (also in the report / README). */
 const CONNECTOR_POLICY = `

@@ -72,8 +72,7 @@ async function runPlaybook(c: Case): Promise<void> {
     }
     if (c.status.outcome === 'active' && !c.falsePositive) {
       // An unresolved principal only observes: a human must say which identity it is.
-      if (isUnresolved(c.identity))
-        c.needsAttention(c.context?.unresolved ?? unresolvedReason(c.identity.id));
+      if (isUnresolved(c.identity)) c.needsAttention(c.context?.unresolved ?? unresolvedReason(c.identity.id));
       else c.setStage('contained', 'contained');
     }
   } finally {

@@ -43,6 +43,8 @@ export interface ServiceProcess {
   child: ChildProcess;
   exit: Promise<Finished>;
   http: string;
+  /** What it printed on stdout so far. */
+  output(): string;
 }
 
 /**
@@ -51,23 +53,30 @@ export interface ServiceProcess {
  */
 export async function startServiceProcess(
   env: Record<string, string>,
-  { viaNpm = false } = {},
+  { viaNpm = false, args = [] as string[], startupMs = 60_000 } = {},
 ): Promise<ServiceProcess> {
   const child = viaNpm
-    ? spawn('npm', ['start', '--silent'], {
+    ? spawn('npm', ['start', '--silent', ...(args.length ? ['--', ...args] : [])], {
         cwd: ROOT,
         env: { ...process.env, ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       })
-    : spawnTs('src/main.ts', [], env);
-  const service = { child, exit: finished(child), http: `http://127.0.0.1:${env.CORDON_HTTP_PORT}` };
+    : spawnTs('src/main.ts', args, env);
+  let stdout = '';
+  child.stdout?.on('data', (chunk) => (stdout += chunk));
+  const service = {
+    child,
+    exit: finished(child),
+    http: `http://127.0.0.1:${env.CORDON_HTTP_PORT}`,
+    output: () => stdout,
+  };
   try {
     await vi.waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error(`service exited: ${(await service.exit).stderr}`);
         expect((await fetch(`${service.http}/healthz`)).status).toBe(200);
       },
-      { timeout: 60_000, interval: 250 },
+      { timeout: startupMs, interval: 250 },
     );
   } catch (err) {
     child.kill('SIGKILL');

@@ -111,3 +111,10 @@ export function createKubernetesConnector(db: Database, settings: KubeSettings):
     verify: (identityId, action, caseId) => POST_CONDITIONS[action](identityId, caseId),
   };
 }
+
+/** Every permission the connector declares (its actions, snapshot and verify): Cordon's ClusterRole. */
+export function declaredPermissions(): string[] {
+  // Permissions are fixed per action; nothing connects when the connector is made.
+  const { actions } = createKubernetesConnector(undefined as never, { server: 'https://127.0.0.1:1', token: 'unused' });
+  return [...READ_PERMISSIONS, ...Object.values(actions).flatMap((action) => action!.permissions)];
+}

@@ -1,16 +1,18 @@
-// A real Kubernetes API server for the connector tests: etcd and kube-apiserver (built from the Go
+// A real Kubernetes API server for the sandbox and the connector tests: etcd and kube-apiserver (built from the Go
 // module proxy by scripts/build-kube-servers.sh) on free loopback ports, with a static token file,
 // service-account signing keys made at start, RBAC, and a serving certificate of its own.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KubeClient } from '../../activities/connectors/kubernetes/client';
-import { freePort, ROOT } from './processes';
+import { freePort } from '../net';
+import { PROJECT_ROOT } from '../temporal/binaries';
+import { launch, waitUntilReady } from './launch';
 
 /** A running API server: where it is, its CA, the tokens of its two users, the key its tokens are signed with. */
-export interface KubeTestServer {
+export interface KubeApiServer {
   url: string;
   caFile: string;
   /** In `system:masters`: sets fixtures up. */
@@ -30,38 +32,11 @@ const BUILD_HELP =
 
 /** The folder holding the built binaries; a clear error (how to build them) when they are missing. */
 export function kubeServersDir(): string {
-  const script = path.join(ROOT, 'scripts', 'build-kube-servers.sh');
+  const script = path.join(PROJECT_ROOT, 'scripts', 'build-kube-servers.sh');
   const dir = execFileSync('bash', [script, '--dir'], { encoding: 'utf8' }).trim();
   for (const binary of ['kube-apiserver', 'etcd'])
     if (!existsSync(path.join(dir, binary))) throw new Error(`${BUILD_HELP} (missing: ${path.join(dir, binary)})`);
   return dir;
-}
-
-/** A child process whose output is kept (its last 8 KB) for the error when it fails to start. */
-function launch(binary: string, args: string[]) {
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let tail = '';
-  const keep = (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-8192));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return { child, exited, output: () => tail };
-}
-
-/** Polls `ready` until it answers true; fails early when the process exits, late after `timeoutMs`. */
-async function waitFor(
-  what: string,
-  proc: { child: ChildProcess; output: () => string },
-  ready: () => Promise<boolean>,
-  timeoutMs: number,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (proc.child.exitCode !== null) throw new Error(`${what} exited early:\n${proc.output()}`);
-    if (await ready().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`${what} not ready within ${timeoutMs / 1000} s:\n${proc.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 async function startEtcd(dir: string, work: string) {
@@ -81,12 +56,12 @@ async function startEtcd(dir: string, work: string) {
   ]);
   const healthy = async () =>
     ((await (await fetch(`${clientUrl}/health`)).json()) as { health?: string }).health === 'true';
-  await waitFor('etcd', etcd, healthy, 60_000);
+  await waitUntilReady('etcd', etcd, healthy, 60_000);
   return { ...etcd, url: clientUrl };
 }
 
 /** Starts etcd and kube-apiserver on loopback and waits for `/readyz` (up to 120 s on a loaded machine). */
-export async function startKubeApiServer(): Promise<KubeTestServer> {
+export async function startKubeApiServer(): Promise<KubeApiServer> {
   const dir = kubeServersDir();
   const work = mkdtempSync(path.join(tmpdir(), 'cordon-kube-'));
   const adminToken = randomBytes(24).toString('hex');
@@ -122,16 +97,14 @@ export async function startKubeApiServer(): Promise<KubeTestServer> {
   ]);
   const admin = new KubeClient({ server: url, token: adminToken, caFile });
   const stop = async () => {
-    api.child.kill('SIGTERM');
-    await api.exited;
-    etcd.child.kill('SIGTERM');
-    await etcd.exited;
+    await api.stop();
+    await etcd.stop();
     rmSync(work, { recursive: true, force: true });
   };
   try {
     // The certificate is written at start; the client reads it once, so wait for it first.
-    await waitFor('kube-apiserver', api, async () => existsSync(caFile), 60_000);
-    await waitFor(
+    await waitUntilReady('kube-apiserver', api, async () => existsSync(caFile), 60_000);
+    await waitUntilReady(
       'kube-apiserver',
       api,
       async () => (await admin.call('GET', '/readyz', { allow: [500] })).status === 200,

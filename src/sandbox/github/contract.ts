@@ -1,15 +1,15 @@
-// GitHub has no local server, so the GitHub connector is tested against a contract server: Prism
+// GitHub has no local server, so the GitHub connector is tested (and the sandbox contains) against a contract server: Prism
 // (@stoplight/prism-cli) in proxy mode with --errors, serving the operations Cordon uses from
 // GitHub's published OpenAPI description (@octokit/openapi), in front of a small stateful fake.
 // Prism checks every request and every response against the description and answers a violation
 // with an error instead of passing it on; the fake keeps the state the tests observe.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { GitHubFake } from './githubFake';
-import { freePort, ROOT } from './processes';
-import { serve } from './servers';
+import { freePort } from '../../net';
+import { PROJECT_ROOT } from '../../temporal/binaries';
+import { launch, serve } from '../launch';
+import { GitHubFake } from './fake';
 
 /** The operations the connector calls, as GitHub's description names their paths. */
 export const GITHUB_OPERATIONS = [
@@ -61,7 +61,7 @@ function nullableAlternatives(node: unknown): void {
 
 /** The part of GitHub's published description the connector uses, with everything it references. */
 export function githubDescription(): Json {
-  const file = require.resolve('@octokit/openapi/generated/api.github.com.json', { paths: [ROOT] });
+  const file = require.resolve('@octokit/openapi/generated/api.github.com.json', { paths: [PROJECT_ROOT] });
   const full = JSON.parse(readFileSync(file, 'utf8')) as Json;
   const paths: Json = {};
   for (const [route, method] of GITHUB_OPERATIONS) (paths[route] ??= {})[method] = full.paths[route][method];
@@ -93,26 +93,24 @@ export async function startGitHubContract(token: string): Promise<GitHubContract
   writeFileSync(document, JSON.stringify(description));
   const fake = await GitHubFake.start(description, token);
   const port = await freePort();
-  const prism = require.resolve('@stoplight/prism-cli/dist/index.js', { paths: [ROOT] });
-  const child = spawn(
+  const prismCli = require.resolve('@stoplight/prism-cli/dist/index.js', { paths: [PROJECT_ROOT] });
+  const prism = launch(
     process.execPath,
-    [prism, 'proxy', document, fake.url, '--errors', '-h', '127.0.0.1', '-p', String(port), '-v', 'warn'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SCARF_ANALYTICS: 'false' } },
+    [prismCli, 'proxy', document, fake.url, '--errors', '-h', '127.0.0.1', '-p', String(port), '-v', 'warn'],
+    { ...process.env, SCARF_ANALYTICS: 'false' },
   );
-  let output = '';
-  child.stdout?.on('data', (chunk) => (output += chunk));
-  child.stderr?.on('data', (chunk) => (output += chunk));
   // Prism answers an unknown path with a 404 problem: any answer means it is listening.
-  const server = await serve(child, `http://127.0.0.1:${port}/`, () => true, 120_000).catch(async (err) => {
+  const server = await serve('Prism', prism, `http://127.0.0.1:${port}/`, () => true, 120_000).catch(async (err) => {
     await fake.close();
     throw err;
   });
   return {
     url: server.url,
     fake,
-    output: () => output,
+    output: prism.output,
     async stop() {
       await Promise.all([server.stop(), fake.close()]);
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
