@@ -47,11 +47,16 @@ export async function startOpenBao(): Promise<TestServer & { rootToken: string }
   return { ...server, rootToken };
 }
 
-/** moto's AWS server (IAM, STS, Secrets Manager, …) on loopback; state in memory. */
+/**
+ * moto's AWS server (IAM, STS, Secrets Manager, …) on loopback; state in memory. AWS's managed
+ * policies are loaded (AWSCompromisedKeyQuarantineV3 for restrict's quarantine option): about
+ * 2 s more on the first IAM call of an account, nothing afterwards.
+ */
 export async function startMoto(): Promise<TestServer> {
   const port = await freePort();
   const child = spawn(testServerBinary('moto_server'), ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' },
   });
   return serve(child, `http://127.0.0.1:${port}/moto-api/`, (res) => res.ok);
 }
