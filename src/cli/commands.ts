@@ -1,57 +1,42 @@
 import type { Client } from '@temporalio/client';
-import { createHash } from 'node:crypto';
-import { formatNamed, normalizeAlert, FORMAT_NAMES } from '../alerts/formats';
+import { formatNamed, FORMAT_NAMES, type AlertFormat } from '../alerts/formats';
+import type { Alert } from '../alerts/schema';
 import { fetchAuditEntries } from '../audit/access';
 import { compareWithHistory, entriesFromHistories } from '../audit/rebuild';
 import { connectClient } from '../client/connect';
 import { loadConfig } from '../config';
 import { canonicalJson } from '../digest';
-import { submitAlert } from '../client/submitAlert';
 import { findIdentity } from '../inventory';
 import { loadInventory, loadPolicy } from '../policy/load';
 import { plan } from '../policy/plan';
 import { statusQuery } from '../../workflows/definitions';
 import { verifyStoredAudit } from './auditVerify';
 import { ExitCode, UsageError } from './errors';
-import { decodeJsonBody } from '../intake/body';
+import { readAlertBody } from '../intake/acceptAlert';
 import { newToken } from '../intake/sources';
 import { printJson, readInput } from './io';
 
-const listProblems = (problems: { field: string; message: string }[]) =>
+/** Problems as the CLI prints them, one field a line. */
+export const listProblems = (problems: { field: string; message: string }[]) =>
   problems.map((p) => `  ${p.field}: ${p.message}`).join('\n');
 
-// The same decoding and adapters as the HTTP intake, so a file behaves as it would if posted.
-export function validAlert(file: string, formatName?: string) {
-  const raw = readInput(file);
-  const decoded = decodeJsonBody(raw);
-  if (!decoded.ok) throw new UsageError(`${file} ${decoded.problem.message}`);
-  return normalizedAlert(decoded.value, raw, file, formatName);
+/** The format `--format` names (undefined: detected); an unknown name is a usage error. */
+export function formatOption(name: string | undefined): AlertFormat | undefined {
+  const format = name === undefined ? undefined : formatNamed(name);
+  if (name !== undefined && !format) throw new UsageError(`unknown format ${name}; use ${FORMAT_NAMES.join(', ')}`);
+  return format;
 }
 
-/** Normalizes a decoded alert of any supported format; `label` names it in errors. */
-export function normalizedAlert(value: unknown, raw: Buffer, label: string, formatName?: string) {
-  const format = formatName === undefined ? undefined : formatNamed(formatName);
-  if (formatName !== undefined && !format)
-    throw new UsageError(`unknown format ${formatName}; use ${FORMAT_NAMES.join(', ')}`);
-  const rawDigest = `sha256:${createHash('sha256').update(raw).digest('hex')}`;
-  const normalized = normalizeAlert(value, { headers: {}, rawDigest }, format);
-  if (normalized.outcome === 'ignored') throw new UsageError(`${label} opens no containment: ${normalized.reason}`);
-  if (normalized.outcome !== 'alert') {
-    throw new UsageError(
-      `${normalized.outcome} ${normalized.format} alert in ${label}:\n${listProblems(normalized.problems)}`,
-    );
-  }
-  return normalized.alert;
-}
+/** The alert in a file, read as the intake reads a body (`readAlertBody`), so a file behaves as if posted. */
+export const validAlert = (file: string, formatName?: string) => alertFromBytes(readInput(file), file, formatName);
 
-/**
- * `alert send FILE [--format F] [--shadow]`: normalize and validate locally, then start or join
- * the containment; `--shadow` sends it to the identity's dry-run case instead (never the reverse).
- */
-export function sendAlert(file: string, format: string | undefined, searchAttributes: boolean, shadow = false) {
-  const valid = validAlert(file, format);
-  const alert = shadow ? { ...valid, shadow: true } : valid;
-  return (client: Client, taskQueue: string) => submitAlert(client, taskQueue, alert, { searchAttributes });
+/** The alert these bytes hold, in any supported format; `label` names them in errors. */
+export function alertFromBytes(raw: Buffer, label: string, formatName?: string): Alert {
+  const reading = readAlertBody({ raw, format: formatOption(formatName), headers: {} });
+  if (reading.outcome === 'ignored') throw new UsageError(`${label} opens no containment: ${reading.reason}`);
+  if (reading.outcome === 'refused')
+    throw new UsageError(`${reading.error} in ${label}:\n${listProblems(reading.problems)}`);
+  return reading.alert;
 }
 
 /** `plan ALERT.json [--format F]`: the plan the policy gives, without Temporal. */
