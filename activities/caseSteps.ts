@@ -19,7 +19,7 @@ import {
   type UndoOutcome,
   type UndoStep,
 } from '../src/domain/case';
-import { findIdentity } from '../src/inventory';
+import { recordOf } from '../src/inventory/resolve';
 import type { Logger } from '../src/log';
 import type { Policy } from '../src/policy/schema';
 import type { Connector } from './connectors/types';
@@ -106,11 +106,11 @@ export function createCaseSteps({ db, notary, connectors, config, sendNotice, lo
       const { policy, digest } = await config.policy();
       // Only a case's first run opens it: its run id is the case id.
       await config.bind(caseExecution().runId, digest);
-      const record = findIdentity(config.inventory(), identity);
+      const found = recordOf(config.inventory(), identity);
       const reading = connectors.has(identity.provider)
         ? await tools.read({ provider: identity.provider, identityId: identity.id, caseId: '' })
         : { unavailable: `no connector registered for provider "${identity.provider}"` };
-      return { policy, record, reading, receipt: await deliver(outbox) };
+      return { policy, ...found, reading, receipt: await deliver(outbox) };
     },
 
     /** Guards, captures, acts, checks the post-condition and delivers the outbox: one provider action. */

@@ -5,6 +5,7 @@
 import type { Database, Query } from '../src/db';
 import { approversOnRecord, decisionCounted } from '../src/decisions/store';
 import { actionDigestOf } from '../src/domain/decisions';
+import { isUnresolved } from '../src/domain/unresolved';
 import { isCaseOf, isShadowWorkflowId, type ActionStep, type IdentityTarget, type UndoStep } from '../src/domain/case';
 import { findIdentity, type Inventory, type InventoryIdentity } from '../src/inventory';
 import { durationMs } from '../src/policy/duration';
@@ -22,6 +23,7 @@ const KEEP_GRANTS_MS = 7 * 24 * 3_600_000;
 
 /** Why the workflow id does not allow acting on `target`, or undefined. */
 export function identityRefusal(workflowId: string, target: IdentityTarget): string | undefined {
+  if (isUnresolved(target)) return `no identity system is known for principal ${target.identityId}: nothing acts on it`;
   if (isCaseOf(workflowId, { provider: target.provider, id: target.identityId })) return undefined;
   return `workflow ${workflowId} is not the case of ${target.provider}:${target.identityId}`;
 }

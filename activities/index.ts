@@ -4,9 +4,9 @@ import type { Database } from '../src/db';
 import type { Logger } from '../src/log';
 import { createCaseSteps } from './caseSteps';
 import { createDecisionActivities } from './decisions';
-import { createConnectors } from './connectors/registry';
 import type { ConnectorSettings } from './connectors/types';
 import { noticeSender } from './notifications';
+import { servedConnectors } from './servedConnectors';
 import { createShadowActivities } from './shadow';
 import { trustedConfig } from './trustedConfig';
 
@@ -36,7 +36,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createCaseSteps({
       db: deps.db,
       notary: deps.auditNotary,
-      connectors: createConnectors({ db: deps.db, settings: deps.connectors ?? {} }),
+      connectors: servedConnectors({ db: deps.db, settings: deps.connectors ?? {} }),
       config: trustedConfig(deps.db, deps),
       sendNotice,
       logger: deps.logger,

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import type { Database } from '../src/db';
 import type { IdentityRef } from '../src/alerts/schema';
 import type { ContainmentContext } from '../src/domain/case';
-import { findIdentity, type Inventory } from '../src/inventory';
+import type { Inventory } from '../src/inventory';
+import { recordOf } from '../src/inventory/resolve';
 import { loadInventory, loadPolicy } from '../src/policy/load';
 import { policyDigest } from '../src/policy/plan';
 import type { Policy } from '../src/policy/schema';
@@ -120,7 +121,7 @@ export function caseContextSource(db: Database, files: ConfigFiles): CaseContext
   return {
     read: async (identity) => ({
       policy: (await config.policy()).policy,
-      record: findIdentity(config.inventory(), identity),
+      ...recordOf(config.inventory(), identity),
     }),
     handedOver: (caseId, context) => config.bind(caseId, policyDigest(context.policy)),
   };

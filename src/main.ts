@@ -18,7 +18,8 @@ import { freePort } from './net';
 import { createLogger, type Logger } from './log';
 import { startEmbeddedServer } from './temporal/embeddedServer';
 import { registerSearchAttributes } from './temporal/registerSearchAttributes';
-import { caseContextSource } from '../activities/trustedConfig';
+import { caseContextSource, trustedConfig } from '../activities/trustedConfig';
+import { servedProviders } from '../activities/servedConnectors';
 import { loadWorkflowBundle } from '../worker/bundle';
 import { installRuntime } from '../worker/runtime';
 import { createWorker } from '../worker/worker';
@@ -156,6 +157,7 @@ async function start(
     await workerDone;
   });
 
+  const files = { policyFile: config.CORDON_POLICY_FILE, inventoryFile: config.CORDON_INVENTORY_FILE };
   const intake = buildIntake({
     client,
     taskQueue: config.CORDON_TASK_QUEUE,
@@ -169,10 +171,13 @@ async function start(
     evidenceInlineBytes: config.CORDON_EVIDENCE_INLINE_BYTES,
     workerMetricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     // Intake and worker share this process and its files: a new case needs no opening read.
-    caseContext: caseContextSource(db, {
-      policyFile: config.CORDON_POLICY_FILE,
-      inventoryFile: config.CORDON_INVENTORY_FILE,
-    }),
+    caseContext: caseContextSource(db, files),
+    // The worker's inventory and connectors, from the same files and settings: the intake
+    // resolves principals and warns about alerts no connector can act on.
+    identities: {
+      inventory: trustedConfig(db, files).inventory,
+      providers: new Set(servedProviders({ db, settings: connectorSettings(config) })),
+    },
     approvers,
     policyFile: config.CORDON_POLICY_FILE,
     slackSigningSecret: config.CORDON_SLACK_SIGNING_SECRET,

@@ -1,12 +1,14 @@
 // A real browser drives the dev server's Web UI: an approver sends `approve` through the UI's
 // "Send a Signal" form with its JSON input, and the waiting workflow proceeds. Payloads are
 // encrypted; the UI decodes and encodes them through the intake's codec endpoint.
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listActions } from '../activities/connectors/simulated/state';
 import { auditQuery, statusQuery } from '../workflows/definitions';
+import { makeAlert } from './support/alerts';
 import { useHarness } from './support/harness';
 import { freePort } from './support/processes';
 import { pendingRequestId, waitForStatus } from './support/scenario';
@@ -59,6 +61,19 @@ beforeAll(async () => {
 });
 afterAll(() => intake?.close());
 
+// The UI renders Markdown in a sandboxed frame: read every frame's text.
+async function frameTexts(page: Page): Promise<string> {
+  const texts = await Promise.all(
+    page.frames().map((f) =>
+      f
+        .locator('body')
+        .innerText()
+        .catch(() => ''),
+    ),
+  );
+  return texts.join('\n');
+}
+
 describe('the Temporal Web UI', () => {
   it('shows an approver the case: the pending request, its deadline and how to decide; the list finds finished cases', async () => {
     const { handle } = await h.contain('gated', { consumers: ['billing-api'] });
@@ -70,18 +85,7 @@ describe('the Temporal Web UI', () => {
     // The current details are the case's brief, in Markdown: first line the state at a glance.
     // The case page's "User Metadata" tab shows them (the UI reads them with the metadata query).
     await page.getByText('User Metadata', { exact: true }).first().click();
-    // The UI renders Markdown in a sandboxed frame: read every frame's text.
-    const details = async () => {
-      const texts = await Promise.all(
-        page.frames().map((f) =>
-          f
-            .locator('body')
-            .innerText()
-            .catch(() => ''),
-        ),
-      );
-      return texts.join('\n');
-    };
+    const details = () => frameTexts(page);
     await expect.poll(details, { timeout: 60_000, interval: 1_000 }).toContain('isolate waits 0/1 approvals (secops)');
     const text = await details();
     expect(text).toContain(requestId);
@@ -96,6 +100,21 @@ describe('the Temporal Web UI', () => {
     const query = encodeURIComponent(`CordonOutcome="contained" AND WorkflowId="${done.handle.workflowId}"`);
     await page.goto(`http://127.0.0.1:${uiPort}/namespaces/default/workflows?query=${query}`);
     await expect.poll(() => page.locator('body').innerText(), { timeout: 60_000 }).toContain(done.handle.workflowId);
+    await page.close();
+  }, 180_000);
+
+  it('says on the case page why a case needs attention: an unresolved principal', async () => {
+    const principal = `svc-${randomUUID()}`;
+    const { workflowId } = await h.send(makeAlert({ identity: { provider: 'unresolved', id: principal } }));
+    await waitForStatus(h.env.client.workflow.getHandle(workflowId), (s) => expect(s.outcome).toBe('needs-attention'));
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.goto(`http://127.0.0.1:${uiPort}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`);
+    await page.getByText('User Metadata', { exact: true }).first().click();
+    await expect
+      .poll(() => frameTexts(page), { timeout: 60_000, interval: 1_000 })
+      .toContain(`needs attention · no identity system is known for principal ${principal}`);
+    expect(await frameTexts(page)).toContain('add it to the inventory with its provider');
     await page.close();
   }, 180_000);
 

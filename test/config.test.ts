@@ -88,6 +88,7 @@ describe('configuration', () => {
           CORDON_OPENBAO_TOKEN: 's.token',
           CORDON_AWS_REGION: 'eu-west-1',
           CORDON_PG_CONNECTOR_URL: 'postgres://cordon:pw@db:5432/app',
+          CORDON_GITHUB_TOKEN: 'ghs_token',
         }),
       ),
     ).toEqual({
@@ -99,7 +100,14 @@ describe('configuration', () => {
         quarantinePolicy: false,
       },
       postgres: { url: 'postgres://cordon:pw@db:5432/app' },
+      github: { apiUrl: 'https://api.github.com', token: 'ghs_token' },
     });
+    expect(
+      connectorSettings(
+        loadConfig({ CORDON_GITHUB_API_URL: 'https://ghe.example.com/api/v3', CORDON_GITHUB_TOKEN: 't' }),
+      ),
+    ).toEqual({ github: { apiUrl: 'https://ghe.example.com/api/v3', token: 't' } });
+    expect(() => loadConfig({ CORDON_GITHUB_API_URL: 'ftp://ghe.example.com' })).toThrow(/CORDON_GITHUB_API_URL/);
     expect(
       connectorSettings(loadConfig({ CORDON_SIMULATED_FAULT_RATE: '0.3', CORDON_SIMULATED_LATENCY_MS: '250' })),
     ).toEqual({
@@ -116,6 +124,39 @@ describe('configuration', () => {
       expect((err as ConfigError).message).toContain('CORDON_PG_CONNECTOR_URL');
       expect((err as ConfigError).message).not.toContain('hunter2');
     }
+  });
+
+  it('registers the kubernetes connector from its variables, or in a pod from the pod itself; a half setting is refused', () => {
+    expect(
+      connectorSettings(
+        loadConfig({
+          CORDON_KUBE_API_URL: 'https://kube.example:6443',
+          CORDON_KUBE_TOKEN_FILE: '/run/cordon/token',
+          CORDON_KUBE_CA_FILE: '/run/cordon/ca.crt',
+          KUBERNETES_SERVICE_HOST: '10.96.0.1',
+        }),
+      ).kubernetes,
+    ).toEqual({ server: 'https://kube.example:6443', tokenFile: '/run/cordon/token', caFile: '/run/cordon/ca.crt' });
+    expect(
+      connectorSettings(loadConfig({ KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '8443' })),
+    ).toEqual({
+      kubernetes: {
+        server: 'https://[fd00::1]:8443',
+        tokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+        caFile: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt',
+      },
+    });
+    expect(() => loadConfig({ CORDON_KUBE_TOKEN_FILE: '/run/cordon/token' })).toThrow(
+      /CORDON_KUBE_API_URL: is required/,
+    );
+    try {
+      loadConfig({ CORDON_KUBE_API_URL: 'ftp://kube', CORDON_KUBE_TOKEN: 'hunter2-token' });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ConfigError).message).toContain('CORDON_KUBE_API_URL');
+      expect((err as ConfigError).message).not.toContain('hunter2-token');
+    }
+    expect(() => loadConfig({ CORDON_KUBE_API_URL: 'https://kube.example' })).toThrow(/CORDON_KUBE_TOKEN_FILE/);
   });
 
   it('sizes the case cache from the memory budget, the cgroup limit or 1 GiB; an explicit size wins', () => {

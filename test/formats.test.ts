@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatNamed, normalizeAlert, type AdapterContext, type Normalized } from '../src/alerts/formats';
+import { InventorySchema } from '../src/inventory/schema';
 import { example, FORMAT_CASES, setPath } from './support/formats';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -114,6 +115,7 @@ describe('OCSF Detection Finding', () => {
         rawDigest: DIGEST,
         product: 'Example SIEM',
         findingTypes: ['Unusual Key Usage'],
+        principalAt: 'evidences[0].user',
         userUid: 'AIDAJQABLZS4A3QDU576Q',
         keyId: 'AKIAIOSFODNN7EXAMPLE',
         account: '123456789012',
@@ -154,18 +156,28 @@ describe('OCSF Detection Finding', () => {
     expect(alertOf(normalize(finding, 'ocsf')).identity).toEqual({ provider: 'aws-iam', id: 'AIDAJQABLZS4A3QDU576Q' });
   });
 
-  it('takes the provider from the source over cloud.provider, and refuses a finding with neither', () => {
+  it('takes the provider from the source over cloud.provider; with neither, the principal is unresolved', () => {
     const finding = example('ocsf-detection-finding.json');
     expect(alertOf(normalize(finding, 'ocsf', { provider: 'simulated' })).identity.provider).toBe('simulated');
     finding.cloud.provider = 'GCP';
-    expect(normalize(finding, 'ocsf')).toMatchObject({ outcome: 'unusable', problems: [{ field: 'cloud.provider' }] });
+    expect(alertOf(normalize(finding, 'ocsf')).identity).toEqual({ provider: 'unresolved', id: 'svc-deploy-bot' });
   });
 
-  it('refuses a finding that names no user, and a wrong class', () => {
+  it('refuses a finding that names no principal anywhere, naming where it looked, and a wrong class', () => {
     const finding = example('ocsf-detection-finding.json');
     delete finding.evidences;
     delete finding.actor;
-    expect(normalize(finding, 'ocsf')).toMatchObject({ outcome: 'unusable', problems: [{ field: 'evidences' }] });
+    expect(normalize(finding, 'ocsf')).toMatchObject({
+      outcome: 'unusable',
+      problems: [
+        {
+          field: 'evidences',
+          message: expect.stringMatching(
+            /names no principal: none of evidences\[\]\.user, .*actor\.user.*resources\[\]/,
+          ),
+        },
+      ],
+    });
     expect(normalize({ ...example('ocsf-detection-finding.json'), class_uid: 2003 }, 'ocsf')).toMatchObject({
       outcome: 'invalid',
       problems: [{ field: 'class_uid' }],
@@ -180,6 +192,123 @@ describe('OCSF Detection Finding', () => {
     expect(kindFor(['Privilege Escalation'])).toBe('privilege_escalation');
     expect(kindFor(['Impossible Travel'])).toBe('impossible_travel');
     expect(kindFor(['Something new'])).toBe('anomalous_usage');
+  });
+});
+
+describe('identity resolution through the inventory', () => {
+  const ROLE_ARN = 'arn:aws:iam::123456789012:role/deploy';
+  const inventory = InventorySchema.parse({
+    identities: [
+      { provider: 'aws-iam', id: 'svc-deploy-bot', class: 'long-lived', aliases: ['AIDAJQABLZS4A3QDU576Q'] },
+      { provider: 'aws-iam', id: 'deploy', class: 'ephemeral', aliases: [ROLE_ARN] },
+      { provider: 'openbao', id: 'ci-runner', class: 'ephemeral', aliases: ['ci@example.com'] },
+      { provider: 'simulated', id: 'ci-runner', class: 'ephemeral' },
+      { provider: 'kubernetes', id: 'ci/deploy', class: 'batch', aliases: ['system:serviceaccount:ci:deploy-bot'] },
+    ],
+  });
+  const resolve = (payload: unknown, format?: string, context: Partial<AdapterContext> = {}) => {
+    const result = normalize(payload, format, { inventory, ...context });
+    if (result.outcome !== 'alert') throw new Error(`expected an alert, got ${JSON.stringify(result)}`);
+    return { identity: result.alert.identity, resolution: result.resolution };
+  };
+  // A finding from a SIEM that names no cloud: only the principal, where `place` puts it.
+  const finding = (place: Record<string, unknown>) => {
+    const base = example('ocsf-detection-finding.json');
+    delete base.cloud;
+    delete base.evidences;
+    delete base.actor;
+    return { ...base, ...place };
+  };
+
+  it('resolves an OCSF principal without cloud.provider by an inventory alias to its provider and id', () => {
+    const { identity, resolution } = resolve(finding({ actor: { user: { uid: 'AIDAJQABLZS4A3QDU576Q' } } }), 'ocsf');
+    expect(identity).toEqual({ provider: 'aws-iam', id: 'svc-deploy-bot' });
+    expect(resolution).toMatchObject({ kind: 'resolved', by: 'AIDAJQABLZS4A3QDU576Q' });
+  });
+
+  it.each([
+    ['evidences[].actor.user', { evidences: [{ actor: { user: { name: 'x-unknown', uid: ROLE_ARN } } }] }],
+    ['evidences[].process.user', { evidences: [{ process: { user: { uid: ROLE_ARN } } }] }],
+    ['actor.process.user', { actor: { process: { user: { uid_alt: ROLE_ARN } } } }],
+    ['resources[] of a role type', { resources: [{ type: 'AwsIamRole', uid: ROLE_ARN, role_id: 2 }] }],
+  ])('reads the principal from %s', (_place, place) => {
+    expect(resolve(finding(place), 'ocsf').identity).toEqual({ provider: 'aws-iam', id: 'deploy' });
+  });
+
+  it('prefers the most direct place: evidences[].user over actor.user, a user resource over a bucket', () => {
+    const both = finding({
+      evidences: [{ user: { uid: ROLE_ARN } }],
+      actor: { user: { uid: 'AIDAJQABLZS4A3QDU576Q' } },
+    });
+    expect(resolve(both, 'ocsf').identity.id).toBe('deploy');
+    const resources = finding({
+      resources: [
+        { type: 'AWS::S3::Bucket', uid: 'arn:aws:s3:::bucket' },
+        { type: 'AWS::IAM::User', name: 'svc-deploy-bot' },
+      ],
+    });
+    expect(resolve(resources, 'ocsf').identity).toEqual({ provider: 'aws-iam', id: 'svc-deploy-bot' });
+  });
+
+  it('leaves a principal no inventory identity knows unresolved, saying what to do', () => {
+    const { identity, resolution } = resolve(finding({ actor: { user: { name: 'svc-nobody' } } }), 'ocsf');
+    expect(identity).toEqual({ provider: 'unresolved', id: 'svc-nobody' });
+    expect(resolution).toMatchObject({
+      kind: 'unresolved',
+      reason:
+        'no identity system is known for principal svc-nobody: add it to the inventory with its provider (or as an alias of the identity it is)',
+    });
+  });
+
+  it('refuses to guess between two identities: the principal stays unresolved and the reason names both', () => {
+    const { identity, resolution } = resolve(finding({ actor: { user: { name: 'ci-runner' } } }), 'ocsf');
+    expect(identity).toEqual({ provider: 'unresolved', id: 'ci-runner' });
+    expect(resolution.kind === 'unresolved' && resolution.reason).toBe(
+      'principal ci-runner is ambiguous: it names 2 identities in the inventory (openbao:ci-runner, simulated:ci-runner), and Cordon does not guess; keep the id or alias on one of them only',
+    );
+    // Two names of one user that point at two identities are just as ambiguous.
+    const split = resolve(
+      finding({ actor: { user: { name: 'svc-deploy-bot', email_addr: 'ci@example.com' } } }),
+      'ocsf',
+    );
+    expect(split.resolution).toMatchObject({ kind: 'unresolved', reason: expect.stringContaining('is ambiguous') });
+  });
+
+  it('with an identity system named, looks there only: an alias of that system, never of another', () => {
+    const aws = example('ocsf-detection-finding.json');
+    aws.evidences[0].user = { name: ROLE_ARN };
+    expect(resolve(aws, 'ocsf')).toMatchObject({
+      identity: { provider: 'aws-iam', id: 'deploy' },
+      resolution: { kind: 'named', alias: ROLE_ARN },
+    });
+    aws.evidences[0].user = { name: 'ci@example.com' };
+    expect(resolve(aws, 'ocsf').resolution).toEqual({
+      kind: 'named',
+      identity: { provider: 'aws-iam', id: 'ci@example.com' },
+    });
+  });
+
+  it('resolves a Falco service account listed under its username, and a native alert that says unresolved', () => {
+    expect(resolve(example('falco-k8s-audit.json'), 'falco').identity).toEqual({
+      provider: 'kubernetes',
+      id: 'ci/deploy',
+    });
+    const native = { ...example('secret-leak.json'), identity: { provider: 'unresolved', id: ROLE_ARN } };
+    expect(resolve(native).identity).toEqual({ provider: 'aws-iam', id: 'deploy' });
+  });
+
+  it('refuses an inventory where one alias names two identities, naming the field', () => {
+    const parsed = InventorySchema.safeParse({
+      identities: [
+        { provider: 'aws-iam', id: 'a', class: 'batch', aliases: ['shared@example.com'] },
+        { provider: 'openbao', id: 'b', class: 'batch', aliases: ['a', 'shared@example.com'] },
+      ],
+    });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error!.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['identities.1.aliases.0', '"a" already names aws-iam:a: an alias must name one identity only'],
+      ['identities.1.aliases.1', '"shared@example.com" already names aws-iam:a: an alias must name one identity only'],
+    ]);
   });
 });
 

@@ -42,7 +42,7 @@ describe('the plan table', () => {
     expect(lines.slice(0, 3)).toEqual([
       'rule      high-confidence-compromise',
       'identity  simulated:svc-deploy-bot (known; long-lived, production, criticality high)',
-      expect.stringMatching(/^policy {4}2026-11-22\.1 \(sha256:[0-9a-f]{12}\)$/),
+      expect.stringMatching(/^policy {4}2026-12-07\.1 \(sha256:[0-9a-f]{12}\)$/),
     ]);
   });
 

@@ -47,6 +47,16 @@ describe('the default policy', () => {
     expect(planFor('never-heard-of-it', { confidence: 0.9 }).identity.known).toBe(false);
   });
 
+  it('plans only what GitHub can do for a GitHub identity: observe, then a revoke two people approve', () => {
+    const alert = makeAlert({ identity: { provider: 'github', id: 'acme/website/secret-scanning/42' } });
+    const p = plan(alert, findIdentity(inventory, alert.identity), policy);
+    expect(p.rule).toBe('github-token-revoke-with-approval');
+    expect(stageNames(p)).toEqual(['observe', 'revoke']);
+    expect(p.stages[1]).toMatchObject({ requiresApproval: true, approvers: { required: 2 } });
+    // Other providers never match it.
+    expect(planFor('never-heard-of-it', { confidence: 0.9 }).rule).toBe('unknown-identity-contain-only');
+  });
+
   it('gates isolation of an identity many services depend on, by its consumers count', () => {
     const p = planFor('shared-reporting-key', { confidence: 0.9, severity: 'high' });
     expect(p.reasons.join('\n')).toContain('guard "wide-blast-radius"');

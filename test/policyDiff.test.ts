@@ -133,7 +133,7 @@ describe('cordon policy diff', () => {
     const result = await diff(POLICY, CHANGED, '--alerts', ALERTS, '--inventory', INVENTORY);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(
-      `${POLICY} (2026-11-22.1) → ${CHANGED} (2026-11-22.1): 2 of 8 alert(s) plan differently`,
+      `${POLICY} (2026-12-07.1) → ${CHANGED} (2026-12-07.1): 2 of 8 alert(s) plan differently`,
     );
     expect(result.stdout).toContain(
       [

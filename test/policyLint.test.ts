@@ -156,6 +156,22 @@ ${FALLBACK}`,
     );
   });
 
+  it('counts providers in shadowing: a rule for one provider shadows only rules for the same providers', () => {
+    const text = policyWith(`  - name: github-any
+    when: { providers: [github, gitlab] }
+    stages: [{ stage: observe }]
+  - name: github-leak
+    when: { providers: [github], kinds: [secret_leak] }
+    stages: [{ stage: observe }]
+  - name: any-leak
+    when: { kinds: [secret_leak] }
+    stages: [{ stage: observe }]
+`);
+    expect(brief(lintPolicyText(text))).toEqual([
+      { ...positionOf(text, 'name: github-leak'), severity: 'error', check: 'shadowed-rule' },
+    ]);
+  });
+
   it('reports stages out of order or repeated, at the stage, even beside other schema errors', () => {
     const text = policyWith(`  - name: backwards
     when: { minConfidence: 0.5 }

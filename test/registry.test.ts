@@ -19,6 +19,8 @@ describe('the connector registry', () => {
         credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
       },
       postgres: { url: 'postgres://127.0.0.1:1/none' },
+      kubernetes: { server: 'https://127.0.0.1:1', token: 'unused' },
+      github: { apiUrl: 'http://127.0.0.1:1', token: 'unused' },
     };
     for (const [name, make] of Object.entries(CONNECTOR_FACTORIES)) {
       const connector = make({ db: unusedDb, settings });

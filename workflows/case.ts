@@ -235,7 +235,8 @@ export class Case {
 
   /** Takes the opening activity's answer: context, and the identity as found. */
   opened(opening: CaseOpening): void {
-    this.useContext({ policy: opening.policy, record: opening.record });
+    const { policy, record, unresolved } = opening;
+    this.useContext({ policy, record, ...(unresolved !== undefined && { unresolved }) });
     if ('snapshot' in opening.reading) this.status.snapshot ??= opening.reading.snapshot;
   }
 

@@ -10,6 +10,7 @@ import { PLAYBOOK } from './stages';
 import { sealCase } from './auditTrail';
 import { bookkeeping } from './steps';
 import { errorText } from '../src/domain/errors';
+import { isUnresolved, unresolvedReason } from '../src/domain/unresolved';
 
 // A case that could not open tries again after this.
 const OPEN_RETRY = '1 minute';
@@ -69,7 +70,12 @@ async function runPlaybook(c: Case): Promise<void> {
       c.complete(stage.stage);
       replan(c);
     }
-    if (c.status.outcome === 'active' && !c.falsePositive) c.setStage('contained', 'contained');
+    if (c.status.outcome === 'active' && !c.falsePositive) {
+      // An unresolved principal only observes: a human must say which identity it is.
+      if (isUnresolved(c.identity))
+        c.needsAttention(c.context?.unresolved ?? unresolvedReason(c.identity.id));
+      else c.setStage('contained', 'contained');
+    }
   } finally {
     // A request carried from the last run that the playbook stopped short of is no longer open.
     c.gate.withdrawCarried();

@@ -68,6 +68,16 @@ export interface ConnectorSettings {
     credentials?: { accessKeyId: string; secretAccessKey: string };
   };
   postgres?: { url: string };
+  /**
+   * A Kubernetes API server (`https://host:port`): Cordon's bearer token as a value or a file (a
+   * file is re-read on every call, as projected tokens rotate), and the server's CA bundle.
+   */
+  kubernetes?: { server: string; token?: string; tokenFile?: string; caFile?: string };
+  /**
+   * GitHub's REST API (`https://api.github.com`, or GitHub Enterprise Server's `/api/v3`) and a
+   * GitHub App installation token or fine-grained PAT with the permissions the README lists.
+   */
+  github?: { apiUrl: string; token: string };
   /** Injected unreliability of the simulated provider (chaos runs); absent = reliable. */
   simulated?: TransientFaults;
   /**

@@ -10,10 +10,11 @@ import { connectClient } from '../client/connect';
 import { loadConfig, type Config } from '../config';
 import { openDatabase, type Database } from '../db';
 import { EvidenceStore } from '../evidence/store';
-import { acceptAlert, readAlertBody, refused, type AlertDelivery } from '../intake/acceptAlert';
+import { acceptAlert, readDelivery, refused, type AlertDelivery } from '../intake/acceptAlert';
 import type { IntakeAnswer } from '../intake/answers';
 import { bodyTooLarge } from '../intake/body';
 import { createLogger } from '../log';
+import { loadInventory } from '../policy/load';
 import { formatOption, listProblems } from './commands';
 import { ExitCode, UsageError } from './errors';
 import { printJson, readInputUpTo } from './io';
@@ -53,10 +54,13 @@ async function throughService(url: string, { raw, format, shadow }: AlertDeliver
   return { status: res.status, body };
 }
 
-// The pipeline here: a refusal needs neither Temporal nor the store; the store is opened only for large evidence.
+// The pipeline here: a refusal needs neither Temporal nor the store; the store is opened only for
+// large evidence. The inventory is the worker's file; which connectors the worker has is not known here.
 async function inThisProcess(config: Config, delivery: AlertDelivery): Promise<IntakeAnswer> {
-  const reading = readAlertBody(delivery);
-  if (reading.outcome === 'refused') return refused(undefined, reading);
+  const log = createLogger('warn', pino.destination(2));
+  const identities = { inventory: () => loadInventory(config.CORDON_INVENTORY_FILE) };
+  const read = readDelivery(delivery, { identities, log });
+  if (read.reading.outcome === 'refused') return refused(undefined, read.reading);
   let db: Promise<Database> | undefined;
   const store = () =>
     (db ??= openDatabase({
@@ -72,10 +76,11 @@ async function inThisProcess(config: Config, delivery: AlertDelivery): Promise<I
         client,
         taskQueue: config.CORDON_TASK_QUEUE,
         searchAttributes: config.CORDON_SEARCH_ATTRIBUTES,
-        log: createLogger('warn', pino.destination(2)),
+        log,
         evidence: new EvidenceStore(store, config.CORDON_EVIDENCE_INLINE_BYTES),
+        identities,
       },
-      reading,
+      read,
     );
   } finally {
     await client.connection.close();

@@ -6,7 +6,7 @@ import { compareWithHistory, entriesFromHistories } from '../audit/rebuild';
 import { connectClient } from '../client/connect';
 import { loadConfig } from '../config';
 import { canonicalJson } from '../digest';
-import { findIdentity } from '../inventory';
+import { findIdentity, type Inventory } from '../inventory';
 import { loadInventory, loadPolicy } from '../policy/load';
 import { plan } from '../policy/plan';
 import { statusQuery } from '../../workflows/definitions';
@@ -27,12 +27,16 @@ export function formatOption(name: string | undefined): AlertFormat | undefined 
   return format;
 }
 
-/** The alert in a file, read as the intake reads a body (`readAlertBody`), so a file behaves as if posted. */
-export const validAlert = (file: string, formatName?: string) => alertFromBytes(readInput(file), file, formatName);
+/**
+ * The alert in a file, read as the intake reads a body (`readAlertBody`), so a file behaves as if
+ * posted; its principal resolved through `inventory`, when given.
+ */
+export const validAlert = (file: string, formatName?: string, inventory?: Inventory) =>
+  alertFromBytes(readInput(file), file, formatName, inventory);
 
 /** The alert these bytes hold, in any supported format; `label` names them in errors. */
-export function alertFromBytes(raw: Buffer, label: string, formatName?: string): Alert {
-  const reading = readAlertBody({ raw, format: formatOption(formatName), headers: {} });
+export function alertFromBytes(raw: Buffer, label: string, formatName?: string, inventory?: Inventory): Alert {
+  const reading = readAlertBody({ raw, format: formatOption(formatName), headers: {} }, inventory);
   if (reading.outcome === 'ignored') throw new UsageError(`${label} opens no containment: ${reading.reason}`);
   if (reading.outcome === 'refused')
     throw new UsageError(`${reading.error} in ${label}:\n${listProblems(reading.problems)}`);
@@ -41,13 +45,20 @@ export function alertFromBytes(raw: Buffer, label: string, formatName?: string):
 
 /** `plan ALERT.json [--format F]`: the plan the policy gives, without Temporal. */
 export function planAlert(file: string, format: string | undefined, policyFile: string, inventoryFile: string) {
-  const alert = validAlert(file, format);
-  return plan(alert, findIdentity(loadInventory(inventoryFile), alert.identity), loadPolicy(policyFile));
+  const inventory = loadInventory(inventoryFile);
+  const alert = validAlert(file, format, inventory);
+  return plan(alert, findIdentity(inventory, alert.identity), loadPolicy(policyFile));
 }
 
 /** `status ID`. */
-export const showStatus = (workflowId: string) => (client: Client) =>
-  client.workflow.getHandle(workflowId).query(statusQuery);
+export const showStatus = (workflowId: string) => async (client: Client) => {
+  const { identity, stage, outcome, attention, ...rest } = await client.workflow
+    .getHandle(workflowId)
+    .query(statusQuery);
+  // Said on stderr too, where a person reads it; on stdout it comes right after the outcome.
+  if (attention) process.stderr.write(`cordon: ${workflowId} needs attention: ${attention}\n`);
+  return { identity, stage, outcome, ...(attention !== undefined && { attention }), ...rest };
+};
 
 /** `audit list|export|verify|rebuild`: read the store where it can be read safely. */
 export function audit(

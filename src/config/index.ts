@@ -114,12 +114,24 @@ export const ConfigSchema = z.object({
   // calls fails transiently, and each waits up to the given latency. Off by default.
   CORDON_SIMULATED_FAULT_RATE: z.coerce.number().min(0).max(1).default(0),
   CORDON_SIMULATED_LATENCY_MS: z.coerce.number().int().min(0).max(10_000).default(0),
+  CORDON_GITHUB_API_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).default('https://api.github.com')),
+  CORDON_GITHUB_TOKEN: optionalText,
   CORDON_PG_CONNECTOR_URL: optionalText.pipe(
     z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
       .optional(),
   ),
+  // The Kubernetes API server and Cordon's credentials there; inside a pod with none of these set,
+  // the pod's own service account is used (KUBERNETES_SERVICE_HOST/PORT and its mounted files).
+  CORDON_KUBE_API_URL: optionalText.pipe(
+    z.url({ protocol: /^https?$/, error: 'must be an https:// (or http://) URL' }).optional(),
+  ),
+  CORDON_KUBE_TOKEN: optionalText,
+  CORDON_KUBE_TOKEN_FILE: optionalText,
+  CORDON_KUBE_CA_FILE: optionalText,
+  KUBERNETES_SERVICE_HOST: optionalText,
+  KUBERNETES_SERVICE_PORT: port(443),
 });
 
 /** The validated configuration, with the data directory made absolute. */
@@ -138,7 +150,9 @@ const SECRET_VARIABLES = new Set([
   'DATABASE_URL',
   'CORDON_MIGRATION_DATABASE_URL',
   'CORDON_AUDIT_TOKEN',
+  'CORDON_GITHUB_TOKEN',
   'CORDON_NOTIFY_WEBHOOK_URL',
+  'CORDON_KUBE_TOKEN',
   'CORDON_OPENBAO_TOKEN',
   'CORDON_PAYLOAD_KEYS',
   'CORDON_PG_CONNECTOR_URL',
@@ -165,6 +179,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const data = parsed.data;
+  checkKubernetes(data);
   return {
     ...data,
     CORDON_DATA_DIR: path.resolve(data.CORDON_DATA_DIR),
@@ -173,6 +188,45 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     CORDON_SOURCES_FILE: data.CORDON_SOURCES_FILE && path.resolve(data.CORDON_SOURCES_FILE),
     CORDON_APPROVERS_FILE: data.CORDON_APPROVERS_FILE && path.resolve(data.CORDON_APPROVERS_FILE),
   };
+}
+
+/** Where an in-cluster pod finds its own service account's token and the cluster's CA. */
+export const IN_CLUSTER = {
+  tokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+  caFile: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt',
+};
+
+const KUBE_CREDENTIALS = ['CORDON_KUBE_TOKEN', 'CORDON_KUBE_TOKEN_FILE', 'CORDON_KUBE_CA_FILE'] as const;
+
+/** Kubernetes credentials without a server, or a server without a token, name what is missing. */
+function checkKubernetes(data: z.infer<typeof ConfigSchema>): void {
+  const given = KUBE_CREDENTIALS.filter((name) => data[name] !== undefined);
+  if (!data.CORDON_KUBE_API_URL && given.length) {
+    throw new ConfigError([
+      { variable: 'CORDON_KUBE_API_URL', problem: `is required when ${given.join(', ')} is set` },
+    ]);
+  }
+  if (data.CORDON_KUBE_API_URL && !data.CORDON_KUBE_TOKEN && !data.CORDON_KUBE_TOKEN_FILE) {
+    throw new ConfigError([
+      { variable: 'CORDON_KUBE_TOKEN_FILE', problem: 'is required with CORDON_KUBE_API_URL (or CORDON_KUBE_TOKEN)' },
+    ]);
+  }
+}
+
+/** The Kubernetes connector's settings: explicit, in-cluster when only the pod's environment says so, else none. */
+function kubernetesSettings(config: Config): ConnectorSettings['kubernetes'] {
+  if (config.CORDON_KUBE_API_URL) {
+    return {
+      server: config.CORDON_KUBE_API_URL,
+      token: config.CORDON_KUBE_TOKEN,
+      tokenFile: config.CORDON_KUBE_TOKEN_FILE,
+      caFile: config.CORDON_KUBE_CA_FILE,
+    };
+  }
+  const host = config.KUBERNETES_SERVICE_HOST;
+  if (!host) return undefined;
+  const server = `https://${host.includes(':') ? `[${host}]` : host}:${config.KUBERNETES_SERVICE_PORT}`;
+  return { server, ...IN_CLUSTER };
 }
 
 /** Where the audit's signing key, public key and checkpoints live (defaults under the data dir). */
@@ -224,6 +278,10 @@ export function connectorSettings(config: Config): ConnectorSettings {
     };
   }
   if (config.CORDON_PG_CONNECTOR_URL) settings.postgres = { url: config.CORDON_PG_CONNECTOR_URL };
+  const kubernetes = kubernetesSettings(config);
+  if (kubernetes) settings.kubernetes = kubernetes;
+  if (config.CORDON_GITHUB_TOKEN)
+    settings.github = { apiUrl: config.CORDON_GITHUB_API_URL, token: config.CORDON_GITHUB_TOKEN };
   if (config.CORDON_SIMULATED_FAULT_RATE || config.CORDON_SIMULATED_LATENCY_MS) {
     settings.simulated = {
       faultRate: config.CORDON_SIMULATED_FAULT_RATE,

@@ -33,6 +33,8 @@ export type SnapshotReading = { snapshot: IdentitySnapshot } | { unavailable: st
 export interface ContainmentContext {
   policy: Policy;
   record?: InventoryIdentity;
+  /** For an `unresolved` principal: why no identity system is known for it (what the case asks a human). */
+  unresolved?: string;
 }
 
 /** What a case's opening activity hands back: its context and the identity as found. */

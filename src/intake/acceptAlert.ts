@@ -1,13 +1,15 @@
 // The intake's pipeline for one alert, whoever carried it: `POST /v1/alerts` runs it after
 // authentication and rate limits, `cordon alert send` runs it on a file. Decoding, validation,
-// secret fingerprinting, large-evidence storage, the handover to Temporal and the metrics are
-// here once, so a file behaves exactly as it would if posted.
+// principal resolution and warnings, secret fingerprinting, large-evidence storage, the handover
+// to Temporal and the metrics are here once, so a file behaves exactly as it would if posted.
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { normalizeAlert, type AlertFormat, type FormatName } from '../alerts/formats';
 import type { Alert, FieldProblem, IdentityRef } from '../alerts/schema';
 import { submitAlert, type Submission } from '../client/submitAlert';
 import type { ContainmentContext } from '../domain/case';
+import type { Resolution } from '../inventory/resolve';
+import type { Inventory } from '../inventory/schema';
 import { evidenceReferenceIn, type EvidenceStore } from '../evidence/store';
 import type { Logger } from '../log';
 import { redactAlert } from '../secrets';
@@ -17,6 +19,7 @@ import { decodeJsonBody } from './body';
 import { deliveryIdOf, type DeliveryLedger } from './deliveries';
 import type { IntakeMetrics, RejectReason } from './metrics';
 import type { Source } from './sources';
+import { inventoryNow, warningsFor, type IdentityDirectory, type IntakeWarning } from './warnings';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -54,6 +57,8 @@ export interface AlertPipelineDeps {
   caseContext?: CaseContextSource;
   /** Webhook deliveries already accepted: a replay is refused. */
   deliveries?: DeliveryLedger;
+  /** The worker's inventory and connectors: principals are resolved, and answers warn. */
+  identities?: IdentityDirectory;
 }
 
 /** Why an alert is refused: the answer's status, error and fields, and the metrics' reason. */
@@ -68,7 +73,7 @@ export interface Refusal {
 
 /** A body read as an alert: a native alert (with the payload it came from), an event that opens nothing, or a refusal. */
 export type AlertReading =
-  | { outcome: 'alert'; format: FormatName; alert: Alert; payload: unknown }
+  | { outcome: 'alert'; format: FormatName; alert: Alert; resolution: Resolution; payload: unknown }
   | { outcome: 'ignored'; format: FormatName; reason: string }
   | Refusal;
 
@@ -95,12 +100,15 @@ export function refused(metrics: IntakeMetrics | undefined, r: Refusal): IntakeA
 
 const sha256 = (raw: Buffer) => `sha256:${createHash('sha256').update(raw).digest('hex')}`;
 
-/** Decodes and validates a body in its format (named or detected): no side effects, nothing counted. */
-export function readAlertBody({ raw, format, source, headers }: AlertDelivery): AlertReading {
+/**
+ * Decodes and validates a body in its format (named or detected), resolving its principal through
+ * `inventory` when given: no side effects, nothing counted.
+ */
+export function readAlertBody({ raw, format, source, headers }: AlertDelivery, inventory?: Inventory): AlertReading {
   const decoded = decodeJsonBody(raw);
   if (!decoded.ok)
     return refusal(400, format?.name ?? 'unknown', decoded.reason, 'body is not usable JSON', [decoded.problem]);
-  const context = { source: source?.name, provider: source?.provider, headers, rawDigest: sha256(raw) };
+  const context = { source: source?.name, provider: source?.provider, headers, rawDigest: sha256(raw), inventory };
   const normalized = normalizeAlert(decoded.value, context, format);
   const name = normalized.format;
   if (normalized.outcome === 'invalid')
@@ -117,14 +125,29 @@ export function readAlertBody({ raw, format, source, headers }: AlertDelivery): 
   return { ...normalized, payload: decoded.value };
 }
 
+/** A delivery read with the worker's inventory as it is now (absent when it cannot be read). */
+export interface DeliveryRead {
+  inventory?: Inventory;
+  reading: AlertReading;
+}
+
+/** Reads a delivery (`readAlertBody`) with the worker's inventory as it is now. */
+export function readDelivery(
+  delivery: AlertDelivery,
+  { identities, log }: Pick<AlertPipelineDeps, 'identities' | 'log'>,
+): DeliveryRead {
+  const inventory = inventoryNow(identities, log);
+  return { inventory, reading: readAlertBody(delivery, inventory) };
+}
+
 /**
- * Runs one delivery through the pipeline and answers it as the intake does. `reading` is the
- * delivery's `readAlertBody`, when the caller already has it.
+ * Runs one delivery through the pipeline and answers it as the intake does. `read` is the
+ * delivery's `readDelivery`, when the caller already has it.
  */
 export async function acceptAlert(
   delivery: AlertDelivery,
   deps: AlertPipelineDeps,
-  reading: AlertReading = readAlertBody(delivery),
+  { inventory, reading }: DeliveryRead = readDelivery(delivery, deps),
 ): Promise<IntakeAnswer> {
   if (reading.outcome === 'refused') return refused(deps.metrics, reading);
   const { format } = reading;
@@ -140,8 +163,11 @@ export async function acceptAlert(
   if (replayed)
     return refused(deps.metrics, refusal(409, format, 'replayed', 'delivery refused as a replay', [replayed]));
   deps.metrics?.receivedAlert(format);
+  const shadowed = delivery.shadow ? { ...reading.alert, shadow: true } : reading.alert;
+  const known = { inventory: inventory !== undefined, providers: deps.identities?.providers };
+  const warnings = warningsFor(shadowed, reading.resolution, known);
   // Redacted before it is stored: the evidence table must hold no more secrets than history.
-  let alert = await redactAlert(delivery.shadow ? { ...reading.alert, shadow: true } : reading.alert);
+  let alert = await redactAlert(shadowed);
   try {
     alert = (await deps.evidence?.offload(alert)) ?? alert;
   } catch (err) {
@@ -149,15 +175,14 @@ export async function acceptAlert(
     deps.log.error({ err, alertId: alert.id }, 'alert evidence not stored');
     return failedHandoverAnswer(503, { workflowId: caseWorkflowId(alert), alertId: alert.id }, 'store');
   }
-  return handOver(alert, format, delivery, deps);
+  return handOver({ alert, format, warnings }, delivery, deps);
 }
 
 const sourceKey = (source: Source | undefined) => source?.name ?? '(anonymous)';
 
 // Temporal takes the alert, or the answer says why not; never a 2xx for an alert it did not take.
 async function handOver(
-  alert: Alert,
-  format: FormatName,
+  { alert, format, warnings }: { alert: Alert; format: FormatName; warnings: IntakeWarning[] },
   { source, headers, respondAsync = false }: AlertDelivery,
   deps: AlertPipelineDeps,
 ): Promise<IntakeAnswer> {
@@ -181,8 +206,11 @@ async function handOver(
         ?.accept(sourceKey(source), deliveryId)
         .catch((err: Error) => log.warn({ err: err.message }, 'delivery id not recorded'));
     deps.metrics?.acceptedAlert(format, submission.disposition);
-    log.info({ alertId: alert.id, format, ...submission }, 'alert accepted');
-    return handedOverAnswer({ ...submission, alertId: alert.id }, format, respondAsync);
+    warnings.forEach((w) => deps.metrics?.warned(w.code));
+    log.info({ alertId: alert.id, format, ...submission, warnings: warnings.map((w) => w.code) }, 'alert accepted');
+    // Still 2xx: the alert is durable in its case; the warnings say what that case cannot do.
+    const answer = { ...submission, alertId: alert.id, ...(warnings.length && { warnings }) };
+    return handedOverAnswer(answer, format, respondAsync);
   } catch (err) {
     const { status, reason } = handoverFailure(err);
     deps.metrics?.rejectedAlert(format, reason);
@@ -192,7 +220,11 @@ async function handOver(
 }
 
 // 200 (202 `pending`) with the disposition, or 429 when the case shed the alert.
-function handedOverAnswer(answer: Submission & { alertId: string }, format: FormatName, respondAsync: boolean) {
+function handedOverAnswer(
+  answer: Submission & { alertId: string; warnings?: IntakeWarning[] },
+  format: FormatName,
+  respondAsync: boolean,
+) {
   const preference = respondAsync ? { 'preference-applied': 'respond-async' } : undefined;
   if (answer.disposition === 'shed') {
     const shed = shedAnswer(answer);

@@ -1,5 +1,10 @@
-import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { AttentionCategory } from '../domain/attention';
 import type { Logger } from '../log';
+import type { WarningCode } from './warnings';
+
+// How long a scrape waits for Temporal's count of cases needing attention.
+const ATTENTION_TIMEOUT_MS = 2_000;
 
 /** Why the intake refused an alert: the `reason` label of `cordon_alerts_rejected_total`. */
 export type RejectReason =
@@ -48,13 +53,30 @@ export class IntakeMetrics {
     registers: [this.registry],
   });
 
+  private readonly warnings = new Counter({
+    name: 'cordon_alert_warnings_total',
+    help: 'Alerts accepted with a warning, by its code (unresolved-identity, no-connector, not-in-inventory)',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
+
+  private readonly attention = new Gauge({
+    name: 'cordon_cases_needing_attention',
+    help: 'Open cases that need a human, by reason category (absent when Temporal could not be asked)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+
   /**
    * @param workerMetricsUrl where the Temporal runtime serves the worker's metrics (its
    * Prometheus exporter on loopback); appended to `/metrics` so one scrape sees both.
+   * @param countAttention counts the open cases needing attention by category (Temporal's
+   * visibility); without it the gauge is left out.
    */
   constructor(
     private readonly workerMetricsUrl?: string,
     private readonly logger?: Logger,
+    private readonly countAttention?: (deadline: AbortSignal) => Promise<Map<AttentionCategory, number>>,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'cordon_' });
   }
@@ -71,9 +93,29 @@ export class IntakeMetrics {
   rejectedAlert(format: string, reason: RejectReason) {
     this.rejected.inc({ format, reason });
   }
+  warned(code: WarningCode) {
+    this.warnings.inc({ code });
+  }
+
+  // A count Temporal did not give in time is left out, never shown stale or as zero.
+  private async refreshAttention(): Promise<void> {
+    if (!this.countAttention) return;
+    this.attention.reset();
+    const deadline = AbortSignal.timeout(ATTENTION_TIMEOUT_MS);
+    const late = new Promise<never>((_, reject) =>
+      deadline.addEventListener('abort', () => reject(new Error('visibility did not answer in time'))),
+    );
+    try {
+      const counts = await Promise.race([this.countAttention(deadline), late]);
+      for (const [reason, count] of counts) this.attention.set({ reason }, count);
+    } catch (err) {
+      this.logger?.warn({ err: (err as Error).message }, 'cases needing attention not counted');
+    }
+  }
 
   /** Prometheus text: Cordon's own metrics, then the worker's. */
   async text(): Promise<string> {
+    await this.refreshAttention();
     const own = await this.registry.metrics();
     if (!this.workerMetricsUrl) return own;
     try {

@@ -18,7 +18,9 @@ import { loadPolicy } from '../policy/load';
 import type { Policy } from '../policy/schema';
 import { codecRoutes, type CodecRouteDeps } from './codecRoutes';
 import { RateLimiter } from './rateLimit';
+import { casesNeedingAttention } from './attention';
 import { IntakeMetrics, type RejectReason } from './metrics';
+import type { IdentityDirectory } from './warnings';
 import type { Source } from './sources';
 
 /** What the intake needs: a Temporal client and where workflows run. */
@@ -54,6 +56,8 @@ export interface IntakeDeps {
   slackTeamId?: string;
   /** Serves `/codec/decode|encode` for the Web UI when payloads are encrypted. */
   codec?: CodecRouteDeps;
+  /** The worker's inventory and connectors: principals are resolved, and answers warn. */
+  identities?: IdentityDirectory;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -129,8 +133,13 @@ export function buildIntake({
   slackSigningSecret,
   slackTeamId,
   codec,
+  identities,
 }: IntakeDeps) {
-  const metrics = new IntakeMetrics(workerMetricsUrl, logger);
+  // Cases are counted by their search attributes: none registered, nothing to count.
+  const countAttention = searchAttributes
+    ? (deadline: AbortSignal) => casesNeedingAttention(client, deadline)
+    : undefined;
+  const metrics = new IntakeMetrics(workerMetricsUrl, logger, countAttention);
   const refuse = (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -199,7 +208,17 @@ export function buildIntake({
   const deliveries = new DeliveryLedger(db);
   const evidence = db && new EvidenceStore(db, evidenceInlineBytes);
   app.register(
-    alertRoutes({ client, taskQueue, searchAttributes, sources, metrics, caseContext, deliveries, evidence }),
+    alertRoutes({
+      client,
+      taskQueue,
+      searchAttributes,
+      sources,
+      metrics,
+      caseContext,
+      deliveries,
+      evidence,
+      identities,
+    }),
   );
   const limiter = new RateLimiter();
   app.register(decisionRoutes({ client, db, approvers, logger, limiter }));

@@ -24,14 +24,40 @@ export const InventoryIdentity = z
     owner: z.string().min(1).optional(),
     consumers: z.array(z.string()).default([]),
     description: z.string().optional(),
+    /**
+     * Other names alerts give this identity: ARNs, uids, emails, `system:serviceaccount:ns:name`.
+     * An alert that names the principal without its identity system is resolved through them.
+     */
+    aliases: z.array(z.string().min(1).max(512)).max(100).optional(),
   })
   .strict();
 export type InventoryIdentity = z.infer<typeof InventoryIdentity>;
+
+// An alias names one identity only: one already taken (as another identity's alias or id) would
+// make resolution guess.
+function checkAliases(identities: InventoryIdentity[], ctx: z.RefinementCtx): void {
+  const owners = new Map<string, string>();
+  identities.forEach((i) => owners.set(i.id, `${i.provider}:${i.id}`));
+  identities.forEach((identity, index) => {
+    const self = `${identity.provider}:${identity.id}`;
+    identity.aliases?.forEach((alias, position) => {
+      const owner = owners.get(alias);
+      if (owner !== undefined && owner !== self)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['identities', index, 'aliases', position],
+          message: `"${alias}" already names ${owner}: an alias must name one identity only`,
+        });
+      else owners.set(alias, self);
+    });
+  });
+}
 
 /** The inventory file: every identity Cordon knows attributes for. */
 export const InventorySchema = z
   .object({
     identities: z.array(InventoryIdentity).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine(({ identities }, ctx) => checkAliases(identities, ctx));
 export type Inventory = z.infer<typeof InventorySchema>;

@@ -16,6 +16,7 @@ import { firstMismatch, observeCase, reachedBy, type Mismatch, type Reached } fr
 import type { Expectation } from './schema';
 import { settle } from './settle';
 import { caseOf, playStep, StepFailed, type TestRun } from './timeline';
+import { UNRESOLVED_PROVIDER } from '../domain/unresolved';
 
 /** How one test ended: `failure` says at which step (its line), what was expected and what happened. */
 export interface TestResult {
@@ -37,7 +38,8 @@ const NONE: Reached = { rules: [], guards: [] };
 function providersOf(file: LoadedFile): string[] {
   const named = file.tests.flatMap((t) => t.steps.flatMap((s) => ('alert' in s ? [s.alert.identity.provider] : [])));
   const listed = loadInventory(file.inventoryFile).identities.map((i) => i.provider);
-  return [...new Set([...named, ...listed])].filter((p) => p !== 'simulated');
+  // An unresolved principal has no identity system to stand in for: its case only observes.
+  return [...new Set([...named, ...listed])].filter((p) => p !== 'simulated' && p !== UNRESOLVED_PROVIDER);
 }
 
 // Every test starts from an empty store (migrations kept): no audit, decision, fault or identity

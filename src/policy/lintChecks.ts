@@ -72,6 +72,7 @@ export function implies(narrow: Match, broad: Match): boolean {
   const narrowKnown = narrow.known ?? (IDENTITY_FIELDS.some((f) => narrow[f] !== undefined) ? true : undefined);
   return (
     subset(narrow.kinds, broad.kinds) &&
+    subset(narrow.providers, broad.providers) &&
     (broad.minSeverity === undefined || rank(narrow.minSeverity) >= rank(broad.minSeverity)) &&
     (broad.minConfidence === undefined || (narrow.minConfidence ?? 0) >= broad.minConfidence) &&
     (broad.confidenceBelow === undefined ||

@@ -1,6 +1,7 @@
 // Pure and deterministic: workflows call `plan` directly.
 import type { Alert, IdentityRef } from '../alerts/schema';
 import { digestOf } from '../digest';
+import { isUnresolved } from '../domain/unresolved';
 import type { InventoryIdentity } from '../inventory/schema';
 import type { ApprovalSettings, Match, Policy, StageRule } from './schema';
 import { IRREVERSIBLE_STAGES, STAGE_ORDER, type StageName } from './stages';
@@ -54,6 +55,7 @@ function matches(when: Match, alert: Alert, identity: InventoryIdentity | undefi
   const known = identity !== undefined;
   return (
     (when.kinds === undefined || when.kinds.includes(alert.kind)) &&
+    (when.providers === undefined || when.providers.includes(alert.identity.provider)) &&
     (when.minSeverity === undefined || SEVERITY_RANK[alert.severity] >= SEVERITY_RANK[when.minSeverity]) &&
     (when.minConfidence === undefined || alert.confidence >= when.minConfidence) &&
     (when.confidenceBelow === undefined || alert.confidence < when.confidenceBelow) &&
@@ -83,11 +85,14 @@ export function policyDigest(policy: Policy): string {
 /** Decides which stages run for `alert` on `identity` (undefined = not in the inventory). */
 export function plan(alert: Alert, identity: InventoryIdentity | undefined, policy: Policy): Plan {
   const reasons: string[] = [];
-  const rule = policy.rules.find((r) => matches(r.when, alert, identity));
+  // No identity system is known for the principal: nothing could act on it, whatever a rule says.
+  const unresolved = isUnresolved(alert.identity);
+  const rule = unresolved ? undefined : policy.rules.find((r) => matches(r.when, alert, identity));
   const chosen: StageRule[] = rule?.stages ?? [
     { stage: 'observe', approval: 'auto', onDeny: 'rollback', onFailure: 'hold' },
   ];
-  reasons.push(rule ? `rule "${rule.name}" matched` : 'no rule matched: observe only');
+  if (unresolved) reasons.push('no identity system is known for this principal: observe only');
+  else reasons.push(rule ? `rule "${rule.name}" matched` : 'no rule matched: observe only');
 
   const floor = safetyFloor(identity);
   const stages: PlannedStage[] = [];
@@ -139,7 +144,7 @@ export function plan(alert: Alert, identity: InventoryIdentity | undefined, poli
   return {
     policyVersion: policy.version,
     policyDigest: policyDigest(policy),
-    rule: rule?.name ?? '(fallback: observe only)',
+    rule: rule?.name ?? (unresolved ? '(unresolved identity: observe only)' : '(fallback: observe only)'),
     identity: {
       ...alert.identity,
       known: identity !== undefined,

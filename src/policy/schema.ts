@@ -37,6 +37,8 @@ export type ApprovalSettings = z.infer<typeof ApprovalSettings>;
 export const Match = z
   .object({
     kinds: z.array(AlertKind).min(1).optional(),
+    /** The identity system the alert names (`identity.provider`): a rule for what one connector can do. */
+    providers: z.array(z.string().min(1)).min(1).optional(),
     minSeverity: Severity.optional(),
     minConfidence: z.number().min(0).max(1).optional(),
     confidenceBelow: z.number().min(0).max(1).optional(),

@@ -10,16 +10,26 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-async function serve(child: ChildProcess, url: string, ready: (res: Response) => boolean): Promise<TestServer> {
+/** Waits until the server `child` runs answers `url` as `ready` says (up to `startupMs`), and how to stop it. */
+export async function serve(
+  child: ChildProcess,
+  url: string,
+  ready: (res: Response) => boolean,
+  startupMs = 20_000,
+): Promise<TestServer> {
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  for (let attempt = 0; ; attempt++) {
+  const deadline = Date.now() + startupMs;
+  for (;;) {
     if (child.exitCode !== null) throw new Error(`${child.spawnfile} exited early:\n${output.slice(-2000)}`);
     const res = await fetch(url).catch(() => undefined);
     if (res && ready(res)) break;
-    if (attempt > 200) throw new Error(`${child.spawnfile} did not answer at ${url}:\n${output.slice(-2000)}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGTERM');
+      throw new Error(`${child.spawnfile} did not answer at ${url}:\n${output.slice(-2000)}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {

@@ -82,6 +82,8 @@ export const falco = defineFormat({
     }
     return {
       kind: 'alert',
+      // The inventory may list the service account by its username, as an alias.
+      alsoKnownAs: [account[0]],
       alert: {
         id: `falco:${event.uuid ?? context.rawDigest}`,
         source: sourceName(context, 'falco'),

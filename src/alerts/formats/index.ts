@@ -1,11 +1,13 @@
 import { parseAlert } from '..';
+import { resolvePrincipal, type Resolution } from '../../inventory/resolve';
+import type { Inventory } from '../../inventory/schema';
 import { fieldProblems, type Alert, type FieldProblem } from '../schema';
 import { falco } from './falco';
 import { github } from './github';
 import { guardduty } from './guardduty';
 import { native } from './native';
 import { ocsf } from './ocsf';
-import type { AdapterContext, AlertFormat, FormatName } from './types';
+import type { Adapted, AdapterContext, AlertFormat, FormatName } from './types';
 
 export * from './types';
 
@@ -18,7 +20,7 @@ export const formatNamed = (name: string): AlertFormat | undefined => BY_NAME.ge
 
 /** What a payload became: a native alert, an event that opens nothing, or why it is refused. */
 export type Normalized =
-  | { outcome: 'alert'; format: FormatName; alert: Alert }
+  | { outcome: 'alert'; format: FormatName; alert: Alert; resolution: Resolution }
   | { outcome: 'ignored'; format: FormatName; reason: string }
   /** The payload breaks its format's schema (or is no JSON object at all). */
   | { outcome: 'invalid'; format: FormatName | 'unknown'; problems: FieldProblem[] }
@@ -39,6 +41,26 @@ function nearMissOf(payload: Record<string, unknown>): Normalized | undefined {
     })),
   );
   return { outcome: 'invalid', format: misses[0].format, problems };
+}
+
+// A principal's names, each once, the alert's own id first: it is the case's id when the
+// inventory resolves none (and, taken as sent, must be a valid one).
+const principalNames = (names: unknown[]): string[] => [
+  ...new Set(names.filter((n): n is string => typeof n === 'string' && n.length > 0)),
+];
+
+// The adapted alert with the identity the inventory resolves its principal to. An identity that is
+// not even shaped like one is left for the native schema to name.
+function resolved(
+  adapted: Extract<Adapted, { kind: 'alert' }>,
+  inventory: Inventory | undefined,
+): { alert: Record<string, unknown>; resolution?: Resolution } {
+  const identity = adapted.alert.identity as { provider?: unknown; id?: unknown } | undefined;
+  const provider = identity?.provider;
+  const names = principalNames([identity?.id, ...(adapted.alsoKnownAs ?? [])]);
+  if (!names.length || (provider !== undefined && typeof provider !== 'string')) return { alert: adapted.alert };
+  const resolution = resolvePrincipal(inventory, { provider, names });
+  return { alert: { ...adapted.alert, identity: resolution.identity }, resolution };
 }
 
 /**
@@ -66,14 +88,16 @@ export function normalizeAlert(payload: unknown, context: AdapterContext, format
   const adapted = chosen.adapt(parsed.data, context);
   if (adapted.kind === 'ignored') return { outcome: 'ignored', format: chosen.name, reason: adapted.reason };
   if (adapted.kind === 'unusable') return { outcome: 'unusable', format: chosen.name, problems: adapted.problems };
+  const { alert: mapped, resolution } = resolved(adapted, context.inventory);
   // Alert ids are the source's own namespace: one source cannot pre-empt another's alert by
   // sending its id first (a repeated id is dropped as a duplicate).
-  const candidate = context.source
-    ? { ...adapted.alert, id: `${context.source}:${String(adapted.alert.id)}` }
-    : adapted.alert;
+  const candidate = context.source ? { ...mapped, id: `${context.source}:${String(mapped.id)}` } : mapped;
   const alert = parseAlert(candidate);
   // A well-formed payload whose mapped values break the native schema (an identity id with
   // spaces, say) names nothing Cordon can act on.
-  if (!alert.ok) return { outcome: 'unusable', format: chosen.name, problems: alert.problems };
-  return { outcome: 'alert', format: chosen.name, alert: alert.alert };
+  if (!alert.ok || !resolution) {
+    const problems = alert.ok ? [{ field: 'identity', message: 'names no principal' }] : alert.problems;
+    return { outcome: 'unusable', format: chosen.name, problems };
+  }
+  return { outcome: 'alert', format: chosen.name, alert: alert.alert, resolution };
 }

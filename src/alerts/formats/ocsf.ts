@@ -8,9 +8,13 @@ import { defineFormat, kindFrom, sourceName } from './types';
 const User = z.looseObject({
   uid: z.string().min(1).max(256).optional(),
   name: z.string().min(1).max(256).optional(),
+  uid_alt: z.string().min(1).max(512).optional(),
+  email_addr: z.string().min(1).max(512).optional(),
   type_id: z.number().int().optional(),
   credential_uid: z.string().max(256).optional(),
 });
+const Process = z.looseObject({ user: User.optional() });
+const Actor = z.looseObject({ user: User.optional(), process: Process.optional() });
 
 const Finding = z.looseObject({
   class_uid: z.literal(2004),
@@ -30,13 +34,22 @@ const Finding = z.looseObject({
     title: z.string().max(1000).optional(),
     types: z.array(z.string().max(200)).max(50).optional(),
   }),
-  actor: z.looseObject({ user: User.optional() }).optional(),
+  // `actor` comes with the Host profile; evidences carry `user`, `actor` and `process` (OCSF 1.1+).
+  actor: Actor.optional(),
   evidences: z
-    .array(z.looseObject({ user: User.optional() }))
+    .array(z.looseObject({ user: User.optional(), actor: Actor.optional(), process: Process.optional() }))
     .max(100)
     .optional(),
   resources: z
-    .array(z.looseObject({ uid: z.string().max(512).optional(), type: z.string().max(200).optional() }))
+    .array(
+      z.looseObject({
+        uid: z.string().max(512).optional(),
+        uid_alt: z.string().max(512).optional(),
+        name: z.string().max(512).optional(),
+        type: z.string().max(200).optional(),
+        role_id: z.number().int().optional(),
+      }),
+    )
     .max(100)
     .optional(),
   cloud: z
@@ -65,13 +78,58 @@ const KINDS: [RegExp, AlertKind][] = [
   [/policy/i, 'policy_violation'],
 ];
 
-// Identity systems named by `cloud.provider`; a source's own `provider` setting wins.
+// Identity systems named by `cloud.provider`; a source's own `provider` setting wins. Any other
+// cloud (or none) leaves the principal to the inventory.
 const CLOUD_PROVIDERS = new Map([['aws', 'aws-iam']]);
 
-function subjectOf(finding: Finding) {
-  const fromEvidence = finding.evidences?.find((e) => e.user?.uid ?? e.user?.name)?.user;
-  return fromEvidence ?? ((finding.actor?.user?.uid ?? finding.actor?.user?.name) ? finding.actor?.user : undefined);
+// A resource whose type names a principal (`AwsIamUser`, `AWS::IAM::Role`, `ServiceAccount`).
+const PRINCIPAL_RESOURCE = /(user|role|service.?account|principal)$/i;
+// resource_details.role_id 2: the resource is the actor of the finding.
+const ACTOR_ROLE = 2;
+
+/** Where the finding names its acting principal, and its names (the case's id first). */
+interface Subject {
+  at: string;
+  names: string[];
+  user?: z.infer<typeof User>;
 }
+
+const userSubject = (at: string, user: z.infer<typeof User> | undefined): Subject | undefined => {
+  const names = [user?.name, user?.uid, user?.uid_alt, user?.email_addr].filter((n): n is string => !!n);
+  return names.length ? { at, names, user } : undefined;
+};
+
+// The principal, from the most direct place the schema carries one to the least: the evidence's
+// user, its actor, the finding's actor, a process's user, then a resource that is a principal.
+function subjectOf(finding: Finding): Subject | undefined {
+  const evidences = finding.evidences ?? [];
+  const places = [
+    ...evidences.map((e, i) => () => userSubject(`evidences[${i}].user`, e.user)),
+    ...evidences.map((e, i) => () => userSubject(`evidences[${i}].actor.user`, e.actor?.user)),
+    () => userSubject('actor.user', finding.actor?.user),
+    ...evidences.map((e, i) => () => userSubject(`evidences[${i}].process.user`, e.process?.user)),
+    ...evidences.map((e, i) => () => userSubject(`evidences[${i}].actor.process.user`, e.actor?.process?.user)),
+    () => userSubject('actor.process.user', finding.actor?.process?.user),
+  ];
+  const principals = (finding.resources ?? [])
+    .map((r, i) => ({ r, i }))
+    .filter(({ r }) => r.type !== undefined && PRINCIPAL_RESOURCE.test(r.type))
+    .sort((a, b) => Number(b.r.role_id === ACTOR_ROLE) - Number(a.r.role_id === ACTOR_ROLE));
+  for (const { r, i } of principals) {
+    const names = [r.name, r.uid, r.uid_alt].filter((n): n is string => !!n);
+    if (names.length) places.push(() => ({ at: `resources[${i}]`, names }));
+  }
+  for (const place of places) {
+    const subject = place();
+    if (subject) return subject;
+  }
+  return undefined;
+}
+
+const NO_PRINCIPAL =
+  'names no principal: none of evidences[].user, evidences[].actor.user, actor.user, the process users ' +
+  '(evidences[].process.user, evidences[].actor.process.user, actor.process.user) or a resources[] entry ' +
+  'of a user, role or service-account type has a name, uid, uid_alt or email_addr';
 
 export const ocsf = defineFormat({
   name: 'ocsf',
@@ -80,34 +138,17 @@ export const ocsf = defineFormat({
   missingForDetection: (payload) =>
     ['finding_info', 'type_uid', 'category_uid'].some((key) => key in payload) ? ['class_uid'] : undefined,
   adapt(finding, context) {
-    const user = subjectOf(finding);
+    const subject = subjectOf(finding);
+    if (!subject) return { kind: 'unusable', problems: [{ field: 'evidences', message: NO_PRINCIPAL }] };
+    // Without a known identity system, the inventory decides which identity the principal is.
     const provider = context.provider ?? CLOUD_PROVIDERS.get(finding.cloud?.provider?.toLowerCase() ?? '');
-    if (!user) {
-      return {
-        kind: 'unusable',
-        problems: [
-          {
-            field: 'evidences',
-            message: 'no evidences[].user or actor.user with a uid or name: the finding names no identity',
-          },
-        ],
-      };
-    }
-    if (!provider) {
-      return {
-        kind: 'unusable',
-        problems: [
-          {
-            field: 'cloud.provider',
-            message: 'names no identity system Cordon knows (AWS); set `provider` on the source',
-          },
-        ],
-      };
-    }
+    const [id, ...alsoKnownAs] = subject.names;
+    const user = subject.user;
     const info = finding.finding_info;
     const score = finding.confidence_score;
     return {
       kind: 'alert',
+      alsoKnownAs,
       alert: {
         id: `ocsf:${info.uid}`,
         source: sourceName(context, 'ocsf'),
@@ -116,7 +157,7 @@ export const ocsf = defineFormat({
         confidence:
           score !== undefined ? score / 100 : (CONFIDENCE[finding.confidence_id ?? 0] ?? OCSF_DEFAULTS.confidence),
         // The name is what identity systems' APIs take (IAM, PostgreSQL, Kubernetes); uid is kept.
-        identity: { provider, id: user.name ?? user.uid },
+        identity: { provider, id },
         observedAt: new Date(finding.time).toISOString(),
         summary: info.title,
         evidence: {
@@ -124,8 +165,9 @@ export const ocsf = defineFormat({
           rawDigest: context.rawDigest,
           product: finding.metadata.product?.name,
           findingTypes: info.types,
-          userUid: user.uid,
-          keyId: user.credential_uid,
+          principalAt: subject.at,
+          userUid: user?.uid,
+          keyId: user?.credential_uid,
           account: finding.cloud?.account?.uid,
           resources: finding.resources?.slice(0, 20).map((r) => ({ uid: r.uid, type: r.type })),
         },

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Inventory } from '../../inventory/schema';
 import type { FieldProblem } from '../schema';
 
 /** Every payload format the intake reads; `/v1/alerts/{format}` selects one. */
@@ -15,12 +16,18 @@ export interface AdapterContext {
   headers: Record<string, string | string[] | undefined>;
   /** `sha256:<hex>` of the payload as received, kept as evidence. */
   rawDigest: string;
+  /** The worker's inventory: principals are resolved through it (without it, only as named). */
+  inventory?: Inventory;
 }
 
 /** What an adapter makes of a payload that matched its schema. */
 export type Adapted =
-  /** A candidate native alert; it is validated against the native schema afterwards. */
-  | { kind: 'alert'; alert: Record<string, unknown> }
+  /**
+   * A candidate native alert; it is validated against the native schema afterwards. An identity
+   * without `provider` names a principal whose identity system the inventory decides; `alsoKnownAs`
+   * are the principal's other names (uids, ARNs, emails), tried against inventory aliases.
+   */
+  | { kind: 'alert'; alert: Record<string, unknown>; alsoKnownAs?: string[] }
   /** A well-formed event that opens no containment (a GitHub ping, a resolved alert). */
   | { kind: 'ignored'; reason: string }
   /** Well-formed, but it names no identity Cordon can contain. */
