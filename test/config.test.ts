@@ -93,7 +93,12 @@ describe('configuration', () => {
       ),
     ).toEqual({
       openbao: { address: 'http://127.0.0.1:8200', token: 's.token', kvMount: 'secret' },
-      aws: { region: 'eu-west-1', endpoint: undefined, rotationSecretPrefix: 'cordon/rotated/' },
+      aws: {
+        region: 'eu-west-1',
+        endpoint: undefined,
+        rotationSecretPrefix: 'cordon/rotated/',
+        quarantinePolicy: false,
+      },
       postgres: { url: 'postgres://cordon:pw@db:5432/app' },
       github: { apiUrl: 'https://api.github.com', token: 'ghs_token' },
     });
@@ -109,6 +114,9 @@ describe('configuration', () => {
       simulated: { faultRate: 0.3, latencyMs: 250 },
     });
     expect(() => loadConfig({ CORDON_SIMULATED_FAULT_RATE: '1.5' })).toThrow(/CORDON_SIMULATED_FAULT_RATE/);
+    const quarantining = loadConfig({ CORDON_AWS_REGION: 'eu-west-1', CORDON_AWS_QUARANTINE_POLICY: 'true' });
+    expect(connectorSettings(quarantining).aws?.quarantinePolicy).toBe(true);
+    expect(() => loadConfig({ CORDON_AWS_QUARANTINE_POLICY: 'yes' })).toThrow(/CORDON_AWS_QUARANTINE_POLICY/);
     try {
       loadConfig({ CORDON_PG_CONNECTOR_URL: 'mysql://cordon:hunter2@db/app' });
       expect.unreachable();

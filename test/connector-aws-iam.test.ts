@@ -13,6 +13,8 @@
 //    denies even long-term keys on moto (in AWS it matches only temporary credentials). Tests
 //    assert that policy through GetUserPolicy, never through its (wrong) effect on moto.
 import {
+  AttachRolePolicyCommand,
+  AttachUserPolicyCommand,
   CreateAccessKeyCommand,
   CreateRoleCommand,
   CreateUserCommand,
@@ -20,8 +22,11 @@ import {
   GetRolePolicyCommand,
   GetUserCommand,
   GetUserPolicyCommand,
+  DetachUserPolicyCommand,
   IAMClient,
   ListAccessKeysCommand,
+  ListAttachedRolePoliciesCommand,
+  ListAttachedUserPoliciesCommand,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
   UpdateAccessKeyCommand,
@@ -34,6 +39,7 @@ import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAwsIamConnector } from '../activities/connectors/aws-iam';
+import { QUARANTINE_POLICY_ARN } from '../activities/connectors/aws-iam/quarantine';
 import { RESTRICT_POLICY } from '../activities/connectors/aws-iam/restrict';
 import { SESSION_POLICY, TRUST_DENY } from '../activities/connectors/aws-iam/isolate';
 import { parsePolicy, READ_PERMISSIONS } from '../activities/connectors/aws-iam/principal';
@@ -59,6 +65,8 @@ const PREFIX = 'cordon/rotated/';
 let moto: LocalServer;
 let admin: IAMClient;
 let settings: AwsSettings;
+/** Cordon with restrict's quarantine option, as its own moto user holding the permissions that option declares. */
+let quarantineSettings: AwsSettings;
 let counter = 0;
 
 const creds = (k: Key) => ({ accessKeyId: k.id, secretAccessKey: k.secret });
@@ -66,10 +74,10 @@ const iamAs = (k: Key) => new IAMClient({ region: REGION, endpoint: moto.url, cr
 const policy = (Statement: unknown[]) => JSON.stringify({ Version: '2012-10-17', Statement });
 
 /** Every permission the connector declares: Cordon's own moto user gets exactly these. */
-function declaredPermissions(): string[] {
+function declaredPermissions(quarantinePolicy = false): string[] {
   const metadata = createAwsIamConnector({
     db: undefined as never,
-    settings: { aws: { region: REGION, rotationSecretPrefix: PREFIX } },
+    settings: { aws: { region: REGION, rotationSecretPrefix: PREFIX, quarantinePolicy } },
   })!;
   return [...new Set([...READ_PERMISSIONS, ...Object.values(metadata.actions).flatMap((a) => a!.permissions)])].sort();
 }
@@ -101,21 +109,26 @@ beforeAll(async () => {
 
   // Cordon's identity: only the permissions its actions declare. Resource '*' because moto
   // matches Resource patterns against '*' only (the README's policy scopes them).
-  await admin.send(new CreateUserCommand({ UserName: 'cordon' }));
-  await admin.send(
-    new PutUserPolicyCommand({
-      UserName: 'cordon',
-      PolicyName: 'cordon',
-      PolicyDocument: policy([{ Effect: 'Allow', Action: declaredPermissions(), Resource: '*' }]),
-    }),
-  );
-  const cordonKey = (await admin.send(new CreateAccessKeyCommand({ UserName: 'cordon' }))).AccessKey!;
-  settings = {
-    region: REGION,
-    endpoint: moto.url,
-    rotationSecretPrefix: PREFIX,
-    credentials: { accessKeyId: cordonKey.AccessKeyId!, secretAccessKey: cordonKey.SecretAccessKey! },
+  const cordonUser = async (name: string, quarantinePolicy: boolean) => {
+    await admin.send(new CreateUserCommand({ UserName: name }));
+    await admin.send(
+      new PutUserPolicyCommand({
+        UserName: name,
+        PolicyName: 'cordon',
+        PolicyDocument: policy([{ Effect: 'Allow', Action: declaredPermissions(quarantinePolicy), Resource: '*' }]),
+      }),
+    );
+    const key = (await admin.send(new CreateAccessKeyCommand({ UserName: name }))).AccessKey!;
+    return {
+      region: REGION,
+      endpoint: moto.url,
+      rotationSecretPrefix: PREFIX,
+      quarantinePolicy,
+      credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! },
+    };
   };
+  settings = await cordonUser('cordon', false);
+  quarantineSettings = await cordonUser('cordon-quarantine', true);
 });
 // Registered before the harness: vitest runs afterAll hooks last-in first-out.
 afterAll(() => moto?.stop());
@@ -131,6 +144,9 @@ const act = (name: ActionName, identityId: string, idempotencyKey = `test-${name
 const undo = (name: 'restrict' | 'isolate', identityId: string, caseId = CASE) =>
   aws().actions[name]!.undo!({ identityId, idempotencyKey: `undo-${++counter}`, caseId });
 const verify = (identityId: string, action: ActionName, caseId = CASE) => aws().verify(identityId, action, caseId);
+let quarantining: Connector | undefined;
+const withQuarantine = () =>
+  (quarantining ??= createAwsIamConnector({ db: h.db, settings: { aws: quarantineSettings } })!);
 
 /** A user that can call iam:GetUser on itself, with `keys` access keys (the first Active). */
 async function newUser(keys = 1): Promise<{ name: string; keys: Key[] }> {
@@ -173,6 +189,12 @@ const keyStates = async (user: string) =>
       k.Status,
     ]),
   );
+const attachedPolicies = async (identityId: string) => {
+  const listed = identityId.startsWith('role/')
+    ? await admin.send(new ListAttachedRolePoliciesCommand({ RoleName: identityId.slice('role/'.length) }))
+    : await admin.send(new ListAttachedUserPoliciesCommand({ UserName: identityId }));
+  return (listed.AttachedPolicies ?? []).map((a) => a.PolicyArn);
+};
 const getRolePolicy = (role: string, name: string) =>
   admin.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: name })).then(
     (r) => parsePolicy(r.PolicyDocument!),
@@ -286,6 +308,98 @@ describe('aws-iam connector on moto', () => {
     await undo('restrict', name);
     expect(await aws().snapshot(name)).toEqual(before);
     expect(await inlinePolicy(name, RESTRICT_POLICY)).toEqual(JSON.parse(own));
+  });
+
+  describe('restrict with the quarantine option (CORDON_AWS_QUARANTINE_POLICY)', () => {
+    const run = (identityId: string, caseId = CASE) =>
+      withQuarantine().actions.restrict!.run({ identityId, idempotencyKey: `q-${++counter}`, caseId });
+    const undoRun = (identityId: string, caseId = CASE) =>
+      withQuarantine().actions.restrict!.undo!({ identityId, idempotencyKey: `q-undo-${++counter}`, caseId });
+    const holds = (identityId: string, caseId = CASE) => withQuarantine().verify(identityId, 'restrict', caseId);
+
+    it('declares the attach and detach permissions only when the option is on', () => {
+      const quarantinePermissions = ['iam:AttachUserPolicy', 'iam:AttachRolePolicy', 'iam:DetachUserPolicy'];
+      expect(withQuarantine().actions.restrict!.permissions).toEqual(expect.arrayContaining(quarantinePermissions));
+      for (const permission of quarantinePermissions) expect(declaredPermissions()).not.toContain(permission);
+    });
+
+    it('attaches the quarantine policy to a user; a repeat is a no-op; verify needs it; undo detaches it', async () => {
+      const { name } = await newUser();
+      const before = await withQuarantine().snapshot(name);
+      expect(await run(name)).toEqual({
+        changed: true,
+        detail: { policy: RESTRICT_POLICY, quarantinePolicy: QUARANTINE_POLICY_ARN },
+      });
+      expect(await attachedPolicies(name)).toEqual([QUARANTINE_POLICY_ARN]);
+      expect(await holds(name)).toBe(true);
+      expect(await run(name)).toMatchObject({ changed: false, detail: { already: true } });
+
+      // Someone detaches it: the case's restriction no longer holds, and a repeat attaches it again.
+      await admin.send(new DetachUserPolicyCommand({ UserName: name, PolicyArn: QUARANTINE_POLICY_ARN }));
+      expect(await holds(name)).toBe(false);
+      expect(await run(name)).toMatchObject({ changed: true });
+      expect(await attachedPolicies(name)).toEqual([QUARANTINE_POLICY_ARN]);
+
+      expect(await undoRun(name)).toMatchObject({ changed: true, detail: { quarantinePolicy: 'detached' } });
+      expect(await attachedPolicies(name)).toEqual([]);
+      expect(await holds(name)).toBe(false);
+      expect(await undoRun(name)).toMatchObject({ changed: false, detail: { already: true } });
+      expect(await withQuarantine().snapshot(name)).toEqual(before);
+    });
+
+    it('attaches it to a role (AttachRolePolicy); undo detaches it and restores the snapshot', async () => {
+      const role = `runner-${++counter}`;
+      await admin.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: policy([trustedEc2]) }));
+      const id = `role/${role}`;
+      const before = await withQuarantine().snapshot(id);
+      expect(await run(id)).toMatchObject({ changed: true, detail: { quarantinePolicy: QUARANTINE_POLICY_ARN } });
+      expect(await attachedPolicies(id)).toEqual([QUARANTINE_POLICY_ARN]);
+      expect(await holds(id)).toBe(true);
+      expect(await run(id)).toMatchObject({ changed: false });
+      expect(await undoRun(id)).toMatchObject({ changed: true, detail: { quarantinePolicy: 'detached' } });
+      expect(await attachedPolicies(id)).toEqual([]);
+      expect(await withQuarantine().snapshot(id)).toEqual(before);
+    });
+
+    it('leaves the policy attached on undo when it was attached before the case', async () => {
+      const { name } = await newUser();
+      const role = `runner-${++counter}`;
+      await admin.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: policy([trustedEc2]) }));
+      await admin.send(new AttachUserPolicyCommand({ UserName: name, PolicyArn: QUARANTINE_POLICY_ARN }));
+      await admin.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: QUARANTINE_POLICY_ARN }));
+      for (const id of [name, `role/${role}`]) {
+        const before = await withQuarantine().snapshot(id);
+        // The inline deny is new; the quarantine policy was there already.
+        expect(await run(id)).toMatchObject({ changed: true, detail: { quarantinePolicy: QUARANTINE_POLICY_ARN } });
+        expect(await holds(id)).toBe(true);
+        expect(await undoRun(id)).toMatchObject({
+          changed: true,
+          detail: { restored: 'absent', quarantinePolicy: 'kept (attached before the case)' },
+        });
+        expect(await attachedPolicies(id)).toEqual([QUARANTINE_POLICY_ARN]);
+        expect(await withQuarantine().snapshot(id)).toEqual(before);
+      }
+    });
+
+    it('off (the default), restrict attaches nothing; turned off after the case attached it, undo still detaches it', async () => {
+      const { name } = await newUser();
+      expect(await act('restrict', name)).toEqual({ changed: true, detail: { policy: RESTRICT_POLICY } });
+      expect(await attachedPolicies(name)).toEqual([]);
+      expect(await undo('restrict', name)).toMatchObject({ changed: true });
+
+      const other = (await newUser()).name;
+      await run(other, 'case-on');
+      // The same Cordon identity, restarted with the option off while the case is open.
+      const switchedOff = createAwsIamConnector({
+        db: h.db,
+        settings: { aws: { ...quarantineSettings, quarantinePolicy: false } },
+      })!;
+      expect(await switchedOff.verify(other, 'restrict', 'case-on')).toBe(true);
+      expect(
+        await switchedOff.actions.restrict!.undo!({ identityId: other, idempotencyKey: 'off-undo', caseId: 'case-on' }),
+      ).toMatchObject({ changed: true, detail: { quarantinePolicy: 'detached' } });
+      expect(await attachedPolicies(other)).toEqual([]);
+    });
   });
 
   it('isolate: deactivates exactly the Active keys, cuts older sessions; undo reactivates only those', async () => {

@@ -5,9 +5,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
+import { connectClient } from '../src/client/connect';
+import { dataConverterFor } from '../src/codec';
+import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/db';
+import { digestOf, fingerprint } from '../src/digest';
+import { EvidenceStore } from '../src/evidence/store';
 import { resolveTemporalCli } from '../src/temporal/binaries';
 import { newToken } from '../src/intake/sources';
+import { decodedHistoryText } from './support/history';
 import { freePort, ROOT, runTs, startServiceProcess, type Finished } from './support/processes';
 
 interface Instance {
@@ -146,6 +152,88 @@ describe('the intake with a sources file', () => {
     expect(metrics).toMatch(/^temporal_workflow_task_execution_latency_bucket\{/m);
     expect(await stopService(service)).toBe(0);
   });
+});
+
+describe('cordon alert send through the running service', () => {
+  it("goes through the service's intake: its size limit, validation, fingerprints, evidence store and metrics", async () => {
+    const env: Record<string, string> = { ...(await instanceEnv()), CORDON_EVIDENCE_INLINE_BYTES: '1024' };
+    const service = await startService(env);
+    const file = (name: string, content: unknown) => {
+      const at = path.join(env.CORDON_DATA_DIR, name);
+      writeFileSync(at, typeof content === 'string' ? content : JSON.stringify(content));
+      return at;
+    };
+    const alert = (id: string, evidence?: Record<string, unknown>) => ({
+      id: `send-${id}`,
+      source: 'cli-test',
+      kind: 'secret_leak',
+      severity: 'high',
+      confidence: 0.95,
+      identity: { provider: 'simulated', id },
+      ...(evidence && { evidence }),
+    });
+    const metric = async (labels: string) => {
+      const text = await (await fetch(`${service.http}/metrics`)).text();
+      return Number(new RegExp(`^cordon_alerts_\\w+_total\\{${labels}\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    };
+
+    // 2 MB of evidence: refused before it is read, let alone sent; the service never saw it.
+    const huge = await cordon(service, [
+      'alert',
+      'send',
+      file('huge.json', alert('svc-huge', { blob: 'x'.repeat(2e6) })),
+    ]);
+    expect([huge.code, huge.stderr]).toEqual([2, expect.stringContaining('exceeds 1048576 bytes')]);
+    expect(huge.stderr).toContain('CORDON_MAX_BODY_BYTES');
+    expect((await cordon(service, ['status', 'contain:simulated:svc-huge'])).stderr).toContain('no such workflow');
+
+    const invalid = await cordon(service, [
+      'alert',
+      'send',
+      file('invalid.json', { ...alert('svc-bad'), confidence: 7 }),
+    ]);
+    expect([invalid.code, invalid.stderr]).toEqual([
+      2,
+      expect.stringMatching(/invalid native alert.*\n {2}confidence: /),
+    ]);
+    expect(await metric('format="native",reason="invalid_alert"')).toBe(1);
+
+    const token = `tok-${Date.now()}-Zq8Lm3Xr7Pv2Wn5K`;
+    const secret = await cordon(service, ['alert', 'send', file('secret.json', alert('svc-secret', { token }))]);
+    expect(JSON.parse(secret.stdout)).toMatchObject({
+      workflowId: 'contain:simulated:svc-secret',
+      disposition: 'started',
+    });
+    const large = { lines: Array.from({ length: 60 }, (_, i) => `build step ${i} passed without incident`) };
+    const stored = await cordon(service, ['alert', 'send', file('large.json', alert('svc-large', large))]);
+    expect(stored.code, stored.stderr).toBe(0);
+    expect(await metric('format="native",disposition="started"')).toBe(2);
+
+    const config = loadConfig(env);
+    const client = await connectClient(config);
+    try {
+      const history = (id: string) =>
+        decodedHistoryText(
+          client.workflow.getHandle(`contain:simulated:${id}`),
+          dataConverterFor(config).payloadCodecs![0],
+        );
+      const secretHistory = await history('svc-secret');
+      expect(secretHistory).not.toContain(token);
+      expect(secretHistory).toContain(fingerprint(token));
+      const largeHistory = await history('svc-large');
+      expect(largeHistory).toContain(digestOf(large));
+      expect(largeHistory).not.toContain('build step 42');
+    } finally {
+      await client.connection.close();
+    }
+    expect(await stopService(service)).toBe(0);
+    const db = await openDatabase({ dataDir: env.CORDON_DATA_DIR });
+    try {
+      expect(await new EvidenceStore(db).read(digestOf(large))).toEqual(large);
+    } finally {
+      await db.close();
+    }
+  }, 120_000);
 });
 
 describe('the audit CLI', () => {

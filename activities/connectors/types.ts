@@ -62,6 +62,8 @@ export interface ConnectorSettings {
     endpoint?: string;
     /** Where rotated access keys are stored in AWS Secrets Manager: `<prefix><user>`. */
     rotationSecretPrefix: string;
+    /** Restrict also attaches AWS's managed AWSCompromisedKeyQuarantineV3 policy (undo detaches it). */
+    quarantinePolicy?: boolean;
     /** Explicit keys; when absent the SDK's default chain (env, profile, instance role) applies. */
     credentials?: { accessKeyId: string; secretAccessKey: string };
   };

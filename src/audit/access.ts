@@ -19,9 +19,12 @@ export function claimDataDir(config: Config): () => void {
   return () => rmSync(file, { force: true });
 }
 
-/** The intake URL of the service that owns the embedded store, if one runs. */
+/**
+ * The intake URL of the service that owns the embedded store, if one runs. With DATABASE_URL no
+ * service owns the store: every process uses PostgreSQL directly.
+ */
 export function runningService(config: Config): string | undefined {
-  if (!existsSync(lockFile(config))) return undefined;
+  if (config.DATABASE_URL || !existsSync(lockFile(config))) return undefined;
   const { pid, url } = JSON.parse(readFileSync(lockFile(config), 'utf8')) as { pid: number; url: string };
   try {
     process.kill(pid, 0);
@@ -38,7 +41,7 @@ async function readAudit<T>(
   query: Record<string, string | undefined>,
   direct: (db: Database) => Promise<T>,
 ): Promise<T> {
-  const service = config.DATABASE_URL ? undefined : runningService(config);
+  const service = runningService(config);
   if (service) {
     const params = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined) as [string, string][]);
     const token = clientAuditToken(config);

@@ -1,70 +1,46 @@
 import type { Client } from '@temporalio/client';
-import { createHash } from 'node:crypto';
-import { formatNamed, normalizeAlert, FORMAT_NAMES } from '../alerts/formats';
+import { formatNamed, FORMAT_NAMES, type AlertFormat } from '../alerts/formats';
+import type { Alert } from '../alerts/schema';
 import { fetchAuditEntries } from '../audit/access';
 import { compareWithHistory, entriesFromHistories } from '../audit/rebuild';
 import { connectClient } from '../client/connect';
 import { loadConfig } from '../config';
 import { canonicalJson } from '../digest';
-import { submitAlert } from '../client/submitAlert';
 import { findIdentity, type Inventory } from '../inventory';
-import { warningsFor } from '../intake/warnings';
 import { loadInventory, loadPolicy } from '../policy/load';
 import { plan } from '../policy/plan';
 import { statusQuery } from '../../workflows/definitions';
 import { verifyStoredAudit } from './auditVerify';
 import { ExitCode, UsageError } from './errors';
-import { decodeJsonBody } from '../intake/body';
+import { readAlertBody } from '../intake/acceptAlert';
 import { newToken } from '../intake/sources';
 import { printJson, readInput } from './io';
 
-const listProblems = (problems: { field: string; message: string }[]) =>
+/** Problems as the CLI prints them, one field a line. */
+export const listProblems = (problems: { field: string; message: string }[]) =>
   problems.map((p) => `  ${p.field}: ${p.message}`).join('\n');
 
-// The same decoding and adapters as the HTTP intake, so a file behaves as it would if posted.
-export function validAlert(file: string, formatName?: string, inventory?: Inventory) {
-  return resolvedAlert(file, formatName, inventory).alert;
-}
-
-// The alert of a file and how its principal was resolved (through `inventory`, when given).
-function resolvedAlert(file: string, formatName?: string, inventory?: Inventory) {
-  const raw = readInput(file);
-  const decoded = decodeJsonBody(raw);
-  if (!decoded.ok) throw new UsageError(`${file} ${decoded.problem.message}`);
-  return normalized(decoded.value, raw, file, formatName, inventory);
-}
-
-/** Normalizes a decoded alert of any supported format; `label` names it in errors. */
-export function normalizedAlert(value: unknown, raw: Buffer, label: string, formatName?: string) {
-  return normalized(value, raw, label, formatName).alert;
-}
-
-function normalized(value: unknown, raw: Buffer, label: string, formatName?: string, inventory?: Inventory) {
-  const format = formatName === undefined ? undefined : formatNamed(formatName);
-  if (formatName !== undefined && !format)
-    throw new UsageError(`unknown format ${formatName}; use ${FORMAT_NAMES.join(', ')}`);
-  const rawDigest = `sha256:${createHash('sha256').update(raw).digest('hex')}`;
-  const result = normalizeAlert(value, { headers: {}, rawDigest, inventory }, format);
-  if (result.outcome === 'ignored') throw new UsageError(`${label} opens no containment: ${result.reason}`);
-  if (result.outcome !== 'alert') {
-    throw new UsageError(`${result.outcome} ${result.format} alert in ${label}:\n${listProblems(result.problems)}`);
-  }
-  return result;
+/** The format `--format` names (undefined: detected); an unknown name is a usage error. */
+export function formatOption(name: string | undefined): AlertFormat | undefined {
+  const format = name === undefined ? undefined : formatNamed(name);
+  if (name !== undefined && !format) throw new UsageError(`unknown format ${name}; use ${FORMAT_NAMES.join(', ')}`);
+  return format;
 }
 
 /**
- * `alert send FILE [--format F] [--shadow]`: normalize and validate locally, then start or join
- * the containment; `--shadow` sends it to the identity's dry-run case instead (never the reverse).
+ * The alert in a file, read as the intake reads a body (`readAlertBody`), so a file behaves as if
+ * posted; its principal resolved through `inventory`, when given.
  */
-export function sendAlert(file: string, format: string | undefined, searchAttributes: boolean, shadow = false) {
-  const { alert: valid, resolution } = resolvedAlert(file, format, loadInventory(loadConfig().CORDON_INVENTORY_FILE));
-  const alert = shadow ? { ...valid, shadow: true } : valid;
-  // The CLI does not know the worker's connectors: it warns about the inventory only.
-  const warnings = warningsFor(alert, resolution, { inventory: true });
-  return async (client: Client, taskQueue: string) => ({
-    ...(await submitAlert(client, taskQueue, alert, { searchAttributes })),
-    ...(warnings.length && { warnings }),
-  });
+export const validAlert = (file: string, formatName?: string, inventory?: Inventory) =>
+  alertFromBytes(readInput(file), file, formatName, inventory);
+
+/** The alert these bytes hold, in any supported format; `label` names them in errors. */
+export function alertFromBytes(raw: Buffer, label: string, formatName?: string, inventory?: Inventory): Alert {
+  const reading = readAlertBody({ raw, format: formatOption(formatName), headers: {} }, inventory);
+  if (reading.outcome === 'ignored') throw new UsageError(`${label} opens no containment: ${reading.reason}`);
+  if (reading.outcome === 'refused')
+    throw new UsageError(`${reading.error} in ${label}:\n${listProblems(reading.problems)}`);
+  return reading.alert;
 }
 
 /** `plan ALERT.json [--format F]`: the plan the policy gives, without Temporal. */

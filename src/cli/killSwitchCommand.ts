@@ -103,7 +103,7 @@ export function killSwitch(action: string, opts: { as?: string; token?: string; 
   const token = opts.token ?? process.env.CORDON_APPROVER_TOKEN;
   return async (): Promise<unknown> => {
     const config = loadConfig();
-    const service = config.DATABASE_URL ? undefined : runningService(config);
+    const service = runningService(config);
     if (service) {
       const body = action === 'status' ? undefined : JSON.stringify({ action, by: opts.as, reason: opts.reason });
       return throughService(service, token, body === undefined ? undefined : { method: 'POST', body });

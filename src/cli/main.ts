@@ -5,7 +5,8 @@ import { connectClient } from '../client/connect';
 import { ConfigError, loadConfig } from '../config';
 import { ConfigFileError } from '../policy/load';
 import { formatPlanTable } from '../policy/planTable';
-import { audit, planAlert, sendAlert, showStatus, sourceToken } from './commands';
+import { sendAlert } from './alertSend';
+import { audit, planAlert, showStatus, sourceToken } from './commands';
 import { approverToken, control, decide, type DecisionRun } from './decisionCommands';
 import { ExitCode, UsageError } from './errors';
 import { printJson } from './io';
@@ -48,10 +49,12 @@ function program(): Command {
     .argument('<file>', 'alert JSON file, or - for stdin')
     .option('--format <format>', 'native | ocsf | github | guardduty | falco (default: detected)')
     .option('--shadow', 'dry run: the shadow case (shadow:contain:…) runs in full but performs no provider action')
-    .description("start or join the identity's containment workflow")
-    .action((file: string, opts: { format?: string; shadow?: boolean }) =>
-      withClient(sendAlert(file, opts.format, loadConfig().CORDON_SEARCH_ATTRIBUTES, opts.shadow === true)),
-    );
+    .description(
+      "start or join the identity's containment workflow, as the intake takes the file (through the running service when there is one)",
+    )
+    .action(async (file: string, opts: { format?: string; shadow?: boolean }) => {
+      process.exitCode = await sendAlert(file, opts);
+    });
 
   cli
     .command('plan')

@@ -3,6 +3,11 @@ import { z } from 'zod';
 import type { ConnectorSettings } from '../../activities/connectors/types';
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const flag = (fallback: 'true' | 'false') =>
+  z
+    .enum(['true', 'false'])
+    .default(fallback)
+    .transform((v) => v === 'true');
 const optionalText = z
   .string()
   .trim()
@@ -56,10 +61,7 @@ export const ConfigSchema = z.object({
   CORDON_UI_URL: optionalText.pipe(z.url().optional()),
   CORDON_POLICY_FILE: z.string().trim().min(1).default('config/policy.yaml'),
   CORDON_INVENTORY_FILE: z.string().trim().min(1).default('config/inventory.yaml'),
-  CORDON_SEARCH_ATTRIBUTES: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true'),
+  CORDON_SEARCH_ATTRIBUTES: flag('true'),
   CORDON_NOTIFY_WEBHOOK_URL: optionalText.pipe(z.url().optional()),
   CORDON_SOURCES_FILE: optionalText,
   /** Approvers and their credentials (tokens, Slack ids, an OIDC issuer); without it nobody can use the decision API. */
@@ -106,6 +108,8 @@ export const ConfigSchema = z.object({
   CORDON_AWS_REGION: optionalText,
   CORDON_AWS_ENDPOINT: optionalText.pipe(z.url().optional()),
   CORDON_AWS_ROTATION_SECRET_PREFIX: z.string().trim().min(1).default('cordon/rotated/'),
+  // Restrict also attaches AWS's managed quarantine policy; off by default (it needs Attach*Policy).
+  CORDON_AWS_QUARANTINE_POLICY: flag('false'),
   // The simulated provider made unreliable on purpose (`npm run chaos`, drills): a share of its
   // calls fails transiently, and each waits up to the given latency. Off by default.
   CORDON_SIMULATED_FAULT_RATE: z.coerce.number().min(0).max(1).default(0),
@@ -270,6 +274,7 @@ export function connectorSettings(config: Config): ConnectorSettings {
       region: config.CORDON_AWS_REGION,
       endpoint: config.CORDON_AWS_ENDPOINT,
       rotationSecretPrefix: config.CORDON_AWS_ROTATION_SECRET_PREFIX,
+      quarantinePolicy: config.CORDON_AWS_QUARANTINE_POLICY,
     };
   }
   if (config.CORDON_PG_CONNECTOR_URL) settings.postgres = { url: config.CORDON_PG_CONNECTOR_URL };

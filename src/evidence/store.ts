@@ -22,10 +22,15 @@ export class EvidenceTamperedError extends Error {
  */
 export class EvidenceStore {
   constructor(
-    private readonly db: Database,
+    /** The store, or how to open it when first needed (the CLI opens it only for large evidence). */
+    private readonly db: Database | (() => Promise<Database>),
     /** Evidence up to this size travels inline. */
     readonly inlineBytes = DEFAULT_EVIDENCE_INLINE_BYTES,
   ) {}
+
+  private database(): Promise<Database> {
+    return typeof this.db === 'function' ? this.db() : Promise.resolve(this.db);
+  }
 
   /** The alert as it should enter history: its evidence inline when small, else a stored reference. */
   async offload(alert: Alert): Promise<Alert> {
@@ -35,7 +40,9 @@ export class EvidenceStore {
     if (bytes <= this.inlineBytes) return alert;
     const reference: EvidenceReference = { evidenceRef: fingerprint(json), evidenceBytes: bytes };
     // Keyed by digest: the same evidence twice is stored once.
-    await this.db.query(
+    await (
+      await this.database()
+    ).query(
       'INSERT INTO alert_evidence (digest, evidence, bytes) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING',
       [reference.evidenceRef, json, bytes],
     );
@@ -44,10 +51,9 @@ export class EvidenceStore {
 
   /** The evidence stored under `digest` (an alert's `evidence.evidenceRef`), checked against it. */
   async read(digest: string): Promise<Record<string, unknown> | undefined> {
-    const { rows } = await this.db.query<{ evidence: string }>(
-      'SELECT evidence FROM alert_evidence WHERE digest = $1',
-      [digest],
-    );
+    const { rows } = await (
+      await this.database()
+    ).query<{ evidence: string }>('SELECT evidence FROM alert_evidence WHERE digest = $1', [digest]);
     if (!rows.length) return undefined;
     if (fingerprint(rows[0].evidence) !== digest) throw new EvidenceTamperedError(digest);
     return JSON.parse(rows[0].evidence) as Record<string, unknown>;

@@ -1,7 +1,14 @@
-// How the alert routes answer an alert that Temporal did not take, or that its case shed.
+// How the alert pipeline answers an alert that Temporal did not take, or that its case shed. The
+// answers are plain values: the HTTP route sends them, `cordon alert send` reports them.
 import { isGrpcServiceError } from '@temporalio/client';
-import type { FastifyReply } from 'fastify';
 import type { RejectReason } from './metrics';
+
+/** An answer to one alert delivery, as the intake sends it over HTTP. */
+export interface IntakeAnswer {
+  status: number;
+  body: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
 
 /** How long a forwarder should wait before retrying when Temporal did not take the alert. */
 export const UNAVAILABLE_RETRY_AFTER_S = 5;
@@ -30,22 +37,24 @@ export function handoverFailure(err: unknown): { status: 503 | 422 | 500; reason
  * says what was away when the answer is 503: Temporal, or the store its large evidence goes to.
  */
 export function failedHandoverAnswer(
-  reply: FastifyReply,
   status: 503 | 422 | 500,
   ids: { workflowId: string; alertId: string },
   unavailable: 'temporal' | 'store' = 'temporal',
-) {
+): IntakeAnswer {
   if (status === 503) {
     const what = unavailable === 'temporal' ? 'Temporal is unreachable' : 'the evidence store is unavailable';
-    reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
-    return reply.code(503).send({
-      error: `${what}; the alert was not accepted, retry it`,
-      ...ids,
-      problems: [{ field: '(service)', message: `${unavailable} unavailable` }],
-    });
+    return {
+      status: 503,
+      headers: { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_S) },
+      body: {
+        error: `${what}; the alert was not accepted, retry it`,
+        ...ids,
+        problems: [{ field: '(service)', message: `${unavailable} unavailable` }],
+      },
+    };
   }
   const refused = status === 422;
-  return reply.code(status).send({
+  const body = {
     error: refused ? 'Temporal refused the alert; retrying will not help' : 'internal error',
     ...ids,
     problems: [
@@ -56,13 +65,13 @@ export function failedHandoverAnswer(
           : 'handover failed (see the intake log)',
       },
     ],
-  });
+  };
+  return { status, body };
 }
 
 /** The answer for an alert handed over and counted, but over its case's limits: nothing was done with it. */
-export function shedAnswer(reply: FastifyReply, answer: Record<string, unknown>) {
-  reply.header('retry-after', String(SHED_RETRY_AFTER_S));
-  return reply.code(429).send({
+export function shedAnswer(answer: object): IntakeAnswer {
+  const body = {
     ...answer,
     error: 'the case shed this alert: counted and audited, not acted on',
     problems: [
@@ -72,5 +81,6 @@ export function shedAnswer(reply: FastifyReply, answer: Record<string, unknown>)
           'over the alerts a case takes per minute or the alert bytes it keeps (policy caseLimits); send it again later if it matters',
       },
     ],
-  });
+  };
+  return { status: 429, headers: { 'retry-after': String(SHED_RETRY_AFTER_S) }, body };
 }

@@ -4,6 +4,9 @@ import type { FieldProblem } from '../alerts/schema';
 /** Deeper payloads are refused before anything walks them recursively. */
 export const MAX_JSON_DEPTH = 32;
 
+/** Why a body over the size limit (CORDON_MAX_BODY_BYTES) is refused, whether posted or sent by the CLI. */
+export const bodyTooLarge = (limit: number): FieldProblem => ({ field: '(body)', message: `exceeds ${limit} bytes` });
+
 /** A request body as JSON, or why it is not usable JSON. */
 export type DecodedBody =
   { ok: true; value: unknown } | { ok: false; reason: 'invalid_encoding' | 'invalid_json'; problem: FieldProblem };

@@ -5,9 +5,11 @@ import type { AuditNotary } from '../audit/checkpoints';
 import type { Database } from '../db';
 import type { Logger } from '../log';
 import { auditRoutes } from './auditRoutes';
-import { alertRoutes, type CaseContextSource } from './alerts';
+import type { CaseContextSource } from './acceptAlert';
+import { alertRoutes } from './alerts';
 import { killSwitchRoutes } from './killSwitchRoutes';
 import { decisionRoutes } from './decisionRoutes';
+import { bodyTooLarge } from './body';
 import { DeliveryLedger } from './deliveries';
 import { EvidenceStore } from '../evidence/store';
 import { slackRoutes } from './slackRoutes';
@@ -66,7 +68,7 @@ const FRAMEWORK_ERRORS: Record<string, { field: string; reason: RejectReason; me
   FST_ERR_CTP_BODY_TOO_LARGE: {
     field: '(body)',
     reason: 'body_too_large',
-    message: (limit) => `exceeds ${limit} bytes`,
+    message: (limit) => bodyTooLarge(limit).message,
   },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
     field: 'content-type',

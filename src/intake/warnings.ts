@@ -52,7 +52,8 @@ export function warningsFor(alert: Alert, resolution: Resolution, known: WorkerV
 export interface IdentityDirectory {
   /** The inventory as its file says now; throws when the file cannot be read. */
   inventory(): Inventory;
-  providers: ServedProviders;
+  /** Absent where the worker's connectors are not known (the CLI). */
+  providers?: ServedProviders;
 }
 
 /**

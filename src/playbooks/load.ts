@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isDocument, LineCounter, parseDocument, type Document } from 'yaml';
 import type { Alert } from '../alerts/schema';
-import { normalizedAlert, validAlert } from '../cli/commands';
+import { alertFromBytes, validAlert } from '../cli/commands';
 import { UsageError } from '../cli/errors';
 import { canonicalJson } from '../digest';
 import { offsetOf } from '../policy/lint';
@@ -53,7 +53,7 @@ function parseFile(file: string): { doc: Document; counter: LineCounter } {
 // An alert step: a file (relative to the test file) or the alert itself, in any supported format.
 function loadAlert(step: Extract<Step, { alert: unknown }>, dir: string): Alert {
   if (typeof step.alert === 'string') return validAlert(path.resolve(dir, step.alert), step.format);
-  return normalizedAlert(step.alert, Buffer.from(canonicalJson(step.alert)), 'the inline alert', step.format);
+  return alertFromBytes(Buffer.from(canonicalJson(step.alert)), 'the inline alert', step.format);
 }
 
 // Steps about no particular case, and steps that may name a case before its alert arrives.

@@ -23,7 +23,7 @@ export function createAwsIamConnector({
   const clients = new AwsClients(settings.aws);
   // Post-conditions that depend on what an action captured read this case's captures only.
   const postConditions: Record<ActionName, (identityId: string, caseId: string) => Promise<boolean>> = {
-    restrict: (id) => restricted(clients, id),
+    restrict: (id, caseId) => restricted(db, clients, id, caseId),
     isolate: (id, caseId) => isolated(db, clients, id, caseId),
     revoke: (id, caseId) => revoked(db, clients, id, caseId),
     rotate: (id) => rotatedNow(clients, id),

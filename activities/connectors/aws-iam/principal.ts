@@ -199,6 +199,25 @@ async function paged<T>(fetchPage: (marker?: string) => Promise<{ items: T[]; ne
   return all;
 }
 
+/** The ARNs of the managed policies attached to the principal, sorted. */
+export async function listAttachedPolicies(clients: AwsClients, p: Principal): Promise<string[]> {
+  const attached =
+    p.kind === 'user'
+      ? await paged(async (Marker) => {
+          const r = await aws(`ListAttachedUserPolicies for ${p.label}`, () =>
+            clients.iam.send(new ListAttachedUserPoliciesCommand({ UserName: p.name, Marker })),
+          );
+          return { items: r.AttachedPolicies ?? [], next: r.IsTruncated ? r.Marker : undefined };
+        })
+      : await paged(async (Marker) => {
+          const r = await aws(`ListAttachedRolePolicies for ${p.label}`, () =>
+            clients.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: p.name, Marker })),
+          );
+          return { items: r.AttachedPolicies ?? [], next: r.IsTruncated ? r.Marker : undefined };
+        });
+  return attached.map((a) => a.PolicyArn!).sort();
+}
+
 /**
  * Evidence of the principal's state: access keys (id, status, creation), inline policies (name
  * and document digest), attached managed policies, groups (users) and the trust policy digest
@@ -229,21 +248,7 @@ export async function readSnapshot(clients: AwsClients, p: Principal): Promise<R
     const doc = await getInlinePolicy(clients, p, name);
     inlinePolicies.push({ name, digest: doc === undefined ? null : digestOf(doc) });
   }
-  const attached =
-    p.kind === 'user'
-      ? await paged(async (Marker) => {
-          const r = await aws(`ListAttachedUserPolicies for ${p.label}`, () =>
-            iam.send(new ListAttachedUserPoliciesCommand({ UserName: p.name, Marker })),
-          );
-          return { items: r.AttachedPolicies ?? [], next: r.IsTruncated ? r.Marker : undefined };
-        })
-      : await paged(async (Marker) => {
-          const r = await aws(`ListAttachedRolePolicies for ${p.label}`, () =>
-            iam.send(new ListAttachedRolePoliciesCommand({ RoleName: p.name, Marker })),
-          );
-          return { items: r.AttachedPolicies ?? [], next: r.IsTruncated ? r.Marker : undefined };
-        });
-  const attachedPolicies = attached.map((a) => a.PolicyArn!).sort();
+  const attachedPolicies = await listAttachedPolicies(clients, p);
   if (p.kind === 'role') {
     // The trust policy decides who can open new sessions; isolate changes it, so its digest is evidence.
     return {
