@@ -123,7 +123,7 @@ describe('the service (npm start)', () => {
   }, 240_000); // three service start-ups and two embedded dev servers on a loaded 2-core machine
 });
 
-describe('the intake with a sources file', () => {
+describe('the intake with a sources file', { timeout: 180_000 }, () => {
   it('admits only authenticated forwarders and serves its metrics with the worker Temporal metrics', async () => {
     const env = await instanceEnv();
     const { token, hash } = newToken();
@@ -236,7 +236,7 @@ describe('cordon alert send through the running service', () => {
   }, 120_000);
 });
 
-describe('the audit CLI', () => {
+describe('the audit CLI', { timeout: 180_000 }, () => {
   it('reads the embedded store through the running service, and directly once it stopped', async () => {
     const env = await instanceEnv();
     const service = await startService(env);
@@ -300,7 +300,7 @@ describe('the audit CLI', () => {
   });
 });
 
-describe('the cordon CLI', () => {
+describe('the cordon CLI', { timeout: 180_000 }, () => {
   it('approves, refuses, declares a false positive and drives the kill switch against a running service', async () => {
     const env = await instanceEnv();
     const bob = newToken();
