@@ -34,7 +34,6 @@ import {
 } from '@aws-sdk/client-iam';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { ApplicationFailure } from '@temporalio/activity';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,6 +52,7 @@ import { pendingRequestId, waitForStatus } from './support/scenario';
 import { freePort } from './support/processes';
 import type { LocalServer } from '../src/sandbox/launch';
 import { startMoto } from '../src/sandbox/servers';
+import { failureOf } from './support/captured';
 
 type AwsSettings = NonNullable<ConnectorSettings['aws']>;
 interface Key {
@@ -256,15 +256,6 @@ async function startCutProxy() {
 }
 
 /** The failure a call raised, for asserting its type, retryability and message. */
-async function failureOf(call: () => Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await call().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
-
 describe('aws-iam connector on moto', () => {
   it('declares least privileges, and they are enough: Cordon itself runs with only those', () => {
     for (const action of Object.values(aws().actions)) {

@@ -5,13 +5,11 @@
 // the bundled GitHub alert contained end to end through the intake and the default policy.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGitHubConnector } from '../activities/connectors/github';
 import type { Connector } from '../activities/connectors/types';
 import { fingerprint } from '../src/digest';
-import { createLogger } from '../src/log';
 import { auditQuery, decideUpdate } from '../workflows/definitions';
 import { example } from './support/formats';
 import { startGitHubContract, type GitHubContract } from '../src/sandbox/github/contract';
@@ -21,6 +19,7 @@ import { startIntake } from './support/intake';
 import { freePort } from './support/processes';
 import { pendingRequestId, waitForStatus } from './support/scenario';
 import { CONFIG_DIR } from './support/temporal';
+import { recordingLogger } from './support/captured';
 
 const TOKEN = `ghs_${randomBytes(18).toString('hex')}`;
 /** A leaked token of a kind the credentials API revokes. */
@@ -33,16 +32,7 @@ beforeAll(async () => {
 // Registered before the harness: vitest runs afterAll hooks last-in first-out.
 afterAll(() => contract?.stop());
 
-let logText = '';
-const logger = createLogger(
-  'trace',
-  new Writable({
-    write(chunk, _encoding, done) {
-      logText += chunk.toString();
-      done();
-    },
-  }),
-);
+const { logger, text: logText } = recordingLogger();
 const settings = () => ({ apiUrl: contract.url, token: TOKEN });
 const h = useHarness({
   connectors: () => ({ github: settings() }),
@@ -272,7 +262,7 @@ describe('containment workflow on GitHub', () => {
     });
     const audit = JSON.stringify(await handle.query(auditQuery));
     expect(audit).toContain(fingerprint(secret));
-    for (const text of [audit, await decodedHistoryText(handle), logText, await captured()])
+    for (const text of [audit, await decodedHistoryText(handle), logText(), await captured()])
       expect(text).not.toContain(secret);
   });
 });

@@ -7,7 +7,6 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { ApplicationFailure } from '@temporalio/common';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -23,6 +22,7 @@ import { decodedHistoryText } from './support/history';
 import { startKubeApiServer, type KubeApiServer } from '../src/sandbox/kube';
 import { freePort, ROOT } from './support/processes';
 import { eventually, pendingRequestId, waitForStatus } from './support/scenario';
+import { failureOf } from './support/captured';
 
 const RBAC = '/apis/rbac.authorization.k8s.io/v1';
 let kube: KubeApiServer;
@@ -209,15 +209,6 @@ async function legacyTokenSecret(name: string, secretName = `${name}-token`): Pr
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** The failure a call raised. */
-async function failureOf(call: () => Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await call().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
-
 const capturedText = async (identityId: string) =>
   JSON.stringify(
     (await h.db.query('SELECT captured FROM connector_captures WHERE identity_id = $1', [identityId])).rows,

@@ -2,12 +2,10 @@
 // history (decrypted or not), logs, notifications, the audit store or metrics; payloads on the
 // server are encrypted, and the Web UI's codec endpoint decodes them for loopback only.
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AesGcmCodec, newKeyEntry, parsePayloadKeys } from '../src/codec';
 import { fingerprint } from '../src/digest';
-import { createLogger } from '../src/log';
 import type { Alert } from '../src/alerts';
 import { redactAlert, redactAlertFields, secretsFoundBySecretlint } from '../src/secrets';
 import { control } from '../src/cli/decisionCommands';
@@ -24,17 +22,9 @@ import { decodedHistoryText } from './support/history';
 import { startIntake } from './support/intake';
 import { pendingRequestId, waitForStatus } from './support/scenario';
 import { secretPlacements } from './support/secretPlacements';
+import { recordingLogger } from './support/captured';
 
-let logText = '';
-const logger = createLogger(
-  'trace',
-  new Writable({
-    write(chunk, _encoding, done) {
-      logText += chunk.toString();
-      done();
-    },
-  }),
-);
+const { logger, text: logText } = recordingLogger();
 const codec = new AesGcmCodec(parsePayloadKeys(newKeyEntry(), 'test key'));
 const h = useHarness({ logger, webhook: true, dataConverter: { payloadCodecs: [codec] } });
 const UI = 'http://127.0.0.1:8233';
@@ -115,7 +105,7 @@ describe('every placement through the running service', () => {
       status: JSON.stringify(await Promise.all(handles.map((x) => x.query(statusQuery)))),
       audit: JSON.stringify((await h.db.query('SELECT entry FROM audit_entries')).rows),
       notices: JSON.stringify(h.webhook.received),
-      logs: logText,
+      logs: logText(),
       metrics: await intake.metrics(),
     };
     const secrets = [...placements.map((p) => p.secret), token, keyId, rule, agent];
@@ -126,7 +116,7 @@ describe('every placement through the running service', () => {
     expect(places.history).toContain(fingerprint(placements[0].secret));
     expect(places.audit).toContain('false-positive.declared');
     expect(places.notices).toContain(native.body.workflowId);
-    expect(logText).toContain(native.body.workflowId);
+    expect(logText()).toContain(native.body.workflowId);
     // Encrypted at rest on the server: not even the summary's plain words are readable in the raw
     // history (ids stay readable: the workflow id and search attributes name the identity).
     expect(places.history).toContain('pushed to acme/api');

@@ -1,4 +1,4 @@
-import { mapLimit } from '../openbao/identity';
+import { mapLimit } from '../mapLimit';
 import type { KubeClient } from './client';
 import { RBAC, type BindingRef, type RoleRef } from './bindings';
 import { groupsOf, usernameOf, type AccountRef } from './identity';

@@ -1,3 +1,4 @@
+import { mapLimit } from '../mapLimit';
 import { ApplicationFailure } from '@temporalio/activity';
 import { BaoClient, OpenBaoFailure, seg } from './client';
 
@@ -237,20 +238,6 @@ export async function restoreEntity<K extends 'disabled' | 'policies'>(
 
 /** At most this many lookups run at once (the server sees a short burst, not one call per token in turn). */
 export const LOOKUP_CONCURRENCY = 16;
-
-/** Runs `fn` over `items`, at most `limit` at a time; results in input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 /**
  * Live service tokens of the identity: those bound to its entity or issued by its AppRole login.

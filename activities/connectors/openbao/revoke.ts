@@ -11,9 +11,9 @@ import {
   READ_ROLE,
   FIND_ENTITY,
   FIND_TOKENS,
-  mapLimit,
   LOOKUP_CONCURRENCY,
 } from './identity';
+import { mapLimit } from '../mapLimit';
 import { caseRotations, destroySecretId } from './rotate';
 
 /**
