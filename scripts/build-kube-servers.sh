@@ -2,7 +2,7 @@
 # Builds kube-apiserver and etcd from the Go module proxy into a cache outside the checkout, keyed
 # by version, for the Kubernetes connector's tests and the sandbox. A no-op when both are there.
 #   CORDON_KUBE_CACHE  where the binaries go (default: $XDG_CACHE_HOME/cordon/kube, else ~/.cache/...)
-# Prints the directory that holds them. About 13 minutes on 2 cores, 170 MB for kube-apiserver.
+# Prints the directory that holds them. About 13 minutes on 2 idle cores (26 under load), 170 MB for kube-apiserver.
 # With --dir it only prints that directory (built or not) and builds nothing.
 set -euo pipefail
 
