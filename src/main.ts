@@ -37,14 +37,21 @@ interface Settings {
   sandbox: boolean;
 }
 
-// The service takes one option; anything else is a mistake worth stopping for.
-function sandboxOption(args: string[]): boolean {
+// The service takes one option. The sandbox's fake credentials and throwaway systems must never
+// meet a shared Temporal namespace or audit store: its cases would claim containments of nothing.
+function sandboxOption(args: string[], config: Config): boolean {
   const unknown = args.filter((arg) => arg !== '--sandbox');
   if (unknown.length)
     throw new ConfigError([
       { variable: 'arguments', problem: `unknown option ${unknown[0]} (the one option is --sandbox)` },
     ]);
-  return args.length > 0;
+  if (!args.length) return false;
+  for (const variable of ['TEMPORAL_ADDRESS', 'DATABASE_URL'] as const)
+    if (config[variable])
+      throw new ConfigError([
+        { variable, problem: 'must be unset with --sandbox: the sandbox runs on its own, locally' },
+      ]);
+  return true;
 }
 
 function configOrExit(): Settings {
@@ -67,7 +74,7 @@ function configOrExit(): Settings {
     const approvers = config.CORDON_APPROVERS_FILE
       ? ApproverDirectory.load(config.CORDON_APPROVERS_FILE)
       : new ApproverDirectory({ approvers: [] });
-    return { config, sources, approvers, sandbox: sandboxOption(process.argv.slice(2)) };
+    return { config, sources, approvers, sandbox: sandboxOption(process.argv.slice(2), config) };
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const { variable, problem } of err.problems) console.error(`cordon: invalid ${variable}: ${problem}`);
@@ -76,6 +83,15 @@ function configOrExit(): Settings {
     } else throw err;
     process.exit(2);
   }
+}
+
+// Started before anything else, and stopped last; a stop during start-up waits for it, then stops it.
+async function startLocalSystems(logger: Logger, stops: Stop[]) {
+  const starting = startSandbox(logger);
+  stops.push(async () => (await starting.catch(() => undefined))?.stop());
+  const local = await starting;
+  logger.info(local.systems, "sandbox: local identity systems seeded with the examples' identities");
+  return local;
 }
 
 // Said at start-up: whether the audit tables are protected from the service's own role.
@@ -99,14 +115,9 @@ async function start(
   stops: Stop[],
 ): Promise<{ workerDone: Promise<void> }> {
   const metricsPort = config.CORDON_WORKER_METRICS_PORT || (await freePort());
-  const connectors = connectorSettings(config);
-  if (sandbox) {
-    const local = await startSandbox(logger);
-    stops.push(() => local.stop());
-    Object.assign(connectors, local.connectors);
-    logger.info(local.systems, "sandbox: local identity systems seeded with the examples' identities");
-  }
   installRuntime(logger, { metricsPort });
+  // The sandbox's systems replace every configured one: its examples never reach a real system.
+  const connectors = sandbox ? (await startLocalSystems(logger, stops)).connectors : connectorSettings(config);
   const dataConverter = dataConverterFor(config, { create: true });
   const encrypted = Boolean(dataConverter.payloadCodecs?.length);
   if (!config.TEMPORAL_ADDRESS) {

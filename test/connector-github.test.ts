@@ -8,6 +8,7 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGitHubConnector } from '../activities/connectors/github';
+import { GitHubFailure } from '../activities/connectors/github/client';
 import type { Connector } from '../activities/connectors/types';
 import { fingerprint } from '../src/digest';
 import { auditQuery, decideUpdate } from '../workflows/definitions';
@@ -140,6 +141,12 @@ describe('github connector', () => {
     expect(await connector.actions.revoke!.run(request(id))).toMatchObject({
       changed: false,
       detail: { already: true },
+    });
+    // An id the organization never listed is a mistake, not a contained token.
+    const never = `acme/personal-access-tokens/${patId + 10_000}`;
+    expect(await failure(connector.actions.revoke!.run(request(never)))).toMatchObject({
+      type: GitHubFailure.UnknownIdentity,
+      nonRetryable: true,
     });
   });
 

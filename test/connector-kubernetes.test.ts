@@ -19,12 +19,12 @@ import { createLogger } from '../src/log';
 import { auditQuery, decideUpdate, falsePositiveSignal } from '../workflows/definitions';
 import { useHarness } from './support/harness';
 import { decodedHistoryText } from './support/history';
-import { startKubeApiServer, type KubeApiServer } from '../src/sandbox/kube';
+import { grantCordon, startKubeApiServer, type KubeApiServer } from '../src/sandbox/kube';
 import { freePort, ROOT } from './support/processes';
 import { eventually, pendingRequestId, waitForStatus } from './support/scenario';
 import { failureOf } from './support/captured';
+import { RBAC } from '../activities/connectors/kubernetes/bindings';
 
-const RBAC = '/apis/rbac.authorization.k8s.io/v1';
 let kube: KubeApiServer;
 let tokenFile: string;
 
@@ -37,12 +37,7 @@ async function startCluster() {
   kube = await startKubeApiServer();
   tokenFile = path.join(mkdtempSync(path.join(tmpdir(), 'cordon-kube-token-')), 'token');
   writeFileSync(tokenFile, `${kube.cordonToken}\n`);
-  await post(`${RBAC}/clusterroles`, { metadata: { name: 'cordon' }, rules: clusterRoleRules(declaredPermissions()) });
-  await post(`${RBAC}/clusterrolebindings`, {
-    metadata: { name: 'cordon' },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cordon' },
-    subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'cordon' }],
-  });
+  await grantCordon(kube.admin);
   for (const name of ['ci', 'apps']) await post('/api/v1/namespaces', { metadata: { name } });
   await post(`${RBAC}/clusterroles`, {
     metadata: { name: 'node-reader' },

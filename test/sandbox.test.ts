@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RESTRICT_POLICY } from '../activities/connectors/aws-iam/restrict';
 import { dataConverterFor } from '../src/codec';
 import { decideUpdate, type ContainmentStatus } from '../workflows/definitions';
-import { freePort, ROOT, startServiceProcess, type ServiceProcess } from './support/processes';
+import { freePort, listening, ROOT, startServiceProcess, type ServiceProcess } from './support/processes';
 import { pendingRequestId, waitForStatus } from './support/scenario';
 
 const EXAMPLES = path.join(ROOT, 'examples', 'alerts');
@@ -38,7 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await connection?.close();
-  service?.child.kill('SIGTERM');
+  if (service?.child.exitCode === null) service.child.kill('SIGTERM');
   await service?.exit;
   rmSync(dir, { recursive: true, force: true });
 });
@@ -110,4 +110,14 @@ describe('npm start -- --sandbox', () => {
     const revoked = await slow(github, (s) => expect(s.outcome).toBe('contained'));
     expect(revoked.applied).toContainEqual(expect.objectContaining({ action: 'revoke', verified: true }));
   }, 600_000);
+
+  it('stops every local identity system with the service (SIGTERM)', async () => {
+    const systems = sandboxSystems();
+    service.child.kill('SIGTERM');
+    expect((await service.exit).code).toBe(0);
+    for (const name of ['openbao', 'aws-iam', 'github', 'kubernetes']) {
+      const url = new URL(systems[name].split(' ')[0]);
+      expect(await listening(Number(url.port)), `${name} at ${url.origin}`).toBe(false);
+    }
+  });
 });

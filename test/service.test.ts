@@ -1,6 +1,5 @@
 // The whole service as users run it: `src/main.ts` (what `npm start` runs) as a real process.
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,7 +13,7 @@ import { EvidenceStore } from '../src/evidence/store';
 import { resolveTemporalCli } from '../src/temporal/binaries';
 import { newToken } from '../src/intake/sources';
 import { decodedHistoryText } from './support/history';
-import { freePort, ROOT, runTs, startServiceProcess, type Finished } from './support/processes';
+import { freePort, listening, ROOT, runTs, startServiceProcess, type Finished } from './support/processes';
 
 interface Instance {
   env: Record<string, string>;
@@ -60,17 +59,6 @@ function temporalCli(instance: Instance, args: string[]): string {
 }
 
 const cordon = (instance: Instance, args: string[]) => runTs('bin/cordon.js', args, instance.env);
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 afterAll(async () => {
   await Promise.all([...running].map(stopService));
@@ -445,6 +433,20 @@ describe('the cordon CLI', { timeout: 180_000 }, () => {
     const env = await instanceEnv();
     expect((await runTs('bin/cordon.js', ['alert', 'send', '/nonexistent.json'], env)).code).toBe(2);
     expect((await runTs('bin/cordon.js', ['frobnicate'], env)).code).toBe(2);
+  });
+
+  it('the service refuses an unknown option, and --sandbox beside a shared Temporal or database, with exit 2', async () => {
+    const env = await instanceEnv();
+    const unknown = await runTs('src/main.ts', ['--sandbx'], env);
+    expect(unknown).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown option --sandbx') });
+    const shared: Record<string, string>[] = [
+      { TEMPORAL_ADDRESS: '127.0.0.1:7233' },
+      { DATABASE_URL: 'postgres://127.0.0.1/cordon' },
+    ];
+    for (const setting of shared) {
+      const refused = await runTs('src/main.ts', ['--sandbox'], { ...env, ...setting });
+      expect(refused).toMatchObject({ code: 2, stderr: expect.stringContaining('must be unset with --sandbox') });
+    }
   });
 
   it('exits 1 when Temporal cannot be reached', async () => {

@@ -2,7 +2,7 @@
 // When a running service owns the embedded store (.cordon/service.json), the file goes to that
 // service's intake: it is counted in the service's /metrics, its large evidence goes to the store
 // the service holds, and the case gets the service's context, as for any forwarder. Otherwise (a
-// stopped service, PostgreSQL, a remote Temporal) this process runs the same pipeline itself; it
+// stopped service, or PostgreSQL) this process runs the same pipeline itself; it
 // serves no /metrics, so what it sends is counted only where every alert is, in the case's audit.
 import pino from 'pino';
 import { runningService } from '../audit/access';
@@ -88,11 +88,14 @@ async function inThisProcess(config: Config, delivery: AlertDelivery): Promise<I
   }
 }
 
-// Handed over (shed included) or ignored: the answer on stdout. Refused: exit 2 naming the fields.
+// Handed over or ignored: the answer on stdout. Shed (not acted on): the answer too, and exit 1 so
+// a script resends it later. Refused: exit 2 naming the fields.
 function reported(file: string, { status, body }: IntakeAnswer): number {
   if (status < 300 || 'disposition' in body) {
     printJson(body);
-    return ExitCode.ok;
+    if (status < 300) return ExitCode.ok;
+    console.error(`cordon: ${file}: shed (HTTP ${status}): the case took no action on it; send it again later`);
+    return ExitCode.failure;
   }
   const problems = Array.isArray(body.problems) ? `:\n${listProblems(body.problems)}` : '';
   const message = `${body.error} in ${file} (${status})${problems}`;

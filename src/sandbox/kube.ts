@@ -6,10 +6,13 @@ import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { declaredPermissions } from '../../activities/connectors/kubernetes';
+import { RBAC } from '../../activities/connectors/kubernetes/bindings';
 import { KubeClient } from '../../activities/connectors/kubernetes/client';
+import { clusterRoleRules } from '../../activities/connectors/kubernetes/permissions';
 import { freePort } from '../net';
 import { PROJECT_ROOT } from '../temporal/binaries';
-import { launch, waitUntilReady } from './launch';
+import { launch, serverEnvironment, waitUntilReady, type Launched } from './launch';
 
 /** A running API server: where it is, its CA, the tokens of its two users, the key its tokens are signed with. */
 export interface KubeApiServer {
@@ -39,31 +42,34 @@ export function kubeServersDir(): string {
   return dir;
 }
 
-async function startEtcd(dir: string, work: string) {
+async function startEtcd(dir: string, work: string, started: Launched[]): Promise<string> {
   const [client, peer] = [await freePort(), await freePort()];
   const clientUrl = `http://127.0.0.1:${client}`;
   const peerUrl = `http://127.0.0.1:${peer}`;
-  const etcd = launch(path.join(dir, 'etcd'), [
-    '--name=test',
-    `--data-dir=${path.join(work, 'etcd')}`,
-    `--listen-client-urls=${clientUrl}`,
-    `--advertise-client-urls=${clientUrl}`,
-    `--listen-peer-urls=${peerUrl}`,
-    `--initial-advertise-peer-urls=${peerUrl}`,
-    `--initial-cluster=test=${peerUrl}`,
-    '--log-level=error',
-    '--unsafe-no-fsync',
-  ]);
+  const etcd = launch(
+    path.join(dir, 'etcd'),
+    [
+      '--name=test',
+      `--data-dir=${path.join(work, 'etcd')}`,
+      `--listen-client-urls=${clientUrl}`,
+      `--advertise-client-urls=${clientUrl}`,
+      `--listen-peer-urls=${peerUrl}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=test=${peerUrl}`,
+      '--log-level=error',
+      '--unsafe-no-fsync',
+    ],
+    serverEnvironment(),
+  );
+  started.push(etcd);
   const healthy = async () =>
     ((await (await fetch(`${clientUrl}/health`)).json()) as { health?: string }).health === 'true';
   await waitUntilReady('etcd', etcd, healthy, 60_000);
-  return { ...etcd, url: clientUrl };
+  return clientUrl;
 }
 
-/** Starts etcd and kube-apiserver on loopback and waits for `/readyz` (up to 120 s on a loaded machine). */
-export async function startKubeApiServer(): Promise<KubeApiServer> {
-  const dir = kubeServersDir();
-  const work = mkdtempSync(path.join(tmpdir(), 'cordon-kube-'));
+// The API server's credentials, made at each start: two static tokens and the service-account key pair.
+function writeCredentials(work: string) {
   const adminToken = randomBytes(24).toString('hex');
   const cordonToken = randomBytes(24).toString('hex');
   writeFileSync(
@@ -73,46 +79,72 @@ export async function startKubeApiServer(): Promise<KubeApiServer> {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   writeFileSync(path.join(work, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
   writeFileSync(path.join(work, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+  return { adminToken, cordonToken, signingKey: privateKey };
+}
 
-  const etcd = await startEtcd(dir, work);
-  const port = await freePort();
-  const url = `https://127.0.0.1:${port}`;
-  const caFile = path.join(work, 'certs', 'apiserver.crt');
-  const api = launch(path.join(dir, 'kube-apiserver'), [
-    `--etcd-servers=${etcd.url}`,
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
-    `--secure-port=${port}`,
-    `--cert-dir=${path.join(work, 'certs')}`,
-    `--token-auth-file=${path.join(work, 'tokens.csv')}`,
-    '--authorization-mode=RBAC',
-    '--anonymous-auth=false',
-    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-    `--service-account-key-file=${path.join(work, 'sa.pub')}`,
-    `--service-account-signing-key-file=${path.join(work, 'sa.key')}`,
-    '--service-cluster-ip-range=10.96.0.0/16',
-    '--endpoint-reconciler-type=none',
-    '--enable-priority-and-fairness=false',
-    '--profiling=false',
-  ]);
-  const admin = new KubeClient({ server: url, token: adminToken, caFile });
+function launchApiServer(dir: string, work: string, etcdUrl: string, port: number): Launched {
+  return launch(
+    path.join(dir, 'kube-apiserver'),
+    [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${port}`,
+      `--cert-dir=${path.join(work, 'certs')}`,
+      `--token-auth-file=${path.join(work, 'tokens.csv')}`,
+      '--authorization-mode=RBAC',
+      '--anonymous-auth=false',
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${path.join(work, 'sa.pub')}`,
+      `--service-account-signing-key-file=${path.join(work, 'sa.key')}`,
+      '--service-cluster-ip-range=10.96.0.0/16',
+      '--endpoint-reconciler-type=none',
+      '--enable-priority-and-fairness=false',
+      '--profiling=false',
+    ],
+    serverEnvironment(),
+  );
+}
+
+/**
+ * Starts etcd and kube-apiserver on loopback and waits for `/readyz` (up to 120 s on a loaded
+ * machine). Whatever fails, nothing is left running and the credentials folder is removed.
+ */
+export async function startKubeApiServer(): Promise<KubeApiServer> {
+  const dir = kubeServersDir();
+  const work = mkdtempSync(path.join(tmpdir(), 'cordon-kube-'));
+  const started: Launched[] = [];
   const stop = async () => {
-    await api.stop();
-    await etcd.stop();
+    for (const proc of started.reverse()) await proc.stop();
     rmSync(work, { recursive: true, force: true });
   };
   try {
+    const credentials = writeCredentials(work);
+    const etcd = await startEtcd(dir, work, started);
+    const port = await freePort();
+    const url = `https://127.0.0.1:${port}`;
+    const caFile = path.join(work, 'certs', 'apiserver.crt');
+    const api = launchApiServer(dir, work, etcd, port);
+    started.push(api);
+    const admin = new KubeClient({ server: url, token: credentials.adminToken, caFile });
     // The certificate is written at start; the client reads it once, so wait for it first.
     await waitUntilReady('kube-apiserver', api, async () => existsSync(caFile), 60_000);
-    await waitUntilReady(
-      'kube-apiserver',
-      api,
-      async () => (await admin.call('GET', '/readyz', { allow: [500] })).status === 200,
-      120_000,
-    );
+    const ready = async () => (await admin.call('GET', '/readyz', { allow: [500] })).status === 200;
+    await waitUntilReady('kube-apiserver', api, ready, 120_000);
+    return { url, caFile, ...credentials, admin, stop };
   } catch (err) {
     await stop();
     throw err;
   }
-  return { url, caFile, adminToken, cordonToken, signingKey: privateKey, admin, stop };
+}
+
+/** Lets the user `cordon` do exactly what the connector declares: the README's ClusterRole, bound. */
+export async function grantCordon(admin: KubeClient): Promise<void> {
+  const post = (path: string, body: unknown) => admin.call('POST', path, { body });
+  await post(`${RBAC}/clusterroles`, { metadata: { name: 'cordon' }, rules: clusterRoleRules(declaredPermissions()) });
+  await post(`${RBAC}/clusterrolebindings`, {
+    metadata: { name: 'cordon' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cordon' },
+    subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'cordon' }],
+  });
 }

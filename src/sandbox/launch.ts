@@ -12,32 +12,61 @@ export interface LocalServer {
 export interface Launched {
   child: ChildProcess;
   exited: Promise<void>;
+  /** Why it could not run at all (not found, not executable), once known. */
+  failure(): Error | undefined;
   output(): string;
   stop(): Promise<void>;
 }
 
-/** Starts `binary`; its output is kept, not shown. */
-export function launch(binary: string, args: string[], env: NodeJS.ProcessEnv = process.env): Launched {
+/** What a local server needs of Cordon's environment: none of its credentials or settings. */
+export function serverEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const kept = Object.entries(process.env).filter(([name]) => !/^(CORDON_|AWS_|DATABASE_URL|TEMPORAL_)/.test(name));
+  return { ...Object.fromEntries(kept), ...extra };
+}
+
+// After SIGTERM, how long a server has to exit before it is killed.
+const STOP_GRACE_MS = 10_000;
+
+/**
+ * Starts `binary` with `env`; its output is kept, not shown. Values in `secrets` (a dev server's
+ * root token) are blanked in that output, which may end up in an error message and a log.
+ */
+export function launch(binary: string, args: string[], env: NodeJS.ProcessEnv, secrets: string[] = []): Launched {
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let tail = '';
+  let failure: Error | undefined;
   const keep = (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-8192));
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', (err) => {
+      failure = err;
+      resolve();
+    });
+  });
+  const running = () => child.exitCode === null && child.signalCode === null && !failure;
   return {
     child,
     exited,
-    output: () => tail,
+    failure: () => failure,
+    output: () =>
+      secrets
+        .reduce((text, secret) => text.split(secret).join('[redacted]'), tail)
+        .replace(/(Unseal Key|Root Token): \S+/g, '$1: [redacted]'),
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      if (!running()) return;
+      child.kill('SIGTERM');
+      const killed = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
       await exited;
+      clearTimeout(killed);
     },
   };
 }
 
 /**
- * Polls `ready` until it answers true. Fails at once when the process exits, and after
- * `timeoutMs` otherwise (stopping it): a loaded 2-core machine needs generous start-up times.
+ * Polls `ready` until it answers true. Fails at once when the process exits or cannot run, and
+ * after `timeoutMs` otherwise (stopping it): a loaded 2-core machine needs generous start-up times.
  */
 export async function waitUntilReady(
   what: string,
@@ -47,6 +76,8 @@ export async function waitUntilReady(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    const failure = proc.failure();
+    if (failure) throw new Error(`${what} could not start: ${failure.message}`);
     if (proc.child.exitCode !== null) throw new Error(`${what} exited early:\n${proc.output()}`);
     if (await ready().catch(() => false)) return;
     if (Date.now() > deadline) {
@@ -57,7 +88,7 @@ export async function waitUntilReady(
   }
 }
 
-/** Starts `binary` and waits until `url` answers as `ready` says. */
+/** Waits until `url` answers as `ready` says. */
 export async function serve(
   what: string,
   proc: Launched,

@@ -2,6 +2,7 @@
 // systems so that every example contains against a real one.
 import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { randomBytes } from 'node:crypto';
+import { RBAC } from '../../activities/connectors/kubernetes/bindings';
 import type { KubeClient } from '../../activities/connectors/kubernetes/client';
 import { AwsClients, type AwsSettings } from '../../activities/connectors/aws-iam/client';
 import type { GitHubFake } from './github/fake';
@@ -30,8 +31,6 @@ export async function seedAws(settings: AwsSettings): Promise<void> {
     );
   }
 }
-
-const RBAC = '/apis/rbac.authorization.k8s.io/v1';
 
 export async function seedKubernetes(admin: KubeClient): Promise<void> {
   const { namespace, name } = SANDBOX_SERVICE_ACCOUNT;

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { freePort } from '../net';
 import { testServerBinary } from '../temporal/binaries';
-import { launch, serve, type LocalServer } from './launch';
+import { launch, serve, serverEnvironment, type LocalServer } from './launch';
 
 /** `bao server -dev` with a random root token; in memory, gone when stopped. */
 export async function startOpenBao(): Promise<LocalServer & { rootToken: string }> {
@@ -12,7 +12,8 @@ export async function startOpenBao(): Promise<LocalServer & { rootToken: string 
   const bao = launch(
     testServerBinary('bao'),
     ['server', '-dev', `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${port}`],
-    { ...process.env, BAO_DEV_ROOT_TOKEN_ID: rootToken },
+    serverEnvironment({ BAO_DEV_ROOT_TOKEN_ID: rootToken }),
+    [rootToken],
   );
   const server = await serve('OpenBao', bao, `http://127.0.0.1:${port}/v1/sys/health`, (res) => res.status === 200);
   return { ...server, rootToken };
@@ -24,9 +25,10 @@ export async function startOpenBao(): Promise<LocalServer & { rootToken: string 
  */
 export async function startMoto(): Promise<LocalServer> {
   const port = await freePort();
-  const moto = launch(testServerBinary('moto_server'), ['-H', '127.0.0.1', '-p', String(port)], {
-    ...process.env,
-    MOTO_IAM_LOAD_MANAGED_POLICIES: 'true',
-  });
+  const moto = launch(
+    testServerBinary('moto_server'),
+    ['-H', '127.0.0.1', '-p', String(port)],
+    serverEnvironment({ MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' }),
+  );
   return serve('moto', moto, `http://127.0.0.1:${port}/moto-api/`, (res) => res.ok);
 }

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { expect, vi } from 'vitest';
@@ -60,6 +61,8 @@ export async function startServiceProcess(
         cwd: ROOT,
         env: { ...process.env, ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
+        // Its own process group: npm does not pass SIGKILL on, the group takes everything with it.
+        detached: true,
       })
     : spawnTs('src/main.ts', args, env);
   let stdout = '';
@@ -79,8 +82,21 @@ export async function startServiceProcess(
       { timeout: startupMs, interval: 250 },
     );
   } catch (err) {
-    child.kill('SIGKILL');
+    if (viaNpm) process.kill(-child.pid!, 'SIGKILL');
+    else child.kill('SIGKILL');
     throw err;
   }
   return service;
+}
+
+/** Whether anything accepts connections on the loopback port. */
+export function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

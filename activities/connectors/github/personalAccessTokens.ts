@@ -1,6 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { z } from 'zod';
-import type { ActionResult, IdentitySnapshot } from '../types';
+import type { Database } from '../../../src/db';
+import { capture } from '../captures';
+import type { ActionRequest, ActionResult, IdentitySnapshot } from '../types';
 import { GitHubFailure, seg, type GitHubClient } from './client';
 import type { PersonalAccessTokenIdentity } from './identity';
 
@@ -76,12 +78,27 @@ export async function grantRevoked(client: GitHubClient, id: PersonalAccessToken
 
 /**
  * Revoke of a fine-grained PAT's access to the organization: `POST
- * /orgs/{org}/personal-access-tokens/{pat_id}` with `action: revoke` (GitHub Apps only). A grant
- * the organization no longer lists has no access left: a repeat changes nothing. The owner must
+ * /orgs/{org}/personal-access-tokens/{pat_id}` with `action: revoke` (GitHub Apps only). Whether
+ * the organization listed the grant is kept before the first attempt: a repeat after it is gone
+ * changes nothing, but a grant never listed is a wrong id, not a contained token. The owner must
  * ask for access again; nothing in the API gives it back.
  */
-export async function revokeGrant(client: GitHubClient, id: PersonalAccessTokenIdentity): Promise<ActionResult> {
+export async function revokeGrant(
+  db: Database,
+  client: GitHubClient,
+  id: PersonalAccessTokenIdentity,
+  { identityId, caseId }: ActionRequest,
+): Promise<ActionResult> {
   const grant = await findGrant(client, id);
+  const before = await capture(db, { provider: 'github', identityId, caseId, action: 'revoke' }, async () => ({
+    listed: grant !== undefined,
+  }));
+  if (!before.listed)
+    throw ApplicationFailure.create({
+      type: GitHubFailure.UnknownIdentity,
+      message: `organization ${id.org} lists no token grant ${id.patId}: nothing to revoke (is the id right?)`,
+      nonRetryable: true,
+    });
   if (!grant) return { changed: false, detail: { already: true, granted: false } };
   // 404: revoked between the read and this call (a concurrent revoke); the check below decides.
   await client.call({

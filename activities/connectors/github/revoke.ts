@@ -22,6 +22,8 @@ export const revokeAction = (db: Database, client: GitHubClient): ConnectorActio
   reversible: false,
   async run(request) {
     const id = parseIdentity(request.identityId);
-    return id.kind === 'secret-scanning' ? revokeLeakedSecret(db, client, id, request) : revokeGrant(client, id);
+    return id.kind === 'secret-scanning'
+      ? revokeLeakedSecret(db, client, id, request)
+      : revokeGrant(db, client, id, request);
   },
 });

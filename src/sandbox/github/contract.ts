@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../net';
 import { PROJECT_ROOT } from '../../temporal/binaries';
-import { launch, serve } from '../launch';
+import { launch, serve, serverEnvironment } from '../launch';
 import { GitHubFake } from './fake';
 
 /** The operations the connector calls, as GitHub's description names their paths. */
@@ -97,7 +97,7 @@ export async function startGitHubContract(token: string): Promise<GitHubContract
   const prism = launch(
     process.execPath,
     [prismCli, 'proxy', document, fake.url, '--errors', '-h', '127.0.0.1', '-p', String(port), '-v', 'warn'],
-    { ...process.env, SCARF_ANALYTICS: 'false' },
+    serverEnvironment({ SCARF_ANALYTICS: 'false' }),
   );
   // Prism answers an unknown path with a 404 problem: any answer means it is listening.
   const server = await serve('Prism', prism, `http://127.0.0.1:${port}/`, () => true, 120_000).catch(async (err) => {

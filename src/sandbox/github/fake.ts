@@ -1,4 +1,4 @@
-// The stateful upstream behind the GitHub contract server (githubContract.ts): secret scanning
+// The stateful upstream behind the GitHub contract server (contract.ts): secret scanning
 // alerts, fine-grained PAT grants and the credentials revocation endpoint, held in memory. Its
 // answers start from the example values in GitHub's own description, so their shape is GitHub's;
 // Prism, in front, checks every answer against the schemas before the connector sees it.
@@ -47,7 +47,14 @@ export class GitHubFake {
 
   static async start(description: Json, token: string): Promise<GitHubFake> {
     let fake: GitHubFake | undefined;
-    const server = createServer((req, res) => void fake!.receive(req, res));
+    // A request it cannot read (bad JSON, a body of the wrong shape) gets a 400, as GitHub's would;
+    // it must never take down the process it runs in (the sandbox runs it inside the service).
+    const server = createServer((req, res) =>
+      fake!.receive(req, res).catch((err: unknown) => {
+        if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify({ message: `Problems parsing JSON: ${(err as Error).message}`, status: '400' }));
+      }),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
     fake = new GitHubFake(server, `http://127.0.0.1:${port}`, description, token);
