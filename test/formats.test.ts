@@ -309,6 +309,14 @@ describe('identity resolution through the inventory', () => {
       ['identities.1.aliases.0', '"a" already names aws-iam:a: an alias must name one identity only'],
       ['identities.1.aliases.1', '"shared@example.com" already names aws-iam:a: an alias must name one identity only'],
     ]);
+    // Compared as resolution compares names: a fullwidth spelling is the same alias.
+    const fullwidth = InventorySchema.safeParse({
+      identities: [
+        { provider: 'aws-iam', id: 'a', class: 'batch', aliases: ['deploy'] },
+        { provider: 'openbao', id: 'b', class: 'batch', aliases: ['ｄｅｐｌｏｙ'] },
+      ],
+    });
+    expect(fullwidth.error?.issues.map((i) => i.path.join('.'))).toEqual(['identities.1.aliases.0']);
   });
 });
 

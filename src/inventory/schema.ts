@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { canonicalId } from '../domain/identityId';
 
 /** How an identity is used; drives how hard Cordon may act on it. */
 export const IdentityClass = z.enum([
@@ -34,21 +35,21 @@ export const InventoryIdentity = z
 export type InventoryIdentity = z.infer<typeof InventoryIdentity>;
 
 // An alias names one identity only: one already taken (as another identity's alias or id) would
-// make resolution guess.
+// make resolution guess. Names are compared as resolution compares them (canonical form).
 function checkAliases(identities: InventoryIdentity[], ctx: z.RefinementCtx): void {
   const owners = new Map<string, string>();
-  identities.forEach((i) => owners.set(i.id, `${i.provider}:${i.id}`));
+  identities.forEach((i) => owners.set(canonicalId(i.id), `${i.provider}:${i.id}`));
   identities.forEach((identity, index) => {
     const self = `${identity.provider}:${identity.id}`;
     identity.aliases?.forEach((alias, position) => {
-      const owner = owners.get(alias);
+      const owner = owners.get(canonicalId(alias));
       if (owner !== undefined && owner !== self)
         ctx.addIssue({
           code: 'custom',
           path: ['identities', index, 'aliases', position],
           message: `"${alias}" already names ${owner}: an alias must name one identity only`,
         });
-      else owners.set(alias, self);
+      else owners.set(canonicalId(alias), self);
     });
   });
 }
