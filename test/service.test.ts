@@ -108,7 +108,7 @@ describe('the service (npm start)', () => {
     const merged = await cordon(again, ['alert', 'send', path.join(ROOT, 'examples/alerts/anomalous-usage.json')]);
     expect(JSON.parse(merged.stdout)).toMatchObject({ disposition: 'merged' });
     expect(await stopService(again)).toBe(0);
-  }, 240_000); // three service start-ups and two embedded dev servers on a loaded 2-core machine
+  }, 600_000); // three service start-ups and two embedded dev servers on a loaded 2-core machine
 });
 
 describe('the intake with a sources file', { timeout: 180_000 }, () => {

@@ -54,7 +54,7 @@ export interface ServiceProcess {
  */
 export async function startServiceProcess(
   env: Record<string, string>,
-  { viaNpm = false, args = [] as string[], startupMs = 60_000 } = {},
+  { viaNpm = false, args = [] as string[], startupMs = 180_000 } = {},
 ): Promise<ServiceProcess> {
   const child = viaNpm
     ? spawn('npm', ['start', '--silent', ...(args.length ? ['--', ...args] : [])], {
