@@ -82,11 +82,20 @@ export async function startServiceProcess(
       { timeout: startupMs, interval: 250 },
     );
   } catch (err) {
-    if (viaNpm) process.kill(-child.pid!, 'SIGKILL');
+    // The group may be gone already (the service exited): the error that says why is `err`.
+    if (viaNpm) killGroup(child.pid!);
     else child.kill('SIGKILL');
     throw err;
   }
   return service;
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // ESRCH: nothing of the group is left to kill.
+  }
 }
 
 /** Whether anything accepts connections on the loopback port. */
