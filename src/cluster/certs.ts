@@ -1,0 +1,71 @@
+// The cluster's certificates, made at start-up with openssl: a CA of its own, the frontend's
+// server certificate, and client certificates for Cordon and the operator. Keys never leave `dir`.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** Where a certificate and its key are, as PEM files. */
+export interface CertFiles {
+  cert: string;
+  key: string;
+}
+
+/** Files of the cluster's PKI; the file names are the ones config/temporal/cluster.yaml reads. */
+export interface ClusterCerts {
+  dir: string;
+  ca: string;
+  frontend: CertFiles;
+  cordon: CertFiles;
+  operator: CertFiles;
+}
+
+// Short-lived on purpose: a new cluster start makes new ones.
+const DAYS = '30';
+const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+
+function issue(dir: string, name: string, subject: string, extensions: string[]): CertFiles {
+  const files = { cert: path.join(dir, `${name}.pem`), key: path.join(dir, `${name}.key`) };
+  const csr = path.join(dir, `${name}.csr`);
+  const ext = path.join(dir, `${name}.ext`);
+  writeFileSync(ext, `${extensions.join('\n')}\n`);
+  openssl(['req', '-new', ...EC_KEY, '-keyout', files.key, '-out', csr, '-subj', `/CN=${subject}`]);
+  openssl(
+    ['x509', '-req', '-in', csr, '-CA', path.join(dir, 'ca.pem'), '-CAkey', path.join(dir, 'ca.key')]
+      .concat(['-set_serial', `0x${randomBytes(8).toString('hex')}`, '-days', DAYS, '-out', files.cert])
+      .concat(['-extfile', ext]),
+  );
+  rmSync(csr);
+  rmSync(ext);
+  return files;
+}
+
+/**
+ * A new CA in `dir` and the certificates it signs. `hosts` are the names clients may dial the
+ * frontend by (loopback always; compose adds its service name).
+ */
+export function makeClusterCerts(dir: string, hosts: string[] = []): ClusterCerts {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const ca = path.join(dir, 'ca.pem');
+  openssl(
+    ['req', '-x509', ...EC_KEY, '-keyout', path.join(dir, 'ca.key'), '-out', ca, '-days', DAYS]
+      .concat(['-subj', '/CN=Cordon cluster CA', '-addext', 'basicConstraints=critical,CA:TRUE'])
+      .concat(['-addext', 'keyUsage=critical,keyCertSign,cRLSign']),
+  );
+  const names = ['DNS:localhost', 'IP:127.0.0.1', ...hosts.map((host) => `DNS:${host}`)];
+  const server = ['basicConstraints=CA:FALSE', 'extendedKeyUsage=serverAuth', `subjectAltName=${names.join(',')}`];
+  const client = (name: string) => [
+    'basicConstraints=CA:FALSE',
+    'extendedKeyUsage=clientAuth',
+    `subjectAltName=DNS:${name}`,
+  ];
+  return {
+    dir,
+    ca,
+    frontend: issue(dir, 'frontend', 'temporal-frontend', server),
+    cordon: issue(dir, 'cordon', 'cordon', client('cordon')),
+    operator: issue(dir, 'operator', 'operator', client('operator')),
+  };
+}

@@ -1,0 +1,190 @@
+// A production-shaped Cordon on one machine: PostgreSQL, the Temporal server as separate services
+// with mTLS on the frontend and JWT authorization, and Cordon as separate worker and intake
+// processes. `npm run cluster` runs it; the cluster tests and benches start it the same way.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client as PgClient } from 'pg';
+import { AuditSigner } from '../audit/signing';
+import { newKeyEntry } from '../codec/keys';
+import { bundleWorkflows } from '../../worker/bundle';
+import type { Logger } from '../log';
+import { makeClusterCerts, type ClusterCerts } from './certs';
+import { CordonProcess, type CordonRole } from './cordon';
+import { connectFrontend, prepareNamespace, type FrontendAccess } from './namespace';
+import { startPostgres, type LocalPostgres } from './postgres';
+import { setupTemporalSchema, temporalBinaries, TemporalCluster, TEMPORAL_SERVICES } from './temporal';
+import { makeTokenIssuer, serveJwks, writeToken } from './tokens';
+
+export const CLUSTER_NAMESPACE = 'default';
+
+export interface ClusterOptions {
+  /** Where certificates, tokens, keys and logs go (a new temp dir, removed at stop, if unset). */
+  dir?: string;
+  workers?: number;
+  intakes?: number;
+  /** Every Cordon process's environment (policy, inventory, sources, connectors); default this one's. */
+  env?: NodeJS.ProcessEnv;
+  logger: Logger;
+}
+
+/** The JWTs the start script mints, as files: who may do what in the namespace. */
+export interface ClusterTokens {
+  /** `default:write`: Cordon's workers and intakes. */
+  cordon: string;
+  /** `default:write`: an operator or approver with the temporal CLI. */
+  operator: string;
+  /** `default:read`: may look, never start, signal or update. */
+  reader: string;
+  /** `temporal-system:admin`: the start script's own, for the namespace and search attributes. */
+  admin: string;
+}
+
+export interface Cluster {
+  dir: string;
+  frontend: FrontendAccess;
+  certs: ClusterCerts;
+  tokens: ClusterTokens;
+  temporal: TemporalCluster;
+  postgres: LocalPostgres;
+  databaseUrl: string;
+  workers: CordonProcess[];
+  intakes: CordonProcess[];
+  stop(): Promise<void>;
+}
+
+async function mintTokens(
+  dir: string,
+): Promise<{ tokens: ClusterTokens; jwks: Awaited<ReturnType<typeof serveJwks>> }> {
+  const issuer = await makeTokenIssuer();
+  const jwks = await serveJwks(issuer.jwks);
+  const mint = async (name: keyof ClusterTokens, permissions: string[]) =>
+    writeToken(dir, name, await issuer.mint(name === 'cordon' ? 'cordon' : `cluster-${name}`, permissions));
+  const tokens = {
+    cordon: await mint('cordon', [`${CLUSTER_NAMESPACE}:write`]),
+    operator: await mint('operator', [`${CLUSTER_NAMESPACE}:write`]),
+    reader: await mint('reader', [`${CLUSTER_NAMESPACE}:read`]),
+    admin: await mint('admin', ['temporal-system:admin']),
+  };
+  return { tokens, jwks };
+}
+
+async function createDatabase(url: string, name: string): Promise<string> {
+  const client = new PgClient({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  const target = new URL(url);
+  target.pathname = `/${name}`;
+  return target.toString();
+}
+
+/** Stops what was started, newest first; a failing step does not keep the others running. */
+class Stack {
+  private readonly steps: (() => Promise<unknown>)[] = [];
+  push(step: () => Promise<unknown>): void {
+    this.steps.push(step);
+  }
+  async unwind(logger: Logger): Promise<void> {
+    for (const step of this.steps.reverse())
+      await step().catch((err) => logger.error({ err }, 'cluster stop step failed'));
+  }
+}
+
+async function startTemporal(dir: string, jwksUrl: string, pgLogin: Parameters<typeof setupTemporalSchema>[1]) {
+  const binaries = temporalBinaries();
+  if (!existsSync(binaries.server) || !existsSync(binaries.sqlTool))
+    throw new Error(`the Temporal server is not built (${binaries.server}): run npm run setup -- --cluster`);
+  setupTemporalSchema(binaries.sqlTool, pgLogin);
+  const temporal = await TemporalCluster.create(binaries.server, {
+    pg: pgLogin,
+    tlsDir: path.join(dir, 'tls'),
+    jwksUrl,
+    logDir: dir,
+  });
+  for (const service of TEMPORAL_SERVICES) temporal.start(service);
+  return temporal;
+}
+
+async function startCordon(cluster: Omit<Cluster, 'workers' | 'intakes' | 'stop'>, options: ClusterOptions) {
+  const payloadKeysFile = path.join(cluster.dir, 'payload-keys');
+  writeFileSync(payloadKeysFile, `${newKeyEntry()}\n`, { mode: 0o600 });
+  const signingKeyFile = path.join(cluster.dir, 'audit-signing.key');
+  AuditSigner.loadOrCreate(signingKeyFile, path.join(cluster.dir, 'audit-signing.pub'));
+  // Bundled once for every worker, instead of once by each at start-up.
+  const workflowBundle = path.join(cluster.dir, 'workflow-bundle.js');
+  writeFileSync(workflowBundle, (await bundleWorkflows()).code);
+  const shared = {
+    temporalAddress: cluster.frontend.address,
+    tls: { ca: cluster.certs.ca, ...cluster.certs.cordon },
+    tokenFile: cluster.tokens.cordon,
+    databaseUrl: cluster.databaseUrl,
+    payloadKeysFile,
+    signingKeyFile,
+    dir: cluster.dir,
+    env: { ...(options.env ?? process.env), CORDON_WORKFLOW_BUNDLE: workflowBundle },
+  };
+  const create = (role: CordonRole) => (_: unknown, i: number) =>
+    CordonProcess.create(`${role}-${i + 1}`, role, shared);
+  const workers = await Promise.all(Array.from({ length: options.workers ?? 2 }, create('worker')));
+  const intakes = await Promise.all(Array.from({ length: options.intakes ?? 2 }, create('intake')));
+  // The first one migrates the audit database; the others then find it ready.
+  const [first, ...rest] = [...workers, ...intakes];
+  await first?.start();
+  await Promise.all(rest.map((p) => p.start()));
+  return { workers, intakes };
+}
+
+/** Starts everything and returns once every Cordon process says it is running. */
+export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  const { logger } = options;
+  const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), 'cordon-cluster-'));
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stack = new Stack();
+  if (!options.dir) stack.push(async () => rmSync(dir, { recursive: true, force: true }));
+  try {
+    const certs = makeClusterCerts(path.join(dir, 'tls'));
+    const { tokens, jwks } = await mintTokens(dir);
+    stack.push(() => jwks.close());
+    const password = randomBytes(18).toString('base64url');
+    const postgres = await startPostgres({ password, maxConnections: 300 });
+    stack.push(() => postgres.stop());
+    logger.info({ port: postgres.port }, 'cluster: PostgreSQL ready');
+    const temporal = await startTemporal(dir, jwks.url, {
+      host: '127.0.0.1',
+      port: postgres.port,
+      user: 'cordon',
+      password,
+    });
+    stack.push(() => temporal.stop());
+    const frontend = { address: temporal.frontendAddress, ca: certs.ca, ...certs.operator };
+    const admin = await connectFrontend(frontend, readToken(tokens.admin));
+    await prepareNamespace(admin, {
+      namespace: CLUSTER_NAMESPACE,
+      logger,
+      alive: () => temporal.assertRunning(),
+    }).finally(() => admin.close());
+    logger.info({ frontend: frontend.address }, 'cluster: Temporal ready, namespace locked');
+    const databaseUrl = await createDatabase(postgres.url, 'cordon');
+    const base = { dir, frontend, certs, tokens, temporal, postgres, databaseUrl };
+    const processes = { workers: [] as CordonProcess[], intakes: [] as CordonProcess[] };
+    stack.push(() => stopCordon(processes));
+    Object.assign(processes, await startCordon(base, options));
+    return { ...base, ...processes, stop: () => stack.unwind(logger) };
+  } catch (err) {
+    await stack.unwind(logger);
+    throw err;
+  }
+}
+
+/** Intakes first (no new alerts), then the workers drain. */
+async function stopCordon({ workers, intakes }: { workers: CordonProcess[]; intakes: CordonProcess[] }) {
+  await Promise.all(intakes.map((p) => p.proc && p.stop()));
+  await Promise.all(workers.map((p) => p.proc && p.stop()));
+}
+
+export const readToken = (file: string) => readFileSync(file, 'utf8').trim();
