@@ -20,8 +20,8 @@ export interface ClusterCerts {
   operator: CertFiles;
 }
 
-// Short-lived on purpose: a new cluster start makes new ones.
-const DAYS = '30';
+/** Short-lived on purpose: a new cluster start makes new ones. */
+export const CERT_DAYS = 30;
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
 const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -34,7 +34,7 @@ function issue(dir: string, name: string, subject: string, extensions: string[])
   openssl(['req', '-new', ...EC_KEY, '-keyout', files.key, '-out', csr, '-subj', `/CN=${subject}`]);
   openssl(
     ['x509', '-req', '-in', csr, '-CA', path.join(dir, 'ca.pem'), '-CAkey', path.join(dir, 'ca.key')]
-      .concat(['-set_serial', `0x${randomBytes(8).toString('hex')}`, '-days', DAYS, '-out', files.cert])
+      .concat(['-set_serial', `0x${randomBytes(8).toString('hex')}`, '-days', String(CERT_DAYS), '-out', files.cert])
       .concat(['-extfile', ext]),
   );
   rmSync(csr);
@@ -50,7 +50,7 @@ export function makeClusterCerts(dir: string, hosts: string[] = []): ClusterCert
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const ca = path.join(dir, 'ca.pem');
   openssl(
-    ['req', '-x509', ...EC_KEY, '-keyout', path.join(dir, 'ca.key'), '-out', ca, '-days', DAYS]
+    ['req', '-x509', ...EC_KEY, '-keyout', path.join(dir, 'ca.key'), '-out', ca, '-days', String(CERT_DAYS)]
       .concat(['-subj', '/CN=Cordon cluster CA', '-addext', 'basicConstraints=critical,CA:TRUE'])
       .concat(['-addext', 'keyUsage=critical,keyCertSign,cRLSign']),
   );

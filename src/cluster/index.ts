@@ -12,12 +12,13 @@ import { bundleWorkflows } from '../../worker/bundle';
 import type { Logger } from '../log';
 import { makeClusterCerts, type ClusterCerts } from './certs';
 import { CordonProcess, type CordonRole } from './cordon';
-import { connectFrontend, prepareNamespace, type FrontendAccess } from './namespace';
+import { CLUSTER_NAMESPACE, connectFrontend, prepareNamespace, type FrontendAccess } from './namespace';
 import { startPostgres, type LocalPostgres } from './postgres';
 import { setupTemporalSchema, temporalBinaries, TemporalCluster, TEMPORAL_SERVICES } from './temporal';
-import { makeTokenIssuer, serveJwks, writeToken } from './tokens';
+import { makeTokenIssuer, serveJwks, writeClusterTokens, type ClusterTokens } from './tokens';
 
-export const CLUSTER_NAMESPACE = 'default';
+export { CLUSTER_NAMESPACE } from './namespace';
+export type { ClusterTokens } from './tokens';
 
 export interface ClusterOptions {
   /** Where certificates, tokens, keys and logs go (a new temp dir, removed at stop, if unset). */
@@ -27,18 +28,6 @@ export interface ClusterOptions {
   /** Every Cordon process's environment (policy, inventory, sources, connectors); default this one's. */
   env?: NodeJS.ProcessEnv;
   logger: Logger;
-}
-
-/** The JWTs the start script mints, as files: who may do what in the namespace. */
-export interface ClusterTokens {
-  /** `default:write`: Cordon's workers and intakes. */
-  cordon: string;
-  /** `default:write`: an operator or approver with the temporal CLI. */
-  operator: string;
-  /** `default:read`: may look, never start, signal or update. */
-  reader: string;
-  /** `temporal-system:admin`: the start script's own, for the namespace and search attributes. */
-  admin: string;
 }
 
 export interface Cluster {
@@ -59,15 +48,7 @@ async function mintTokens(
 ): Promise<{ tokens: ClusterTokens; jwks: Awaited<ReturnType<typeof serveJwks>> }> {
   const issuer = await makeTokenIssuer();
   const jwks = await serveJwks(issuer.jwks);
-  const mint = async (name: keyof ClusterTokens, permissions: string[]) =>
-    writeToken(dir, name, await issuer.mint(name === 'cordon' ? 'cordon' : `cluster-${name}`, permissions));
-  const tokens = {
-    cordon: await mint('cordon', [`${CLUSTER_NAMESPACE}:write`]),
-    operator: await mint('operator', [`${CLUSTER_NAMESPACE}:write`]),
-    reader: await mint('reader', [`${CLUSTER_NAMESPACE}:read`]),
-    admin: await mint('admin', ['temporal-system:admin']),
-  };
-  return { tokens, jwks };
+  return { tokens: await writeClusterTokens(issuer, dir, CLUSTER_NAMESPACE), jwks };
 }
 
 async function createDatabase(url: string, name: string): Promise<string> {

@@ -7,6 +7,9 @@ import type { Logger } from '../log';
 import { registerSearchAttributes } from '../temporal/registerSearchAttributes';
 import { SEARCH_ATTRIBUTES } from '../temporal/searchAttributes';
 
+/** The one namespace of the cluster; its tokens grant `default:write` and `default:read`. */
+export const CLUSTER_NAMESPACE = 'default';
+
 /** How a client reaches the frontend: mutual TLS with one of the cluster's client certificates. */
 export interface FrontendAccess {
   address: string;
@@ -29,7 +32,8 @@ export function connectFrontend(access: FrontendAccess, token?: string): Promise
   });
 }
 
-async function retryUntil<T>(what: string, attempt: () => Promise<T>, alive: () => void, timeoutMs: number) {
+/** `attempt` again every 500 ms until it succeeds; after `timeoutMs`, its last error says why not. */
+export async function retryUntil<T>(what: string, attempt: () => Promise<T>, alive: () => void, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -50,6 +50,35 @@ export async function serveJwks(jwks: TokenIssuer['jwks']): Promise<{ url: strin
   };
 }
 
+/** The JWTs the start script mints, as files: who may do what in the namespace. */
+export interface ClusterTokens {
+  /** `<namespace>:write`: Cordon's workers and intakes. */
+  cordon: string;
+  /** `<namespace>:write`: an operator or approver with the temporal CLI. */
+  operator: string;
+  /** `<namespace>:read`: may look, never start, signal or update. */
+  reader: string;
+  /** `temporal-system:admin`: registers the namespace and its search attributes. */
+  admin: string;
+}
+
+/** Mints the cluster's tokens for `namespace` into `dir` (`<name>.jwt`) and returns their paths. */
+export async function writeClusterTokens(
+  issuer: TokenIssuer,
+  dir: string,
+  namespace: string,
+  hours?: number,
+): Promise<ClusterTokens> {
+  const mint = async (name: keyof ClusterTokens, permissions: string[]) =>
+    writeToken(dir, name, await issuer.mint(name === 'cordon' ? 'cordon' : `cluster-${name}`, permissions, hours));
+  return {
+    cordon: await mint('cordon', [`${namespace}:write`]),
+    operator: await mint('operator', [`${namespace}:write`]),
+    reader: await mint('reader', [`${namespace}:read`]),
+    admin: await mint('admin', ['temporal-system:admin']),
+  };
+}
+
 /** Writes `token` to `<dir>/<name>.jwt`, readable by its owner only, and returns the path. */
 export function writeToken(dir: string, name: string, token: string): string {
   const file = path.join(dir, `${name}.jwt`);
