@@ -1,5 +1,10 @@
-# Cordon worker + intake. Temporal and PostgreSQL come from docker-compose.yml.
+# Cordon worker + intake, and docker-compose.yml's jobs. Temporal and PostgreSQL come from docker-compose.yml.
 FROM node:20-bookworm-slim
+
+# openssl: the compose file's credentials job makes the cluster's certificates with it.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends openssl \
+ && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
 ENV NODE_ENV=production \
@@ -19,10 +24,11 @@ COPY bin ./bin
 COPY config ./config
 COPY tsconfig.json ./
 
-# Prebuild the workflow bundle so start-up does not run webpack.
-RUN mkdir -p dist /var/lib/cordon \
+# Prebuild the workflow bundle so start-up does not run webpack. A new named volume takes the
+# owner of the directory it is mounted on: node (uid 1000, as in the Temporal images) writes both.
+RUN mkdir -p dist /var/lib/cordon /credentials \
  && node -r tsx/cjs scripts/bundle-workflows.ts "$CORDON_WORKFLOW_BUNDLE" \
- && chown -R node:node /var/lib/cordon
+ && chown -R node:node /var/lib/cordon /credentials
 
 USER node
 EXPOSE 8080
