@@ -1,0 +1,234 @@
+// docker-compose.yml runs the topology of `npm run cluster`: the same Temporal services from the
+// same config file, Cordon's workers and intakes with the cluster's settings, files that the
+// credentials job really writes, and ports on loopback only. No Docker engine needed.
+import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEMPORAL_SERVICES } from '../src/cluster/temporal';
+import { PROJECT_ROOT } from '../src/temporal/binaries';
+
+interface Service {
+  image?: string;
+  hostname?: string;
+  entrypoint?: string[];
+  command?: string[];
+  environment?: Record<string, string | number>;
+  volumes?: string[];
+  ports?: string[];
+}
+
+const read = (file: string) => readFileSync(path.join(PROJECT_ROOT, file), 'utf8');
+const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service> };
+const services = Object.entries(compose.services);
+const env = (service: Service, name: string) => String(service.environment?.[name] ?? '');
+const after = (args: string[] | undefined, flag: string) => args?.[args.indexOf(flag) + 1];
+
+const temporalServices = services.filter(([, s]) => s.command?.[0] === 'temporal-server');
+const cordonServices = services.filter(([, s]) => s.environment?.CORDON_ROLE);
+const credentialsJob = compose.services.credentials.entrypoint!;
+
+// cluster.yaml's variables: `{{ env "NAME" }}`, optional when piped to `default`.
+const clusterYaml = read('config/temporal/cluster.yaml');
+const variables = [...clusterYaml.matchAll(/\{\{ env "(CORDON_CLUSTER_\w+)"( \| default)?/g)];
+const required = new Set(variables.filter((m) => !m[2]).map((m) => m[1]));
+const known = new Set(variables.map((m) => m[1]));
+
+/** Where `file` (a path inside the container) comes from on the host, through a bind mount. */
+function hostPath(service: Service, file: string): string | undefined {
+  for (const volume of service.volumes ?? []) {
+    const [source, target] = volume.split(':');
+    if (source.startsWith('./') && file.startsWith(`${target}/`)) return path.join(source, file.slice(target.length));
+  }
+  return undefined;
+}
+
+describe('docker-compose.yml: the Temporal server', () => {
+  it('runs each service of the local cluster as its own container, named after it', () => {
+    const started = temporalServices.map(([name, s]) => [name, after(s.command, '--service')]);
+    expect(started.map(([, service]) => service).sort()).toEqual([...TEMPORAL_SERVICES].sort());
+    for (const [name, service] of started) expect(name).toBe(`temporal-${service}`);
+  });
+
+  it('starts every service from config/temporal/cluster.yaml and its dynamic config, mounted', () => {
+    for (const [name, s] of temporalServices) {
+      const config = after(s.command, '--config-file')!;
+      expect(hostPath(s, config), name).toBe('config/temporal/cluster.yaml');
+      expect(hostPath(s, env(s, 'CORDON_CLUSTER_DYNAMIC_CONFIG')), name).toBe('config/temporal/dynamicconfig.yaml');
+    }
+  });
+
+  it('pins the server and schema tool images to the version `npm run cluster` builds', () => {
+    const version = /^SERVER_VERSION=v(\S+)$/m.exec(read('scripts/build-temporal-server.sh'))![1];
+    for (const [, s] of temporalServices) expect(s.image).toBe(`temporalio/server:${version}`);
+    expect(compose.services['temporal-schema'].image).toBe(`temporalio/admin-tools:${version}`);
+  });
+
+  it('sets every variable cluster.yaml needs, and none it does not read, for every service', () => {
+    expect(required.size).toBeGreaterThan(10);
+    for (const [name, s] of temporalServices) {
+      const missing = [...required].filter((variable) => !env(s, variable));
+      expect(missing, name).toEqual([]);
+      const unknown = Object.keys(s.environment!).filter((k) => k.startsWith('CORDON_CLUSTER_') && !known.has(k));
+      expect(unknown, name).toEqual([]);
+    }
+  });
+
+  it('announces each service at its own container when it binds every interface', () => {
+    for (const [name, s] of temporalServices) {
+      expect(env(s, 'CORDON_CLUSTER_BIND_IP'), name).toBe('0.0.0.0');
+      expect(s.hostname, name).toBe(name);
+      expect(env(s, 'CORDON_CLUSTER_BROADCAST_ADDRESS'), name).toBe(name);
+    }
+  });
+});
+
+describe('docker-compose.yml: Cordon', () => {
+  const frontend = compose.services['temporal-frontend'];
+  const roles = cordonServices.map(([, s]) => env(s, 'CORDON_ROLE'));
+
+  it('runs two workers and two intakes, as `npm run cluster` does', () => {
+    expect(roles.filter((role) => role === 'worker')).toHaveLength(2);
+    expect(roles.filter((role) => role === 'intake')).toHaveLength(2);
+    expect(roles).toHaveLength(4);
+    for (const [name, s] of cordonServices) expect(name).toMatch(new RegExp(`^cordon-${env(s, 'CORDON_ROLE')}-\\d$`));
+  });
+
+  it('gives each process the cluster settings of src/cluster/cordon.ts, reaching the frontend by a name its certificate holds', () => {
+    for (const [name, s] of cordonServices) {
+      expect(env(s, 'TEMPORAL_ADDRESS'), name).toBe(env(frontend, 'CORDON_CLUSTER_FRONTEND_ADDRESS'));
+      expect(after(credentialsJob, '--host'), name).toBe(env(s, 'TEMPORAL_TLS_SERVER_NAME'));
+      expect(new URL(env(s, 'DATABASE_URL').replace(/\$\{[^}]+\}/g, 'x')).pathname, name).toBe('/cordon');
+      for (const file of ['TEMPORAL_TLS_CA_FILE', 'TEMPORAL_TLS_CERT_FILE', 'TEMPORAL_TLS_KEY_FILE'])
+        expect(env(s, file), `${name} ${file}`).toMatch(/^\/credentials\/tls\//);
+      for (const file of ['TEMPORAL_API_KEY_FILE', 'CORDON_PAYLOAD_KEYS_FILE', 'CORDON_AUDIT_SIGNING_KEY_FILE'])
+        expect(env(s, file), `${name} ${file}`).toMatch(/^\/credentials\//);
+    }
+    // One payload key and one signing key for all: a case written by one process is read by any.
+    expect(new Set(cordonServices.map(([, s]) => env(s, 'CORDON_PAYLOAD_KEYS_FILE'))).size).toBe(1);
+    expect(new Set(cordonServices.map(([, s]) => env(s, 'CORDON_AUDIT_SIGNING_KEY_FILE'))).size).toBe(1);
+  });
+
+  it('publishes ports on loopback only', () => {
+    const published = services.flatMap(([name, s]) => (s.ports ?? []).map((port) => [name, port]));
+    expect(published.length).toBeGreaterThanOrEqual(4);
+    for (const [name, port] of published) expect(port, name).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+    const intakes = cordonServices.filter(([, s]) => env(s, 'CORDON_ROLE') === 'intake');
+    for (const [name, s] of intakes)
+      expect(
+        s.ports?.map((p) => p.split(':')[2]),
+        name,
+      ).toEqual([env(s, 'CORDON_HTTP_PORT')]);
+  });
+});
+
+// Without this process's Temporal settings: the jobs see only what a test gives them.
+const jobEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TEMPORAL_')));
+
+function runJob(args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(args[0], args.slice(1), { cwd: PROJECT_ROOT, env: jobEnv }, (err, _stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+    );
+  });
+}
+
+describe('the credentials job', () => {
+  let dir: string;
+  const file = (name: string) => path.join(dir, name);
+  const job = (...extra: string[]) =>
+    runJob([...credentialsJob.map((arg) => (arg === '/credentials' ? dir : arg)), ...extra]);
+  const jwks = () => createLocalJWKSet(JSON.parse(readFileSync(file('jwks.json'), 'utf8')) as JSONWebKeySet);
+  const token = (name: string) => readFileSync(file(`${name}.jwt`), 'utf8');
+
+  beforeAll(async () => {
+    dir = path.join(mkdtempSync(path.join(tmpdir(), 'cordon-credentials-')), 'credentials');
+    expect(await job()).toMatchObject({ code: 0 });
+  });
+  afterAll(() => rmSync(path.dirname(dir), { recursive: true, force: true }));
+
+  it('writes every file a container reads from the credentials volume', () => {
+    const inVolume = services.flatMap(([name, s]) =>
+      Object.values(s.environment ?? {})
+        .map(String)
+        .filter((value) => /^(file:\/\/)?\/credentials\//.test(value))
+        .map((value) => [name, value.replace(/^(file:\/\/)?\/credentials\//, '')]),
+    );
+    expect(inVolume.length).toBeGreaterThan(20);
+    for (const [name, relative] of inVolume) expect(existsSync(file(relative)), `${name}: ${relative}`).toBe(true);
+    // cluster.yaml's own names under CORDON_CLUSTER_TLS_DIR.
+    const tlsFiles = [...clusterYaml.matchAll(/"CORDON_CLUSTER_TLS_DIR" }}\/([\w.]+)/g)].map((m) => m[1]);
+    expect(tlsFiles).toEqual(expect.arrayContaining(['frontend.pem', 'frontend.key', 'ca.pem']));
+    for (const name of tlsFiles) expect(existsSync(file(`tls/${name}`)), name).toBe(true);
+  });
+
+  it('mints tokens that verify against the JWKS the frontend reads, with the permissions of the local cluster', async () => {
+    const granted: Record<string, string[]> = {
+      cordon: ['default:write'],
+      operator: ['default:write'],
+      reader: ['default:read'],
+      admin: ['temporal-system:admin'],
+    };
+    for (const [name, permissions] of Object.entries(granted)) {
+      const { payload } = await jwtVerify(token(name), jwks(), { audience: 'cordon' });
+      expect(payload.permissions, name).toEqual(permissions);
+      // As long as the certificates: nothing renews either while the stack runs.
+      expect(payload.exp! - payload.iat!, name).toBe(30 * 24 * 3600);
+      expect(statSync(file(`${name}.jwt`)).mode & 0o077, name).toBe(0);
+    }
+  });
+
+  it('issues a frontend certificate for its compose name, signed by the CA, and keeps no CA key', () => {
+    const ca = new X509Certificate(readFileSync(file('tls/ca.pem')));
+    const frontend = new X509Certificate(readFileSync(file('tls/frontend.pem')));
+    expect(frontend.subjectAltName).toContain('DNS:temporal-frontend');
+    expect(frontend.verify(ca.publicKey)).toBe(true);
+    for (const client of ['cordon', 'operator'])
+      expect(new X509Certificate(readFileSync(file(`tls/${client}.pem`))).verify(ca.publicKey), client).toBe(true);
+    expect(existsSync(file('tls/ca.key'))).toBe(false);
+  });
+
+  it('keeps everything when run again, and --renew replaces certificates and tokens but never the keys', async () => {
+    const snapshot = () =>
+      Object.fromEntries(
+        ['jwks.json', 'cordon.jwt', 'tls/ca.pem', 'payload-keys', 'audit-signing.key'].map((n) => [
+          n,
+          readFileSync(file(n), 'utf8'),
+        ]),
+      );
+    const first = snapshot();
+    expect(await job()).toMatchObject({ code: 0, stderr: expect.stringContaining('kept') });
+    expect(snapshot()).toEqual(first);
+
+    expect(await job('--renew')).toMatchObject({ code: 0, stderr: expect.stringContaining('issued') });
+    const renewed = snapshot();
+    for (const name of ['jwks.json', 'cordon.jwt', 'tls/ca.pem']) expect(renewed[name], name).not.toBe(first[name]);
+    expect(renewed['payload-keys']).toBe(first['payload-keys']);
+    expect(renewed['audit-signing.key']).toBe(first['audit-signing.key']);
+    // The old token is signed by a key the new JWKS no longer holds.
+    await expect(jwtVerify(first['cordon.jwt'], jwks(), { audience: 'cordon' })).rejects.toThrow();
+    expect(decodeJwt(token('cordon')).sub).toBe('cordon');
+    const frontend = new X509Certificate(readFileSync(file('tls/frontend.pem')));
+    expect(frontend.subjectAltName).toContain('DNS:temporal-frontend');
+  });
+
+  it('refuses bad arguments and a namespace job without settings with exit 2, naming the problem', async () => {
+    const node = credentialsJob.slice(0, 4);
+    expect(await runJob([...node, 'credentials'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('credentials takes one directory'),
+    });
+    expect(await runJob([...node, 'credentials', dir, '--hots', 'x'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("'--hots'"),
+    });
+    expect(await runJob([...node, 'namespace'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('TEMPORAL_ADDRESS is required'),
+    });
+  });
+});
