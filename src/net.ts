@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /** A TCP port free on 127.0.0.1 right now (for servers that cannot report the port they took). */
 export function freePort(): Promise<number> {
@@ -27,4 +27,16 @@ export async function freePortIn(low: number, high: number): Promise<number> {
     if (free) return port;
   }
   throw new Error(`no free port in [${low}, ${high}) on 127.0.0.1`);
+}
+
+/** Whether anything accepts connections on the loopback port. */
+export function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

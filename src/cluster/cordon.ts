@@ -68,8 +68,9 @@ export class CordonProcess {
     let running = false;
     let recent = '';
     const log = createWriteStream(this.logFile, { flags: 'a' });
-    this.proc.child.stdout!.pipe(log);
-    this.proc.child.stderr!.pipe(log);
+    this.proc.child.stdout!.pipe(log, { end: false });
+    this.proc.child.stderr!.pipe(log, { end: false });
+    void this.proc.exited.then(() => log.end());
     this.proc.child.stdout!.on('data', (chunk: Buffer) => {
       recent = (recent + chunk.toString()).slice(-4096);
       running ||= recent.includes('"msg":"cordon is running"');

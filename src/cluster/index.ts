@@ -14,7 +14,7 @@ import { makeClusterCerts, type ClusterCerts } from './certs';
 import { CordonProcess, type CordonRole } from './cordon';
 import { CLUSTER_NAMESPACE, connectFrontend, prepareNamespace, type FrontendAccess } from './namespace';
 import { startPostgres, type LocalPostgres } from './postgres';
-import { setupTemporalSchema, temporalBinaries, TemporalCluster, TEMPORAL_SERVICES } from './temporal';
+import { setupTemporalSchema, temporalBinaries, TemporalCluster } from './temporal';
 import { makeTokenIssuer, serveJwks, writeClusterTokens, type ClusterTokens } from './tokens';
 
 export { CLUSTER_NAMESPACE } from './namespace';
@@ -76,7 +76,7 @@ class Stack {
   }
 }
 
-async function startTemporal(dir: string, jwksUrl: string, pgLogin: Parameters<typeof setupTemporalSchema>[1]) {
+async function prepareTemporal(dir: string, jwksUrl: string, pgLogin: Parameters<typeof setupTemporalSchema>[1]) {
   const binaries = temporalBinaries();
   if (!existsSync(binaries.server) || !existsSync(binaries.sqlTool))
     throw new Error(`the Temporal server is not built (${binaries.server}): run npm run setup -- --cluster`);
@@ -87,7 +87,6 @@ async function startTemporal(dir: string, jwksUrl: string, pgLogin: Parameters<t
     jwksUrl,
     logDir: dir,
   });
-  for (const service of TEMPORAL_SERVICES) temporal.start(service);
   return temporal;
 }
 
@@ -135,13 +134,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const postgres = await startPostgres({ password, maxConnections: 300 });
     stack.push(() => postgres.stop());
     logger.info({ port: postgres.port }, 'cluster: PostgreSQL ready');
-    const temporal = await startTemporal(dir, jwks.url, {
+    const temporal = await prepareTemporal(dir, jwks.url, {
       host: '127.0.0.1',
       port: postgres.port,
       user: 'cordon',
       password,
     });
     stack.push(() => temporal.stop());
+    await temporal.startAll();
     const frontend = { address: temporal.frontendAddress, ca: certs.ca, ...certs.operator };
     const admin = await connectFrontend(frontend, readToken(tokens.admin));
     await prepareNamespace(admin, {

@@ -3,9 +3,9 @@
 import { execFileSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
-import { freePort, freePortIn } from '../net';
+import { freePort, freePortIn, listening } from '../net';
 import { PROJECT_ROOT } from '../temporal/binaries';
-import { launch, serverEnvironment, type Launched } from '../sandbox/launch';
+import { launch, serverEnvironment, waitUntilReady, type Launched } from '../sandbox/launch';
 
 /** The services, in the order they start (the frontends need history and matching to serve). */
 export const TEMPORAL_SERVICES = ['history', 'matching', 'internal-frontend', 'frontend', 'worker'] as const;
@@ -130,10 +130,23 @@ export class TemporalCluster {
       [this.settings.pg.password],
     );
     const log = createWriteStream(path.join(this.settings.logDir, `${service}.log`), { flags: 'a' });
-    proc.child.stdout!.pipe(log);
-    proc.child.stderr!.pipe(log);
+    // Two streams into one file: neither may end it while the other still writes.
+    proc.child.stdout!.pipe(log, { end: false });
+    proc.child.stderr!.pipe(log, { end: false });
+    void proc.exited.then(() => log.end());
     this.processes.set(service, proc);
     return proc;
+  }
+
+  /**
+   * Starts every service. History first, alone, until it serves: services starting together on
+   * an empty database race to write the cluster metadata, and the losers exit.
+   */
+  async startAll(timeoutMs = 180_000): Promise<void> {
+    const [first, ...rest] = TEMPORAL_SERVICES;
+    const port = this.ports[`${first.toUpperCase()}_PORT`];
+    await waitUntilReady(`temporal ${first}`, this.start(first), () => listening(port), timeoutMs);
+    for (const service of rest) this.start(service);
   }
 
   /** Throws, with its output, when a service has exited: start-up then fails at once. */

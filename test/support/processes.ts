@@ -1,4 +1,3 @@
-import { connect } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { expect, vi } from 'vitest';
@@ -98,14 +97,4 @@ function killGroup(pid: number): void {
   }
 }
 
-/** Whether anything accepts connections on the loopback port. */
-export function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
+export { listening } from '../../src/net';
