@@ -25,6 +25,11 @@ export class ApiKeyRefresher {
     private readonly logger: Logger,
   ) {}
 
+  /** The fingerprint of the token the connections carry now. */
+  get fingerprint(): string {
+    return keyFingerprint(this.applied);
+  }
+
   /** A connection opened with the token applied so far. */
   add(connection: ApiKeyHolder): void {
     this.connections.push(connection);
