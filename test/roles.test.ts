@@ -149,7 +149,7 @@ describe('an intake process and a worker process', () => {
     const worker = await startRole('worker');
     expect(runningLine(worker)).toMatchObject({
       tls: 'off',
-      apiKey: expect.stringContaining(keyFingerprint('token-before-rotation')),
+      bearer: expect.stringContaining(keyFingerprint('token-before-rotation')),
     });
     writeFileSync(deployment.TEMPORAL_API_KEY_FILE, 'token-after-rotation\n');
     // The file is read again every 30 s.

@@ -52,7 +52,7 @@ function runningSummary({ config, dataConverter, apiKeys }: Service, settings: S
     temporal: temporalAddress(config),
     tls: usesTls(config) ? (config.TEMPORAL_TLS_CERT_FILE ? 'mutual (client certificate)' : 'server only') : 'off',
     ...(apiKeys && {
-      apiKey: `${apiKeys.fingerprint}, re-read from TEMPORAL_API_KEY_FILE every ${API_KEY_REFRESH_MS / 1000} s`,
+      bearer: `${apiKeys.fingerprint}, re-read from TEMPORAL_API_KEY_FILE every ${API_KEY_REFRESH_MS / 1000} s`,
     }),
     namespace: config.TEMPORAL_NAMESPACE,
     ui: config.TEMPORAL_ADDRESS ? config.CORDON_UI_URL : uiUrl(config),
