@@ -86,6 +86,19 @@ describe('the service role (DATABASE_URL) beside the owner (CORDON_MIGRATION_DAT
     }
   });
 
+  it('starts several processes together: their migrations and grants wait for each other', async () => {
+    await h.db.query('CREATE DATABASE cordon_together OWNER cordon_owner');
+    const together = (role: string) => as(role).replace('/cordon_roles', '/cordon_together');
+    // Unserialized, concurrent GRANTs on one table fail with "tuple concurrently updated".
+    const opened = await Promise.allSettled(
+      Array.from({ length: 6 }, () =>
+        openDatabase({ url: together('cordon_app'), migrationUrl: together('cordon_owner') }),
+      ),
+    );
+    await Promise.all(opened.map((o) => (o.status === 'fulfilled' ? o.value.close() : undefined)));
+    expect(opened.map((o) => (o.status === 'rejected' ? String(o.reason) : 'opened'))).toEqual(Array(6).fill('opened'));
+  });
+
   it('refuses to run the service as the owner when both URLs name one role', async () => {
     await expect(openDatabase({ url: as('cordon_owner'), migrationUrl: as('cordon_owner') })).rejects.toThrow(
       /same role/,

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { ConnectorSettings } from '../../activities/connectors/types';
+import { deploymentProblems } from './deployment';
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const flag = (fallback: 'true' | 'false') =>
@@ -26,6 +27,20 @@ export const ConfigSchema = z.object({
       .optional(),
   ),
   TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
+  // An external Temporal's TLS (any of these turns it on) and bearer token (src/config/deployment.ts).
+  TEMPORAL_TLS: optionalText.pipe(
+    z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional(),
+  ),
+  TEMPORAL_TLS_CA_FILE: optionalText,
+  TEMPORAL_TLS_CERT_FILE: optionalText,
+  TEMPORAL_TLS_KEY_FILE: optionalText,
+  TEMPORAL_TLS_SERVER_NAME: optionalText,
+  TEMPORAL_API_KEY_FILE: optionalText,
+  /** What this process runs: the worker, the HTTP intake, or both (one process, the default). */
+  CORDON_ROLE: z.enum(['worker', 'intake', 'both']).default('both'),
   CORDON_TASK_QUEUE: z.string().trim().min(1).default('cordon'),
   CORDON_DEV_SERVER_PORT: port(7233),
   CORDON_UI_PORT: port(8233),
@@ -180,6 +195,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const data = parsed.data;
   checkKubernetes(data);
+  const deployment = deploymentProblems(data);
+  if (deployment.length) throw new ConfigError(deployment);
   return {
     ...data,
     CORDON_DATA_DIR: path.resolve(data.CORDON_DATA_DIR),

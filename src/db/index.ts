@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Pool } from 'pg';
-import { MIGRATIONS } from './migrations';
+import { MIGRATION_LOCK, MIGRATIONS } from './migrations';
 import { grantServiceRole, requireMigrated, roleOf } from './roles';
 
 export type Query = <Row = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<{ rows: Row[] }>;
@@ -18,9 +18,6 @@ export interface Database {
   transaction<T>(fn: (query: Query) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
-
-// Serializes migrations across processes sharing one PostgreSQL.
-const MIGRATION_LOCK = 727_001;
 
 /** Applies the migrations not yet recorded in `schema_migrations`, each in its own transaction. */
 export async function migrate(db: Database): Promise<number[]> {

@@ -5,6 +5,12 @@ export interface Migration {
   sql: string;
 }
 
+/**
+ * The advisory lock that serializes schema changes and grants across processes sharing one
+ * PostgreSQL: two owners granting at once fail with "tuple concurrently updated".
+ */
+export const MIGRATION_LOCK = 727_001;
+
 // Applied in order, each once, in its own transaction. Append; never edit a shipped migration.
 export const MIGRATIONS: readonly Migration[] = [
   {

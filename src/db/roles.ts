@@ -2,7 +2,7 @@
 // the audit tables but never change, empty or unguard them (UPDATE, DELETE, TRUNCATE and
 // ALTER TABLE … DISABLE TRIGGER all need more than it has).
 import type { Database } from '.';
-import { MIGRATIONS } from './migrations';
+import { MIGRATION_LOCK, MIGRATIONS } from './migrations';
 
 /** The tables whose rows, once written, stay as written. */
 export const AUDIT_TABLES = ['audit_entries', 'audit_head_signatures'] as const;
@@ -32,6 +32,8 @@ export function roleOf(url: string): string {
 /** Applies the service role's grants as the owner (after each migration run: new tables get them too). */
 export async function grantServiceRole(owner: Database, role: string): Promise<void> {
   await owner.transaction(async (query) => {
+    // Held to the end of the transaction: processes starting together grant one after another.
+    await query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     for (const statement of serviceRoleGrants(role)) await query(statement);
   });
 }

@@ -48,12 +48,14 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts the service with extra env vars and waits until `/healthz` answers. `viaNpm` runs it
- * exactly as users do, through `npm start`, whose SIGTERM must reach the service.
+ * Starts the service with extra env vars and waits until `/healthz` answers, or (`ready:
+ * 'running'`, for a worker-only process, which serves no HTTP) until it logs that it is running
+ * (at log level info or lower). `viaNpm` runs it exactly as users do, through `npm start`, whose
+ * SIGTERM must reach the service.
  */
 export async function startServiceProcess(
   env: Record<string, string>,
-  { viaNpm = false, args = [] as string[], startupMs = 180_000 } = {},
+  { viaNpm = false, args = [] as string[], startupMs = 180_000, ready = 'healthz' as 'healthz' | 'running' } = {},
 ): Promise<ServiceProcess> {
   const child = viaNpm
     ? spawn('npm', ['start', '--silent', ...(args.length ? ['--', ...args] : [])], {
@@ -76,7 +78,8 @@ export async function startServiceProcess(
     await vi.waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error(`service exited: ${(await service.exit).stderr}`);
-        expect((await fetch(`${service.http}/healthz`)).status).toBe(200);
+        if (ready === 'running') expect(stdout).toContain('"msg":"cordon is running"');
+        else expect((await fetch(`${service.http}/healthz`)).status).toBe(200);
       },
       { timeout: startupMs, interval: 250 },
     );
