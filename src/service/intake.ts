@@ -6,8 +6,7 @@ import { caseContextSource, trustedConfig } from '../../activities/trustedConfig
 import type { ApproverDirectory } from '../approvers/authenticate';
 import { serviceAuditToken } from '../audit/token';
 import { uiOrigins } from '../config';
-import type { IntakeDeps } from '../intake/server';
-import { buildIntake } from '../intake/server';
+import { buildIntake, type IntakeDeps } from '../intake/server';
 import type { Source } from '../intake/sources';
 import type { Service } from './shared';
 
