@@ -1,15 +1,16 @@
 // How every Cordon process connects to Temporal: TLS, mTLS and a bearer token from a file, checked
-// at start-up and refreshed while running (issue 23).
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+// at start-up and refreshed while running.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ApiKeyRefresher, keyFingerprint } from '../src/client/apiKeyRefresh';
 import { temporalConnectionOptions } from '../src/client/connect';
 import { ConfigError, loadConfig } from '../src/config';
 import { createLogger } from '../src/log';
-import { makeTestCertificates } from './support/certificates';
+import { makeClusterCerts } from '../src/cluster/certs';
 
-const certs = makeTestCertificates();
+const certs = makeClusterCerts(mkdtempSync(path.join(tmpdir(), 'cordon-tls-')));
 afterAll(() => rmSync(certs.dir, { recursive: true, force: true }));
 
 const file = (name: string, content: string) => {
@@ -49,8 +50,8 @@ describe('connection options', () => {
     const config = loadConfig({
       ...EXTERNAL,
       TEMPORAL_TLS_CA_FILE: certs.ca,
-      TEMPORAL_TLS_CERT_FILE: certs.clientCert,
-      TEMPORAL_TLS_KEY_FILE: certs.clientKey,
+      TEMPORAL_TLS_CERT_FILE: certs.cordon.cert,
+      TEMPORAL_TLS_KEY_FILE: certs.cordon.key,
       TEMPORAL_TLS_SERVER_NAME: 'frontend.temporal.internal',
       TEMPORAL_API_KEY_FILE: file('token', `${token}\n`),
     });
@@ -58,7 +59,7 @@ describe('connection options', () => {
       address: 'temporal.example:7233',
       tls: {
         serverRootCACertificate: readFileSync(certs.ca),
-        clientCertPair: { crt: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey) },
+        clientCertPair: { crt: readFileSync(certs.cordon.cert), key: readFileSync(certs.cordon.key) },
         serverNameOverride: 'frontend.temporal.internal',
       },
       apiKey: token,
@@ -83,15 +84,15 @@ describe('connection options', () => {
 
 describe('connection settings refused at start-up', () => {
   it('name the missing half of the client certificate pair, and a key that is not the certificate’s', () => {
-    expect(problemsOf({ ...EXTERNAL, TEMPORAL_TLS_CERT_FILE: certs.clientCert })).toEqual({
+    expect(problemsOf({ ...EXTERNAL, TEMPORAL_TLS_CERT_FILE: certs.cordon.cert })).toEqual({
       TEMPORAL_TLS_KEY_FILE: 'is required with TEMPORAL_TLS_CERT_FILE',
     });
-    expect(problemsOf({ ...EXTERNAL, TEMPORAL_TLS_KEY_FILE: certs.clientKey })).toEqual({
+    expect(problemsOf({ ...EXTERNAL, TEMPORAL_TLS_KEY_FILE: certs.cordon.key })).toEqual({
       TEMPORAL_TLS_CERT_FILE: 'is required with TEMPORAL_TLS_KEY_FILE',
     });
     expect(
-      problemsOf({ ...EXTERNAL, TEMPORAL_TLS_CERT_FILE: certs.clientCert, TEMPORAL_TLS_KEY_FILE: certs.otherKey }),
-    ).toEqual({ TEMPORAL_TLS_KEY_FILE: `is not the key of ${certs.clientCert}'s certificate` });
+      problemsOf({ ...EXTERNAL, TEMPORAL_TLS_CERT_FILE: certs.cordon.cert, TEMPORAL_TLS_KEY_FILE: certs.operator.key }),
+    ).toEqual({ TEMPORAL_TLS_KEY_FILE: `is not the key of ${certs.cordon.cert}'s certificate` });
   });
 
   it('name a file that is missing, unreadable as what it should be, or a token file that holds more', () => {
@@ -99,8 +100,8 @@ describe('connection settings refused at start-up', () => {
     expect(problemsOf({ ...EXTERNAL, TEMPORAL_TLS_CA_FILE: missing })).toEqual({
       TEMPORAL_TLS_CA_FILE: `${missing} does not exist`,
     });
-    expect(problemsOf({ ...EXTERNAL, TEMPORAL_TLS_CA_FILE: certs.clientKey })).toEqual({
-      TEMPORAL_TLS_CA_FILE: `${certs.clientKey} does not hold a PEM certificate`,
+    expect(problemsOf({ ...EXTERNAL, TEMPORAL_TLS_CA_FILE: certs.cordon.key })).toEqual({
+      TEMPORAL_TLS_CA_FILE: `${certs.cordon.key} does not hold a PEM certificate`,
     });
     expect(problemsOf({ ...EXTERNAL, TEMPORAL_TLS_CA_FILE: certs.dir })).toEqual({
       TEMPORAL_TLS_CA_FILE: `${certs.dir} is not a file`,

@@ -28,6 +28,8 @@ export interface ClusterOptions {
   /** Every Cordon process's environment (policy, inventory, sources, connectors); default this one's. */
   env?: NodeJS.ProcessEnv;
   logger: Logger;
+  /** Aborting it stops a start-up in progress. */
+  signal?: AbortSignal;
 }
 
 export interface Cluster {
@@ -90,7 +92,8 @@ async function prepareTemporal(dir: string, jwksUrl: string, pgLogin: Parameters
   return temporal;
 }
 
-async function startCordon(cluster: Omit<Cluster, 'workers' | 'intakes' | 'stop'>, options: ClusterOptions) {
+// Fills `processes` as it creates them, so a stop during start-up reaches every one.
+async function startCordon(cluster: Servers, options: ClusterOptions, processes: Pick<Cluster, 'workers' | 'intakes'>) {
   const payloadKeysFile = path.join(cluster.dir, 'payload-keys');
   writeFileSync(payloadKeysFile, `${newKeyEntry()}\n`, { mode: 0o600 });
   const signingKeyFile = path.join(cluster.dir, 'audit-signing.key');
@@ -110,52 +113,62 @@ async function startCordon(cluster: Omit<Cluster, 'workers' | 'intakes' | 'stop'
   };
   const create = (role: CordonRole) => (_: unknown, i: number) =>
     CordonProcess.create(`${role}-${i + 1}`, role, shared);
-  const workers = await Promise.all(Array.from({ length: options.workers ?? 2 }, create('worker')));
-  const intakes = await Promise.all(Array.from({ length: options.intakes ?? 2 }, create('intake')));
+  processes.workers = await Promise.all(Array.from({ length: options.workers ?? 2 }, create('worker')));
+  processes.intakes = await Promise.all(Array.from({ length: options.intakes ?? 2 }, create('intake')));
   // The first one migrates the audit database; the others then find it ready.
-  const [first, ...rest] = [...workers, ...intakes];
+  const [first, ...rest] = [...processes.workers, ...processes.intakes];
   await first?.start();
   await Promise.all(rest.map((p) => p.start()));
-  return { workers, intakes };
 }
 
-/** Starts everything and returns once every Cordon process says it is running. */
+type Servers = Omit<Cluster, 'workers' | 'intakes' | 'stop'>;
+
+// Everything but Cordon: PKI, tokens and JWKS, PostgreSQL, Temporal and its namespace.
+async function startServers(dir: string, stack: Stack, logger: Logger, signal?: AbortSignal): Promise<Servers> {
+  const certs = makeClusterCerts(path.join(dir, 'tls'));
+  const { tokens, jwks } = await mintTokens(dir);
+  stack.push(() => jwks.close());
+  const password = randomBytes(18).toString('base64url');
+  const postgres = await startPostgres({ password, maxConnections: 300 });
+  stack.push(() => postgres.stop());
+  logger.info({ port: postgres.port }, 'cluster: PostgreSQL ready');
+  signal?.throwIfAborted();
+  const temporal = await prepareTemporal(dir, jwks.url, {
+    host: '127.0.0.1',
+    port: postgres.port,
+    user: 'cordon',
+    password,
+  });
+  stack.push(() => temporal.stop());
+  await temporal.startAll();
+  signal?.throwIfAborted();
+  const frontend = { address: temporal.frontendAddress, ca: certs.ca, ...certs.operator };
+  const admin = await connectFrontend(frontend, readToken(tokens.admin));
+  const alive = () => (temporal.assertRunning(), signal?.throwIfAborted());
+  await prepareNamespace(admin, { namespace: CLUSTER_NAMESPACE, logger, alive }).finally(() => admin.close());
+  logger.info({ frontend: frontend.address }, 'cluster: Temporal ready, namespace locked');
+  const databaseUrl = await createDatabase(postgres.url, 'cordon');
+  return { dir, frontend, certs, tokens, temporal, postgres, databaseUrl };
+}
+
+/**
+ * Starts everything and returns once every Cordon process says it is running. A failure, or an
+ * abort through `signal`, stops what had started before it is thrown.
+ */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
-  const { logger } = options;
+  const { logger, signal } = options;
   const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), 'cordon-cluster-'));
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const stack = new Stack();
   if (!options.dir) stack.push(async () => rmSync(dir, { recursive: true, force: true }));
   try {
-    const certs = makeClusterCerts(path.join(dir, 'tls'));
-    const { tokens, jwks } = await mintTokens(dir);
-    stack.push(() => jwks.close());
-    const password = randomBytes(18).toString('base64url');
-    const postgres = await startPostgres({ password, maxConnections: 300 });
-    stack.push(() => postgres.stop());
-    logger.info({ port: postgres.port }, 'cluster: PostgreSQL ready');
-    const temporal = await prepareTemporal(dir, jwks.url, {
-      host: '127.0.0.1',
-      port: postgres.port,
-      user: 'cordon',
-      password,
-    });
-    stack.push(() => temporal.stop());
-    await temporal.startAll();
-    const frontend = { address: temporal.frontendAddress, ca: certs.ca, ...certs.operator };
-    const admin = await connectFrontend(frontend, readToken(tokens.admin));
-    await prepareNamespace(admin, {
-      namespace: CLUSTER_NAMESPACE,
-      logger,
-      alive: () => temporal.assertRunning(),
-    }).finally(() => admin.close());
-    logger.info({ frontend: frontend.address }, 'cluster: Temporal ready, namespace locked');
-    const databaseUrl = await createDatabase(postgres.url, 'cordon');
-    const base = { dir, frontend, certs, tokens, temporal, postgres, databaseUrl };
+    const servers = await startServers(dir, stack, logger, signal);
+    signal?.throwIfAborted();
     const processes = { workers: [] as CordonProcess[], intakes: [] as CordonProcess[] };
     stack.push(() => stopCordon(processes));
-    Object.assign(processes, await startCordon(base, options));
-    return { ...base, ...processes, stop: () => stack.unwind(logger) };
+    await startCordon(servers, options, processes);
+    signal?.throwIfAborted();
+    return { ...servers, ...processes, stop: () => stack.unwind(logger) };
   } catch (err) {
     await stack.unwind(logger);
     throw err;

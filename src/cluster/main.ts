@@ -15,9 +15,10 @@ function writeOperatorEnv(cluster: Cluster): string {
   const lines = [
     `export TEMPORAL_ADDRESS=${frontend.address}`,
     `export TEMPORAL_NAMESPACE=default`,
-    `export TEMPORAL_TLS_CA_FILE=${frontend.ca} TEMPORAL_TLS_CA_PATH=${frontend.ca}`,
-    `export TEMPORAL_TLS_CERT_FILE=${frontend.cert} TEMPORAL_TLS_CERT_PATH=${frontend.cert}`,
-    `export TEMPORAL_TLS_KEY_FILE=${frontend.key} TEMPORAL_TLS_KEY_PATH=${frontend.key}`,
+    // Cordon's names, then the temporal CLI's for the same files.
+    `export TEMPORAL_TLS_CA_FILE=${frontend.ca} TEMPORAL_TLS_SERVER_CA_CERT_PATH=${frontend.ca}`,
+    `export TEMPORAL_TLS_CERT_FILE=${frontend.cert} TEMPORAL_TLS_CLIENT_CERT_PATH=${frontend.cert}`,
+    `export TEMPORAL_TLS_KEY_FILE=${frontend.key} TEMPORAL_TLS_CLIENT_KEY_PATH=${frontend.key}`,
     `export TEMPORAL_TLS_SERVER_NAME=localhost`,
     `export TEMPORAL_API_KEY_FILE=${tokens.operator}`,
     `export TEMPORAL_API_KEY="$(cat ${tokens.operator})"`,
@@ -32,20 +33,20 @@ function writeOperatorEnv(cluster: Cluster): string {
 async function run(): Promise<void> {
   const logger = createLogger(process.env.CORDON_LOG_LEVEL ?? 'info');
   rmSync(DIR, { recursive: true, force: true });
+  const starting = new AbortController();
   let cluster: Cluster | undefined;
-  let stopping = false;
   const stop = async (reason: string) => {
-    if (stopping) return;
-    stopping = true;
     logger.info({ reason }, 'cluster: stopping');
-    await cluster?.stop();
+    // During start-up the abort makes startCluster stop what it started, then throw.
+    if (!cluster) return starting.abort(new Error(`stopped by ${reason} during start-up`));
+    await cluster.stop();
     logger.info('cluster: stopped');
     logger.flush();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
-  cluster = await startCluster({ dir: DIR, logger, workers: 2, intakes: 2 });
+  cluster = await startCluster({ dir: DIR, logger, workers: 2, intakes: 2, signal: starting.signal });
   logger.info(
     {
       intakes: cluster.intakes.map((p) => p.url),
