@@ -1,6 +1,7 @@
 // `npm start`: the service. What it runs is its role (CORDON_ROLE, src/service/start.ts): the
 // worker, the HTTP intake, or both; SIGINT/SIGTERM drain them in reverse order.
 import { ConfigError, loadConfig, type Config } from './config';
+import { dataDirOwner } from './audit/access';
 import { signingKeyProblem } from './audit/notary';
 import { ConfigFileError, loadInventory, loadPolicy } from './policy/load';
 import { isLoopback } from './intake/authenticate';
@@ -43,6 +44,9 @@ function configOrExit(): Settings {
         },
       ]);
     }
+    const owner = dataDirOwner(config);
+    if (owner)
+      throw new ConfigError([{ variable: 'CORDON_DATA_DIR', problem: `in use by a running Cordon (pid ${owner})` }]);
     const keyProblem = signingKeyProblem(config);
     if (keyProblem) throw new ConfigError([{ variable: 'CORDON_AUDIT_SIGNING_KEY_FILE', problem: keyProblem }]);
     const approvers = config.CORDON_APPROVERS_FILE
@@ -70,16 +74,24 @@ async function run(): Promise<void> {
   const stop = (reason: string, code: number) =>
     (stopping ??= (async () => {
       logger.info({ reason }, 'shutting down');
-      for (const step of stops.reverse()) {
-        await step().catch((err) => logger.error({ err }, 'shutdown step failed'));
+      for (const { step, run } of stops.reverse()) {
+        await run().then(
+          () => logger.info({ step }, 'shutdown step done'),
+          (err) => logger.error({ err, step }, 'shutdown step failed'),
+        );
       }
       logger.info({ code }, 'stopped');
       logger.flush();
       process.exit(code);
     })());
 
-  process.once('SIGINT', () => void stop('SIGINT', 0));
-  process.once('SIGTERM', () => void stop('SIGTERM', 0));
+  // Every signal is handled: a terminal's Ctrl-C reaches us twice (from the terminal and from npm),
+  // and a second one left to its default would end the process in the middle of its shutdown.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.on(signal, () => {
+      if (stopping) logger.info({ signal }, 'already shutting down');
+      void stop(signal, 0);
+    });
   try {
     const { workerDone } = await startService(settings, logger, stops);
     workerDone?.catch((err) => {

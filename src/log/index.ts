@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import { redactSecrets, redactText } from '../secrets/redact';
 
 export type { Logger } from 'pino';
@@ -45,7 +46,10 @@ const requestSerializer = (req: { method?: string; url?: string; ip?: string; id
   remoteAddress: req.ip,
 });
 
-/** Creates the process logger: JSON lines, pretty-printed when stdout is a terminal. */
+/**
+ * Creates the process logger: JSON lines, pretty-printed when stdout is a terminal. Both write
+ * synchronously, in this thread: the last lines before an exit (the shutdown steps) are never lost.
+ */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   const options: pino.LoggerOptions = {
     level,
@@ -56,7 +60,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   };
   if (destination) return pino(options, destination);
   if (process.stdout.isTTY) {
-    return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true } } });
+    return pino(options, pretty({ colorize: true, sync: true }));
   }
   return pino(options);
 }

@@ -58,5 +58,5 @@ export async function serveIntake(
     codec: codec && { codec, uiOrigins: uiOrigins(config) },
   });
   await intake.listen({ host: config.CORDON_HTTP_HOST, port: config.CORDON_HTTP_PORT });
-  stops.push(() => intake.close());
+  stops.push({ step: 'intake closed', run: () => intake.close() });
 }

@@ -2,7 +2,6 @@
 // Temporal client (whose token, when it has one, is refreshed from its file).
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { claimDataDir } from '../audit/access';
 import type { AuditNotary } from '../audit/checkpoints';
 import { serviceNotary } from '../audit/notary';
 import { ApiKeyRefresher } from '../client/apiKeyRefresh';
@@ -12,8 +11,11 @@ import { openDatabase, type Database } from '../db';
 import type { Logger } from '../log';
 import { registerSearchAttributes } from '../temporal/registerSearchAttributes';
 
-/** One step of shutdown; they run in reverse start order. */
-export type Stop = () => Promise<unknown>;
+/** One step of shutdown, named for the log; they run in reverse start order. */
+export interface Stop {
+  step: string;
+  run: () => Promise<unknown>;
+}
 
 /** What the roles share. */
 export interface Service {
@@ -38,22 +40,17 @@ function databaseRoles(config: Config): string {
 
 /** Opens the audit store and starts signing checkpoints of its chain heads. */
 export async function openAuditStore(config: Config, logger: Logger, stops: Stop[]) {
-  if (!config.DATABASE_URL) {
-    // Claimed before opening and released after closing: the CLI never opens it beside us.
-    const release = claimDataDir(config);
-    stops.push(async () => release());
-  }
   const db = await openDatabase({
     url: config.DATABASE_URL,
     migrationUrl: config.CORDON_MIGRATION_DATABASE_URL,
     dataDir: config.CORDON_DATA_DIR,
   });
-  stops.push(() => db.close());
+  stops.push({ step: 'audit database closed', run: () => db.close() });
   logger.info({ kind: db.kind, roles: databaseRoles(config) }, 'audit database ready');
   const auditNotary = serviceNotary(config);
   // Stopped after the worker and intake (stops run in reverse): the last checkpoint has their heads.
   const stopCheckpoints = auditNotary.checkpointEvery(config.CORDON_AUDIT_CHECKPOINT_SECONDS * 1000, logger);
-  stops.push(async () => stopCheckpoints());
+  stops.push({ step: 'last audit checkpoint written', run: async () => stopCheckpoints() });
   const { publicKey, checkpoints } = auditFiles(config);
   logger.info(
     { key: auditNotary.signer.publicKey.fingerprint, publicKey, checkpoints },
@@ -66,13 +63,13 @@ export async function openAuditStore(config: Config, logger: Logger, stops: Stop
 export async function openClient(config: Config, logger: Logger, stops: Stop[], dataConverter: DataConverter) {
   const options = temporalConnectionOptions(config);
   const connection = await Connection.connect(options);
-  stops.push(() => connection.close());
+  stops.push({ step: 'client connection closed', run: () => connection.close() });
   let apiKeys: ApiKeyRefresher | undefined;
   if (config.TEMPORAL_API_KEY_FILE && options.apiKey) {
     apiKeys = new ApiKeyRefresher(config.TEMPORAL_API_KEY_FILE, options.apiKey, logger);
     apiKeys.add(connection);
     const stopRefreshing = apiKeys.every();
-    stops.push(async () => stopRefreshing());
+    stops.push({ step: 'token refresh stopped', run: async () => stopRefreshing() });
   }
   if (config.TEMPORAL_ADDRESS && config.CORDON_SEARCH_ATTRIBUTES)
     await registerSearchAttributes(connection, config.TEMPORAL_NAMESPACE, logger);

@@ -1,6 +1,7 @@
 // Starts what this process's role (CORDON_ROLE) runs: the worker, the intake, or both, on the
 // embedded Temporal and PGlite unless TEMPORAL_ADDRESS and DATABASE_URL name shared ones.
 import type { ApproverDirectory } from '../approvers/authenticate';
+import { claimDataDir, usesDataDir, type DataDirClaim } from '../audit/access';
 import { API_KEY_REFRESH_MS } from '../client/apiKeyRefresh';
 import { temporalAddress } from '../client/connect';
 import { dataConverterFor } from '../codec';
@@ -29,7 +30,7 @@ export interface Settings {
 // Started before anything else, and stopped last; a stop during start-up waits for it, then stops it.
 async function startLocalSystems(logger: Logger, stops: Stop[]) {
   const starting = startSandbox(logger);
-  stops.push(async () => (await starting.catch(() => undefined))?.stop());
+  stops.push({ step: 'sandbox stopped', run: async () => (await starting.catch(() => undefined))?.stop() });
   const local = await starting;
   logger.info(local.systems, "sandbox: local identity systems seeded with the examples' identities");
   return local;
@@ -66,15 +67,32 @@ function runningSummary({ config, dataConverter, apiKeys }: Service, settings: S
 }
 
 // The embedded dev server, when no external Temporal is named; its Web UI decodes through our intake.
-async function startEmbeddedTemporal(config: Config, logger: Logger, stops: Stop[], encrypted: boolean) {
+async function startEmbeddedTemporal(
+  config: Config,
+  logger: Logger,
+  stops: Stop[],
+  encrypted: boolean,
+  claim?: DataDirClaim,
+) {
   const codecEndpoint = encrypted ? `http://127.0.0.1:${config.CORDON_HTTP_PORT}/codec` : undefined;
   const server = await startEmbeddedServer(config, logger, codecEndpoint);
-  stops.push(() => server.stop());
+  if (server.pid) claim?.devServer(server.pid);
+  stops.push({ step: 'dev server stopped', run: () => server.stop() });
+}
+
+// Claimed first and released last: the CLI never opens the embedded stores beside us, and a next
+// start knows whether we stopped cleanly.
+async function claimEmbeddedStores(config: Config, logger: Logger, stops: Stop[]) {
+  if (!usesDataDir(config)) return undefined;
+  const claim = await claimDataDir(config, logger);
+  stops.push({ step: 'data dir released', run: async () => claim.release() });
+  return claim;
 }
 
 /** Starts the role's parts in order; `workerDone` (when this process runs a worker) settles when it stops. */
 export async function startService(settings: Settings, logger: Logger, stops: Stop[]) {
   const { config } = settings;
+  const claim = await claimEmbeddedStores(config, logger, stops);
   const runsWorker = config.CORDON_ROLE !== 'intake';
   // The worker's runtime comes first: its metrics port, and the native connections after it.
   const metricsPort = runsWorker ? config.CORDON_WORKER_METRICS_PORT || (await freePort()) : undefined;
@@ -83,7 +101,7 @@ export async function startService(settings: Settings, logger: Logger, stops: St
   const connectors = settings.sandbox ? (await startLocalSystems(logger, stops)).connectors : connectorSettings(config);
   const dataConverter = dataConverterFor(config, { create: true });
   if (!config.TEMPORAL_ADDRESS)
-    await startEmbeddedTemporal(config, logger, stops, Boolean(dataConverter.payloadCodecs?.length));
+    await startEmbeddedTemporal(config, logger, stops, Boolean(dataConverter.payloadCodecs?.length), claim);
   const store = await openAuditStore(config, logger, stops);
   const service: Service = {
     config,

@@ -12,7 +12,7 @@ import type { Service } from './shared';
 export async function runWorker({ config, logger, stops, ...service }: Service, connectors: ConnectorSettings) {
   const options = temporalConnectionOptions(config);
   const connection = await NativeConnection.connect(options);
-  stops.push(() => connection.close());
+  stops.push({ step: 'worker connection closed', run: () => connection.close() });
   service.apiKeys?.add(connection);
   const cache = workflowCacheSize(config);
   if (cache.memoryMiB) capWorkflowHeap(cache.memoryMiB);
@@ -38,9 +38,12 @@ export async function runWorker({ config, logger, stops, ...service }: Service, 
   });
   const workerDone = worker.run();
   workerDone.catch(() => undefined); // observed by run() once start-up finishes; never unhandled
-  stops.push(async () => {
-    worker.shutdown();
-    await workerDone;
+  stops.push({
+    step: 'worker drained',
+    run: async () => {
+      worker.shutdown();
+      await workerDone;
+    },
   });
   return { workerDone };
 }

@@ -12,6 +12,8 @@ import { SEARCH_ATTRIBUTES } from './searchAttributes';
 /** A running embedded Temporal dev server. */
 export interface EmbeddedServer {
   address: string;
+  /** The dev server's process, when Cordon started it itself. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -59,7 +61,12 @@ export async function startEmbeddedServer(
   logger.info({ source: cli.source, path: cli.path, address }, 'starting embedded Temporal dev server');
   if (!cli.path) return startDownloadedServer(config, address, logger);
 
-  const child = spawn(cli.path, devServerArgs(config, codecEndpoint), { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a terminal's Ctrl-C reaches only Cordon, which stops it once the worker
+  // has drained. If Cordon dies first, the data dir's lock names it for the next start to stop.
+  const child = spawn(cli.path, devServerArgs(config, codecEndpoint), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const output = forwardOutput(child, logger);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const failedToStart = exited.then((code) => {
@@ -71,8 +78,9 @@ export async function startEmbeddedServer(
 
   return {
     address,
+    pid: child.pid,
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       output.quiet();
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
