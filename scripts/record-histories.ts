@@ -2,15 +2,15 @@
 // test/histories/scenarios.ts against real Temporal servers and writes their histories to
 // test/histories/<file>.json, in the format of `temporal workflow show --output json`.
 // Existing files are kept: a golden history records what older workflow code did, and new
-// code must still replay it. `--overwrite` replaces them (only when that history is obsolete).
+// code must still replay it. `--overwrite` replaces goldens no release has frozen yet; a golden a
+// release froze (test/histories/<version>.sha256) is never written again: exit 2, nothing recorded.
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyToJson } from '../src/temporal/historyJson';
+import { HISTORIES_DIR, KEEP_FROZEN, recordingRefusals } from '../test/histories/frozen';
 import { SCENARIOS } from '../test/histories/scenarios';
 import { runScenario } from '../test/support/scenarioRunner';
 import { bundleWorkflows } from '../worker/bundle';
-
-const DIR = path.resolve(__dirname, '..', 'test', 'histories');
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
@@ -22,16 +22,25 @@ async function main(): Promise<number> {
     return 2;
   }
   const chosen = SCENARIOS.filter((s) => !names.length || names.includes(s.name));
+  const refusals = recordingRefusals(
+    chosen.flatMap((s) => Object.keys(s.record).map((file) => `${file}.json`)),
+    overwrite,
+  );
+  if (refusals.length) {
+    for (const refusal of refusals) console.error(`histories:record: ${refusal}`);
+    console.error(`histories:record: nothing recorded; ${KEEP_FROZEN}`);
+    return 2;
+  }
   const bundle = await bundleWorkflows();
   for (const scenario of chosen) {
-    const targets = Object.keys(scenario.record).map((file) => path.join(DIR, `${file}.json`));
+    const targets = Object.keys(scenario.record).map((file) => path.join(HISTORIES_DIR, `${file}.json`));
     if (!overwrite && targets.every(existsSync)) {
       console.log(`${scenario.name}: kept ${targets.map((t) => path.basename(t)).join(', ')}`);
       continue;
     }
     const histories = await runScenario(scenario, bundle);
     for (const [file, history] of Object.entries(histories)) {
-      const target = path.join(DIR, `${file}.json`);
+      const target = path.join(HISTORIES_DIR, `${file}.json`);
       if (existsSync(target) && !overwrite) continue;
       writeFileSync(target, `${historyToJson(history)}\n`);
       console.log(`${scenario.name}: wrote ${path.relative(process.cwd(), target)} (${history.events?.length} events)`);
