@@ -177,7 +177,8 @@ describe('cordon policy diff', () => {
     await usage(['--alerts', ALERTS, '--since', '2026-11-01T00:00:00Z'], '--since goes with --from-audit');
     await usage(['--from-audit', '--since', 'last month'], '--since last month: not an ISO time');
     await usage(['--from-history', ' '], '--from-history needs a visibility query');
-  });
+    // Six CLI runs: on a loaded 2-core machine each can take ten seconds or more.
+  }, 300_000);
 
   it('exits 2 for an invalid policy or a missing alerts folder', async () => {
     const broken = path.join(dir, 'broken.yaml');

@@ -1,27 +1,27 @@
 // How the service stops: a terminal's Ctrl-C reaches the whole process group (npm and the
 // service), yet every shutdown step is logged and done in order; and how the next start deals
 // with a service that never got to stop.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { freePort, listening, runTs, startServiceProcess, type ServiceProcess } from './support/processes';
+import { freePort, killGroup, listening, runTs, startServiceProcess, type ServiceProcess } from './support/processes';
 
 const dirs: string[] = [];
 const started: ServiceProcess[] = [];
 afterAll(() => {
   for (const { child } of started)
     if (child.exitCode === null && child.signalCode === null) killGroup(child.pid!, 'SIGKILL');
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // ESRCH: the group is gone already
+  // A dev server runs in its own group: one a failed test left behind is named in its lock.
+  for (const dir of dirs) {
+    const lock = path.join(dir, 'service.json');
+    const { devServerPid } = existsSync(lock)
+      ? (JSON.parse(readFileSync(lock, 'utf8')) as { devServerPid?: number })
+      : {};
+    if (devServerPid) killGroup(devServerPid, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   }
-}
+});
 
 async function serviceEnv(): Promise<Record<string, string>> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cordon-stop-'));

@@ -51,13 +51,22 @@ export function dataDirOwner(config: Config): number | undefined {
 // A dev server whose service died without stopping it (it runs in its own process group) still
 // holds the port and the SQLite file: stop it, but only if it is that dev server.
 async function stopLeftoverDevServer(pid: number | undefined, logger: Logger): Promise<void> {
-  if (!alive(pid)) return;
-  const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  let cmdline: string[];
+  try {
+    cmdline = pid ? readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0') : [];
+  } catch {
+    return; // gone, or not a system with /proc: nothing of ours to stop
+  }
   if (!cmdline.includes('start-dev')) return;
   logger.warn({ pid }, 'stopping the dev server a Cordon that did not stop cleanly left running');
+  const gone = async (ms: number) => {
+    for (let waited = 0; alive(pid) && waited < ms; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    return !alive(pid);
+  };
   process.kill(pid!, 'SIGTERM');
-  for (let waited = 0; alive(pid) && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
-  if (alive(pid)) process.kill(pid!, 'SIGKILL');
+  if (await gone(10_000)) return;
+  process.kill(pid!, 'SIGKILL');
+  await gone(10_000);
 }
 
 /** This process's claim on the data dir: released at the end of shutdown. */

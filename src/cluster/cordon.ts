@@ -3,6 +3,7 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../net';
+import type { ClusterDatabases } from './roles';
 import { PROJECT_ROOT } from '../temporal/binaries';
 import { launch, waitUntilReady, type Launched } from '../sandbox/launch';
 
@@ -13,13 +14,15 @@ export interface SharedCordonSettings {
   temporalAddress: string;
   tls: { ca: string; cert: string; key: string };
   tokenFile: string;
-  databaseUrl: string;
+  databases: ClusterDatabases;
   payloadKeysFile: string;
   signingKeyFile: string;
   /** Where each process keeps its own data dir and log. */
   dir: string;
   /** More settings (policy, connectors, sources), from the caller's environment. */
   env: NodeJS.ProcessEnv;
+  /** Values never to show in an error (the database password). */
+  secrets: string[];
 }
 
 /** A Cordon process: its role, where it answers, and how to stop or restart it. */
@@ -31,6 +34,8 @@ export class CordonProcess {
     readonly port: number,
     private readonly env: NodeJS.ProcessEnv,
     private readonly logFile: string,
+    /** Blanked in its output, should it end up in an error. */
+    private readonly secrets: string[],
   ) {}
 
   static async create(name: string, role: CordonRole, shared: SharedCordonSettings): Promise<CordonProcess> {
@@ -46,7 +51,9 @@ export class CordonProcess {
       TEMPORAL_TLS_KEY_FILE: shared.tls.key,
       TEMPORAL_TLS_SERVER_NAME: 'localhost',
       TEMPORAL_API_KEY_FILE: shared.tokenFile,
-      DATABASE_URL: shared.databaseUrl,
+      DATABASE_URL: shared.databases.cordonUrl,
+      // Each process migrates and grants as the owner at start-up, then works as the service role.
+      CORDON_MIGRATION_DATABASE_URL: shared.databases.cordonOwnerUrl,
       CORDON_DATA_DIR: dataDir,
       CORDON_PAYLOAD_KEYS_FILE: shared.payloadKeysFile,
       CORDON_AUDIT_SIGNING_KEY_FILE: shared.signingKeyFile,
@@ -54,7 +61,7 @@ export class CordonProcess {
       [role === 'intake' ? 'CORDON_HTTP_PORT' : 'CORDON_WORKER_METRICS_PORT']: String(port),
       CORDON_LOG_LEVEL: shared.env.CORDON_LOG_LEVEL ?? 'info',
     };
-    return new CordonProcess(name, role, port, env, path.join(shared.dir, `${name}.log`));
+    return new CordonProcess(name, role, port, env, path.join(shared.dir, `${name}.log`), shared.secrets);
   }
 
   /** An intake's base URL, or a worker's metrics URL. */
@@ -64,7 +71,14 @@ export class CordonProcess {
 
   /** Starts the process (again) and waits until it says it is running. */
   async start(timeoutMs = 180_000): Promise<void> {
-    this.proc = launch(process.execPath, ['-r', 'tsx/cjs', path.join(PROJECT_ROOT, 'src/main.ts')], this.env);
+    // Detached: a terminal's Ctrl-C reaches only the start script, which stops intakes, then workers.
+    this.proc = launch(
+      process.execPath,
+      ['-r', 'tsx/cjs', path.join(PROJECT_ROOT, 'src/main.ts')],
+      this.env,
+      this.secrets,
+      { detached: true },
+    );
     let running = false;
     let recent = '';
     const log = createWriteStream(this.logFile, { flags: 'a' });
@@ -78,9 +92,14 @@ export class CordonProcess {
     await waitUntilReady(`cordon ${this.name}`, this.proc, async () => running, timeoutMs);
   }
 
-  /** SIGTERM, then waits for the drain; SIGKILL after the launcher's grace period. */
-  stop(): Promise<void> {
-    return this.proc.stop();
+  /** SIGTERM, then waits for the drain; SIGKILL after `graceMs` (a worker may finish in-flight actions). */
+  async stop(graceMs = 60_000): Promise<void> {
+    const { child, exited } = this.proc;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const killed = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(killed);
   }
 
   /** Ends it at once, as a crashed machine would. */

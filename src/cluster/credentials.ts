@@ -1,7 +1,7 @@
 // The cluster's credentials as files, for processes started elsewhere (docker-compose.yml's
 // `credentials` job): the CA and certificates, the JWKS the frontend reads through a file:// URI,
 // the tokens, and the payload keys and audit signing key every Cordon process shares.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { AuditSigner } from '../audit/signing';
 import { dataDirKeyFile } from '../codec/keys';
@@ -25,9 +25,7 @@ export async function writeClusterCredentials(dir: string, { hosts, renew = fals
   const jwksFile = path.join(dir, 'jwks.json');
   const issue = renew || !existsSync(jwksFile);
   if (issue) {
-    const certs = makeClusterCerts(path.join(dir, 'tls'), hosts);
-    // Nothing signs with the CA again (a renewal makes a new one): its key is not left lying around.
-    rmSync(path.join(certs.dir, 'ca.key'));
+    makeClusterCerts(path.join(dir, 'tls'), hosts);
     const issuer = await makeTokenIssuer();
     // Nothing renews them meanwhile: tokens last as long as the certificates.
     await writeClusterTokens(issuer, dir, CLUSTER_NAMESPACE, CERT_DAYS * 24);

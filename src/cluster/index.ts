@@ -1,21 +1,21 @@
 // A production-shaped Cordon on one machine: PostgreSQL, the Temporal server as separate services
 // with mTLS on the frontend and JWT authorization, and Cordon as separate worker and intake
 // processes. `npm run cluster` runs it; the cluster tests and benches start it the same way.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Client as PgClient } from 'pg';
 import { AuditSigner } from '../audit/signing';
 import { newKeyEntry } from '../codec/keys';
 import { bundleWorkflows } from '../../worker/bundle';
 import type { Logger } from '../log';
-import { makeClusterCerts, type ClusterCerts } from './certs';
+import { CERT_DAYS, makeClusterCerts, type ClusterCerts } from './certs';
 import { CordonProcess, type CordonRole } from './cordon';
 import { CLUSTER_NAMESPACE, connectFrontend, prepareNamespace, type FrontendAccess } from './namespace';
 import { startPostgres, type LocalPostgres } from './postgres';
+import { createClusterRoles, type ClusterDatabases } from './roles';
 import { setupTemporalSchema, temporalBinaries, TemporalCluster } from './temporal';
-import { makeTokenIssuer, serveJwks, writeClusterTokens, type ClusterTokens } from './tokens';
+import { makeTokenIssuer, serveJwks, writeClusterTokens, type ClusterTokens, type TokenIssuer } from './tokens';
 
 export { CLUSTER_NAMESPACE } from './namespace';
 export type { ClusterTokens } from './tokens';
@@ -37,9 +37,11 @@ export interface Cluster {
   frontend: FrontendAccess;
   certs: ClusterCerts;
   tokens: ClusterTokens;
+  /** Mints more tokens (in memory only: the signing key is never written). */
+  issuer: TokenIssuer;
   temporal: TemporalCluster;
   postgres: LocalPostgres;
-  databaseUrl: string;
+  databases: ClusterDatabases;
   workers: CordonProcess[];
   intakes: CordonProcess[];
   stop(): Promise<void>;
@@ -47,34 +49,26 @@ export interface Cluster {
 
 async function mintTokens(
   dir: string,
-): Promise<{ tokens: ClusterTokens; jwks: Awaited<ReturnType<typeof serveJwks>> }> {
+): Promise<{ issuer: TokenIssuer; tokens: ClusterTokens; jwks: Awaited<ReturnType<typeof serveJwks>> }> {
   const issuer = await makeTokenIssuer();
   const jwks = await serveJwks(issuer.jwks);
-  return { tokens: await writeClusterTokens(issuer, dir, CLUSTER_NAMESPACE), jwks };
-}
-
-async function createDatabase(url: string, name: string): Promise<string> {
-  const client = new PgClient({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const target = new URL(url);
-  target.pathname = `/${name}`;
-  return target.toString();
+  // As long as the certificates: nothing renews them while the cluster runs.
+  return { issuer, tokens: await writeClusterTokens(issuer, dir, CLUSTER_NAMESPACE, CERT_DAYS * 24), jwks };
 }
 
 /** Stops what was started, newest first; a failing step does not keep the others running. */
 class Stack {
   private readonly steps: (() => Promise<unknown>)[] = [];
+  private unwinding?: Promise<void>;
   push(step: () => Promise<unknown>): void {
     this.steps.push(step);
   }
-  async unwind(logger: Logger): Promise<void> {
-    for (const step of this.steps.reverse())
-      await step().catch((err) => logger.error({ err }, 'cluster stop step failed'));
+  /** Runs once; a second call (a second signal) waits for the first. */
+  unwind(logger: Logger): Promise<void> {
+    return (this.unwinding ??= (async () => {
+      for (const step of [...this.steps].reverse())
+        await step().catch((err) => logger.error({ err }, 'cluster stop step failed'));
+    })());
   }
 }
 
@@ -105,11 +99,12 @@ async function startCordon(cluster: Servers, options: ClusterOptions, processes:
     temporalAddress: cluster.frontend.address,
     tls: { ca: cluster.certs.ca, ...cluster.certs.cordon },
     tokenFile: cluster.tokens.cordon,
-    databaseUrl: cluster.databaseUrl,
+    databases: cluster.databases,
     payloadKeysFile,
     signingKeyFile,
     dir: cluster.dir,
     env: { ...(options.env ?? process.env), CORDON_WORKFLOW_BUNDLE: workflowBundle },
+    secrets: cluster.databases.passwords,
   };
   const create = (role: CordonRole) => (_: unknown, i: number) =>
     CordonProcess.create(`${role}-${i + 1}`, role, shared);
@@ -126,29 +121,27 @@ type Servers = Omit<Cluster, 'workers' | 'intakes' | 'stop'>;
 // Everything but Cordon: PKI, tokens and JWKS, PostgreSQL, Temporal and its namespace.
 async function startServers(dir: string, stack: Stack, logger: Logger, signal?: AbortSignal): Promise<Servers> {
   const certs = makeClusterCerts(path.join(dir, 'tls'));
-  const { tokens, jwks } = await mintTokens(dir);
+  const { issuer, tokens, jwks } = await mintTokens(dir);
   stack.push(() => jwks.close());
-  const password = randomBytes(18).toString('base64url');
-  const postgres = await startPostgres({ password, maxConnections: 300 });
+  const postgres = await startPostgres({
+    password: randomBytes(18).toString('base64url'),
+    maxConnections: 300,
+    detached: true,
+  });
   stack.push(() => postgres.stop());
+  const databases = await createClusterRoles(postgres.url, postgres.port);
   logger.info({ port: postgres.port }, 'cluster: PostgreSQL ready');
   signal?.throwIfAborted();
-  const temporal = await prepareTemporal(dir, jwks.url, {
-    host: '127.0.0.1',
-    port: postgres.port,
-    user: 'cordon',
-    password,
-  });
+  const temporal = await prepareTemporal(dir, jwks.url, databases.temporal);
   stack.push(() => temporal.stop());
   await temporal.startAll();
   signal?.throwIfAborted();
   const frontend = { address: temporal.frontendAddress, ca: certs.ca, ...certs.operator };
-  const admin = await connectFrontend(frontend, readToken(tokens.admin));
+  const admin = await connectFrontend(frontend, tokens.admin);
   const alive = () => (temporal.assertRunning(), signal?.throwIfAborted());
   await prepareNamespace(admin, { namespace: CLUSTER_NAMESPACE, logger, alive }).finally(() => admin.close());
   logger.info({ frontend: frontend.address }, 'cluster: Temporal ready, namespace locked');
-  const databaseUrl = await createDatabase(postgres.url, 'cordon');
-  return { dir, frontend, certs, tokens, temporal, postgres, databaseUrl };
+  return { dir, frontend, certs, issuer, tokens, temporal, postgres, databases };
 }
 
 /**
@@ -180,5 +173,3 @@ async function stopCordon({ workers, intakes }: { workers: CordonProcess[]; inta
   await Promise.all(intakes.map((p) => p.proc && p.stop()));
   await Promise.all(workers.map((p) => p.proc && p.stop()));
 }
-
-export const readToken = (file: string) => readFileSync(file, 'utf8').trim();

@@ -3,7 +3,6 @@
 //   namespace                                    registers the namespace and Cordon's search attributes
 // `namespace` reaches the frontend at TEMPORAL_ADDRESS with the TEMPORAL_TLS_*_FILE certificates
 // and the admin token in TEMPORAL_API_KEY_FILE. Exit 2 on bad arguments or settings.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log';
 import { writeClusterCredentials } from './credentials';
@@ -40,11 +39,11 @@ async function namespace(): Promise<void> {
     cert: setting('TEMPORAL_TLS_CERT_FILE'),
     key: setting('TEMPORAL_TLS_KEY_FILE'),
   };
-  const token = readFileSync(setting('TEMPORAL_API_KEY_FILE'), 'utf8').trim();
+  const tokenFile = setting('TEMPORAL_API_KEY_FILE');
   const nothingToWatch = () => undefined;
   const connection = await retryUntil(
     `no answer from the frontend at ${access.address}`,
-    () => connectFrontend(access, token),
+    () => connectFrontend(access, tokenFile),
     nothingToWatch,
     FRONTEND_TIMEOUT_MS,
   );

@@ -1,8 +1,9 @@
 // The cluster's namespace, made ready with the admin token: registered, then Cordon's search
 // attributes, each waited for (a new cluster's services join for a while before they serve).
-import { readFileSync } from 'node:fs';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
+import { temporalConnectionOptions } from '../client/connect';
+import { loadConfig } from '../config';
 import type { Logger } from '../log';
 import { registerSearchAttributes } from '../temporal/registerSearchAttributes';
 import { SEARCH_ATTRIBUTES } from '../temporal/searchAttributes';
@@ -18,18 +19,20 @@ export interface FrontendAccess {
   key: string;
 }
 
-/** A connection to the frontend; `token` is the JWT it carries (none: a client without one). */
-export function connectFrontend(access: FrontendAccess, token?: string): Promise<Connection> {
-  return Connection.connect({
-    address: access.address,
-    tls: {
-      serverNameOverride: 'localhost',
-      serverRootCACertificate: readFileSync(access.ca),
-      clientCertPair: { crt: readFileSync(access.cert), key: readFileSync(access.key) },
-    },
-    apiKey: token,
-    connectTimeout: 10_000,
+/**
+ * A connection to the frontend as a Cordon process makes one (`temporalConnectionOptions`), with
+ * the JWT in `tokenFile` (none: a client without a token).
+ */
+export function connectFrontend(access: FrontendAccess, tokenFile?: string): Promise<Connection> {
+  const config = loadConfig({
+    TEMPORAL_ADDRESS: access.address,
+    TEMPORAL_TLS_CA_FILE: access.ca,
+    TEMPORAL_TLS_CERT_FILE: access.cert,
+    TEMPORAL_TLS_KEY_FILE: access.key,
+    TEMPORAL_TLS_SERVER_NAME: 'localhost',
+    ...(tokenFile && { TEMPORAL_API_KEY_FILE: tokenFile }),
   });
+  return Connection.connect({ ...temporalConnectionOptions(config), connectTimeout: 10_000 });
 }
 
 /** `attempt` again every 500 ms until it succeeds; after `timeoutMs`, its last error says why not. */

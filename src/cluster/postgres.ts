@@ -5,6 +5,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../net';
+import { killAtExit } from '../sandbox/launch';
 
 function binDir(): string {
   const root = '/usr/lib/postgresql';
@@ -29,7 +30,8 @@ export interface LocalPostgres {
 export async function startPostgres({
   password,
   maxConnections = 100,
-}: { password?: string; maxConnections?: number } = {}): Promise<LocalPostgres> {
+  detached = false,
+}: { password?: string; maxConnections?: number; detached?: boolean } = {}): Promise<LocalPostgres> {
   const bin = binDir();
   const dir = mkdtempSync(path.join(tmpdir(), 'cordon-pg-'));
   // PostgreSQL refuses to run as root: then run it as the `postgres` system user.
@@ -53,12 +55,19 @@ export async function startPostgres({
   const server = spawn(
     path.join(bin, 'postgres'),
     ['-D', data, '-h', '127.0.0.1', '-p', String(port), '-k', dir, '-N', String(maxConnections)],
-    {
-      stdio: 'ignore',
-      ...user,
-    },
+    // `detached`: a process group of its own, stopped by the caller after what uses it.
+    { stdio: 'ignore', ...user, detached },
   );
-  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+  if (detached) killAtExit(server);
+  const exited = new Promise<void>((resolve) => {
+    server.once('exit', () => resolve());
+    server.once('error', () => resolve());
+  });
+  const stop = async () => {
+    if (server.exitCode === null && server.signalCode === null && server.pid) server.kill('SIGINT');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  };
   const url = `postgres://cordon${password ? `:${encodeURIComponent(password)}` : ''}@127.0.0.1:${port}/postgres`;
   // A loaded 2-core machine may need a while for the first start.
   const deadline = Date.now() + 120_000;
@@ -67,17 +76,12 @@ export async function startPostgres({
       execFileSync(path.join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
       break;
     } catch {
-      if (Date.now() > deadline || server.exitCode !== null) throw new Error('PostgreSQL did not start');
+      if (Date.now() > deadline || server.exitCode !== null || !server.pid) {
+        await stop();
+        throw new Error('PostgreSQL did not start');
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  return {
-    port,
-    url,
-    async stop() {
-      server.kill('SIGINT');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { port, url, stop };
 }

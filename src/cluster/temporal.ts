@@ -96,6 +96,11 @@ export class TemporalCluster {
     return `127.0.0.1:${this.ports.FRONTEND_PORT}`;
   }
 
+  /** Where `service` takes gRPC calls (only the frontend takes clients' calls). */
+  address(service: TemporalService): string {
+    return `127.0.0.1:${this.ports[`${service.toUpperCase().replace('-', '_')}_PORT`]}`;
+  }
+
   /** Where Prometheus scrapes `service`. */
   metricsUrl(service: TemporalService): string {
     return `http://127.0.0.1:${this.ports[`${service.toUpperCase().replace('-', '_')}_METRICS_PORT`]}/metrics`;
@@ -123,11 +128,13 @@ export class TemporalCluster {
   /** Starts `service` (again, after a stop); its output goes to `<logDir>/<service>.log`. */
   start(service: TemporalService): Launched {
     const config = path.join(PROJECT_ROOT, 'config/temporal/cluster.yaml');
+    // Detached: a terminal's Ctrl-C reaches only the start script, which stops the services last.
     const proc = launch(
       this.binary,
       ['--config-file', config, 'start', '--service', service],
       this.environment(service),
       [this.settings.pg.password],
+      { detached: true },
     );
     const log = createWriteStream(path.join(this.settings.logDir, `${service}.log`), { flags: 'a' });
     // Two streams into one file: neither may end it while the other still writes.
@@ -152,7 +159,7 @@ export class TemporalCluster {
   /** Throws, with its output, when a service has exited: start-up then fails at once. */
   assertRunning(): void {
     for (const [service, proc] of this.processes)
-      if (proc.child.exitCode !== null || proc.failure())
+      if (proc.child.exitCode !== null || proc.child.signalCode !== null || proc.failure())
         throw new Error(`temporal ${service} exited:\n${proc.output().slice(-2000)}`);
   }
 

@@ -4,15 +4,15 @@
 import { createServer, type Server } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 
 /** The audience every token names; the frontend refuses tokens minted for another. */
 export const CLUSTER_AUDIENCE = 'cordon';
 
 export interface TokenIssuer {
   jwks: { keys: JWK[] };
-  /** A token for `subject` granting `permissions`, valid for `hours`. */
-  mint(subject: string, permissions: string[], hours?: number): Promise<string>;
+  /** A token for `subject` granting `permissions`, valid for `hours` (negative: expired), for `audience`. */
+  mint(subject: string, permissions: string[], hours?: number, audience?: string): Promise<string>;
 }
 
 export async function makeTokenIssuer(): Promise<TokenIssuer> {
@@ -21,18 +21,15 @@ export async function makeTokenIssuer(): Promise<TokenIssuer> {
   const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
   return {
     jwks: { keys: [jwk] },
-    mint: (subject, permissions, hours = 24) => sign(privateKey, kid, subject, permissions, hours),
+    mint: (subject, permissions, hours = 24, audience = CLUSTER_AUDIENCE) =>
+      new SignJWT({ permissions })
+        .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
+        .setSubject(subject)
+        .setAudience(audience)
+        .setIssuedAt()
+        .setExpirationTime(Math.floor(Date.now() / 1000) + Math.round(hours * 3600))
+        .sign(privateKey),
   };
-}
-
-function sign(key: CryptoKey, kid: string, subject: string, permissions: string[], hours: number) {
-  return new SignJWT({ permissions })
-    .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
-    .setSubject(subject)
-    .setAudience(CLUSTER_AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime(`${hours}h`)
-    .sign(key);
 }
 
 /** Serves the JWKS at `<url>` on loopback until closed. */

@@ -31,8 +31,17 @@ const STOP_GRACE_MS = 10_000;
  * Starts `binary` with `env`; its output is kept, not shown. Values in `secrets` (a dev server's
  * root token) are blanked in that output, which may end up in an error message and a log.
  */
-export function launch(binary: string, args: string[], env: NodeJS.ProcessEnv, secrets: string[] = []): Launched {
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+export function launch(
+  binary: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  secrets: string[] = [],
+  { detached = false } = {},
+): Launched {
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env, detached });
+  // Its own process group (`detached`): a terminal's Ctrl-C does not reach it, so the caller stops it
+  // in its own order; should the caller exit first, it takes the process with it.
+  if (detached) killAtExit(child);
   let tail = '';
   let failure: Error | undefined;
   const keep = (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-8192));
@@ -64,6 +73,13 @@ export function launch(binary: string, args: string[], env: NodeJS.ProcessEnv, s
   };
 }
 
+/** SIGKILLs `child` if it still runs when this process exits (any exit but this process's own SIGKILL). */
+export function killAtExit(child: ChildProcess): void {
+  const kill = () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL');
+  process.once('exit', kill);
+  child.once('exit', () => process.off('exit', kill));
+}
+
 /**
  * Polls `ready` until it answers true. Fails at once when the process exits or cannot run, and
  * after `timeoutMs` otherwise (stopping it): a loaded 2-core machine needs generous start-up times.
@@ -78,7 +94,8 @@ export async function waitUntilReady(
   for (;;) {
     const failure = proc.failure();
     if (failure) throw new Error(`${what} could not start: ${failure.message}`);
-    if (proc.child.exitCode !== null) throw new Error(`${what} exited early:\n${proc.output()}`);
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null)
+      throw new Error(`${what} exited early:\n${proc.output()}`);
     if (await ready().catch(() => false)) return;
     if (Date.now() > deadline) {
       await proc.stop();

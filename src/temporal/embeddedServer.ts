@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { killAtExit } from '../sandbox/launch';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -67,12 +68,16 @@ export async function startEmbeddedServer(
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  killAtExit(child);
   const output = forwardOutput(child, logger);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const failedToStart = exited.then((code) => {
     throw new Error(`temporal server start-dev exited with code ${code} before accepting connections`);
   });
-  await Promise.race([waitUntilReachable(address), failedToStart]);
+  await Promise.race([waitUntilReachable(address), failedToStart]).catch((err) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
   failedToStart.catch(() => undefined);
   logger.info({ address, ui: `http://127.0.0.1:${config.CORDON_UI_PORT}` }, 'Temporal dev server ready');
 

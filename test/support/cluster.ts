@@ -7,7 +7,7 @@ import { Client } from '@temporalio/client';
 import { parse, stringify } from 'yaml';
 import { expect } from 'vitest';
 import type { Alert } from '../../src/alerts';
-import { startCluster, readToken, type Cluster } from '../../src/cluster';
+import { startCluster, type Cluster } from '../../src/cluster';
 import type { CordonProcess } from '../../src/cluster/cordon';
 import { connectFrontend } from '../../src/cluster/namespace';
 import { dataConverterFor } from '../../src/codec';
@@ -33,35 +33,30 @@ const inheritedEnv = () =>
  * The cluster with the bench policy (rule by inventory environment: `auto` restricts, isolates
  * and revokes at once). A contained case stays open `caseHold` for alerts to merge into, then closes.
  */
-export async function startTestCluster(caseHold: string): Promise<TestCluster> {
+export async function startTestCluster(caseHold: string, signal: AbortSignal): Promise<TestCluster> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cordon-cluster-test-'));
   const policyFile = path.join(dir, 'policy.yaml');
   writeFileSync(policyFile, stringify({ ...parse(readFileSync(BENCH_POLICY, 'utf8')), caseHold }));
   const inventory = new TestInventory();
   const cluster = await startCluster({
     logger: testLogger,
-    env: {
-      ...inheritedEnv(),
-      CORDON_POLICY_FILE: policyFile,
-      CORDON_INVENTORY_FILE: inventory.file,
-      // Each action takes a while, so a disruption lands mid-containment.
-      CORDON_SIMULATED_LATENCY_MS: '400',
-    },
+    signal,
+    env: { ...inheritedEnv(), CORDON_POLICY_FILE: policyFile, CORDON_INVENTORY_FILE: inventory.file },
   });
-  const connection = await connectFrontend(cluster.frontend, readToken(cluster.tokens.operator));
-  const keys = { CORDON_PAYLOAD_KEYS_FILE: path.join(cluster.dir, 'payload-keys'), CORDON_DATA_DIR: dir };
-  const client = new Client({ connection, dataConverter: dataConverterFor(keys) });
-  const db = await openDatabase({ url: cluster.databaseUrl });
-  return {
-    cluster,
-    client,
-    db,
-    inventory,
-    async stop() {
+  try {
+    const connection = await connectFrontend(cluster.frontend, cluster.tokens.operator);
+    const keys = { CORDON_PAYLOAD_KEYS_FILE: path.join(cluster.dir, 'payload-keys'), CORDON_DATA_DIR: dir };
+    const client = new Client({ connection, dataConverter: dataConverterFor(keys) });
+    const db = await openDatabase({ url: cluster.databases.cordonUrl, migrationUrl: cluster.databases.cordonOwnerUrl });
+    const stop = async () => {
       await Promise.all([db.close(), connection.close()]);
       await cluster.stop();
-    },
-  };
+    };
+    return { cluster, client, db, inventory, stop };
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
 }
 
 /** Posts `alert` to an intake and returns its answer; anything but 200/202 fails the test. */

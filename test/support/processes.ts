@@ -92,11 +92,12 @@ export async function startServiceProcess(
   return service;
 }
 
-function killGroup(pid: number): void {
+/** Sends `signal` to the process group `pid` leads; a group already gone is no error. */
+export function killGroup(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   try {
-    process.kill(-pid, 'SIGKILL');
+    process.kill(-pid, signal);
   } catch {
-    // ESRCH: nothing of the group is left to kill.
+    // ESRCH: nothing of the group is left to signal.
   }
 }
 
