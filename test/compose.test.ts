@@ -161,8 +161,10 @@ describe('the credentials job', () => {
     expect(inVolume.length).toBeGreaterThan(20);
     for (const [name, relative] of inVolume) expect(existsSync(file(relative)), `${name}: ${relative}`).toBe(true);
     // cluster.yaml's own names under CORDON_CLUSTER_TLS_DIR.
-    const tlsFiles = [...clusterYaml.matchAll(/"CORDON_CLUSTER_TLS_DIR" }}\/([\w.]+)/g)].map((m) => m[1]);
-    expect(tlsFiles).toEqual(expect.arrayContaining(['frontend.pem', 'frontend.key', 'ca.pem']));
+    const tlsFiles = [...clusterYaml.matchAll(/"CORDON_CLUSTER_TLS_DIR" }}\/([\w.-]+)/g)].map((m) => m[1]);
+    expect(tlsFiles).toEqual(
+      expect.arrayContaining(['frontend.pem', 'frontend.key', 'ca.pem', 'internode.pem', 'internode-ca.pem']),
+    );
     for (const name of tlsFiles) expect(existsSync(file(`tls/${name}`)), name).toBe(true);
   });
 
