@@ -3,7 +3,7 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../net';
-import { PROJECT_ROOT } from '../temporal/binaries';
+import { nodeArgsFor } from '../projectRoot';
 import { launch, waitUntilReady, type Launched } from '../sandbox/launch';
 
 export type CordonRole = 'worker' | 'intake';
@@ -64,7 +64,7 @@ export class CordonProcess {
 
   /** Starts the process (again) and waits until it says it is running. */
   async start(timeoutMs = 180_000): Promise<void> {
-    this.proc = launch(process.execPath, ['-r', 'tsx/cjs', path.join(PROJECT_ROOT, 'src/main.ts')], this.env);
+    this.proc = launch(process.execPath, nodeArgsFor('src/main'), this.env);
     let running = false;
     let recent = '';
     const log = createWriteStream(this.logFile, { flags: 'a' });
