@@ -9,6 +9,21 @@ import { ExitCode, UsageError } from './errors';
 import { printJson } from './io';
 import type { DiffSourceOptions } from './policyCommands';
 
+// Each command's module, loaded when the command runs. With require, not import(): tsx's CommonJS
+// hook (bin/cordon.js running the sources) sees only require, as the compiled code does.
+const load = {
+  alertSend: () => require('./alertSend') as typeof import('./alertSend'),
+  plan: () => require('./planCommand') as typeof import('./planCommand'),
+  policy: () => require('./policyCommands') as typeof import('./policyCommands'),
+  tokens: () => require('./tokens') as typeof import('./tokens'),
+  client: () => require('./commands') as typeof import('./commands'),
+  decisions: () => require('./decisionCommands') as typeof import('./decisionCommands'),
+  killSwitch: () => require('./killSwitchCommand') as typeof import('./killSwitchCommand'),
+  audit: () => require('./auditCommand') as typeof import('./auditCommand'),
+  test: () => require('./testCommand') as typeof import('./testCommand'),
+  replay: () => require('./replay') as typeof import('./replay'),
+};
+
 type DiffOutputOptions = { inventory?: string; json?: boolean; failOnChange?: boolean };
 
 function program(): Command {
@@ -27,8 +42,7 @@ function program(): Command {
       "start or join the identity's containment workflow, as the intake takes the file (through the running service when there is one)",
     )
     .action(async (file: string, opts: { format?: string; shadow?: boolean }) => {
-      const { sendAlert } = await import('./alertSend');
-      process.exitCode = await sendAlert(file, opts);
+      process.exitCode = await load.alertSend().sendAlert(file, opts);
     });
 
   cli
@@ -39,10 +53,9 @@ function program(): Command {
     .option('--inventory <file>', 'inventory YAML (default: CORDON_INVENTORY_FILE)')
     .option('--json', 'the full plan as JSON (default: a table)')
     .description('print the containment plan for an alert as a table (--json: the whole plan); needs no Temporal')
-    .action(async (file: string, opts: { format?: string; policy?: string; inventory?: string; json?: boolean }) => {
-      const { printPlan } = await import('./planCommand');
-      printPlan(file, opts);
-    });
+    .action((file: string, opts: { format?: string; policy?: string; inventory?: string; json?: boolean }) =>
+      load.plan().printPlan(file, opts),
+    );
 
   const policy = cli.command('policy').description('check policy files before they ship; needs no Temporal');
   policy
@@ -52,9 +65,8 @@ function program(): Command {
     .description(
       'report schema errors, dead rules, misordered stages and unapproved destructive stages as FILE:LINE:COL; exit 1 on errors',
     )
-    .action(async (file: string, opts: { strict?: boolean }) => {
-      const { lintPolicyFile } = await import('./policyCommands');
-      process.exitCode = lintPolicyFile(file, opts);
+    .action((file: string, opts: { strict?: boolean }) => {
+      process.exitCode = load.policy().lintPolicyFile(file, opts);
     });
   policy
     .command('diff')
@@ -69,8 +81,7 @@ function program(): Command {
     .option('--fail-on-change', 'exit 1 when any plan changes (for CI gates)')
     .description('plan alerts or real cases under both policies and print the plans that change')
     .action(async (oldFile: string, newFile: string, opts: DiffSourceOptions & DiffOutputOptions) => {
-      const { diffPolicyFiles } = await import('./policyCommands');
-      process.exitCode = await diffPolicyFiles(oldFile, newFile, opts);
+      process.exitCode = await load.policy().diffPolicyFiles(oldFile, newFile, opts);
     });
 
   cli
@@ -78,19 +89,18 @@ function program(): Command {
     .argument('<action>', 'token')
     .argument('<name>', 'the source name, e.g. siem')
     .description('make a bearer token for an alert source; prints the token once and the hash for the sources file')
-    .action(async (action: string, name: string) => {
+    .action((action: string, name: string) => {
       if (action !== 'token') throw new UsageError(`unknown source action ${action}; use token`);
-      const { sourceToken } = await import('./tokens');
-      process.stdout.write(sourceToken(name));
+      process.stdout.write(load.tokens().sourceToken(name));
     });
 
   cli
     .command('status')
     .argument('<workflowId>', 'e.g. contain:simulated:svc-deploy')
     .description("print a containment workflow's status as JSON")
-    .action(async (workflowId: string) => {
-      const { showStatus, withClient } = await import('./commands');
-      await withClient(showStatus(workflowId));
+    .action((workflowId: string) => {
+      const { showStatus, withClient } = load.client();
+      return withClient(showStatus(workflowId));
     });
 
   cli
@@ -98,10 +108,9 @@ function program(): Command {
     .argument('<action>', 'token')
     .argument('<name>', "the approver's name as the policy's groups list it")
     .description('make a bearer token for an approver; prints the token once and the hash for the approvers file')
-    .action(async (action: string, name: string) => {
+    .action((action: string, name: string) => {
       if (action !== 'token') throw new UsageError(`unknown approver action ${action}; use token`);
-      const { approverToken } = await import('./tokens');
-      process.stdout.write(approverToken(name));
+      process.stdout.write(load.tokens().approverToken(name));
     });
 
   // With a token (or CORDON_APPROVER_TOKEN) through the decision API; else a claim as --as.
@@ -117,20 +126,18 @@ function program(): Command {
     decisionCommand(decision, `${decision} the pending request`)
       .requiredOption('--request <id>', 'approval request id (see status)')
       .option('--digest <actionDigest>', 'the action digest the request shows (refused if it changed)')
-      .action(async (workflowId: string, opts: DecisionOptions & { request: string; digest?: string }) => {
-        const [{ decide }, { runDecision }] = await Promise.all([import('./decisionCommands'), import('./commands')]);
-        await runDecision(decide(workflowId, decision, opts));
-      });
+      .action((workflowId: string, opts: DecisionOptions & { request: string; digest?: string }) =>
+        load.client().runDecision(load.decisions().decide(workflowId, decision, opts)),
+      );
   }
   for (const [name, description] of [
     ['false-positive', 'declare the alerts a false positive: every reversible step is undone'],
     ['pause', 'hold every new action of the case until resume'],
     ['resume', 'let a paused case act again'],
   ] as const) {
-    decisionCommand(name, description).action(async (workflowId: string, opts: DecisionOptions) => {
-      const [{ control }, { runDecision }] = await Promise.all([import('./decisionCommands'), import('./commands')]);
-      await runDecision(control(workflowId, name, opts));
-    });
+    decisionCommand(name, description).action((workflowId: string, opts: DecisionOptions) =>
+      load.client().runDecision(load.decisions().control(workflowId, name, opts)),
+    );
   }
 
   cli
@@ -140,10 +147,7 @@ function program(): Command {
     .option('--as <who>', 'without a token: who engages or releases (claimed mode only)')
     .option('--reason <text>')
     .description('the global kill switch: engaged, no new state-changing action starts anywhere')
-    .action(async (action: string, opts) => {
-      const { killSwitch } = await import('./killSwitchCommand');
-      printJson(await killSwitch(action, opts)());
-    });
+    .action(async (action: string, opts) => printJson(await load.killSwitch().killSwitch(action, opts)()));
 
   cli
     .command('audit')
@@ -157,8 +161,7 @@ function program(): Command {
     .option('--checkpoints <file>', 'verify: the signed checkpoints file (default CORDON_AUDIT_CHECKPOINT_FILE)')
     .description('read the audit store: list, export JSONL, verify chains and signatures, compare with histories')
     .action(async (action: string, opts) => {
-      const { audit } = await import('./auditCommand');
-      process.exitCode = await audit(action, opts)();
+      process.exitCode = await load.audit().audit(action, opts)();
     });
 
   cli
@@ -170,8 +173,7 @@ function program(): Command {
       'run playbook tests as real cases on the time-skipping test server; needs no running service. Exit 1 on a failure, 2 on a bad file',
     )
     .action(async (paths: string[], opts: { json?: boolean; bundle?: string }) => {
-      const { runTests } = await import('./testCommand');
-      process.exitCode = await runTests(paths, opts);
+      process.exitCode = await load.test().runTests(paths, opts);
     });
 
   cli
@@ -181,8 +183,7 @@ function program(): Command {
     .option('--bundle <file>', 'prebuilt workflow bundle (default: CORDON_WORKFLOW_BUNDLE, else bundle the sources)')
     .description('replay workflow histories with the current workflow code; exit 1 names each nondeterministic one')
     .action(async (files: string[], opts: { query?: string; bundle?: string }) => {
-      const { replayCommand } = await import('./replay');
-      process.exitCode = await replayCommand(files, opts);
+      process.exitCode = await load.replay().replayCommand(files, opts);
     });
 
   return cli;
