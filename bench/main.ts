@@ -1,5 +1,6 @@
 // `npm run bench [-- NAME…] [--quick]`: Cordon against bare Temporal on the same dev server, the
 // baselines measured in the same run. Prints a table; writes bench/results/bench-<time>.json.
+import { cliBench } from './cli';
 import { latencyBench } from './latency';
 import { replayBench } from './replay';
 import { stormBench } from './storm';
@@ -10,13 +11,12 @@ import { Stack } from './support/stack';
 import { createLogger } from '../src/log';
 import { installRuntime } from '../worker/runtime';
 
-const FULL = { latency: 500, latencyRate: 1.5, throughput: 300, storm: 10_000, waiting: 2_000 };
-const QUICK = { latency: 30, latencyRate: 1, throughput: 40, storm: 1_000, waiting: 100 };
-const NAMES = ['latency', 'throughput', 'replay', 'storm', 'waiting'] as const;
+const FULL = { latency: 500, latencyRate: 1.5, throughput: 300, storm: 10_000, waiting: 2_000, cli: 21 };
+const QUICK = { latency: 30, latencyRate: 1, throughput: 40, storm: 1_000, waiting: 100, cli: 5 };
+const NAMES = ['latency', 'throughput', 'replay', 'storm', 'waiting', 'cli'] as const;
 type Name = (typeof NAMES)[number];
 
 async function run(): Promise<void> {
-  installRuntime(createLogger('warn')); // the replayer's worker logs every state change at info
   const args = process.argv.slice(2);
   const sizes: Record<keyof typeof FULL, number> = { ...(args.includes('--quick') ? QUICK : FULL) };
   // --<bench>=N overrides one size, e.g. --waiting=500.
@@ -47,6 +47,9 @@ async function run(): Promise<void> {
 
   // Each bench gets a fresh stack, so one's leftovers never slow the next.
   async function onStack<T>(name: string, fn: (stack: Stack) => Promise<T>): Promise<T> {
+    // Once, before the first connection; the replayer's worker logs every state change at info. Not
+    // for `cli` alone: a runtime that never had a connection would keep the process from exiting.
+    installRuntime(createLogger('warn'));
     const stack = await Stack.start(name);
     try {
       return await fn(stack);
@@ -71,6 +74,8 @@ async function run(): Promise<void> {
   }
   if (selected.has('storm')) add((await onStack('storm', (stack) => stormBench(stack, sizes.storm))).rows);
   if (selected.has('waiting')) add(await onStack('waiting', (stack) => waitingBench(stack, sizes.waiting)));
+  // Needs no stack: the CLI commands it times need no Temporal.
+  if (selected.has('cli')) add(cliBench(sizes.cli));
   console.log('\nall benches');
   printTable(rows);
   console.log(`results: ${results.file}`);

@@ -14,7 +14,7 @@ import { readSignedHeads, storeSignedHeads } from '../src/audit/heads';
 import { AuditSigner } from '../src/audit/signing';
 import { readEntries } from '../src/audit/store';
 import { verifyAudit } from '../src/audit/verify';
-import { audit } from '../src/cli/commands';
+import { audit } from '../src/cli/auditCommand';
 import { openDatabase, type Database } from '../src/db';
 import { SEAL_EVENT } from '../src/domain/auditEntry';
 

@@ -30,7 +30,18 @@ const after = (args: string[] | undefined, flag: string) => args?.[args.indexOf(
 
 const temporalServices = services.filter(([, s]) => s.command?.[0] === 'temporal-server');
 const cordonServices = services.filter(([, s]) => s.environment?.CORDON_ROLE);
-const credentialsJob = compose.services.credentials.entrypoint!;
+
+/**
+ * A job's command with its sources for the compiled script: the image runs `node dist/X.js`
+ * (`npm run build`), this test runs X.ts through tsx (test/dockerfile.test.ts checks the build
+ * compiles the one into the other).
+ */
+function fromSources([node, script, ...args]: string[]): string[] {
+  const source = /^dist\/(.+)\.js$/.exec(script)?.[1];
+  if (node !== 'node' || !source) throw new Error(`expected node dist/….js, got ${node} ${script}`);
+  return [process.execPath, '-r', 'tsx/cjs', `${source}.ts`, ...args];
+}
+const credentialsJob = fromSources(compose.services.credentials.entrypoint!);
 
 // cluster.yaml's variables: `{{ env "NAME" }}`, optional when piped to `default`.
 const clusterYaml = read('config/temporal/cluster.yaml');

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sourceToken } from '../src/cli/commands';
+import { sourceToken } from '../src/cli/tokens';
 import { ConfigFileError } from '../src/policy/load';
 import { authenticate } from '../src/intake/authenticate';
 import { decodeJsonBody, MAX_JSON_DEPTH } from '../src/intake/body';

@@ -10,12 +10,13 @@ import { connectClient } from '../client/connect';
 import { loadConfig, type Config } from '../config';
 import { openDatabase, type Database } from '../db';
 import { EvidenceStore } from '../evidence/store';
-import { acceptAlert, readDelivery, refused, type AlertDelivery } from '../intake/acceptAlert';
+import { acceptAlert, readDelivery, refused } from '../intake/acceptAlert';
 import type { IntakeAnswer } from '../intake/answers';
 import { bodyTooLarge } from '../intake/body';
+import type { AlertDelivery } from '../intake/readAlert';
 import { createLogger } from '../log';
 import { loadInventory } from '../policy/load';
-import { formatOption, listProblems } from './commands';
+import { formatOption, listProblems } from './alertFile';
 import { ExitCode, UsageError } from './errors';
 import { printJson, readInputUpTo } from './io';
 

@@ -1,12 +1,11 @@
-// `cordon approve|deny|false-positive|pause|resume` and `cordon approver token`. With a token
-// (`--token`, or CORDON_APPROVER_TOKEN) a decision goes through the authenticated decision API
-// and counts as the token's owner's; without one it is a claim in the name `--as` gives, which
-// counts only where the policy's decisions mode is `claimed`.
+// `cordon approve|deny|false-positive|pause|resume`. With a token (`--token`, or
+// CORDON_APPROVER_TOKEN) a decision goes through the authenticated decision API and counts as the
+// token's owner's; without one it is a claim in the name `--as` gives, which counts only where
+// the policy's decisions mode is `claimed`.
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { loadConfig, type Config } from '../config';
 import type { Control } from '../domain/decisions';
 import { errorText } from '../domain/errors';
-import { tokenEntry } from './commands';
 import { controlUpdate, decideUpdate } from '../../workflows/definitions';
 import { UsageError } from './errors';
 import { redactText } from '../secrets/redact';
@@ -113,11 +112,3 @@ export function control(workflowId: string, what: Control, opts: DecisionOptions
     handle.executeUpdate(controlUpdate, { args: [{ ...body, by }] }),
   );
 }
-
-/** `approver token NAME`. */
-export const approverToken = (name: string) =>
-  tokenEntry(name, {
-    whose: `approver ${name}`,
-    keep: 'keep it in your password manager',
-    file: 'approvers file (CORDON_APPROVERS_FILE)',
-  });

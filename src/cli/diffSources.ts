@@ -18,7 +18,7 @@ import { auditEntriesOfEvent, decodePayload, historyPages, type HistoryEvent } f
 import { connectClient } from '../client/connect';
 import type { Config } from '../config';
 import { alertSignal } from '../../workflows/definitions';
-import { validAlert } from './commands';
+import { validAlert } from './alertFile';
 import { UsageError } from './errors';
 
 /** Alerts planned as one case: one alert file, or a case's alerts in the order it received them. */

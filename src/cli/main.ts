@@ -1,41 +1,30 @@
-// `cordon`: the command line for forwarders, approvers and engineers.
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+// `cordon`: the command line for forwarders, approvers and engineers. Each command loads its
+// module when it runs: the Temporal client, the SDK's worker, the databases and the intake take
+// seconds to load, and `--help` or `plan` need none of them (BENCHMARKS.md, "CLI start-up").
 import { Command, CommanderError } from 'commander';
-import { connectClient } from '../client/connect';
-import { ConfigError, loadConfig } from '../config';
-import { ConfigFileError } from '../policy/load';
-import { formatPlanTable } from '../policy/planTable';
-import { sendAlert } from './alertSend';
-import { audit, planAlert, showStatus, sourceToken } from './commands';
-import { approverToken, control, decide, type DecisionRun } from './decisionCommands';
+import { ConfigError } from '../config/error';
+import { ConfigFileError } from '../policy/fileError';
+import type { DecisionOptions } from './decisionCommands';
 import { ExitCode, UsageError } from './errors';
 import { printJson } from './io';
-import { killSwitch } from './killSwitchCommand';
-import { diffPolicyFiles, lintPolicyFile, type DiffSourceOptions } from './policyCommands';
-import { replayCommand } from './replay';
-import { runTests } from './testCommand';
+import type { DiffSourceOptions } from './policyCommands';
 
-type Run<T> = (client: Client, taskQueue: string) => Promise<T>;
+// Each command's module, loaded when the command runs. With require, not import(): tsx's CommonJS
+// hook (bin/cordon.js running the sources) sees only require, as the compiled code does.
+const load = {
+  alertSend: () => require('./alertSend') as typeof import('./alertSend'),
+  plan: () => require('./planCommand') as typeof import('./planCommand'),
+  policy: () => require('./policyCommands') as typeof import('./policyCommands'),
+  tokens: () => require('./tokens') as typeof import('./tokens'),
+  client: () => require('./commands') as typeof import('./commands'),
+  decisions: () => require('./decisionCommands') as typeof import('./decisionCommands'),
+  killSwitch: () => require('./killSwitchCommand') as typeof import('./killSwitchCommand'),
+  audit: () => require('./auditCommand') as typeof import('./auditCommand'),
+  test: () => require('./testCommand') as typeof import('./testCommand'),
+  replay: () => require('./replay') as typeof import('./replay'),
+};
+
 type DiffOutputOptions = { inventory?: string; json?: boolean; failOnChange?: boolean };
-
-async function withClient<T>(fn: Run<T>): Promise<void> {
-  const config = loadConfig();
-  const client = await connectClient(config);
-  try {
-    printJson(await fn(client, config.CORDON_TASK_QUEUE));
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new UsageError(`no such workflow: ${err.workflowId}`);
-    throw err;
-  } finally {
-    await client.connection.close();
-  }
-}
-
-// A decision runs over the authenticated API (no Temporal client needed) or as a claim through Temporal.
-async function runDecision(run: DecisionRun): Promise<void> {
-  if ('api' in run) return printJson(await run.api());
-  return withClient(run.claim);
-}
 
 function program(): Command {
   const cli = new Command('cordon')
@@ -53,7 +42,7 @@ function program(): Command {
       "start or join the identity's containment workflow, as the intake takes the file (through the running service when there is one)",
     )
     .action(async (file: string, opts: { format?: string; shadow?: boolean }) => {
-      process.exitCode = await sendAlert(file, opts);
+      process.exitCode = await load.alertSend().sendAlert(file, opts);
     });
 
   cli
@@ -64,17 +53,9 @@ function program(): Command {
     .option('--inventory <file>', 'inventory YAML (default: CORDON_INVENTORY_FILE)')
     .option('--json', 'the full plan as JSON (default: a table)')
     .description('print the containment plan for an alert as a table (--json: the whole plan); needs no Temporal')
-    .action((file: string, opts: { format?: string; policy?: string; inventory?: string; json?: boolean }) => {
-      const config = loadConfig();
-      const planned = planAlert(
-        file,
-        opts.format,
-        opts.policy ?? config.CORDON_POLICY_FILE,
-        opts.inventory ?? config.CORDON_INVENTORY_FILE,
-      );
-      if (opts.json) printJson(planned);
-      else process.stdout.write(formatPlanTable(planned));
-    });
+    .action((file: string, opts: { format?: string; policy?: string; inventory?: string; json?: boolean }) =>
+      load.plan().printPlan(file, opts),
+    );
 
   const policy = cli.command('policy').description('check policy files before they ship; needs no Temporal');
   policy
@@ -85,7 +66,7 @@ function program(): Command {
       'report schema errors, dead rules, misordered stages and unapproved destructive stages as FILE:LINE:COL; exit 1 on errors',
     )
     .action((file: string, opts: { strict?: boolean }) => {
-      process.exitCode = lintPolicyFile(file, opts);
+      process.exitCode = load.policy().lintPolicyFile(file, opts);
     });
   policy
     .command('diff')
@@ -100,10 +81,7 @@ function program(): Command {
     .option('--fail-on-change', 'exit 1 when any plan changes (for CI gates)')
     .description('plan alerts or real cases under both policies and print the plans that change')
     .action(async (oldFile: string, newFile: string, opts: DiffSourceOptions & DiffOutputOptions) => {
-      process.exitCode = await diffPolicyFiles(oldFile, newFile, {
-        ...opts,
-        inventory: opts.inventory ?? loadConfig().CORDON_INVENTORY_FILE,
-      });
+      process.exitCode = await load.policy().diffPolicyFiles(oldFile, newFile, opts);
     });
 
   cli
@@ -113,14 +91,17 @@ function program(): Command {
     .description('make a bearer token for an alert source; prints the token once and the hash for the sources file')
     .action((action: string, name: string) => {
       if (action !== 'token') throw new UsageError(`unknown source action ${action}; use token`);
-      process.stdout.write(sourceToken(name));
+      process.stdout.write(load.tokens().sourceToken(name));
     });
 
   cli
     .command('status')
     .argument('<workflowId>', 'e.g. contain:simulated:svc-deploy')
     .description("print a containment workflow's status as JSON")
-    .action((workflowId: string) => withClient(showStatus(workflowId)));
+    .action((workflowId: string) => {
+      const { showStatus, withClient } = load.client();
+      return withClient(showStatus(workflowId));
+    });
 
   cli
     .command('approver')
@@ -129,7 +110,7 @@ function program(): Command {
     .description('make a bearer token for an approver; prints the token once and the hash for the approvers file')
     .action((action: string, name: string) => {
       if (action !== 'token') throw new UsageError(`unknown approver action ${action}; use token`);
-      process.stdout.write(approverToken(name));
+      process.stdout.write(load.tokens().approverToken(name));
     });
 
   // With a token (or CORDON_APPROVER_TOKEN) through the decision API; else a claim as --as.
@@ -145,15 +126,17 @@ function program(): Command {
     decisionCommand(decision, `${decision} the pending request`)
       .requiredOption('--request <id>', 'approval request id (see status)')
       .option('--digest <actionDigest>', 'the action digest the request shows (refused if it changed)')
-      .action((workflowId: string, opts) => runDecision(decide(workflowId, decision, opts)));
+      .action((workflowId: string, opts: DecisionOptions & { request: string; digest?: string }) =>
+        load.client().runDecision(load.decisions().decide(workflowId, decision, opts)),
+      );
   }
   for (const [name, description] of [
     ['false-positive', 'declare the alerts a false positive: every reversible step is undone'],
     ['pause', 'hold every new action of the case until resume'],
     ['resume', 'let a paused case act again'],
   ] as const) {
-    decisionCommand(name, description).action((workflowId: string, opts) =>
-      runDecision(control(workflowId, name, opts)),
+    decisionCommand(name, description).action((workflowId: string, opts: DecisionOptions) =>
+      load.client().runDecision(load.decisions().control(workflowId, name, opts)),
     );
   }
 
@@ -164,7 +147,7 @@ function program(): Command {
     .option('--as <who>', 'without a token: who engages or releases (claimed mode only)')
     .option('--reason <text>')
     .description('the global kill switch: engaged, no new state-changing action starts anywhere')
-    .action(async (action: string, opts) => printJson(await killSwitch(action, opts)()));
+    .action(async (action: string, opts) => printJson(await load.killSwitch().killSwitch(action, opts)()));
 
   cli
     .command('audit')
@@ -178,7 +161,7 @@ function program(): Command {
     .option('--checkpoints <file>', 'verify: the signed checkpoints file (default CORDON_AUDIT_CHECKPOINT_FILE)')
     .description('read the audit store: list, export JSONL, verify chains and signatures, compare with histories')
     .action(async (action: string, opts) => {
-      process.exitCode = await audit(action, opts)();
+      process.exitCode = await load.audit().audit(action, opts)();
     });
 
   cli
@@ -190,7 +173,7 @@ function program(): Command {
       'run playbook tests as real cases on the time-skipping test server; needs no running service. Exit 1 on a failure, 2 on a bad file',
     )
     .action(async (paths: string[], opts: { json?: boolean; bundle?: string }) => {
-      process.exitCode = await runTests(paths, opts);
+      process.exitCode = await load.test().runTests(paths, opts);
     });
 
   cli
@@ -200,7 +183,7 @@ function program(): Command {
     .option('--bundle <file>', 'prebuilt workflow bundle (default: CORDON_WORKFLOW_BUNDLE, else bundle the sources)')
     .description('replay workflow histories with the current workflow code; exit 1 names each nondeterministic one')
     .action(async (files: string[], opts: { query?: string; bundle?: string }) => {
-      process.exitCode = await replayCommand(files, opts);
+      process.exitCode = await load.replay().replayCommand(files, opts);
     });
 
   return cli;

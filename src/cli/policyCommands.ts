@@ -129,11 +129,12 @@ function printReport(report: DiffReport, source: DiffSource): void {
 export async function diffPolicyFiles(
   oldFile: string,
   newFile: string,
-  opts: DiffSourceOptions & { inventory: string; json?: boolean; failOnChange?: boolean },
+  opts: DiffSourceOptions & { inventory?: string; json?: boolean; failOnChange?: boolean },
 ): Promise<number> {
   const source = diffSource(opts);
-  const policies = readPolicies(oldFile, newFile, opts.inventory);
-  const report = { from: source, ...comparePolicies(policies, await readCases(source, loadConfig())) };
+  const config = loadConfig();
+  const policies = readPolicies(oldFile, newFile, opts.inventory ?? config.CORDON_INVENTORY_FILE);
+  const report = { from: source, ...comparePolicies(policies, await readCases(source, config)) };
   if (opts.json) printJson(report);
   else printReport(report, source);
   return opts.failOnChange && (report.changed.length > 0 || report.settings.length > 0)

@@ -4,7 +4,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../net';
 import type { ClusterDatabases } from './roles';
-import { PROJECT_ROOT } from '../temporal/binaries';
+import { nodeArgsFor } from '../projectRoot';
 import { launch, waitUntilReady, type Launched } from '../sandbox/launch';
 
 export type CordonRole = 'worker' | 'intake';
@@ -72,13 +72,7 @@ export class CordonProcess {
   /** Starts the process (again) and waits until it says it is running. */
   async start(timeoutMs = 180_000): Promise<void> {
     // Detached: a terminal's Ctrl-C reaches only the start script, which stops intakes, then workers.
-    this.proc = launch(
-      process.execPath,
-      ['-r', 'tsx/cjs', path.join(PROJECT_ROOT, 'src/main.ts')],
-      this.env,
-      this.secrets,
-      { detached: true },
-    );
+    this.proc = launch(process.execPath, nodeArgsFor('src/main'), this.env, this.secrets, { detached: true });
     let running = false;
     let recent = '';
     const log = createWriteStream(this.logFile, { flags: 'a' });

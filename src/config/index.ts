@@ -2,6 +2,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { ConnectorSettings } from '../../activities/connectors/types';
 import { deploymentProblems } from './deployment';
+import { ConfigError } from './error';
+
+export { ConfigError };
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const flag = (fallback: 'true' | 'false') =>
@@ -151,14 +154,6 @@ export const ConfigSchema = z.object({
 
 /** The validated configuration, with the data directory made absolute. */
 export type Config = z.infer<typeof ConfigSchema>;
-
-/** Raised when an environment variable holds an unusable value; names the variable. */
-export class ConfigError extends Error {
-  constructor(readonly problems: { variable: string; problem: string }[]) {
-    super(problems.map((p) => `${p.variable}: ${p.problem}`).join('; '));
-    this.name = 'ConfigError';
-  }
-}
 
 // Values of these may carry credentials, so errors never echo them.
 const SECRET_VARIABLES = new Set([

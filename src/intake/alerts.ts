@@ -1,6 +1,7 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { formatNamed, type FormatName } from '../alerts/formats';
-import { acceptAlert, formatNotAllowed, refusal, refused, type AlertPipelineDeps, type Refusal } from './acceptAlert';
+import { acceptAlert, refused, type AlertPipelineDeps } from './acceptAlert';
+import { formatNotAllowed, refusal, type Refusal } from './readAlert';
 import type { IntakeAnswer } from './answers';
 import { authenticate, type Sender } from './authenticate';
 import type { IntakeMetrics } from './metrics';

