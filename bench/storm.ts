@@ -87,9 +87,9 @@ export async function stormBench(
       'every storm identity contained',
     );
 
-  const cordonRate = await stack.during('cordon', () => send(storm, true));
+  const cordonRate = await stack.during('cordon', storm.length, () => send(storm, true));
   await settled();
-  const bareRate = await stack.during('floor', () => startBare(storm, 'bare'));
+  const bareRate = await stack.during('floor', storm.length, () => startBare(storm, 'bare'));
   // The default: each answer names its disposition, which the case's worker must give.
   const asking = Array.from({ length: Math.ceil(alerts / 10) }, (_, i) =>
     benchAlert(ids[i % identities], alerts + Math.floor(i / identities)),

@@ -30,12 +30,18 @@ const activitiesIn = (history: temporal.api.history.v1.IHistory) =>
 // smaller rounds would flatter it.
 const ROUNDS = 3;
 
-/** Runs one side's `work` while watching its workers: wall seconds, CPU share of one core and peak RSS. */
-function timed(stack: BenchStack, side: Side, pids: number[], work: () => Promise<void>) {
-  return stack.during(side, async () => {
+/** Runs one side's `work` on `batch` while watching its workers: wall seconds, CPU share of one core and peak RSS. */
+function timed(
+  stack: BenchStack,
+  side: Side,
+  pids: number[],
+  batch: string[],
+  work: (batch: string[]) => Promise<void>,
+) {
+  return stack.during(side, batch.length, async () => {
     const usage = watchUsage(...pids);
     const start = performance.now();
-    await work();
+    await work(batch);
     const seconds = (performance.now() - start) / 1000;
     const { cpuPercent, peakRssMiB } = usage();
     return { seconds, cpuPercent, peakRssMiB };
@@ -99,10 +105,10 @@ export async function throughputBench(stack: BenchStack, count: number, prefix =
   };
   const activityCounts: number[] = [];
   for (const batch of rounds) {
-    cordonRuns.push(await timed(stack, 'cordon', service.workerPids, () => contain(batch)));
+    cordonRuns.push(await timed(stack, 'cordon', service.workerPids, batch, contain));
     const cordonHistories = await cordonHistoriesOf(batch);
     activityCounts.push(meanActivities(cordonHistories));
-    bareRuns.push(await timed(stack, 'floor', [bare.pid], () => runBare(batch)));
+    bareRuns.push(await timed(stack, 'floor', [bare.pid], batch, runBare));
     histories.cordon.push(...cordonHistories);
     histories.bare.push(...(await historiesOf(batch.map((id) => `bare-${id}`))));
   }

@@ -42,8 +42,8 @@ export interface BenchStack {
   source(name: string): { sourcesFile: string; token: string };
   startService(options: ServiceOptions): Promise<RunningCordon>;
   startBareWorker(): Promise<BareWorker>;
-  /** Runs one side's timed work; the cluster stack records each component's CPU over it. */
-  during<T>(side: Side, work: () => Promise<T>): Promise<T>;
+  /** Runs one side's timed work, `units` of it; the cluster stack records each component's CPU over it. */
+  during<T>(side: Side, units: number, work: () => Promise<T>): Promise<T>;
 }
 
 /** The files a bench writes into its stack's directory. */

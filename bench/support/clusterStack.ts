@@ -40,6 +40,8 @@ export class ClusterStack extends BenchFiles implements BenchStack {
   private workerCount: number;
   private loaded = '';
   private cpu = new CpuTable(() => this.components());
+  /** This round's workflow tasks in Cordon's timed work: found in a worker's cache, or replayed from history. */
+  cache = { hits: 0, misses: 0 };
 
   private constructor(
     dir: string,
@@ -94,6 +96,7 @@ export class ClusterStack extends BenchFiles implements BenchStack {
   round(workers: number): CpuTable {
     this.workerCount = workers;
     this.cpu = new CpuTable(() => this.components());
+    this.cache = { hits: 0, misses: 0 };
     return this.cpu;
   }
 
@@ -140,8 +143,33 @@ export class ClusterStack extends BenchFiles implements BenchStack {
     };
   }
 
-  during<T>(side: Side, work: () => Promise<T>): Promise<T> {
-    return this.cpu.during(side, work);
+  async during<T>(side: Side, units: number, work: () => Promise<T>): Promise<T> {
+    if (side === 'floor') return this.cpu.during(side, units, work);
+    const before = await this.workerCacheCounts();
+    try {
+      return await this.cpu.during(side, units, work);
+    } finally {
+      const after = await this.workerCacheCounts();
+      for (const [worker, { hits, misses }] of after) {
+        this.cache.hits += hits - (before.get(worker)?.hits ?? hits);
+        this.cache.misses += misses - (before.get(worker)?.misses ?? misses);
+      }
+    }
+  }
+
+  // A workflow task for a case another worker ran (or one evicted) misses the cache and replays its history.
+  private async workerCacheCounts(): Promise<Map<string, { hits: number; misses: number }>> {
+    const counts = new Map<string, { hits: number; misses: number }>();
+    for (const worker of this.cluster.workers.filter(running)) {
+      const text = await (await fetch(worker.url)).text();
+      const total = (name: string) =>
+        [...text.matchAll(new RegExp(`^temporal_sticky_cache_${name}(?:\\{[^}]*\\})? (\\d+)`, 'gm'))].reduce(
+          (n, [, value]) => n + Number(value),
+          0,
+        );
+      counts.set(worker.name, { hits: total('hit'), misses: total('miss') });
+    }
+    return counts;
   }
 
   /** What runs now: each Temporal service, PostgreSQL with its backends, each Cordon process, the bare worker, the bench. */
@@ -153,7 +181,7 @@ export class ClusterStack extends BenchFiles implements BenchStack {
       { name: 'postgresql (postmaster + backends)', cpuMs: () => treeCpuMs(this.postmaster) },
       ...[...workers, ...intakes].filter(running).map((p) => proc(`cordon ${p.name}`, p.proc.child.pid!)),
       ...(this.bare ? [proc('bare worker', this.bare.pid)] : []),
-      proc('bench (load, clients, JWKS)', process.pid),
+      { ...proc('bench (load, clients, JWKS)', process.pid), client: true },
     ];
   }
 

@@ -178,7 +178,7 @@ export class Stack extends BenchFiles implements BenchStack {
   }
 
   /** The dev server is one process: nothing to split the CPU over. */
-  during<T>(_side: Side, work: () => Promise<T>): Promise<T> {
+  during<T>(_side: Side, _units: number, work: () => Promise<T>): Promise<T> {
     return work();
   }
 
