@@ -12,7 +12,8 @@ import { freePort } from '../src/net';
 import { benchAlert, identityIds } from './support/alerts';
 import { checkInvariants, exitCodeFor, summaryLine, type Expectation } from './support/invariants';
 import { inBatches, resultsFile } from './support/stats';
-import { Stack, type CordonService, type ServiceOptions } from './support/stack';
+import type { ServiceOptions } from './support/benchStack';
+import { Stack, type CordonService } from './support/stack';
 
 const PHASES = ['kill', 'restart', 'faults'] as const;
 type Phase = (typeof PHASES)[number];

@@ -1,66 +1,47 @@
-// `npm run bench [-- NAME…] [--quick]`: Cordon against bare Temporal on the same dev server, the
-// baselines measured in the same run. Prints a table; writes bench/results/bench-<time>.json.
+// `npm run bench [-- NAME…] [--quick] [--cluster]`: Cordon against bare Temporal on the same dev
+// server (with --cluster: on the production-shaped cluster), the baselines measured in the same
+// run. Prints a table; writes bench/results/bench-<time>.json.
 import { cliBench } from './cli';
+import { clusterBenches, type ClusterRound } from './cluster';
 import { latencyBench } from './latency';
 import { replayBench } from './replay';
 import { stormBench } from './storm';
 import { waitingBench } from './waiting';
 import { throughputBench } from './throughput';
+import { parseBenchOptions, UsageError, type BenchOptions } from './support/options';
 import { printSummary, printTable, resultsFile, type Row } from './support/stats';
 import { Stack } from './support/stack';
 import { createLogger } from '../src/log';
 import { installRuntime } from '../worker/runtime';
 
-const FULL = { latency: 500, latencyRate: 1.5, throughput: 300, storm: 10_000, waiting: 2_000, cli: 21 };
-const QUICK = { latency: 30, latencyRate: 1, throughput: 40, storm: 1_000, waiting: 100, cli: 5 };
-const NAMES = ['latency', 'throughput', 'replay', 'storm', 'waiting', 'cli'] as const;
-type Name = (typeof NAMES)[number];
-
-async function run(): Promise<void> {
-  const args = process.argv.slice(2);
-  const sizes: Record<keyof typeof FULL, number> = { ...(args.includes('--quick') ? QUICK : FULL) };
-  // --<bench>=N overrides one size, e.g. --waiting=500.
-  for (const arg of args.filter((a) => a.includes('='))) {
-    const [, name, value] = /^--(\w+)=(.*)$/.exec(arg) ?? [];
-    if (!(name in sizes) || !(Number(value) > 0)) {
-      console.error(`bench: ${arg}: expected --<${Object.keys(sizes).join('|')}>=<positive number>`);
-      process.exit(2);
-    }
-    sizes[name as keyof typeof FULL] = Number(value);
-  }
-  const picked = args.filter((a) => !a.startsWith('--'));
-  const unknown = picked.filter((a) => !NAMES.includes(a as Name));
-  if (unknown.length) {
-    console.error(`bench: unknown bench ${unknown.join(', ')} (choose from ${NAMES.join(', ')})`);
+function optionsOrExit(): BenchOptions {
+  try {
+    return parseBenchOptions(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`bench: ${err.message}`);
     process.exit(2);
   }
-  const selected = new Set<Name>(picked.length ? (picked as Name[]) : NAMES);
-  const rows: Row[] = [];
-  const started = new Date().toISOString();
-  const results = resultsFile('bench');
-  // Rows print and land in the results file as each bench finishes: a late failure loses nothing.
-  const add = (more: Row[]) => {
-    rows.push(...more);
-    printTable(more);
-    results.write({ started, sizes, rows });
-  };
+}
 
-  // Each bench gets a fresh stack, so one's leftovers never slow the next.
-  async function onStack<T>(name: string, fn: (stack: Stack) => Promise<T>): Promise<T> {
-    // Once, before the first connection; the replayer's worker logs every state change at info. Not
-    // for `cli` alone: a runtime that never had a connection would keep the process from exiting.
-    installRuntime(createLogger('warn'));
-    const stack = await Stack.start(name);
-    try {
-      return await fn(stack);
-    } catch (err) {
-      console.error(`${name} failed:`, err); // before closing, whose aborted calls could hide it
-      throw err;
-    } finally {
-      await stack.close();
-    }
+// Each bench gets a fresh stack, so one's leftovers never slow the next.
+async function onStack<T>(name: string, fn: (stack: Stack) => Promise<T>): Promise<T> {
+  // Once, before the first connection; the replayer's worker logs every state change at info. Not
+  // for `cli` alone or the cluster run: a runtime that never had a connection would keep the
+  // process from exiting.
+  installRuntime(createLogger('warn'));
+  const stack = await Stack.start(name);
+  try {
+    return await fn(stack);
+  } catch (err) {
+    console.error(`${name} failed:`, err); // before closing, whose aborted calls could hide it
+    throw err;
+  } finally {
+    await stack.close();
   }
+}
 
+async function devServerBenches({ selected, sizes }: BenchOptions, add: (rows: Row[]) => void): Promise<void> {
   if (selected.has('latency'))
     add(await onStack('latency', (stack) => latencyBench(stack, sizes.latency, sizes.latencyRate)));
   if (selected.has('throughput') || selected.has('replay')) {
@@ -76,6 +57,29 @@ async function run(): Promise<void> {
   if (selected.has('waiting')) add(await onStack('waiting', (stack) => waitingBench(stack, sizes.waiting)));
   // Needs no stack: the CLI commands it times need no Temporal.
   if (selected.has('cli')) add(cliBench(sizes.cli));
+}
+
+async function run(): Promise<void> {
+  const options = optionsOrExit();
+  const { sizes, cluster } = options;
+  const rows: Row[] = [];
+  const rounds: Omit<ClusterRound, 'rows'>[] = [];
+  const started = new Date().toISOString();
+  const results = resultsFile('bench');
+  const written = () =>
+    cluster ? { sizes: { throughput: sizes.throughput, storm: sizes.storm }, cluster: { rounds } } : { sizes };
+  // Rows print and land in the results file as each bench finishes: a late failure loses nothing.
+  const add = (more: Row[]) => {
+    rows.push(...more);
+    printTable(more);
+    results.write({ started, ...written(), rows });
+  };
+  if (cluster)
+    await clusterBenches(options.selected, sizes, ({ rows: more, ...round }) => {
+      rounds.push(round);
+      add(more);
+    });
+  else await devServerBenches(options, add);
   console.log('\nall benches');
   printTable(rows);
   console.log(`results: ${results.file}`);

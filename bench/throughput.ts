@@ -6,7 +6,8 @@ import { submitAlert } from '../src/client/submitAlert';
 import { containmentWorkflowId } from '../workflows/definitions';
 import { benchAlert, identityIds } from './support/alerts';
 import { inBatches, type Row } from './support/stats';
-import { watchUsage, type Stack } from './support/stack';
+import type { BenchStack, Side } from './support/benchStack';
+import { watchUsage } from './support/usage';
 
 const SUBMIT_CONCURRENCY = 50;
 
@@ -29,14 +30,22 @@ const activitiesIn = (history: temporal.api.history.v1.IHistory) =>
 // smaller rounds would flatter it.
 const ROUNDS = 3;
 
-/** Runs `work` while watching `pid`: wall seconds, CPU share of one core and peak RSS. */
-async function timed(pid: number, work: () => Promise<void>) {
-  const usage = watchUsage(pid);
-  const start = performance.now();
-  await work();
-  const seconds = (performance.now() - start) / 1000;
-  const { cpuPercent, peakRssMiB } = usage();
-  return { seconds, cpuPercent, peakRssMiB };
+/** Runs one side's `work` on `batch` while watching its workers: wall seconds, CPU share of one core and peak RSS. */
+function timed(
+  stack: BenchStack,
+  side: Side,
+  pids: number[],
+  batch: string[],
+  work: (batch: string[]) => Promise<void>,
+) {
+  return stack.during(side, batch.length, async () => {
+    const usage = watchUsage(...pids);
+    const start = performance.now();
+    await work(batch);
+    const seconds = (performance.now() - start) / 1000;
+    const { cpuPercent, peakRssMiB } = usage();
+    return { seconds, cpuPercent, peakRssMiB };
+  });
 }
 
 type Timed = Awaited<ReturnType<typeof timed>>;
@@ -50,9 +59,10 @@ const total = (runs: Timed[]) => {
   };
 };
 
-export async function throughputBench(stack: Stack, count: number): Promise<ThroughputResult> {
-  const warmup = identityIds('tp-warmup', 10);
-  const rounds = Array.from({ length: ROUNDS }, (_, i) => identityIds(`tp-${i}`, count));
+/** `prefix` names the identities: a stack that runs the bench again needs new ones. */
+export async function throughputBench(stack: BenchStack, count: number, prefix = 'tp'): Promise<ThroughputResult> {
+  const warmup = identityIds(`${prefix}-warmup`, 10);
+  const rounds = Array.from({ length: ROUNDS }, (_, i) => identityIds(`${prefix}-${i}`, count));
   const service = await stack.startService({
     policyFile: stack.policy('throughput', { caseHold: '1ms' }),
     inventoryFile: stack.inventory('throughput', [{ environment: 'auto', ids: [...warmup, ...rounds.flat()] }]),
@@ -95,10 +105,10 @@ export async function throughputBench(stack: Stack, count: number): Promise<Thro
   };
   const activityCounts: number[] = [];
   for (const batch of rounds) {
-    cordonRuns.push(await timed(service.pid, () => contain(batch)));
+    cordonRuns.push(await timed(stack, 'cordon', service.workerPids, batch, contain));
     const cordonHistories = await cordonHistoriesOf(batch);
     activityCounts.push(meanActivities(cordonHistories));
-    bareRuns.push(await timed(bare.pid, () => runBare(batch)));
+    bareRuns.push(await timed(stack, 'floor', [bare.pid], batch, runBare));
     histories.cordon.push(...cordonHistories);
     histories.bare.push(...(await historiesOf(batch.map((id) => `bare-${id}`))));
   }
@@ -111,6 +121,7 @@ export async function throughputBench(stack: Stack, count: number): Promise<Thro
   const bareRate = cases / bareTotal.seconds;
   const pairRatios = cordonRuns.map((c, i) => bareRuns[i].seconds / c.seconds);
   const spread = `pairs x${Math.min(...pairRatios).toFixed(2)} to x${Math.max(...pairRatios).toFixed(2)}`;
+  const workers = service.workerPids.length > 1 ? `, ${service.workerPids.length} workers summed` : '';
   return {
     histories,
     rows: [
@@ -125,14 +136,14 @@ export async function throughputBench(stack: Stack, count: number): Promise<Thro
       },
       {
         bench: 'throughput',
-        metric: 'worker CPU (share of one core)',
+        metric: `worker CPU (share of one core${workers})`,
         cordon: cordon.cpuPercent,
         baseline: bareTotal.cpuPercent,
         unit: '%',
       },
       {
         bench: 'throughput',
-        metric: 'worker peak RSS',
+        metric: `worker peak RSS${workers}`,
         cordon: cordon.peakRssMiB,
         baseline: bareTotal.peakRssMiB,
         unit: 'MiB',

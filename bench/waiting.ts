@@ -5,7 +5,8 @@ import { submitAlert } from '../src/client/submitAlert';
 import { approveSignal, containmentWorkflowId, statusQuery } from '../workflows/definitions';
 import { appliedCount, benchAlert, identityIds, until } from './support/alerts';
 import { inBatches, type Row } from './support/stats';
-import { watchUsage, type Stack } from './support/stack';
+import type { Stack } from './support/stack';
+import { watchUsage } from './support/usage';
 
 const CONCURRENCY = 50;
 const IDLE_WINDOW_MS = 10_000;
