@@ -13,7 +13,7 @@ const WORKER_COUNTS = [1, 2];
 // What one unit of each side's timed work is, for the server's CPU per unit.
 const UNITS = {
   throughput: { unit: 'containment', floor: 'bare workflow of 3 no-ops' },
-  storm: { unit: 'alert', floor: 'bare workflow start' },
+  storm: { unit: 'alert sent', floor: 'bare workflow start' },
 };
 
 /** One round's result: its rows, and each component's CPU over Cordon's and the floor's timed work. */
