@@ -21,6 +21,9 @@ const COPIED = [
   'bin',
   'config',
   'examples',
+  'schema',
+  'README.md',
+  'CHANGELOG.md',
 ];
 const HISTORIES = path.join(ROOT, 'test', 'histories');
 
@@ -133,5 +136,34 @@ describe('bin/cordon.js', () => {
     expect(compiledIsCurrent()).toBe(true);
     const ran = await run(process.execPath, ['-r', './probe.js', 'bin/cordon.js', '--help']);
     expect(ran).toMatchObject({ code: 0, stderr: 'tsx:false' });
+  });
+});
+
+describe('npm pack', () => {
+  it('packs what a user runs, and no tests, benches, recorded results or TypeScript sources', async () => {
+    // The build ran above; prepack would run it again.
+    const packed = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts']);
+    expect(packed.code).toBe(0);
+    const [{ files }] = JSON.parse(packed.stdout) as [{ files: { path: string }[] }];
+    const paths = files.map((f) => f.path);
+    for (const needed of [
+      'package.json',
+      'README.md',
+      'CHANGELOG.md',
+      'bin/cordon.js',
+      'dist/src/main.js',
+      'dist/src/cli/main.js',
+      'dist/workflow-bundle.js',
+      'config/policy.yaml',
+      'config/temporal/cluster.yaml',
+      'schema/policy.schema.json',
+      'examples/alerts/secret-leak.json',
+    ])
+      expect(paths, needed).toContain(needed);
+    const unwanted = paths.filter((p) =>
+      /^(test|bench|src|activities|worker|workflows|scripts|\.tools|\.cordon)\//.test(p),
+    );
+    expect(unwanted).toEqual([]);
+    expect(paths.filter((p) => p.endsWith('.ts') && !p.endsWith('.d.ts'))).toEqual([]);
   });
 });
