@@ -73,11 +73,18 @@ export function launch(
   };
 }
 
+// One exit hook for every child that must not outlive this process (a listener each would pile up).
+const killedAtExit = new Set<ChildProcess>();
+
 /** SIGKILLs `child` if it still runs when this process exits (any exit but this process's own SIGKILL). */
 export function killAtExit(child: ChildProcess): void {
-  const kill = () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL');
-  process.once('exit', kill);
-  child.once('exit', () => process.off('exit', kill));
+  if (!process.listeners('exit').includes(killRemaining)) process.on('exit', killRemaining);
+  killedAtExit.add(child);
+  child.once('exit', () => killedAtExit.delete(child));
+}
+
+function killRemaining(): void {
+  for (const child of killedAtExit) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
 /**
