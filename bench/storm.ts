@@ -38,8 +38,10 @@ export async function stormBench(
   // Interleaved, as a SIEM replaying a burst would send them: alert n of every identity, then n+1.
   const storm = Array.from({ length: alerts }, (_, i) => benchAlert(ids[i % identities], Math.floor(i / identities)));
 
-  // How many alerts each refusing HTTP status answered: a forwarder would send them again.
-  const refusals: Record<number, number> = {};
+  // How many alerts each refusing HTTP status answered, or a connection the intake closed under
+  // the request: a forwarder would send them again.
+  const refusals: Record<string, number> = {};
+  const refuse = (why: string | number) => (refusals[why] = (refusals[why] ?? 0) + 1);
   // Alerts accepted per second through the intake (a refused one is not); `respondAsync` skips asking the case.
   async function send(batch: typeof storm, respondAsync: boolean): Promise<number> {
     const start = performance.now();
@@ -53,9 +55,14 @@ export async function stormBench(
           ...(respondAsync && { prefer: 'respond-async' }),
         },
         body: JSON.stringify(alert),
+      }).catch((err: Error) => {
+        // fetch fails with a TypeError when the connection breaks; anything else is the bench's bug.
+        if (!(err instanceof TypeError)) throw err;
+        refuse('connection closed');
       });
+      if (!res) return;
       if (res.ok) accepted += 1;
-      else refusals[res.status] = (refusals[res.status] ?? 0) + 1;
+      else refuse(res.status);
       await res.arrayBuffer();
     });
     return accepted / ((performance.now() - start) / 1000);
@@ -133,7 +140,7 @@ export async function stormBench(
       },
       {
         bench: 'storm',
-        metric: `refused alerts${refused ? ` (HTTP status: count, ${JSON.stringify(refusals)})` : ''}`,
+        metric: `refused alerts${refused ? ` (why: count, ${JSON.stringify(refusals)})` : ''}`,
         cordon: refused,
         unit: '',
         target: '0',
