@@ -2,7 +2,7 @@
 // cannot run is refused with exit 2 before anything starts. The cluster run itself is
 // `npm run bench -- --cluster` (BENCHMARKS.md), too long for a test.
 import { describe, expect, it } from 'vitest';
-import { parseBenchOptions, UsageError } from '../bench/support/options';
+import { NAMES, parseBenchOptions, UsageError } from '../bench/support/options';
 import { runTs } from './support/processes';
 
 describe('bench options', () => {
@@ -20,13 +20,14 @@ describe('bench options', () => {
   it('without --cluster, runs every bench on the dev server as before', () => {
     const options = parseBenchOptions(['--quick', '--waiting=500']);
     expect(options.cluster).toBe(false);
-    expect([...options.selected]).toEqual(['latency', 'throughput', 'replay', 'storm', 'waiting']);
+    expect([...options.selected]).toEqual([...NAMES]);
     expect(options.sizes.waiting).toBe(500);
   });
 
   it.each([
     [['--cluster', 'latency'], '--cluster runs throughput and storm only, not latency'],
     [['--cluster', 'throughput', 'replay', 'waiting'], 'not replay, waiting'],
+    [['--cluster', 'cli'], 'not cli'],
     [['--cluster', '--waiting=100'], '--waiting=100: expected --<throughput|storm>=<positive number>'],
     [['--cluster', '--storm=0'], '--storm=0: expected'],
     [['--clusters'], 'unknown option --clusters'],
