@@ -10,7 +10,8 @@ export const CLUSTER_NAMES = ['throughput', 'storm'] as const satisfies BenchNam
 const FULL = { latency: 500, latencyRate: 1.5, throughput: 300, storm: 10_000, waiting: 2_000, cli: 21 };
 const QUICK = { latency: 30, latencyRate: 1, throughput: 40, storm: 1_000, waiting: 100, cli: 5 };
 // On the cluster each bench runs twice (one worker, then two), each with its floor, and a dozen
-// server processes share the cores with Cordon: about 12 minutes in all on 2 cores, 4 with --quick.
+// server processes share the cores with Cordon: about 7 minutes on 2 otherwise idle cores, 12 to
+// 16 with other work on them (--quick: 5).
 const CLUSTER_FULL = { throughput: 60, storm: 2_000 };
 const CLUSTER_QUICK = { throughput: 10, storm: 200 };
 
