@@ -7,11 +7,11 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESTRICT_POLICY } from '../activities/connectors/aws-iam/restrict';
 import { dataConverterFor } from '../src/codec';
 import { decideUpdate, type ContainmentStatus } from '../workflows/definitions';
-import { freePort, listening, ROOT, startServiceProcess, type ServiceProcess } from './support/processes';
+import { listening, ROOT, startServiceProcess, type ServiceProcess, embeddedServiceEnv } from './support/processes';
 import { pendingRequestId, waitForStatus } from './support/scenario';
 
 const EXAMPLES = path.join(ROOT, 'examples', 'alerts');
@@ -21,14 +21,7 @@ let connection: Connection;
 let client: Client;
 
 beforeAll(async () => {
-  const env = {
-    CORDON_DATA_DIR: dir,
-    CORDON_HTTP_PORT: String(await freePort()),
-    CORDON_DEV_SERVER_PORT: String(await freePort()),
-    CORDON_UI_PORT: String(await freePort()),
-    CORDON_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
-    CORDON_LOG_LEVEL: 'info',
-  };
+  const env = await embeddedServiceEnv(dir, 'info');
   // The README's command as typed; the Kubernetes API server takes a while on a busy machine.
   service = await startServiceProcess(env, { viaNpm: true, args: ['--sandbox'], startupMs: 300_000 });
   connection = await Connection.connect({ address: `127.0.0.1:${env.CORDON_DEV_SERVER_PORT}` });

@@ -3,7 +3,7 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { connectClient } from '../src/client/connect';
 import { dataConverterFor } from '../src/codec';
 import { loadConfig } from '../src/config';
@@ -13,7 +13,15 @@ import { EvidenceStore } from '../src/evidence/store';
 import { resolveTemporalCli } from '../src/temporal/binaries';
 import { newToken } from '../src/intake/sources';
 import { decodedHistoryText } from './support/history';
-import { freePort, listening, ROOT, runTs, startServiceProcess, type Finished } from './support/processes';
+import {
+  freePort,
+  listening,
+  ROOT,
+  runTs,
+  startServiceProcess,
+  type Finished,
+  embeddedServiceEnv,
+} from './support/processes';
 
 interface Instance {
   env: Record<string, string>;
@@ -29,14 +37,7 @@ const running = new Set<Instance>();
 async function instanceEnv(dataDir?: string): Promise<Record<string, string>> {
   const dir = dataDir ?? mkdtempSync(path.join(tmpdir(), 'cordon-service-'));
   dirs.push(dir);
-  return {
-    CORDON_DATA_DIR: dir,
-    CORDON_HTTP_PORT: String(await freePort()),
-    CORDON_DEV_SERVER_PORT: String(await freePort()),
-    CORDON_UI_PORT: String(await freePort()),
-    CORDON_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
-    CORDON_LOG_LEVEL: 'warn',
-  };
+  return embeddedServiceEnv(dir);
 }
 
 async function startService(env: Record<string, string>, viaNpm = false): Promise<Instance> {

@@ -4,8 +4,16 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { freePort, killGroup, listening, runTs, startServiceProcess, type ServiceProcess } from './support/processes';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  freePort,
+  killGroup,
+  listening,
+  runTs,
+  startServiceProcess,
+  type ServiceProcess,
+  embeddedServiceEnv,
+} from './support/processes';
 
 const dirs: string[] = [];
 const started: ServiceProcess[] = [];
@@ -26,14 +34,7 @@ afterAll(() => {
 async function serviceEnv(): Promise<Record<string, string>> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cordon-stop-'));
   dirs.push(dir);
-  return {
-    CORDON_DATA_DIR: dir,
-    CORDON_HTTP_PORT: String(await freePort()),
-    CORDON_DEV_SERVER_PORT: String(await freePort()),
-    CORDON_UI_PORT: String(await freePort()),
-    CORDON_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
-    CORDON_LOG_LEVEL: 'info',
-  };
+  return embeddedServiceEnv(dir, 'info');
 }
 
 // As a user runs it: `npm start`, in a process group of its own, as a terminal would have it.

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { expect, vi } from 'vitest';
+import { expect, inject, vi } from 'vitest';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
-export { freePort } from '../../src/net';
+import { freePort } from '../../src/net';
+export { freePort };
 
 /** Result of a finished command. */
 export interface Finished {
@@ -102,3 +103,15 @@ export function killGroup(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void
 }
 
 export { listening } from '../../src/net';
+
+/** The settings of a service on its own embedded dev server in `dir`: free ports, the prebuilt workflow bundle. */
+export async function embeddedServiceEnv(dir: string, logLevel = 'warn'): Promise<Record<string, string>> {
+  return {
+    CORDON_DATA_DIR: dir,
+    CORDON_HTTP_PORT: String(await freePort()),
+    CORDON_DEV_SERVER_PORT: String(await freePort()),
+    CORDON_UI_PORT: String(await freePort()),
+    CORDON_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
+    CORDON_LOG_LEVEL: logLevel,
+  };
+}
