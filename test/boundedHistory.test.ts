@@ -77,14 +77,29 @@ const shedEntries = (entries: AuditEntry[]) => entries.filter((e) => e.event ===
 const shedCounted = (entries: AuditEntry[]) =>
   shedEntries(entries).reduce((n, e) => n + (e.result as { shed: { rate: number; bytes: number } }).shed.rate, 0);
 
-async function postConcurrently(post: (n: number) => Promise<Posted>, count: number, inFlight = 4) {
+// At most this many tries per alert: a forwarder retries what the intake answers 503 ("retry it").
+const FORWARDER_TRIES = 5;
+
+/**
+ * Posts `count` alerts, `inFlight` at a time, as a forwarder would: an alert answered 503 (the
+ * handover outran its deadline on a loaded machine) is sent again. Returns the last answers and
+ * how many were sent again; a 503 may still have reached the case, which the counts allow for.
+ */
+async function forwardConcurrently(post: (n: number) => Promise<Posted>, count: number, inFlight = 4) {
   const answers: Posted[] = [];
+  let resent = 0;
   let next = 0;
   const sender = async () => {
-    for (let n = next++; n < count; n = next++) answers[n] = await post(n);
+    for (let n = next++; n < count; n = next++) {
+      for (let tries = 1; ; tries++) {
+        answers[n] = await post(n);
+        if (answers[n].status !== 503 || tries === FORWARDER_TRIES) break;
+        resent++;
+      }
+    }
   };
   await Promise.all(Array.from({ length: inFlight }, sender));
-  return answers;
+  return { answers, resent };
 }
 
 describe('a flood of 1 MiB alerts on a case waiting for approval', () => {
@@ -93,20 +108,36 @@ describe('a flood of 1 MiB alerts on a case waiting for approval', () => {
     try {
       const { id, handle, requestId } = await caseWaitingForApproval();
       const bearer = { authorization: `Bearer ${SIEM.token}` };
-      const answers = await postConcurrently((n) => intake.post('/v1/alerts', hugeAlert(id, n), bearer), ATTACK_ALERTS);
+      const { answers, resent } = await forwardConcurrently(
+        (n) => intake.post('/v1/alerts', hugeAlert(id, n), bearer),
+        ATTACK_ALERTS,
+      );
 
+      // Every alert was taken (merged, or taken with its disposition still pending) or shed.
       const shed = answers.filter((a) => a.status === 429);
-      const merged = answers.filter((a) => a.status === 200);
-      expect(merged.length + shed.length).toBe(ATTACK_ALERTS);
-      expect(merged.every((a) => a.body.disposition === 'merged')).toBe(true);
+      const taken = answers.filter((a) => a.status === 200 || a.status === 202);
+      expect(answers.filter((a) => !taken.includes(a) && !shed.includes(a))).toEqual([]);
+      const merged = taken.filter((a) => a.body.disposition === 'merged');
+      // 'duplicate' only for an alert sent again after its first try reached the case.
+      expect(taken.filter((a) => !['merged', 'pending', 'duplicate'].includes(a.body.disposition))).toEqual([]);
+      expect(taken.filter((a) => a.body.disposition === 'duplicate').length).toBeLessThanOrEqual(resent);
       // The case took its first alert and as many more as its minute allows: the rest were shed.
       expect(merged.length).toBeLessThanOrEqual(ALERTS_PER_MINUTE - 1);
       expect(shed[0]).toMatchObject({ body: { disposition: 'shed', problems: [{ field: '(case)' }] } });
       expect(shed[0].headers.get('retry-after')).toBe('60');
 
-      const status: ContainmentStatus = await waitForStatus(handle, (s) => expect(s.shed?.rate).toBe(shed.length));
+      // The case counts each delivery once: every alert is kept or shed, plus at most the resent ones.
+      const counted = (s: ContainmentStatus) => s.alerts.length - 1 + (s.shed?.rate ?? 0);
+      const status: ContainmentStatus = await waitForStatus(handle, (s) =>
+        expect(counted(s)).toBeGreaterThanOrEqual(ATTACK_ALERTS),
+      );
+      expect(counted(status)).toBeLessThanOrEqual(ATTACK_ALERTS + resent);
       expect(status).toMatchObject({ waitingFor: 'approval', pendingRequest: { requestId } });
-      expect(status.alerts).toHaveLength(1 + merged.length);
+      const kept = new Set(status.alerts.map((a) => a.id));
+      expect(merged.filter((a) => !kept.has(a.body.alertId as string))).toEqual([]);
+      expect(status.shed?.rate).toBeGreaterThanOrEqual(shed.length);
+      expect(status.shed?.rate).toBeLessThanOrEqual(shed.length + resent);
+      if (resent) console.info(`intake flood: ${resent} alerts answered 503 and sent again`);
       // The fingerprint the case keeps is the evidence's own digest; the store gives the evidence back.
       const first = merged[0].body.alertId as string;
       const evidence = { dump: `${first.split('-').pop()}:`.padEnd(MiB, 'x') };
@@ -122,7 +153,7 @@ describe('a flood of 1 MiB alerts on a case waiting for approval', () => {
 
       await approveAndExpectOneRestrict(id, handle, requestId);
       const stored = await storedEntries(handle.workflowId);
-      expect(shedCounted(stored)).toBe(shed.length);
+      expect(shedCounted(stored)).toBe(status.shed?.rate);
       expect(shedEntries(stored).length).toBeLessThan(shed.length); // aggregated, not one per alert
       expect(verifyChain(stored)).toBeNull();
       const rebuilt = await entriesFromHistories(h.env.client, handle.workflowId);
