@@ -9,6 +9,7 @@ import { freePort } from '../src/net';
 import { statusQuery } from '../workflows/definitions';
 import type { CordonWorker } from '../worker/worker';
 import { makeAlert } from './support/alerts';
+import { recordingLogger } from './support/captured';
 import { sample, startIntake } from './support/intake';
 import { TEST_POLICY, TestInventory } from './support/scenario';
 import { startDevServer, startWorker } from './support/temporal';
@@ -26,7 +27,8 @@ it('answers 503 with the workflow id while Temporal is down, and the retry lands
   // The intake's own connection, as in the service: it outlives the server going away.
   const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
   cleanups.push(() => connection.close());
-  const intake = await startIntake(new Client({ connection }), taskQueue, { sources: undefined });
+  const log = recordingLogger();
+  const intake = await startIntake(new Client({ connection }), taskQueue, { sources: undefined, logger: log.logger });
   cleanups.push(() => intake.close());
 
   await first.teardown();
@@ -42,6 +44,15 @@ it('answers 503 with the workflow id while Temporal is down, and the retry lands
     }),
   ).toBe(1);
   expect((await fetch(`${intake.url}/healthz`)).status).toBe(503);
+  // The log says which gRPC status Temporal's client ended in: the forwarder saw only the 503.
+  const logged = log
+    .text()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { msg: string; grpcCode?: number | null; alertId?: string })
+    .find((line) => line.msg === 'alert not handed to Temporal');
+  expect(logged).toMatchObject({ alertId: alert.id, status: 503 });
+  expect([4 /* DEADLINE_EXCEEDED */, 14 /* UNAVAILABLE */]).toContain(logged?.grpcCode);
 
   const second: TestWorkflowEnvironment = await startDevServer({ port, dbFilename });
   cleanups.push(() => second.teardown());

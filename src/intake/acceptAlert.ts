@@ -137,9 +137,9 @@ async function handOver(
     const answer = { ...submission, alertId: alert.id, ...(warnings.length && { warnings }) };
     return handedOverAnswer(answer, format, respondAsync);
   } catch (err) {
-    const { status, reason } = handoverFailure(err);
+    const { status, reason, grpcCode } = handoverFailure(err);
     deps.metrics?.rejectedAlert(format, reason);
-    log.error({ err, alertId: alert.id, status }, 'alert not handed to Temporal');
+    log.error({ err, alertId: alert.id, status, grpcCode }, 'alert not handed to Temporal');
     return failedHandoverAnswer(status, { workflowId: caseWorkflowId(alert), alertId: alert.id });
   }
 }

@@ -21,15 +21,23 @@ const TRANSIENT_CODES = new Set([
 ]);
 const REFUSED_CODES = new Set([3 /* INVALID_ARGUMENT */, 9 /* FAILED_PRECONDITION */, 11 /* OUT_OF_RANGE */]);
 
-/** How to answer a failed handover: retry later (503), never (422), or our fault (500). */
-export function handoverFailure(err: unknown): { status: 503 | 422 | 500; reason: RejectReason } {
+/**
+ * How to answer a failed handover: retry later (503), never (422), or our fault (500). `grpcCode`
+ * is the gRPC status Temporal answered with, for the log: the forwarder only sees the HTTP status.
+ */
+export function handoverFailure(err: unknown): {
+  status: 503 | 422 | 500;
+  reason: RejectReason;
+  grpcCode: number | null;
+} {
   let code: number | undefined;
   for (let e: unknown = err; e && code === undefined; e = (e as { cause?: unknown }).cause) {
     if (isGrpcServiceError(e)) code = e.code;
   }
-  if (code === undefined || TRANSIENT_CODES.has(code)) return { status: 503, reason: 'temporal_unavailable' };
-  if (REFUSED_CODES.has(code)) return { status: 422, reason: 'refused_by_temporal' };
-  return { status: 500, reason: 'handover_failed' };
+  const grpcCode = code ?? null;
+  if (code === undefined || TRANSIENT_CODES.has(code)) return { status: 503, reason: 'temporal_unavailable', grpcCode };
+  if (REFUSED_CODES.has(code)) return { status: 422, reason: 'refused_by_temporal', grpcCode };
+  return { status: 500, reason: 'handover_failed', grpcCode };
 }
 
 /**
