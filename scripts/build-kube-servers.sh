@@ -11,18 +11,9 @@ STAGING_VERSION=v0.37.2
 ETCD_VERSION=v3.7.3
 cache="${CORDON_KUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cordon/kube}/kubernetes-$KUBE_VERSION-etcd-$ETCD_VERSION"
 
-if [ "${1:-}" = --dir ]; then
-  echo "$cache"
-  exit 0
-fi
-if [ -x "$cache/kube-apiserver" ] && [ -x "$cache/etcd" ]; then
-  echo "$cache"
-  exit 0
-fi
-command -v go >/dev/null || { echo "build-kube-servers: Go is not installed" >&2; exit 1; }
-mkdir -p "$cache"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=lib/go-cache.sh
+source "$(dirname "$0")/lib/go-cache.sh"
+prepare_go_build build-kube-servers "$cache" "${1:-}" kube-apiserver etcd
 proxy="$(go env GOPROXY)"; proxy="${proxy%%,*}"
 [ -n "$proxy" ] && [ "$proxy" != direct ] && [ "$proxy" != off ] || proxy=https://proxy.golang.org
 

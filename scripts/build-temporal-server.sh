@@ -12,18 +12,9 @@ SERVER_VERSION=v1.32.2
 export GOTOOLCHAIN=go1.27.3
 cache="${CORDON_TEMPORAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cordon/temporal}/server-$SERVER_VERSION"
 
-if [ "${1:-}" = --dir ]; then
-  echo "$cache"
-  exit 0
-fi
-if [ -x "$cache/temporal-server" ] && [ -x "$cache/temporal-sql-tool" ]; then
-  echo "$cache"
-  exit 0
-fi
-command -v go >/dev/null || { echo "build-temporal-server: Go is not installed" >&2; exit 1; }
-mkdir -p "$cache"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=lib/go-cache.sh
+source "$(dirname "$0")/lib/go-cache.sh"
+prepare_go_build build-temporal-server "$cache" "${1:-}" temporal-server temporal-sql-tool
 
 echo "build-temporal-server: building temporal-server $SERVER_VERSION into $cache (about 5 minutes on 2 cores)" >&2
 GOBIN="$work" CGO_ENABLED=0 go install -trimpath "go.temporal.io/server/cmd/server@$SERVER_VERSION" >&2
