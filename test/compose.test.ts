@@ -3,14 +3,23 @@
 // credentials job really writes, and ports on loopback only. No Docker engine needed.
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CREDENTIAL_SHARES } from '../src/cluster/credentials';
 import { TEMPORAL_SERVICES } from '../src/cluster/temporal';
 import { PROJECT_ROOT } from '../src/temporal/binaries';
+
+interface Mount {
+  type: string;
+  source: string;
+  target: string;
+  read_only?: boolean;
+  volume?: { subpath?: string };
+}
 
 interface Service {
   image?: string;
@@ -18,7 +27,7 @@ interface Service {
   entrypoint?: string[];
   command?: string[];
   environment?: Record<string, string | number>;
-  volumes?: string[];
+  volumes?: (string | Mount)[];
   ports?: string[];
 }
 
@@ -27,6 +36,14 @@ const compose = parse(read('docker-compose.yml'), { merge: true }) as { services
 const services = Object.entries(compose.services);
 const env = (service: Service, name: string) => String(service.environment?.[name] ?? '');
 const after = (args: string[] | undefined, flag: string) => args?.[args.indexOf(flag) + 1];
+
+/** The share of the credentials volume a service mounts at /credentials, read-only. */
+function credentialsShare(service: Service): string | undefined {
+  const mount = service.volumes?.find((v): v is Mount => typeof v !== 'string' && v.source === 'credentials');
+  if (!mount) return undefined;
+  expect(mount).toMatchObject({ type: 'volume', target: '/credentials', read_only: true });
+  return mount.volume?.subpath;
+}
 
 const temporalServices = services.filter(([, s]) => s.command?.[0] === 'temporal-server');
 const cordonServices = services.filter(([, s]) => s.environment?.CORDON_ROLE);
@@ -52,6 +69,7 @@ const known = new Set(variables.map((m) => m[1]));
 /** Where `file` (a path inside the container) comes from on the host, through a bind mount. */
 function hostPath(service: Service, file: string): string | undefined {
   for (const volume of service.volumes ?? []) {
+    if (typeof volume !== 'string') continue;
     const [source, target] = volume.split(':');
     if (source.startsWith('./') && file.startsWith(`${target}/`)) return path.join(source, file.slice(target.length));
   }
@@ -162,21 +180,50 @@ describe('the credentials job', () => {
   });
   afterAll(() => rmSync(path.dirname(dir), { recursive: true, force: true }));
 
-  it('writes every file a container reads from the credentials volume', () => {
-    const inVolume = services.flatMap(([name, s]) =>
-      Object.values(s.environment ?? {})
-        .map(String)
-        .filter((value) => /^(file:\/\/)?\/credentials\//.test(value))
-        .map((value) => [name, value.replace(/^(file:\/\/)?\/credentials\//, '')]),
+  // cluster.yaml's own names under CORDON_CLUSTER_TLS_DIR.
+  const clusterTlsFiles = [...clusterYaml.matchAll(/"CORDON_CLUSTER_TLS_DIR" }}\/([\w.-]+)/g)].map(
+    (m) => `tls/${m[1]}`,
+  );
+  /** The files a service reads from /credentials: its settings name them, or cluster.yaml does. */
+  const readsFromCredentials = (s: Service) => {
+    const named = Object.entries(s.environment ?? {})
+      .filter(([variable]) => variable !== 'CORDON_CLUSTER_TLS_DIR')
+      .map(([, value]) => String(value))
+      .filter((value) => /^(file:\/\/)?\/credentials\//.test(value))
+      .map((value) => value.replace(/^(file:\/\/)?\/credentials\//, ''));
+    const tls = env(s, 'CORDON_CLUSTER_TLS_DIR') === '/credentials/tls' ? clusterTlsFiles : [];
+    return [...new Set([...named, ...tls])].sort();
+  };
+  const mounting = services.filter(([, s]) => credentialsShare(s) !== undefined);
+  const filesUnder = (dir: string) =>
+    readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .filter((name) => statSync(path.join(dir, name)).isFile())
+      .sort();
+
+  it('writes every file a container reads into the share that container mounts', () => {
+    expect(clusterTlsFiles).toEqual(
+      expect.arrayContaining(['tls/frontend.pem', 'tls/frontend.key', 'tls/ca.pem', 'tls/internode.pem']),
     );
-    expect(inVolume.length).toBeGreaterThan(20);
-    for (const [name, relative] of inVolume) expect(existsSync(file(relative)), `${name}: ${relative}`).toBe(true);
-    // cluster.yaml's own names under CORDON_CLUSTER_TLS_DIR.
-    const tlsFiles = [...clusterYaml.matchAll(/"CORDON_CLUSTER_TLS_DIR" }}\/([\w.-]+)/g)].map((m) => m[1]);
-    expect(tlsFiles).toEqual(
-      expect.arrayContaining(['frontend.pem', 'frontend.key', 'ca.pem', 'internode.pem', 'internode-ca.pem']),
+    const without = services.filter(([, s]) => credentialsShare(s) === undefined).map(([name]) => name);
+    expect(without.sort()).toEqual(['credentials', 'postgresql', 'temporal-schema']);
+    for (const [name, s] of mounting) {
+      const share = credentialsShare(s)!;
+      for (const relative of readsFromCredentials(s))
+        expect(existsSync(file(`${share}/${relative}`)), `${name}: ${share}/${relative}`).toBe(true);
+    }
+  });
+
+  it('mounts for each container only its share, holding just the files it reads: the admin token for the namespace job alone', () => {
+    // The whole volume only for the job that writes it.
+    const whole = services.filter(([, s]) =>
+      s.volumes?.some((v) => typeof v === 'string' && v.startsWith('credentials:')),
     );
-    for (const name of tlsFiles) expect(existsSync(file(`tls/${name}`)), name).toBe(true);
+    expect(whole.map(([name]) => name)).toEqual(['credentials']);
+    expect(new Set(mounting.map(([, s]) => credentialsShare(s)))).toEqual(new Set(Object.keys(CREDENTIAL_SHARES)));
+    for (const [name, s] of mounting)
+      expect(filesUnder(file(credentialsShare(s)!)), name).toEqual(readsFromCredentials(s));
+    const holdingAdmin = mounting.filter(([, s]) => existsSync(file(`${credentialsShare(s)}/admin.jwt`)));
+    expect(holdingAdmin.map(([name]) => name)).toEqual(['temporal-namespace']);
   });
 
   it('mints tokens that verify against the JWKS the frontend reads, with the permissions of the local cluster', async () => {
@@ -208,7 +255,7 @@ describe('the credentials job', () => {
   it('keeps everything when run again, and --renew replaces certificates and tokens but never the keys', async () => {
     const snapshot = () =>
       Object.fromEntries(
-        ['jwks.json', 'cordon.jwt', 'tls/ca.pem', 'payload-keys', 'audit-signing.key'].map((n) => [
+        ['jwks.json', 'cordon.jwt', 'tls/ca.pem', 'payload-keys', 'audit-signing.key', 'cordon/cordon.jwt'].map((n) => [
           n,
           readFileSync(file(n), 'utf8'),
         ]),
@@ -219,7 +266,8 @@ describe('the credentials job', () => {
 
     expect(await job('--renew')).toMatchObject({ code: 0, stderr: expect.stringContaining('issued') });
     const renewed = snapshot();
-    for (const name of ['jwks.json', 'cordon.jwt', 'tls/ca.pem']) expect(renewed[name], name).not.toBe(first[name]);
+    for (const name of ['jwks.json', 'cordon.jwt', 'tls/ca.pem', 'cordon/cordon.jwt'])
+      expect(renewed[name], name).not.toBe(first[name]);
     expect(renewed['payload-keys']).toBe(first['payload-keys']);
     expect(renewed['audit-signing.key']).toBe(first['audit-signing.key']);
     // The old token is signed by a key the new JWKS no longer holds.
@@ -227,6 +275,16 @@ describe('the credentials job', () => {
     expect(decodeJwt(token('cordon')).sub).toBe('cordon');
     const frontend = new X509Certificate(readFileSync(file('tls/frontend.pem')));
     expect(frontend.subjectAltName).toContain('DNS:temporal-frontend');
+    // Every share carries the renewed files, each as private as its original.
+    for (const [share, files] of Object.entries(CREDENTIAL_SHARES))
+      for (const name of files) {
+        expect(readFileSync(file(`${share}/${name}`), 'utf8'), `${share}/${name}`).toBe(
+          readFileSync(file(name), 'utf8'),
+        );
+        expect(statSync(file(`${share}/${name}`)).mode & 0o777, `${share}/${name}`).toBe(
+          statSync(file(name)).mode & 0o777,
+        );
+      }
   });
 
   it('refuses bad arguments and a namespace job without settings with exit 2, naming the problem', async () => {
