@@ -6,17 +6,21 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import { Client as PgClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkInvariants, type Expectation } from '../bench/support/invariants';
+import { ApiKeyRefresher } from '../src/client/apiKeyRefresh';
+import { temporalConnectionOptions } from '../src/client/connect';
 import { makeClusterCerts } from '../src/cluster/certs';
 import type { CordonProcess } from '../src/cluster/cordon';
-import { connectFrontend } from '../src/cluster/namespace';
+import { CLUSTER_NAMESPACE, connectFrontend, frontendSettings } from '../src/cluster/namespace';
 import { makeTokenIssuer, writeToken } from '../src/cluster/tokens';
 import { alertSignal, controlUpdate, statusQuery } from '../workflows/definitions';
 import { makeAlert } from './support/alerts';
 import { postAlert, startTestCluster, type TestCluster } from './support/cluster';
 import { eventually } from './support/scenario';
+import { testLogger } from './support/temporal';
 
 const ACTIONS = ['restrict', 'isolate', 'revoke']; // the bench policy's `auto` rule
 const PERMISSION_DENIED = 7;
@@ -156,6 +160,52 @@ describe('the locked namespace', () => {
     const status = await t.client.workflow.getHandle(workflowId).query(statusQuery);
     expect(status.alerts).toHaveLength(1);
     expect(status.paused).toBe(false);
+  }, 300_000);
+
+  it('hands a renewed token to open client and worker connections: they go on after the old one expires', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cordon-rotation-'));
+    // Long enough to connect on a loaded machine; the test then waits for it to expire.
+    const SHORT_LIVED_S = 30;
+    const mint = (seconds: number) => t.cluster.issuer.mint('cordon', ['default:write'], seconds / 3600);
+    const tokenFile = writeToken(dir, 'cordon', await mint(SHORT_LIVED_S));
+    const client = await connectFrontend(t.cluster.frontend, tokenFile);
+    const native = await NativeConnection.connect(
+      temporalConnectionOptions(frontendSettings(t.cluster.frontend, tokenFile)),
+    );
+    // The control: the same short-lived token on a connection nothing renews.
+    const stale = await connectFrontend(t.cluster.frontend, tokenFile);
+    try {
+      const refresher = new ApiKeyRefresher(tokenFile, readFileSync(tokenFile, 'utf8').trim(), testLogger);
+      refresher.add(client);
+      refresher.add(native);
+      writeToken(dir, 'cordon', await mint(3600));
+      expect(await refresher.refresh()).toBe(true);
+
+      const execution = { workflowId };
+      await eventually(
+        async () => {
+          const refused = await new Client({ connection: stale }).workflow
+            .getHandle(workflowId)
+            .describe()
+            .then(
+              () => 'allowed',
+              (err: { code?: number; cause?: { code?: number } }) => err.cause?.code ?? err.code,
+            );
+          expect(refused).toBe(PERMISSION_DENIED);
+        },
+        { timeout: 120_000 },
+      );
+      expect((await new Client({ connection: client }).workflow.getHandle(workflowId).describe()).workflowId).toBe(
+        workflowId,
+      );
+      const described = await native.workflowService.describeWorkflowExecution({
+        namespace: CLUSTER_NAMESPACE,
+        execution,
+      });
+      expect(described.workflowExecutionInfo?.execution?.workflowId).toBe(workflowId);
+    } finally {
+      await Promise.all([client.close(), native.close(), stale.close()]);
+    }
   }, 300_000);
 
   it('refuses a client without a certificate, or with one another CA signed; takes one the cluster CA signed', async () => {

@@ -3,7 +3,7 @@
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { temporalConnectionOptions } from '../client/connect';
-import { loadConfig } from '../config';
+import { loadConfig, type Config } from '../config';
 import type { Logger } from '../log';
 import { registerSearchAttributes } from '../temporal/registerSearchAttributes';
 import { SEARCH_ATTRIBUTES } from '../temporal/searchAttributes';
@@ -19,12 +19,9 @@ export interface FrontendAccess {
   key: string;
 }
 
-/**
- * A connection to the frontend as a Cordon process makes one (`temporalConnectionOptions`), with
- * the JWT in `tokenFile` (none: a client without a token).
- */
-export function connectFrontend(access: FrontendAccess, tokenFile?: string): Promise<Connection> {
-  const config = loadConfig({
+/** The settings a Cordon process would have to reach the frontend with `access` and the JWT in `tokenFile`. */
+export function frontendSettings(access: FrontendAccess, tokenFile?: string): Config {
+  return loadConfig({
     TEMPORAL_ADDRESS: access.address,
     TEMPORAL_TLS_CA_FILE: access.ca,
     TEMPORAL_TLS_CERT_FILE: access.cert,
@@ -32,7 +29,17 @@ export function connectFrontend(access: FrontendAccess, tokenFile?: string): Pro
     TEMPORAL_TLS_SERVER_NAME: 'localhost',
     ...(tokenFile && { TEMPORAL_API_KEY_FILE: tokenFile }),
   });
-  return Connection.connect({ ...temporalConnectionOptions(config), connectTimeout: 10_000 });
+}
+
+/**
+ * A connection to the frontend as a Cordon process makes one (`temporalConnectionOptions`), with
+ * the JWT in `tokenFile` (none: a client without a token).
+ */
+export function connectFrontend(access: FrontendAccess, tokenFile?: string): Promise<Connection> {
+  return Connection.connect({
+    ...temporalConnectionOptions(frontendSettings(access, tokenFile)),
+    connectTimeout: 10_000,
+  });
 }
 
 /** `attempt` again every 500 ms until it succeeds; after `timeoutMs`, its last error says why not. */
