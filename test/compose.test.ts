@@ -3,13 +3,13 @@
 // credentials job really writes, and ports on loopback only. No Docker engine needed.
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CREDENTIAL_SHARES } from '../src/cluster/credentials';
+import { CREDENTIAL_SHARES, ISSUED_DIR } from '../src/cluster/credentials';
 import { TEMPORAL_SERVICES } from '../src/cluster/temporal';
 import { PROJECT_ROOT } from '../src/temporal/binaries';
 
@@ -37,13 +37,10 @@ const services = Object.entries(compose.services);
 const env = (service: Service, name: string) => String(service.environment?.[name] ?? '');
 const after = (args: string[] | undefined, flag: string) => args?.[args.indexOf(flag) + 1];
 
-/** The share of the credentials volume a service mounts at /credentials, read-only. */
-function credentialsShare(service: Service): string | undefined {
-  const mount = service.volumes?.find((v): v is Mount => typeof v !== 'string' && v.source === 'credentials');
-  if (!mount) return undefined;
-  expect(mount).toMatchObject({ type: 'volume', target: '/credentials', read_only: true });
-  return mount.volume?.subpath;
-}
+/** How a service mounts a share of the credentials volume (the job mounts all of it, short form). */
+const credentialsMount = (service: Service) =>
+  service.volumes?.find((v): v is Mount => typeof v !== 'string' && v.source === 'credentials');
+const credentialsShare = (service: Service) => credentialsMount(service)?.volume?.subpath;
 
 const temporalServices = services.filter(([, s]) => s.command?.[0] === 'temporal-server');
 const cordonServices = services.filter(([, s]) => s.environment?.CORDON_ROLE);
@@ -168,7 +165,9 @@ function runJob(args: string[]): Promise<{ code: number; stderr: string }> {
 
 describe('the credentials job', () => {
   let dir: string;
-  const file = (name: string) => path.join(dir, name);
+  // What the job issued, and a share's copy of it.
+  const file = (name: string) => path.join(dir, ISSUED_DIR, name);
+  const shared = (share: string, name: string) => path.join(dir, share, name);
   const job = (...extra: string[]) =>
     runJob([...credentialsJob.map((arg) => (arg === '/credentials' ? dir : arg)), ...extra]);
   const jwks = () => createLocalJWKSet(JSON.parse(readFileSync(file('jwks.json'), 'utf8')) as JSONWebKeySet);
@@ -194,7 +193,7 @@ describe('the credentials job', () => {
     const tls = env(s, 'CORDON_CLUSTER_TLS_DIR') === '/credentials/tls' ? clusterTlsFiles : [];
     return [...new Set([...named, ...tls])].sort();
   };
-  const mounting = services.filter(([, s]) => credentialsShare(s) !== undefined);
+  const mounting = services.filter(([, s]) => credentialsMount(s) !== undefined);
   const filesUnder = (dir: string) =>
     readdirSync(dir, { recursive: true, encoding: 'utf8' })
       .filter((name) => statSync(path.join(dir, name)).isFile())
@@ -204,12 +203,16 @@ describe('the credentials job', () => {
     expect(clusterTlsFiles).toEqual(
       expect.arrayContaining(['tls/frontend.pem', 'tls/frontend.key', 'tls/ca.pem', 'tls/internode.pem']),
     );
-    const without = services.filter(([, s]) => credentialsShare(s) === undefined).map(([name]) => name);
+    const without = services.filter(([, s]) => credentialsMount(s) === undefined).map(([name]) => name);
     expect(without.sort()).toEqual(['credentials', 'postgresql', 'temporal-schema']);
     for (const [name, s] of mounting) {
+      expect(credentialsMount(s), name).toMatchObject({ type: 'volume', target: '/credentials', read_only: true });
       const share = credentialsShare(s)!;
-      for (const relative of readsFromCredentials(s))
-        expect(existsSync(file(`${share}/${relative}`)), `${name}: ${share}/${relative}`).toBe(true);
+      for (const relative of readsFromCredentials(s)) {
+        expect(existsSync(shared(share, relative)), `${name}: ${share}/${relative}`).toBe(true);
+        // Given the whole volume by mistake, the container finds nothing and stops.
+        expect(existsSync(path.join(dir, relative)), `${name}: ${relative} at the top`).toBe(false);
+      }
     }
   });
 
@@ -221,8 +224,8 @@ describe('the credentials job', () => {
     expect(whole.map(([name]) => name)).toEqual(['credentials']);
     expect(new Set(mounting.map(([, s]) => credentialsShare(s)))).toEqual(new Set(Object.keys(CREDENTIAL_SHARES)));
     for (const [name, s] of mounting)
-      expect(filesUnder(file(credentialsShare(s)!)), name).toEqual(readsFromCredentials(s));
-    const holdingAdmin = mounting.filter(([, s]) => existsSync(file(`${credentialsShare(s)}/admin.jwt`)));
+      expect(filesUnder(path.join(dir, credentialsShare(s)!)), name).toEqual(readsFromCredentials(s));
+    const holdingAdmin = mounting.filter(([, s]) => existsSync(shared(credentialsShare(s)!, 'admin.jwt')));
     expect(holdingAdmin.map(([name]) => name)).toEqual(['temporal-namespace']);
   });
 
@@ -253,37 +256,34 @@ describe('the credentials job', () => {
   });
 
   it('keeps everything when run again, and --renew replaces certificates and tokens but never the keys', async () => {
+    // Paths in the volume: what the job issued, and Cordon's share of it.
+    const issued = (name: string) => `${ISSUED_DIR}/${name}`;
+    const watched = ['jwks.json', 'cordon.jwt', 'tls/ca.pem', 'payload-keys', 'audit-signing.key'].map(issued);
     const snapshot = () =>
-      Object.fromEntries(
-        ['jwks.json', 'cordon.jwt', 'tls/ca.pem', 'payload-keys', 'audit-signing.key', 'cordon/cordon.jwt'].map((n) => [
-          n,
-          readFileSync(file(n), 'utf8'),
-        ]),
-      );
+      Object.fromEntries([...watched, 'cordon/cordon.jwt'].map((n) => [n, readFileSync(path.join(dir, n), 'utf8')]));
     const first = snapshot();
+    // A file a share does not list (as if an older job had put it there) goes at the next run.
+    writeFileSync(shared('cordon', 'admin.jwt'), token('admin'));
     expect(await job()).toMatchObject({ code: 0, stderr: expect.stringContaining('kept') });
     expect(snapshot()).toEqual(first);
+    expect(existsSync(shared('cordon', 'admin.jwt'))).toBe(false);
 
     expect(await job('--renew')).toMatchObject({ code: 0, stderr: expect.stringContaining('issued') });
     const renewed = snapshot();
-    for (const name of ['jwks.json', 'cordon.jwt', 'tls/ca.pem', 'cordon/cordon.jwt'])
+    for (const name of [issued('jwks.json'), issued('cordon.jwt'), issued('tls/ca.pem'), 'cordon/cordon.jwt'])
       expect(renewed[name], name).not.toBe(first[name]);
-    expect(renewed['payload-keys']).toBe(first['payload-keys']);
-    expect(renewed['audit-signing.key']).toBe(first['audit-signing.key']);
+    for (const key of [issued('payload-keys'), issued('audit-signing.key')]) expect(renewed[key], key).toBe(first[key]);
     // The old token is signed by a key the new JWKS no longer holds.
-    await expect(jwtVerify(first['cordon.jwt'], jwks(), { audience: 'cordon' })).rejects.toThrow();
+    await expect(jwtVerify(first[issued('cordon.jwt')], jwks(), { audience: 'cordon' })).rejects.toThrow();
     expect(decodeJwt(token('cordon')).sub).toBe('cordon');
     const frontend = new X509Certificate(readFileSync(file('tls/frontend.pem')));
     expect(frontend.subjectAltName).toContain('DNS:temporal-frontend');
     // Every share carries the renewed files, each as private as its original.
     for (const [share, files] of Object.entries(CREDENTIAL_SHARES))
       for (const name of files) {
-        expect(readFileSync(file(`${share}/${name}`), 'utf8'), `${share}/${name}`).toBe(
-          readFileSync(file(name), 'utf8'),
-        );
-        expect(statSync(file(`${share}/${name}`)).mode & 0o777, `${share}/${name}`).toBe(
-          statSync(file(name)).mode & 0o777,
-        );
+        const copy = shared(share, name);
+        expect(readFileSync(copy, 'utf8'), `${share}/${name}`).toBe(readFileSync(file(name), 'utf8'));
+        expect(statSync(copy).mode & 0o777, `${share}/${name}`).toBe(statSync(file(name)).mode & 0o777);
       }
   });
 
