@@ -1,6 +1,7 @@
 // Issue 21, "bounded histories": 52 alerts of 1 MiB each (more than Temporal's 50 MB history
 // limit) sent to one case waiting for approval. The case keeps its request, acts once when
 // approved, audits what it shed, and its histories stay small enough to rebuild the audit from.
+import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { listActions } from '../activities/connectors/simulated/state';
@@ -79,6 +80,8 @@ const shedCounted = (entries: AuditEntry[]) =>
 
 // At most this many tries per alert: a forwarder retries what the intake answers 503 ("retry it").
 const FORWARDER_TRIES = 5;
+// Shorter than the answer's Retry-After (5 s), which could carry the flood past the case's minute.
+const FORWARDER_BACKOFF_MS = 1_000;
 
 /**
  * Posts `count` alerts, `inFlight` at a time, as a forwarder would: an alert answered 503 (the
@@ -95,6 +98,7 @@ async function forwardConcurrently(post: (n: number) => Promise<Posted>, count: 
         answers[n] = await post(n);
         if (answers[n].status !== 503 || tries === FORWARDER_TRIES) break;
         resent++;
+        await delay(FORWARDER_BACKOFF_MS);
       }
     }
   };
@@ -118,6 +122,8 @@ describe('a flood of 1 MiB alerts on a case waiting for approval', () => {
       const taken = answers.filter((a) => a.status === 200 || a.status === 202);
       expect(answers.filter((a) => !taken.includes(a) && !shed.includes(a))).toEqual([]);
       const merged = taken.filter((a) => a.body.disposition === 'merged');
+      // Taken, but the disposition query timed out: kept or shed, the answer cannot say which.
+      const pending = taken.filter((a) => a.body.disposition === 'pending');
       // 'duplicate' only for an alert sent again after its first try reached the case.
       expect(taken.filter((a) => !['merged', 'pending', 'duplicate'].includes(a.body.disposition))).toEqual([]);
       expect(taken.filter((a) => a.body.disposition === 'duplicate').length).toBeLessThanOrEqual(resent);
@@ -126,7 +132,8 @@ describe('a flood of 1 MiB alerts on a case waiting for approval', () => {
       expect(shed[0]).toMatchObject({ body: { disposition: 'shed', problems: [{ field: '(case)' }] } });
       expect(shed[0].headers.get('retry-after')).toBe('60');
 
-      // The case counts each delivery once: every alert is kept or shed, plus at most the resent ones.
+      // The case counts each delivery once: every alert is kept or shed, plus at most the resent
+      // ones; what it kept and shed matches the answers but for those pending and resent.
       const counted = (s: ContainmentStatus) => s.alerts.length - 1 + (s.shed?.rate ?? 0);
       const status: ContainmentStatus = await waitForStatus(handle, (s) =>
         expect(counted(s)).toBeGreaterThanOrEqual(ATTACK_ALERTS),
@@ -135,11 +142,14 @@ describe('a flood of 1 MiB alerts on a case waiting for approval', () => {
       expect(status).toMatchObject({ waitingFor: 'approval', pendingRequest: { requestId } });
       const kept = new Set(status.alerts.map((a) => a.id));
       expect(merged.filter((a) => !kept.has(a.body.alertId as string))).toEqual([]);
+      expect(status.alerts.length - 1).toBeLessThanOrEqual(merged.length + pending.length + resent);
       expect(status.shed?.rate).toBeGreaterThanOrEqual(shed.length);
-      expect(status.shed?.rate).toBeLessThanOrEqual(shed.length + resent);
-      if (resent) console.info(`intake flood: ${resent} alerts answered 503 and sent again`);
+      expect(status.shed?.rate).toBeLessThanOrEqual(shed.length + pending.length + resent);
+      if (resent || pending.length)
+        console.info(`intake flood: ${resent} alerts answered 503 and sent again, ${pending.length} pending`);
       // The fingerprint the case keeps is the evidence's own digest; the store gives the evidence back.
-      const first = merged[0].body.alertId as string;
+      const first = status.alerts.map((a) => a.id).find((alertId) => /flood-\d+$/.test(alertId));
+      if (!first) throw new Error('the case kept none of the flood');
       const evidence = { dump: `${first.split('-').pop()}:`.padEnd(MiB, 'x') };
       expect(status.alerts.find((a) => a.id === first)?.evidence).toBe(digestOf(evidence));
       expect(await new EvidenceStore(h.db).read(digestOf(evidence))).toEqual(evidence);
@@ -153,7 +163,8 @@ describe('a flood of 1 MiB alerts on a case waiting for approval', () => {
 
       await approveAndExpectOneRestrict(id, handle, requestId);
       const stored = await storedEntries(handle.workflowId);
-      expect(shedCounted(stored)).toBe(status.shed?.rate);
+      // Read once the case has closed: a handover answered 503 may have landed after `status`.
+      expect(shedCounted(stored)).toBe((await handle.query(statusQuery)).shed?.rate);
       expect(shedEntries(stored).length).toBeLessThan(shed.length); // aggregated, not one per alert
       expect(verifyChain(stored)).toBeNull();
       const rebuilt = await entriesFromHistories(h.env.client, handle.workflowId);
