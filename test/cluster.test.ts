@@ -168,43 +168,44 @@ describe('the locked namespace', () => {
     const SHORT_LIVED_S = 30;
     const mint = (seconds: number) => t.cluster.issuer.mint('cordon', ['default:write'], seconds / 3600);
     const tokenFile = writeToken(dir, 'cordon', await mint(SHORT_LIVED_S));
-    const client = await connectFrontend(t.cluster.frontend, tokenFile);
-    const native = await NativeConnection.connect(
-      temporalConnectionOptions(frontendSettings(t.cluster.frontend, tokenFile)),
-    );
-    // The control: the same short-lived token on a connection nothing renews.
-    const stale = await connectFrontend(t.cluster.frontend, tokenFile);
+    const opened: { close(): Promise<void> }[] = [];
+    const open = async <C extends { close(): Promise<void> }>(connecting: Promise<C>) => {
+      const connection = await connecting;
+      opened.push(connection);
+      return connection;
+    };
+    const describeThrough = (connection: Connection) =>
+      new Client({ connection }).workflow
+        .getHandle(workflowId)
+        .describe()
+        .then(
+          () => 'allowed',
+          (err: { code?: number; cause?: { code?: number } }) => err.cause?.code ?? err.code,
+        );
     try {
+      const client = await open(connectFrontend(t.cluster.frontend, tokenFile));
+      const settings = frontendSettings(t.cluster.frontend, tokenFile);
+      const native = await open(NativeConnection.connect(temporalConnectionOptions(settings)));
+      // The control: the same token on a connection nothing renews, served until the token expires.
+      const stale = await open(connectFrontend(t.cluster.frontend, tokenFile));
+      expect(await describeThrough(stale)).toBe('allowed');
+
       const refresher = new ApiKeyRefresher(tokenFile, readFileSync(tokenFile, 'utf8').trim(), testLogger);
       refresher.add(client);
       refresher.add(native);
       writeToken(dir, 'cordon', await mint(3600));
       expect(await refresher.refresh()).toBe(true);
+      await eventually(async () => expect(await describeThrough(stale)).toBe(PERMISSION_DENIED), { timeout: 120_000 });
 
+      expect(await describeThrough(client)).toBe('allowed');
       const execution = { workflowId };
-      await eventually(
-        async () => {
-          const refused = await new Client({ connection: stale }).workflow
-            .getHandle(workflowId)
-            .describe()
-            .then(
-              () => 'allowed',
-              (err: { code?: number; cause?: { code?: number } }) => err.cause?.code ?? err.code,
-            );
-          expect(refused).toBe(PERMISSION_DENIED);
-        },
-        { timeout: 120_000 },
-      );
-      expect((await new Client({ connection: client }).workflow.getHandle(workflowId).describe()).workflowId).toBe(
-        workflowId,
-      );
       const described = await native.workflowService.describeWorkflowExecution({
         namespace: CLUSTER_NAMESPACE,
         execution,
       });
       expect(described.workflowExecutionInfo?.execution?.workflowId).toBe(workflowId);
     } finally {
-      await Promise.all([client.close(), native.close(), stale.close()]);
+      await Promise.all(opened.map((connection) => connection.close()));
     }
   }, 300_000);
 
