@@ -1,10 +1,11 @@
+# shellcheck shell=bash
 # Sourced by the scripts that build binaries from the Go module proxy into a cache: what they share.
 #
 # prepare_go_build TOOL DIR MODE BINARY...
 #   MODE --dir: prints DIR and exits (nothing is built).
 #   Every BINARY already in DIR: prints DIR and exits.
-#   Otherwise checks that Go is installed, creates DIR, and sets $work to a scratch directory that
-#   is removed when the script exits.
+#   Otherwise checks that Go is installed, creates DIR, and sets the global $work to a scratch
+#   directory that is removed when the script exits.
 prepare_go_build() {
   local tool=$1 dir=$2 mode=$3 binary built=1
   shift 3
