@@ -18,7 +18,9 @@ export interface EmbeddedServer {
   stop(): Promise<void>;
 }
 
-const READY_TIMEOUT_MS = 30_000;
+// A fresh dev server on a loaded small machine can take well over 30 s to serve; an idle one takes
+// a second or two, so the longer wait costs nothing there.
+const READY_TIMEOUT_MS = 120_000;
 const STOP_GRACE_MS = 10_000;
 
 /** The `temporal server start-dev` arguments for a config: persisted SQLite, UI, attributes. */

@@ -39,6 +39,9 @@ export function finished(child: ChildProcess): Promise<Finished> {
   return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
 }
 
+/** The last lines of a process's output, for an error message. */
+const tail = (output: string, lines = 30) => output.trimEnd().split('\n').slice(-lines).join('\n');
+
 /** A running `src/main.ts` service process. */
 export interface ServiceProcess {
   child: ChildProcess;
@@ -75,15 +78,22 @@ export async function startServiceProcess(
     http: `http://127.0.0.1:${env.CORDON_HTTP_PORT}`,
     output: () => stdout,
   };
+  // An exit ends the wait at once, saying why: the service logs its errors on stdout.
+  const exitedEarly = service.exit.then(({ code, stdout: out, stderr }) => {
+    throw new Error(`service exited with code ${code} before it was ready:\n${tail(`${out}${stderr}`)}`);
+  });
   try {
-    await vi.waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`service exited: ${(await service.exit).stderr}`);
-        if (ready === 'running') expect(stdout).toContain('"msg":"cordon is running"');
-        else expect((await fetch(`${service.http}/healthz`)).status).toBe(200);
-      },
-      { timeout: startupMs, interval: 250 },
-    );
+    await Promise.race([
+      vi.waitFor(
+        async () => {
+          if (child.exitCode !== null || child.signalCode !== null) throw new Error('exited'); // reported by exitedEarly
+          if (ready === 'running') expect(stdout).toContain('"msg":"cordon is running"');
+          else expect((await fetch(`${service.http}/healthz`)).status).toBe(200);
+        },
+        { timeout: startupMs, interval: 250 },
+      ),
+      exitedEarly,
+    ]);
   } catch (err) {
     // The group may be gone already (the service exited): the error that says why is `err`.
     if (viaNpm) killGroup(child.pid!);
