@@ -56,7 +56,6 @@ export const CREDENTIAL_SHARES = {
   // A client certificate only: the UI holds no token (docker-compose.yml says how to give it one).
   'web-ui': ['tls/ca.pem', 'tls/operator.pem', 'tls/operator.key'],
 } as const;
-export type CredentialShare = keyof typeof CREDENTIAL_SHARES;
 
 export interface CredentialOptions {
   /** Names clients dial the frontend by, besides localhost (compose: its service name). */
