@@ -157,7 +157,12 @@ describe('npm run chaos', () => {
   });
 
   it('kills the service, restarts the server and injects provider faults, then reports nothing lost', async () => {
-    const run = await runTs('bench/chaos.ts', ['--workflows', '6', '--kills', '2'], { CORDON_LOG_LEVEL: 'error' });
+    // At the bench's default 30% per provider call, an action's 8 attempts (up to 3 calls each) all
+    // fail about 3% of the time: the case then rightly closes needs-attention, which this run counts
+    // as lost (seen once in 18 actions on CI). At 15%, about 0.05% per action; faults still show.
+    const run = await runTs('bench/chaos.ts', ['--workflows', '6', '--kills', '2', '--fault-rate', '0.15'], {
+      CORDON_LOG_LEVEL: 'error',
+    });
     expect(run.stdout).toMatch(/^kill: 6 containments .*"kills":\d/m);
     expect(run.stdout).toMatch(/^restart: 6 containments .*"serverRestarts":\d/m);
     expect(run.stdout).toMatch(/^faults: 6 containments .*failed activity executions \{"/m);
